@@ -1,0 +1,121 @@
+//! Compiles the C++ shim (`shims/src`) into a static library with the `cc` crate,
+//! links it against MLX's shared library, and builds the native runner executable.
+//! MLX is found (or bootstrapped) by `mlx-locate`.
+
+use std::env;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn main() {
+    let manifest = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap());
+    let root = manifest.join("../..").canonicalize().expect("workspace root");
+    let shims = root.join("shims");
+    for var in ["MLX_DIR", "CROSSBENCH_VENV", "CROSSBENCH_MLX_VARIANT"] {
+        println!("cargo:rerun-if-env-changed={var}");
+    }
+    println!("cargo:rerun-if-changed={}", shims.display());
+    println!("cargo:rerun-if-changed={}", root.join("scripts/requirements.txt").display());
+
+    let mlx = mlx_locate::find_or_bootstrap(&root, &mut |line| println!("cargo:warning={line}"))
+        .unwrap_or_else(|e| panic!("crossbench-shim: cannot find MLX: {e}"));
+    let out = PathBuf::from(env::var("OUT_DIR").unwrap());
+
+    let sources = cpp_files(&shims.join("src"));
+    let mut build = cc::Build::new();
+    build
+        .cpp(true)
+        .std("c++20")
+        .include(shims.join("include"))
+        .flag("-isystem")
+        .flag(mlx.include_dir.to_str().unwrap())
+        .flag("-Wall")
+        .flag("-Wextra")
+        .warnings_into_errors(true)
+        .opt_level(2)
+        .files(&sources);
+    build.compile("crossbench_shim");
+
+    println!("cargo:rustc-link-search=native={}", mlx.lib_dir.display());
+    println!("cargo:rustc-link-lib=dylib=mlx");
+    // This crate's own tests and benches find libmlx at run time through the rpath;
+    // dependents read it from DEP_CROSSBENCH_SHIM_MLX_LIB_DIR (see the root build.rs).
+    println!("cargo:rustc-link-arg=-Wl,-rpath,{}", mlx.lib_dir.display());
+    println!("cargo:mlx_lib_dir={}", mlx.lib_dir.display());
+    println!("cargo:rustc-env=CROSSBENCH_MLX_LIB_DIR={}", mlx.lib_dir.display());
+    if let Some(py) = &mlx.python {
+        println!("cargo:rustc-env=CROSSBENCH_BUILD_PYTHON={}", py.display());
+    }
+
+    let runner = build_native_runner(&build, &shims, &out, &mlx);
+    println!("cargo:rustc-env=CROSSBENCH_NATIVE_RUNNER={}", runner.display());
+    bindings::maybe_generate(&shims.join("include/crossbench_shim.h"), &out);
+}
+
+fn cpp_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()))
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "cpp"))
+        .collect();
+    files.sort();
+    files
+}
+
+/// Links `shims/runner/native_runner.cpp` against the static shim: a C++-only binary.
+fn build_native_runner(
+    build: &cc::Build,
+    shims: &Path,
+    out: &Path,
+    mlx: &mlx_locate::MlxInstall,
+) -> PathBuf {
+    let exe = out.join("crossbench-native-runner");
+    let compiler = build.get_compiler();
+    let mut cmd = Command::new(compiler.path());
+    cmd.args(["-std=c++20", "-O2", "-Wall", "-Wextra", "-Werror"])
+        .arg("-I")
+        .arg(shims.join("include"))
+        .arg("-isystem")
+        .arg(&mlx.include_dir)
+        .arg(shims.join("runner/native_runner.cpp"))
+        .arg("-o")
+        .arg(&exe)
+        .arg(format!("-L{}", out.display()))
+        .arg("-lcrossbench_shim")
+        .arg(format!("-L{}", mlx.lib_dir.display()))
+        .arg("-lmlx")
+        .arg(format!("-Wl,-rpath,{}", mlx.lib_dir.display()));
+    let status = cmd.status().expect("cannot run the C++ compiler");
+    assert!(status.success(), "building the native runner failed: {cmd:?}");
+    exe
+}
+
+#[cfg(feature = "buildtime_bindgen")]
+mod bindings {
+    use std::path::Path;
+    /// Regenerates the bindings into OUT_DIR; the `bindings_match_header` test compares
+    /// them with the checked-in `src/bindings.rs`.
+    pub fn maybe_generate(header: &Path, out: &Path) {
+        let text = bindgen::Builder::default()
+            .header(header.to_str().unwrap())
+            .allowlist_function("cb_.*")
+            .allowlist_type("cb_.*")
+            .allowlist_var("CB_.*")
+            // Constants, not a Rust enum: a C value outside the enum must not be UB.
+            .default_enum_style(bindgen::EnumVariation::ModuleConsts)
+            .layout_tests(true)
+            .generate()
+            .expect("bindgen failed on the shim header")
+            .to_string();
+        std::fs::write(out.join("bindings.rs"), &text).unwrap();
+        // scripts/regen-bindings.sh sets this to refresh the checked-in copy.
+        if std::env::var_os("CROSSBENCH_REGEN_BINDINGS").is_some() {
+            let dest = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/bindings.rs");
+            std::fs::write(dest, &text).unwrap();
+        }
+    }
+}
+
+#[cfg(not(feature = "buildtime_bindgen"))]
+mod bindings {
+    pub fn maybe_generate(_: &std::path::Path, _: &std::path::Path) {}
+}

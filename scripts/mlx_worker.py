@@ -1,0 +1,213 @@
+#!/usr/bin/env python3
+"""The python-subprocess backend's worker: mlx-lm's own generation loop behind a line protocol.
+
+    .venv/bin/python scripts/mlx_worker.py --model DIR
+
+DIR holds config.json and *.safetensors (tokenizer files are not needed: requests carry ids).
+stdin, one request a line:
+    generate max_new=100 temperature=0 top_p=1 seed=0 prompt=1,2,3
+    quit
+stdout, one JSON event a line, flushed each time (nothing else ever goes to stdout):
+    {"ev":"loaded","load_ns":N,"t_ns":N}
+    {"ev":"token","i":I,"id":ID,"t_ns":T}       as soon as each token id is on the host
+    {"ev":"done","tokens":N,"prefill_ns":N,"decode_ns":N,...counters}
+    {"ev":"error","code":C,"message":M}
+All t_ns are time.monotonic_ns() (CLOCK_MONOTONIC), the clock the Rust driver stamps with, so
+the driver can tell pipe latency from generation time. Generation never stops at EOS: it is
+mlx_lm.generate.generate_step, which runs for exactly max_new tokens.
+"""
+import os
+import sys
+import time
+
+T_START = time.monotonic_ns()
+os.environ["HF_HUB_OFFLINE"] = "1"  # never reach for the network, whatever the caller set
+os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+
+# fd 1 carries the protocol only: keep a private copy, then point fd 1 (C-level writes) and
+# sys.stdout (stray Python prints from libraries) at stderr.
+_out = open(os.dup(1), "w", encoding="utf-8", newline="\n")
+os.dup2(2, 1)
+sys.stdout = sys.stderr
+
+# Error codes of crossbench-core's protocol::codes, shared by every worker.
+E_PROTOCOL, E_LOAD, E_GENERATE = "CB_ERR_PROTOCOL", "CB_ERR_LOAD", "CB_ERR_GENERATE"
+
+
+def emit(line):
+    _out.write(line)
+    _out.flush()
+
+
+def emit_error(code, message):
+    import json  # error path only
+
+    emit(json.dumps({"ev": "error", "code": code, "message": str(message)}) + "\n")
+
+
+import argparse
+import resource
+from pathlib import Path
+
+import mlx.core as mx
+
+# Count the crossings mlx-lm makes, by wrapping mlx.core's Python entry points before mlx_lm is
+# imported: generate_step calls mx.eval / mx.async_eval (looked up on the mlx.core module at
+# call time) and y.item() for every token it yields. Patching the module attributes and the
+# mx.array.item method catches every Python caller; each wrapper costs ~0.1 us per call,
+# negligible next to a decode step. Counters are reset at the start of each request.
+_eval, _async_eval, _item = mx.eval, mx.async_eval, mx.array.item
+evals = syncs = 0
+
+
+def _counting_eval(*args, **kwargs):
+    global evals
+    evals += 1
+    return _eval(*args, **kwargs)
+
+
+def _counting_async_eval(*args, **kwargs):
+    global evals
+    evals += 1
+    return _async_eval(*args, **kwargs)
+
+
+def _counting_item(self):
+    global syncs
+    syncs += 1
+    return _item(self)
+
+
+mx.eval, mx.async_eval, mx.array.item = _counting_eval, _counting_async_eval, _counting_item
+
+try:
+    from mlx_lm.generate import generate_step
+    from mlx_lm.sample_utils import make_sampler
+    from mlx_lm.utils import load_model
+except Exception as e:  # a broken environment is a load failure to the driver
+    emit_error(E_LOAD, f"importing mlx_lm: {type(e).__name__}: {e}")
+    sys.exit(2)
+
+U32_MAX = 2**32 - 1
+
+
+class BadRequest(Exception):
+    pass
+
+
+def parse_generate(words, vocab_size):
+    """Mirror of crossbench-core's Request::parse, plus a range check on the prompt ids."""
+    req = {"temperature": 0.0, "top_p": 1.0, "seed": 0}
+    for word in words:
+        key, sep, value = word.partition("=")
+        if not sep:
+            raise BadRequest(f"`{word}` is not key=value")
+        try:
+            if key == "max_new":
+                req[key] = int(value)
+                ok = 1 <= req[key] <= U32_MAX
+            elif key in ("temperature", "top_p"):
+                req[key] = float(value)
+                ok = req[key] >= 0 and req[key] != float("inf") and (key != "top_p" or req[key] <= 1)
+            elif key == "seed":
+                req[key] = int(value)
+                ok = 0 <= req[key] < 2**64
+            elif key == "prompt":
+                req[key] = [int(x) for x in value.split(",")]
+                limit = vocab_size - 1 if vocab_size else U32_MAX
+                ok = all(0 <= x <= limit for x in req[key])
+            else:
+                raise BadRequest(f"unknown key `{key}` (allowed: max_new, temperature, top_p, seed, prompt)")
+        except ValueError:
+            ok = False
+        if not ok:  # NaN fails the comparisons above too
+            raise BadRequest(f"bad value for `{key}`: `{value}`")
+    for key in ("max_new", "prompt"):
+        if key not in req:
+            raise BadRequest(f"missing key `{key}`")
+    return req
+
+
+class Worker:
+    def __init__(self, model, load_ns, vocab_size):
+        self.model, self.load_ns, self.vocab_size = model, load_ns, vocab_size
+        self.mlx_peak = mx.get_peak_memory()  # process peak so far: the load
+
+    def generate(self, req):
+        global evals, syncs
+        # Pre-bound names: the loop below runs once per token.
+        now, write, flush = time.monotonic_ns, _out.write, _out.flush
+        t_start = now()
+        evals = syncs = 0
+        mx.reset_peak_memory()  # per-generation peak; the process peak is kept in self.mlx_peak
+        mx.random.seed(req["seed"])
+        sampler = make_sampler(req["temperature"], req["top_p"])  # temp 0 -> argmax
+        prompt = mx.array(req["prompt"], dtype=mx.uint32)
+        t_first = t_last = t_start
+        n = 0
+        # generate_step has already queued step n+1 (async_eval) when it yields token n, so the
+        # write below overlaps with compute, exactly as in mlx-lm's own stream_generate.
+        for token, _ in generate_step(prompt, self.model, max_tokens=req["max_new"], sampler=sampler):
+            t_last = now()
+            write(f'{{"ev":"token","i":{n},"id":{token},"t_ns":{t_last}}}\n')
+            flush()
+            if n == 0:
+                t_first = t_last
+            n += 1
+        t_end = now()
+        gen_peak = mx.get_peak_memory()
+        self.mlx_peak = max(self.mlx_peak, gen_peak)
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        rss *= 1 if sys.platform == "darwin" else 1024  # macOS reports bytes, Linux KiB
+        emit(
+            f'{{"ev":"done","tokens":{n},"prefill_ns":{t_first - t_start},'
+            f'"decode_ns":{t_last - t_first},"load_ns":{self.load_ns},"peak_rss_bytes":{rss},'
+            f'"mlx_peak_bytes":{self.mlx_peak},"mlx_peak_gen_bytes":{gen_peak},'
+            f'"evals":{evals},"syncs":{syncs},"worker_gen_ns":{t_end - t_start}}}\n'
+        )
+
+    def serve(self, lines):
+        for line in lines:
+            words = line.split()
+            if not words:
+                continue
+            if words[0] == "quit":
+                return
+            try:
+                if words[0] != "generate":
+                    raise BadRequest(f"unknown request `{words[0]}` (expected `generate` or `quit`)")
+                req = parse_generate(words[1:], self.vocab_size)
+            except BadRequest as e:
+                emit_error(E_PROTOCOL, f"{e} in `{line.strip()}`")
+                continue
+            try:
+                self.generate(req)
+            except Exception as e:
+                emit_error(E_GENERATE, f"{type(e).__name__}: {e}")
+
+
+def main():
+    ap = argparse.ArgumentParser(description="mlx-lm generate_step behind crossbench's line protocol")
+    ap.add_argument("--model", required=True, help="directory with config.json and *.safetensors")
+    args = ap.parse_args()
+
+    t0 = time.monotonic_ns()
+    try:
+        model, config = load_model(Path(args.model))  # evaluates the weights (lazy=False)
+    except Exception as e:
+        emit_error(E_LOAD, f"{type(e).__name__}: {e}")
+        return 2
+    t1 = time.monotonic_ns()
+    vocab_size = config.get("vocab_size") or config.get("text_config", {}).get("vocab_size")
+    print(f"mlx_worker: imports {(t0 - T_START) / 1e6:.0f} ms, load {(t1 - t0) / 1e6:.0f} ms, "
+          f"device {mx.default_device()}", file=sys.stderr)
+    emit(f'{{"ev":"loaded","load_ns":{t1 - t0},"t_ns":{time.monotonic_ns()}}}\n')
+    try:
+        Worker(model, t1 - t0, vocab_size).serve(sys.stdin)
+    except BrokenPipeError:  # the driver went away; nothing left to tell it
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

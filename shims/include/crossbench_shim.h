@@ -1,0 +1,139 @@
+/* crossbench C ABI over the C++ Mistral model (shims/src).
+ *
+ * Rules that every entry point follows:
+ *  - No C++ exception crosses this boundary. Each function catches everything
+ *    and returns a cb_status; the message is kept in a thread-local string
+ *    readable with cb_last_error() until the next failing call on that thread.
+ *  - Handles are opaque. Passing NULL where a handle is required returns
+ *    CB_ERR_ARGUMENT.
+ *  - A token callback returns 0 to continue and non-zero to stop generation;
+ *    a stop requested by the callback is reported as CB_ERR_CALLBACK.
+ *
+ * Regenerate the Rust bindings with scripts/regen-bindings.sh after editing.
+ */
+#ifndef CROSSBENCH_SHIM_H
+#define CROSSBENCH_SHIM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum cb_status {
+  CB_OK = 0,
+  CB_ERR_IO = 1,          /* file missing, unreadable, truncated */
+  CB_ERR_FORMAT = 2,      /* malformed config.json or safetensors */
+  CB_ERR_SHAPE = 3,       /* config disagrees with a tensor's shape */
+  CB_ERR_UNSUPPORTED = 4, /* dtype, quantization or device not supported */
+  CB_ERR_ARGUMENT = 5,    /* NULL handle, empty prompt, bad option */
+  CB_ERR_RUNTIME = 6,     /* any other exception from MLX or the C++ std lib */
+  CB_ERR_CALLBACK = 7     /* the token callback asked to stop */
+} cb_status;
+
+typedef struct cb_model cb_model;     /* weights + config, immutable */
+typedef struct cb_session cb_session; /* one generation: KV cache + sampler */
+
+typedef struct cb_sampling {
+  float temperature; /* 0 = greedy (argmax) */
+  float top_p;       /* 1 = disabled */
+  uint64_t seed;     /* used only when temperature > 0 */
+} cb_sampling;
+
+/* Monotonic counters. Per session (cb_session_counters) or per generation
+ * (cb_generate). */
+typedef struct cb_counters {
+  uint64_t prompt_tokens;    /* tokens fed through prefill */
+  uint64_t generated_tokens; /* tokens handed out */
+  uint64_t evals;            /* mx::eval / mx::async_eval calls issued */
+  uint64_t syncs;            /* host waits for a value (item(), eval) */
+  uint64_t callbacks;        /* token callbacks invoked (cb_generate) */
+  uint64_t bytes_out;        /* bytes handed to the caller (token ids) */
+  uint64_t prefill_ns;       /* wall time of prefill, up to the first token */
+  uint64_t decode_ns;        /* wall time from first token to last token */
+} cb_counters;
+
+typedef struct cb_model_info {
+  int32_t vocab_size;
+  int32_t hidden_size;
+  int32_t num_layers;
+  int32_t num_heads;
+  int32_t num_kv_heads;
+  int32_t head_dim;
+  int32_t intermediate_size;
+  int32_t quant_bits;       /* 0 when not quantized */
+  int32_t quant_group_size; /* 0 when not quantized */
+  uint64_t parameter_bytes; /* bytes of all loaded tensors */
+  char dtype[16];           /* "float32", "float16", "bfloat16" of activations */
+} cb_model_info;
+
+/* Called once per generated token, on the calling thread. */
+typedef int (*cb_token_callback)(int32_t token, uint64_t index, void* user);
+
+/* Thread-local message of the last failure on this thread ("" if none). */
+const char* cb_last_error(void);
+/* MLX version string of the linked library, e.g. "0.32.2". */
+const char* cb_mlx_version(void);
+
+/* device: "cpu" or "gpu" (Metal / CUDA where the linked MLX has it). */
+cb_status cb_set_device(const char* device);
+
+/* Loads config.json and *.safetensors from an mlx-community model directory. */
+cb_status cb_model_load(const char* dir, cb_model** out);
+void cb_model_free(cb_model* model);
+cb_status cb_model_get_info(const cb_model* model, cb_model_info* out);
+
+/* Per-token API (ffi-token): prefill once, then one cb_decode_step per token.
+ * cb_prefill returns the first generated token. Like mlx-lm, the session
+ * schedules the next step with async_eval before handing out the current. */
+cb_status cb_session_new(cb_model* model, const cb_sampling* sampling,
+                         cb_session** out);
+void cb_session_free(cb_session* session);
+cb_status cb_prefill(cb_session* session, const int32_t* prompt, size_t n,
+                     int32_t* first_token);
+cb_status cb_decode_step(cb_session* session, int32_t* next_token);
+cb_status cb_session_counters(const cb_session* session, cb_counters* out);
+
+/* Batched API (ffi-batched): one call generates max_new tokens, streaming
+ * each through the callback. It never stops at EOS. counters may be NULL. */
+cb_status cb_generate(cb_model* model, const int32_t* prompt, size_t n,
+                      size_t max_new, const cb_sampling* sampling,
+                      cb_token_callback callback, void* user,
+                      cb_counters* counters);
+
+/* Final hidden state (after the last norm) of the prompt's last position,
+ * as float32: writes min(cap, hidden) floats into out and the hidden size into
+ * *len. */
+cb_status cb_embed(cb_model* model, const int32_t* prompt, size_t n,
+                   float* out, size_t cap, size_t* len);
+
+/* MLX allocator peak / active memory in bytes, and reset of the peak. */
+uint64_t cb_mlx_peak_memory(void);
+uint64_t cb_mlx_active_memory(void);
+void cb_mlx_reset_peak_memory(void);
+
+/* Writes deterministic random weights for the config.json already in dir.
+ * dtype: "float32" | "float16" | "bfloat16" | "q4" | "q8" (quantized with
+ * group size 64). scales_dtype ("float32" | "float16" | "bfloat16", NULL =
+ * float32) is the dtype of the quantization scales/biases and of the
+ * unquantized tensors (norms) of a quantized model: float32 by default because
+ * MLX's CPU kernels are an order of magnitude slower with half scales.
+ * Same config, seed and dtype give byte-identical files. Files larger than
+ * shard_bytes are split as model-0000N-of-0000M.safetensors plus
+ * model.safetensors.index.json. */
+cb_status cb_make_weights(const char* dir, uint64_t seed, const char* dtype,
+                          const char* scales_dtype, uint64_t shard_bytes);
+
+/* Test hook: evaluates one tiny MLX op and waits for it (the cost of a sync). */
+cb_status cb_mlx_eval_one(float* out);
+/* Test hook: an empty function, for the cost of a bare crossing. */
+int32_t cb_noop(int32_t x);
+/* Test hook: makes the next shim call throw a C++ exception of the given kind
+ * ("runtime", "bad_alloc") so tests can check it is caught. */
+cb_status cb_debug_arm_throw(const char* kind);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* CROSSBENCH_SHIM_H */

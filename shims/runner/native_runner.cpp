@@ -1,0 +1,228 @@
+// crossbench-native-runner: the pure C++ baseline. Drives the shim through
+// its C ABI (the same code the Rust side calls) and reports JSON lines with
+// CLOCK_MONOTONIC timestamps, which is the clock behind Rust's Instant on
+// Linux, so both sides' timelines can be compared directly.
+#include <sys/resource.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <iostream>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "../src/json.hpp"
+#include "crossbench_shim.h"
+
+namespace {
+
+const char* kUsage =
+    "usage: crossbench-native-runner --model DIR [--device cpu|gpu]\n"
+    "         (--serve | --prompt-ids 1,2,3 --max-new N [--temperature T]\n"
+    "          [--top-p P] [--seed S])\n"
+    "       crossbench-native-runner --model DIR --make-weights DTYPE [--seed S]\n"
+    "         [--scales-dtype D] [--shard-bytes N]   (writes random weights)\n";
+
+uint64_t now_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
+}
+
+const char* status_name(cb_status s) {
+  switch (s) {
+    case CB_OK: return "CB_OK";
+    case CB_ERR_IO: return "CB_ERR_IO";
+    case CB_ERR_FORMAT: return "CB_ERR_FORMAT";
+    case CB_ERR_SHAPE: return "CB_ERR_SHAPE";
+    case CB_ERR_UNSUPPORTED: return "CB_ERR_UNSUPPORTED";
+    case CB_ERR_ARGUMENT: return "CB_ERR_ARGUMENT";
+    case CB_ERR_RUNTIME: return "CB_ERR_RUNTIME";
+    case CB_ERR_CALLBACK: return "CB_ERR_CALLBACK";
+  }
+  return "CB_ERR_RUNTIME";
+}
+
+// One line per event, flushed at once so a reader sees it when it happens.
+void emit(const std::string& line) {
+  std::fputs(line.c_str(), stdout);
+  std::fputc('\n', stdout);
+  std::fflush(stdout);
+}
+
+void emit_error(cb_status s, const std::string& msg) {
+  emit(std::string("{\"ev\":\"error\",\"code\":\"") + status_name(s) +
+       "\",\"message\":\"" + cb::json::escape(msg) + "\"}");
+}
+
+struct Request {
+  std::vector<int32_t> prompt;
+  size_t max_new = 0;
+  cb_sampling sampling{0.0f, 1.0f, 0};
+};
+
+struct Args {
+  std::string model, device = "cpu", make_weights, scales_dtype;
+  bool serve = false;
+  uint64_t shard_bytes = 0;
+  Request req;
+  bool have_prompt = false, have_max_new = false;
+};
+
+// Strict number parsing: "12x" or "" is an error, not 12 or 0.
+template <typename T>
+bool parse_num(const std::string& s, T& out) {
+  if (std::is_unsigned_v<T> && !s.empty() && s[0] == '-') return false;
+  std::istringstream in(s);
+  in >> out;
+  return !s.empty() && in && in.peek() == EOF;
+}
+
+bool parse_ids(const std::string& s, std::vector<int32_t>& out) {
+  out.clear();
+  std::stringstream ss(s);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    int32_t v = 0;
+    if (!parse_num(item, v)) return false;
+    out.push_back(v);
+  }
+  return !out.empty();
+}
+
+// Shared by the CLI flags and the --serve request keys.
+bool apply_option(Request& r, const std::string& key, const std::string& val) {
+  if (key == "prompt" || key == "prompt-ids") return parse_ids(val, r.prompt);
+  if (key == "max_new" || key == "max-new") return parse_num(val, r.max_new);
+  if (key == "temperature") return parse_num(val, r.sampling.temperature);
+  if (key == "top_p" || key == "top-p") return parse_num(val, r.sampling.top_p);
+  if (key == "seed") return parse_num(val, r.sampling.seed);
+  return false;
+}
+
+bool parse_args(int argc, char** argv, Args& a) {
+  for (int i = 1; i < argc; ++i) {
+    std::string k = argv[i];
+    if (k == "--serve") { a.serve = true; continue; }
+    if (k.rfind("--", 0) != 0 || i + 1 >= argc) return false;
+    std::string key = k.substr(2), v = argv[++i];
+    if (key == "model") a.model = v;
+    else if (key == "device") a.device = v;
+    else if (key == "make-weights") a.make_weights = v;
+    else if (key == "scales-dtype") a.scales_dtype = v;
+    else if (key == "shard-bytes") { if (!parse_num(v, a.shard_bytes)) return false; }
+    else if (!apply_option(a.req, key, v)) return false;
+    if (key == "prompt-ids") a.have_prompt = true;
+    if (key == "max-new") a.have_max_new = true;
+  }
+  if (a.model.empty()) return false;
+  if (!a.make_weights.empty()) return !a.serve;
+  return a.serve ? !(a.have_prompt || a.have_max_new) : (a.have_prompt && a.have_max_new);
+}
+
+struct TokenCtx {
+  uint64_t count = 0;
+};
+
+int on_token(int32_t token, uint64_t index, void* user) {
+  static_cast<TokenCtx*>(user)->count++;
+  emit("{\"ev\":\"token\",\"i\":" + std::to_string(index) + ",\"id\":" +
+       std::to_string(token) + ",\"t_ns\":" + std::to_string(now_ns()) + "}");
+  return 0;
+}
+
+uint64_t peak_rss_bytes() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return uint64_t(ru.ru_maxrss) * 1024;  // Linux reports KiB
+}
+
+cb_status generate(cb_model* model, const Request& r, uint64_t load_ns) {
+  TokenCtx ctx;
+  cb_counters c{};
+  cb_status s = cb_generate(model, r.prompt.data(), r.prompt.size(), r.max_new,
+                            &r.sampling, on_token, &ctx, &c);
+  if (s != CB_OK) {
+    emit_error(s, cb_last_error());
+    return s;
+  }
+  emit("{\"ev\":\"done\",\"tokens\":" + std::to_string(ctx.count) +
+       ",\"prefill_ns\":" + std::to_string(c.prefill_ns) +
+       ",\"decode_ns\":" + std::to_string(c.decode_ns) +
+       ",\"load_ns\":" + std::to_string(load_ns) +
+       ",\"peak_rss_bytes\":" + std::to_string(peak_rss_bytes()) +
+       ",\"mlx_peak_bytes\":" + std::to_string(cb_mlx_peak_memory()) +
+       ",\"evals\":" + std::to_string(c.evals) + ",\"syncs\":" + std::to_string(c.syncs) + "}");
+  return CB_OK;
+}
+
+// Parses "generate k=v ... prompt=1,2,3" into a request.
+bool parse_request(const std::string& line, Request& r, std::string& err) {
+  std::istringstream in(line);
+  std::string word, tok;
+  in >> word;
+  if (word != "generate") { err = "unknown command '" + word + "' (generate, quit)"; return false; }
+  bool have_prompt = false;
+  while (in >> tok) {
+    auto eq = tok.find('=');
+    if (eq == std::string::npos || !apply_option(r, tok.substr(0, eq), tok.substr(eq + 1))) {
+      err = "bad field '" + tok + "'";
+      return false;
+    }
+    if (tok.substr(0, eq) == "prompt") have_prompt = true;
+  }
+  if (!have_prompt) { err = "missing prompt=ID,ID,..."; return false; }
+  return true;
+}
+
+void serve(cb_model* model, uint64_t load_ns) {
+  std::string line;
+  while (std::getline(std::cin, line)) {
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    if (line == "quit" || line == "quit\r") return;
+    Request r;
+    r.max_new = 100;
+    std::string err;
+    if (!parse_request(line, r, err)) {
+      emit_error(CB_ERR_ARGUMENT, err);
+      continue;
+    }
+    generate(model, r, load_ns);
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Args a;
+  if (!parse_args(argc, argv, a)) {
+    std::fputs(kUsage, stderr);
+    return 2;
+  }
+  cb_status s = cb_set_device(a.device.c_str());
+  if (s == CB_OK && !a.make_weights.empty()) {
+    s = cb_make_weights(a.model.c_str(), a.req.sampling.seed, a.make_weights.c_str(),
+                        a.scales_dtype.empty() ? nullptr : a.scales_dtype.c_str(),
+                        a.shard_bytes);
+    if (s != CB_OK) emit_error(s, cb_last_error());
+    return s == CB_OK ? 0 : 2;
+  }
+  cb_model* model = nullptr;
+  const uint64_t t0 = now_ns();
+  if (s == CB_OK) s = cb_model_load(a.model.c_str(), &model);
+  if (s != CB_OK) {
+    emit_error(s, cb_last_error());
+    return 2;
+  }
+  const uint64_t load_ns = now_ns() - t0;
+  emit("{\"ev\":\"loaded\",\"load_ns\":" + std::to_string(load_ns) +
+       ",\"t_ns\":" + std::to_string(now_ns()) + "}");
+  int rc = 0;
+  if (a.serve) serve(model, load_ns);
+  else rc = generate(model, a.req, load_ns) == CB_OK ? 0 : 2;
+  cb_model_free(model);
+  return rc;
+}

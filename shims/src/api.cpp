@@ -1,0 +1,254 @@
+// The C ABI. Every entry point runs inside guard(), which converts any C++
+// exception into a cb_status plus a thread-local message: nothing unwinds
+// across the FFI boundary.
+#include <mlx/mlx.h>
+
+#include <cstring>
+#include <memory>
+#include <new>
+
+#include "crossbench_shim.h"
+#include "errors.hpp"
+#include "generation.hpp"
+#include "make_weights.hpp"
+#include "model.hpp"
+
+struct cb_model {
+  cb::Model model;
+};
+struct cb_session {
+  cb::Session session;
+};
+
+namespace {
+namespace mx = mlx::core;
+
+thread_local std::string g_last_error;
+thread_local std::string g_armed;  // one-shot exception kind for tests
+
+void maybe_throw_armed() {
+  if (g_armed.empty()) return;
+  std::string kind;
+  kind.swap(g_armed);
+  if (kind == "bad_alloc") throw std::bad_alloc();
+  throw std::runtime_error("armed test exception (" + kind + ")");
+}
+
+cb_status set_error(cb_status s, const std::string& msg) {
+  g_last_error = msg;
+  return s;
+}
+
+template <typename F>
+cb_status guard(F&& f) {
+  try {
+    maybe_throw_armed();
+    f();
+    return CB_OK;
+  } catch (const cb::Error& e) {
+    return set_error(e.status(), e.what());
+  } catch (const std::bad_alloc&) {
+    return set_error(CB_ERR_RUNTIME, "out of memory (std::bad_alloc)");
+  } catch (const std::exception& e) {
+    return set_error(CB_ERR_RUNTIME, e.what());
+  } catch (...) {
+    return set_error(CB_ERR_RUNTIME, "unknown C++ exception");
+  }
+}
+
+void need(const void* p, const char* what) {
+  if (!p) cb::fail(CB_ERR_ARGUMENT, std::string(what) + " must not be NULL");
+}
+
+}  // namespace
+
+extern "C" {
+
+const char* cb_last_error(void) { return g_last_error.c_str(); }
+
+const char* cb_mlx_version(void) { return mx::version(); }
+
+cb_status cb_set_device(const char* device) {
+  return guard([&] {
+    need(device, "device");
+    std::string d = device;
+    if (d == "cpu") {
+      mx::set_default_device(mx::Device::cpu);
+    } else if (d == "gpu") {
+      if (!mx::is_available(mx::Device::gpu))
+        cb::fail(CB_ERR_UNSUPPORTED, "device 'gpu' is not available in this MLX build "
+                                     "(no Metal/CUDA backend); use 'cpu'");
+      mx::set_default_device(mx::Device::gpu);
+    } else {
+      cb::fail(CB_ERR_ARGUMENT, "unknown device '" + d + "' (expected cpu or gpu)");
+    }
+  });
+}
+
+cb_status cb_model_load(const char* dir, cb_model** out) {
+  return guard([&] {
+    need(dir, "dir");
+    need(out, "out");
+    *out = nullptr;
+    *out = new cb_model{cb::load_model(dir)};
+  });
+}
+
+void cb_model_free(cb_model* model) { delete model; }
+
+cb_status cb_model_get_info(const cb_model* model, cb_model_info* out) {
+  return guard([&] {
+    need(model, "model");
+    need(out, "out");
+    const cb::Model& m = model->model;
+    const cb::Config& c = m.cfg;
+    cb_model_info info{};
+    info.vocab_size = c.vocab_size;
+    info.hidden_size = c.hidden_size;
+    info.num_layers = c.num_layers;
+    info.num_heads = c.num_heads;
+    info.num_kv_heads = c.num_kv_heads;
+    info.head_dim = c.head_dim;
+    info.intermediate_size = c.intermediate_size;
+    info.quant_bits = c.quant_bits;
+    info.quant_group_size = c.quant_group_size;
+    info.parameter_bytes = m.parameter_bytes;
+    const char* dt = m.dtype == mx::float16    ? "float16"
+                     : m.dtype == mx::bfloat16 ? "bfloat16"
+                                               : "float32";
+    std::strncpy(info.dtype, dt, sizeof info.dtype - 1);
+    *out = info;
+  });
+}
+
+cb_status cb_session_new(cb_model* model, const cb_sampling* sampling, cb_session** out) {
+  return guard([&] {
+    need(model, "model");
+    need(sampling, "sampling");
+    need(out, "out");
+    *out = nullptr;
+    *out = new cb_session{cb::Session(model->model, *sampling)};
+  });
+}
+
+void cb_session_free(cb_session* session) { delete session; }
+
+cb_status cb_prefill(cb_session* session, const int32_t* prompt, size_t n,
+                     int32_t* first_token) {
+  return guard([&] {
+    need(session, "session");
+    need(first_token, "first_token");
+    *first_token = session->session.prefill(prompt, n);
+  });
+}
+
+cb_status cb_decode_step(cb_session* session, int32_t* next_token) {
+  return guard([&] {
+    need(session, "session");
+    need(next_token, "next_token");
+    *next_token = session->session.step();
+  });
+}
+
+cb_status cb_session_counters(const cb_session* session, cb_counters* out) {
+  return guard([&] {
+    need(session, "session");
+    need(out, "out");
+    *out = session->session.counters();
+  });
+}
+
+cb_status cb_generate(cb_model* model, const int32_t* prompt, size_t n, size_t max_new,
+                      const cb_sampling* sampling, cb_token_callback callback,
+                      void* user, cb_counters* counters) {
+  return guard([&] {
+    need(model, "model");
+    need(sampling, "sampling");
+    if (counters) *counters = cb_counters{};
+    if (max_new == 0) return;
+    cb::Session s(model->model, *sampling);
+    uint64_t callbacks = 0;
+    bool stopped = false;
+    // Same loop as mlx-lm: no step is scheduled past the last token.
+    for (size_t i = 0; i < max_new && !stopped; ++i) {
+      bool more = i + 1 < max_new;
+      int32_t tok = i == 0 ? s.prefill(prompt, n, more) : s.step(more);
+      if (callback) {
+        ++callbacks;
+        stopped = callback(tok, i, user) != 0;
+      }
+    }
+    if (counters) {
+      *counters = s.counters();
+      counters->callbacks = callbacks;
+    }
+    if (stopped) cb::fail(CB_ERR_CALLBACK, "token callback asked to stop generation");
+  });
+}
+
+cb_status cb_embed(cb_model* model, const int32_t* prompt, size_t n, float* out,
+                   size_t cap, size_t* len) {
+  return guard([&] {
+    need(model, "model");
+    need(len, "len");
+    if (cap > 0) need(out, "out");
+    std::vector<float> h = cb::embed_last(model->model, prompt, n);
+    if (cap > 0) std::memcpy(out, h.data(), std::min(cap, h.size()) * sizeof(float));
+    *len = h.size();
+  });
+}
+
+uint64_t cb_mlx_peak_memory(void) {
+  try {
+    return mx::get_peak_memory();
+  } catch (...) {
+    return 0;
+  }
+}
+
+uint64_t cb_mlx_active_memory(void) {
+  try {
+    return mx::get_active_memory();
+  } catch (...) {
+    return 0;
+  }
+}
+
+void cb_mlx_reset_peak_memory(void) {
+  try {
+    mx::reset_peak_memory();
+  } catch (...) {
+  }
+}
+
+cb_status cb_make_weights(const char* dir, uint64_t seed, const char* dtype,
+                          const char* scales_dtype, uint64_t shard_bytes) {
+  return guard([&] {
+    need(dir, "dir");
+    need(dtype, "dtype");
+    cb::make_weights(dir, seed, dtype, scales_dtype, shard_bytes);
+  });
+}
+
+cb_status cb_mlx_eval_one(float* out) {
+  return guard([&] {
+    need(out, "out");
+    auto a = mx::add(mx::array(1.0f), mx::array(2.0f));
+    mx::eval(a);
+    *out = a.item<float>();
+  });
+}
+
+int32_t cb_noop(int32_t x) { return x; }
+
+cb_status cb_debug_arm_throw(const char* kind) {
+  // Not guarded: arming must not consume the armed exception itself.
+  if (!kind) return set_error(CB_ERR_ARGUMENT, "kind must not be NULL");
+  std::string k = kind;
+  if (k != "runtime" && k != "bad_alloc")
+    return set_error(CB_ERR_ARGUMENT, "unknown kind '" + k + "' (runtime, bad_alloc)");
+  g_armed = k;
+  return CB_OK;
+}
+
+}  // extern "C"

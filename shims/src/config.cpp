@@ -1,0 +1,143 @@
+#include "config.hpp"
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "errors.hpp"
+#include "json.hpp"
+
+namespace cb {
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail(CB_ERR_IO, "cannot open " + path);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  if (in.bad()) fail(CB_ERR_IO, "cannot read " + path);
+  return ss.str();
+}
+
+namespace {
+
+struct Reader {
+  const json::Value& root;
+  std::string path;
+
+  [[noreturn]] void bad(const std::string& key, const std::string& why) const {
+    fail(CB_ERR_FORMAT, path + ": key '" + key + "' " + why);
+  }
+  const json::Value* get(const std::string& key) const {
+    const json::Value* v = root.find(key);
+    return (v && !v->is_null()) ? v : nullptr;
+  }
+  int integer(const std::string& key, const json::Value* v) const {
+    if (!v->is_number() || v->num != std::floor(v->num) || v->num <= 0 ||
+        v->num > 1e9)
+      bad(key, "must be a positive integer");
+    return int(v->num);
+  }
+  int req_int(const std::string& key) const {
+    const json::Value* v = get(key);
+    if (!v) bad(key, "is missing");
+    return integer(key, v);
+  }
+  int opt_int(const std::string& key, int dflt) const {
+    const json::Value* v = get(key);
+    return v ? integer(key, v) : dflt;
+  }
+  float opt_float(const std::string& key, float dflt) const {
+    const json::Value* v = get(key);
+    if (!v) return dflt;
+    if (!v->is_number()) bad(key, "must be a number");
+    return float(v->num);
+  }
+  bool opt_bool(const std::string& key, bool dflt) const {
+    const json::Value* v = get(key);
+    if (!v) return dflt;
+    if (!v->is_bool()) bad(key, "must be true or false");
+    return v->b;
+  }
+};
+
+void read_quantization(const Reader& r, Config& c) {
+  const json::Value* q = r.get("quantization");
+  if (!q) return;
+  if (!q->is_object()) r.bad("quantization", "must be an object");
+  Reader qr{*q, r.path};
+  if (const json::Value* mode = qr.get("mode");
+      mode && !(mode->is_string() && mode->str == "affine"))
+    fail(CB_ERR_UNSUPPORTED,
+         r.path + ": quantization.mode must be \"affine\" (the only mode supported)");
+  c.quant_bits = qr.req_int("bits");
+  c.quant_group_size = qr.req_int("group_size");
+  int b = c.quant_bits;
+  if (!(b == 2 || b == 3 || b == 4 || b == 5 || b == 6 || b == 8))
+    fail(CB_ERR_UNSUPPORTED, r.path + ": quantization.bits = " + std::to_string(b) +
+                                 " is not supported (expected 2, 3, 4, 5, 6 or 8)");
+  int g = c.quant_group_size;
+  if (!(g == 32 || g == 64 || g == 128))
+    fail(CB_ERR_UNSUPPORTED, r.path + ": quantization.group_size = " +
+                                 std::to_string(g) + " is not supported (32, 64, 128)");
+}
+
+void reject_unsupported(const Reader& r) {
+  const json::Value* mt = r.get("model_type");
+  if (!mt || !mt->is_string()) r.bad("model_type", "is missing or not a string");
+  if (mt->str != "mistral" && mt->str != "llama")
+    fail(CB_ERR_UNSUPPORTED, r.path + ": model_type '" + mt->str +
+                                 "' is not supported (expected mistral or llama)");
+  if (r.get("rope_scaling"))
+    fail(CB_ERR_UNSUPPORTED, r.path + ": rope_scaling must be null (scaled RoPE not implemented)");
+  if (r.get("sliding_window"))
+    fail(CB_ERR_UNSUPPORTED, r.path + ": sliding_window must be null (sliding attention not implemented)");
+  if (const json::Value* lt = r.get("layer_types")) {
+    if (!lt->is_array()) r.bad("layer_types", "must be an array");
+    for (const auto& t : lt->arr)
+      if (!t.is_string() || t.str != "full_attention")
+        fail(CB_ERR_UNSUPPORTED, r.path + ": layer_types may only contain \"full_attention\"");
+  }
+  if (r.opt_bool("attention_bias", false) || r.opt_bool("mlp_bias", false))
+    fail(CB_ERR_UNSUPPORTED, r.path + ": attention_bias / mlp_bias are not supported");
+}
+
+}  // namespace
+
+Config load_config(const std::string& dir) {
+  namespace fs = std::filesystem;
+  if (!fs::is_directory(dir)) fail(CB_ERR_IO, "model directory not found: " + dir);
+  std::string path = (fs::path(dir) / "config.json").string();
+  if (!fs::exists(path)) fail(CB_ERR_IO, "config.json not found: " + path);
+  json::Value root;
+  try {
+    root = json::parse(read_file(path));
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    fail(CB_ERR_FORMAT, path + ": " + e.what());
+  }
+  if (!root.is_object()) fail(CB_ERR_FORMAT, path + ": top level must be an object");
+  Reader r{root, path};
+  reject_unsupported(r);
+  Config c;
+  c.model_type = root.find("model_type")->str;
+  c.hidden_size = r.req_int("hidden_size");
+  c.num_layers = r.req_int("num_hidden_layers");
+  c.num_heads = r.req_int("num_attention_heads");
+  c.num_kv_heads = r.opt_int("num_key_value_heads", c.num_heads);
+  c.head_dim = r.opt_int("head_dim", c.hidden_size / c.num_heads);
+  c.intermediate_size = r.req_int("intermediate_size");
+  c.vocab_size = r.req_int("vocab_size");
+  c.rms_norm_eps = r.opt_float("rms_norm_eps", 1e-5f);
+  if (!r.get("rms_norm_eps")) r.bad("rms_norm_eps", "is missing");
+  c.rope_theta = r.opt_float("rope_theta", 10000.0f);
+  c.rope_traditional = r.opt_bool("rope_traditional", false);
+  c.tie_word_embeddings = r.opt_bool("tie_word_embeddings", true);
+  if (c.num_heads % c.num_kv_heads != 0)
+    r.bad("num_key_value_heads", "must divide num_attention_heads");
+  read_quantization(r, c);
+  return c;
+}
+
+}  // namespace cb

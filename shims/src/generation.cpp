@@ -1,0 +1,141 @@
+#include "generation.hpp"
+
+#include <cmath>
+#include <limits>
+
+#include "errors.hpp"
+
+namespace cb {
+namespace {
+
+constexpr int kPrefillStep = 2048;  // mlx-lm generate_step's prefill_step_size
+
+uint64_t ns_since(std::chrono::steady_clock::time_point t) {
+  return uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                      std::chrono::steady_clock::now() - t)
+                      .count());
+}
+
+mx::array apply_top_p(const mx::array& logprobs, float top_p) {
+  auto sorted = mx::sort(logprobs, -1);
+  auto probs = mx::exp(mx::astype(sorted, mx::float32));
+  auto mass_above = mx::cumsum(probs, -1, /*reverse=*/true, /*inclusive=*/false);
+  const int V = probs.shape(-1), R = probs.shape(0);
+  auto total = mx::add(mx::slice(mass_above, {0, 0}, {R, 1}),
+                       mx::slice(probs, {0, 0}, {R, 1}));
+  auto dropped = mx::sum(
+      mx::greater_equal(mass_above, mx::multiply(mx::array(top_p), total)), -1, true);
+  auto threshold = mx::take_along_axis(sorted, dropped, -1);
+  (void)V;
+  auto neg_inf = mx::array(-std::numeric_limits<float>::infinity(), logprobs.dtype());
+  return mx::where(mx::less(logprobs, threshold), neg_inf, logprobs);
+}
+
+}  // namespace
+
+Sampler::Sampler(const cb_sampling& s) : temperature_(s.temperature), top_p_(s.top_p) {
+  if (!(s.temperature >= 0.0f) || !std::isfinite(s.temperature))
+    fail(CB_ERR_ARGUMENT, "temperature must be a finite number >= 0");
+  if (!(s.top_p > 0.0f && s.top_p <= 1.0f))
+    fail(CB_ERR_ARGUMENT, "top_p must be in (0, 1]");
+  if (temperature_ > 0.0f) key_ = mx::random::key(s.seed);
+}
+
+mx::array Sampler::operator()(const mx::array& logprobs) {
+  if (temperature_ == 0.0f) return mx::argmax(logprobs, -1);
+  mx::array lp = logprobs;
+  if (top_p_ > 0.0f && top_p_ < 1.0f) lp = apply_top_p(lp, top_p_);
+  // Same split as mx.random's global KeySequence::next(), so a Python run
+  // seeded with mx.random.seed(seed) draws the same keys.
+  auto [next, sub] = mx::random::split(*key_);
+  key_ = next;
+  // A Python float scalar is weakly typed: keep the logprobs' dtype.
+  auto inv = mx::array(1.0f / temperature_, lp.dtype());
+  return mx::random::categorical(mx::multiply(lp, inv), -1, sub);
+}
+
+Session::Session(const Model& model, const cb_sampling& sampling)
+    : model_(model), cache_(model.layers.size()), sampler_(sampling) {}
+
+mx::array Session::forward(const mx::array& tokens) {
+  auto logits = model_(mx::reshape(tokens, {1, -1}), cache_);  // [1, L, V]
+  const int L = logits.shape(1), V = logits.shape(2);
+  logits = mx::reshape(mx::slice(logits, {0, L - 1, 0}, {1, L, V}), {1, V});
+  auto logprobs = mx::subtract(logits, mx::logsumexp(logits, /*keepdims=*/true));
+  return sampler_(logprobs);
+}
+
+void Session::schedule(const mx::array& tokens) {
+  next_ = forward(tokens);
+  mx::async_eval({*next_});
+  counters_.evals++;
+}
+
+int32_t Session::hand_out(const mx::array& y) {
+  int32_t tok = y.dtype() == mx::int32 ? y.item<int32_t>() : int32_t(y.item<uint32_t>());
+  counters_.syncs++;
+  counters_.generated_tokens++;
+  counters_.bytes_out += sizeof(int32_t);
+  // mlx-lm clears the allocator cache every 256 tokens.
+  if (handed_++ % 256 == 0) mx::clear_cache();
+  return tok;
+}
+
+int32_t Session::prefill(const int32_t* prompt, size_t n, bool schedule_next) {
+  if (!prompt || n == 0) fail(CB_ERR_ARGUMENT, "prompt must contain at least one token");
+  if (next_ || cache_.offset() > 0) fail(CB_ERR_ARGUMENT, "session was already prefilled");
+  for (size_t i = 0; i < n; ++i)
+    if (prompt[i] < 0 || prompt[i] >= model_.cfg.vocab_size)
+      fail(CB_ERR_ARGUMENT, "prompt token " + std::to_string(prompt[i]) + " at index " +
+                                std::to_string(i) + " is outside [0, vocab_size)");
+  const auto t0 = Clock::now();
+  mx::array all(prompt, {int(n)}, mx::int32);
+  int done = 0;
+  // Everything but the last token, in chunks, evaluating only the cache.
+  while (int(n) - done > 1) {
+    int len = std::min(kPrefillStep, int(n) - done - 1);
+    model_(mx::reshape(mx::slice(all, {done}, {done + len}), {1, -1}), cache_);
+    mx::eval(cache_.state());
+    counters_.evals++;
+    counters_.syncs++;
+    done += len;
+    mx::clear_cache();
+  }
+  counters_.prompt_tokens += n;
+  schedule(mx::slice(all, {done}, {int(n)}));
+  mx::array y = *next_;
+  if (schedule_next) schedule(y);
+  else next_.reset();
+  int32_t tok = hand_out(y);
+  first_token_at_ = Clock::now();
+  counters_.prefill_ns += ns_since(t0);
+  return tok;
+}
+
+int32_t Session::step(bool schedule_next) {
+  if (!next_) fail(CB_ERR_ARGUMENT, "cb_decode_step called before cb_prefill");
+  mx::array y = *next_;
+  if (schedule_next) schedule(y);
+  else next_.reset();
+  int32_t tok = hand_out(y);
+  counters_.decode_ns = ns_since(first_token_at_);
+  return tok;
+}
+
+std::vector<float> embed_last(const Model& model, const int32_t* prompt, size_t n) {
+  if (!prompt || n == 0) fail(CB_ERR_ARGUMENT, "prompt must contain at least one token");
+  for (size_t i = 0; i < n; ++i)
+    if (prompt[i] < 0 || prompt[i] >= model.cfg.vocab_size)
+      fail(CB_ERR_ARGUMENT, "prompt token outside [0, vocab_size)");
+  KVCache cache(model.layers.size());
+  mx::array ids(prompt, {1, int(n)}, mx::int32);
+  auto h = model.hidden(ids, cache);
+  const int H = h.shape(2);
+  auto last = mx::astype(mx::reshape(mx::slice(h, {0, int(n) - 1, 0}, {1, int(n), H}), {H}),
+                         mx::float32);
+  mx::eval(last);
+  const float* p = last.data<float>();
+  return std::vector<float>(p, p + H);
+}
+
+}  // namespace cb

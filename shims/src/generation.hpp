@@ -1,0 +1,52 @@
+// One generation session: the mlx-lm generate_step loop, split into
+// prefill() and step() so the per-token C API can drive it one token a call.
+#pragma once
+#include <chrono>
+#include <optional>
+
+#include "crossbench_shim.h"
+#include "model.hpp"
+
+namespace cb {
+
+// mlx-lm sample_utils: greedy argmax, or top-p then categorical(logp / temp).
+class Sampler {
+ public:
+  explicit Sampler(const cb_sampling& s);
+  mx::array operator()(const mx::array& logprobs);
+
+ private:
+  float temperature_, top_p_;
+  std::optional<mx::array> key_;  // split every call, like mx.random's state
+};
+
+class Session {
+ public:
+  Session(const Model& model, const cb_sampling& sampling);
+
+  // Feeds the prompt and returns the first token. When schedule_next is set,
+  // the following step is already queued (async_eval) before the item() wait.
+  int32_t prefill(const int32_t* prompt, size_t n, bool schedule_next = true);
+  // Returns the token queued by the previous call, queueing the next one.
+  int32_t step(bool schedule_next = true);
+  const cb_counters& counters() const { return counters_; }
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  mx::array forward(const mx::array& tokens);  // -> sampled token, shape [1]
+  void schedule(const mx::array& tokens);
+  int32_t hand_out(const mx::array& y);
+
+  const Model& model_;
+  KVCache cache_;
+  Sampler sampler_;
+  std::optional<mx::array> next_;
+  cb_counters counters_{};
+  Clock::time_point first_token_at_;
+  uint64_t handed_ = 0;
+};
+
+// Final-normed hidden state of the prompt's last position, as float32.
+std::vector<float> embed_last(const Model& model, const int32_t* prompt, size_t n);
+
+}  // namespace cb
