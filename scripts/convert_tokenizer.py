@@ -16,7 +16,7 @@ follows the model's own normalizer spec instead and agrees.
 
 Known, intended divergence: the text "[INST]", "<s>", "<unk>" (any of the 751 control/unknown
 pieces) encodes to that single special id here, as in Mistral's published tokenizer.json,
-while sentencepiece spells it out piece by piece. The check reports it separately and does not count it.
+while sentencepiece spells it out piece by piece. The check reports it apart, uncounted.
 """
 import argparse
 import json
@@ -156,6 +156,15 @@ def check(model_dir, n, fixture):
         for t, r, got in bad[:5]:
             print(f"  MISMATCH {t!r}\n    sentencepiece {r}\n    {name} {got}")
         failed |= bool(bad)
+
+    # Decoding matters too: mlx-lm detokenizes through tokenizer.json.
+    bad = [(t, r) for t, r in zip(texts[:n], ref)
+           if rust_json.decode(r, skip_special_tokens=True) != sp.decode(r)]
+    print(f"decode: {n - len(bad)}/{n} agree with sentencepiece")
+    for t, r in bad[:5]:
+        print(f"  MISMATCH decoding {r}: sentencepiece {sp.decode(r)!r}, "
+              f"tokenizer.json {rust_json.decode(r, skip_special_tokens=True)!r}")
+    failed |= bool(bad)
 
     # Intended divergence (see module docstring): reported, not counted.
     for t in ("[INST] hi [/INST]", "<s> x </s>", "<unk>"):

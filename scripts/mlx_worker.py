@@ -42,7 +42,7 @@ def emit(line):
 def emit_error(code, message):
     import json  # error path only
 
-    emit(json.dumps({"ev": "error", "code": code, "message": str(message)}) + "\n")
+    emit(json.dumps({"ev": "error", "code": code, "message": str(message)}, separators=(",", ":")) + "\n")
 
 
 import argparse
@@ -142,7 +142,7 @@ class Worker:
         mx.reset_peak_memory()  # per-generation peak; the process peak is kept in self.mlx_peak
         mx.random.seed(req["seed"])
         sampler = make_sampler(req["temperature"], req["top_p"])  # temp 0 -> argmax
-        prompt = mx.array(req["prompt"], dtype=mx.uint32)
+        prompt = mx.array(req["prompt"])  # int32, as mlx-lm's stream_generate builds it
         t_first = t_last = t_start
         n = 0
         # generate_step has already queued step n+1 (async_eval) when it yields token n, so the

@@ -20,13 +20,12 @@ mx::array apply_top_p(const mx::array& logprobs, float top_p) {
   auto sorted = mx::sort(logprobs, -1);
   auto probs = mx::exp(mx::astype(sorted, mx::float32));
   auto mass_above = mx::cumsum(probs, -1, /*reverse=*/true, /*inclusive=*/false);
-  const int V = probs.shape(-1), R = probs.shape(0);
+  const int R = probs.shape(0);
   auto total = mx::add(mx::slice(mass_above, {0, 0}, {R, 1}),
                        mx::slice(probs, {0, 0}, {R, 1}));
   auto dropped = mx::sum(
       mx::greater_equal(mass_above, mx::multiply(mx::array(top_p), total)), -1, true);
   auto threshold = mx::take_along_axis(sorted, dropped, -1);
-  (void)V;
   auto neg_inf = mx::array(-std::numeric_limits<float>::infinity(), logprobs.dtype());
   return mx::where(mx::less(logprobs, threshold), neg_inf, logprobs);
 }

@@ -66,6 +66,10 @@ std::vector<Unit> make_units(const Config& c) {
   const int H = c.hidden_size, I = c.intermediate_size, V = c.vocab_size;
   const int Q = c.num_heads * c.head_dim, KV = c.num_kv_heads * c.head_dim;
   auto s = [](int in, float gain) { return gain / std::sqrt(float(in)); };
+  // Tied models read logits off the embedding itself, so a residual stream
+  // dominated by the current token's embedding would predict that token
+  // again; stronger block outputs move the final state away from it.
+  const float out_gain = c.tie_word_embeddings ? 3.0f : 0.5f;
   std::vector<Unit> u{{"model.embed_tokens", V, H, 1.0f}, {"model.norm", H, 0, 0}};
   if (!c.tie_word_embeddings) u.push_back({"lm_head", V, H, s(H, 1.0f)});
   for (int i = 0; i < c.num_layers; ++i) {
@@ -75,10 +79,10 @@ std::vector<Unit> make_units(const Config& c) {
     u.push_back({p + "self_attn.q_proj", Q, H, s(H, 1.0f)});
     u.push_back({p + "self_attn.k_proj", KV, H, s(H, 1.0f)});
     u.push_back({p + "self_attn.v_proj", KV, H, s(H, 1.0f)});
-    u.push_back({p + "self_attn.o_proj", H, Q, s(Q, 0.5f)});
+    u.push_back({p + "self_attn.o_proj", H, Q, s(Q, out_gain)});
     u.push_back({p + "mlp.gate_proj", I, H, s(H, 1.0f)});
     u.push_back({p + "mlp.up_proj", I, H, s(H, 1.0f)});
-    u.push_back({p + "mlp.down_proj", H, I, s(I, 0.5f)});
+    u.push_back({p + "mlp.down_proj", H, I, s(I, out_gain)});
   }
   std::sort(u.begin(), u.end(),
             [](const Unit& a, const Unit& b) { return a.prefix < b.prefix; });

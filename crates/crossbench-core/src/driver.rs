@@ -1,0 +1,484 @@
+//! Runs a scenario: one worker per backend, warmups, then repetitions in
+//! interleaved order, writing every result file after each round.
+
+mod exec;
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::backend::{Backend, BackendError, LaunchContext, WorkerSpec};
+use crate::clock::utc_now;
+use crate::environment::Environment;
+use crate::export::{ensure_writable_dir, render_summary, write_results, ExportError};
+use crate::interrupt::interrupt_requested;
+use crate::protocol::GenRequest;
+use crate::results::{
+    compute_agreement, new_run_id, BackendResult, BackendStatus, BenchResults, RepRecord,
+    RunStatus, ScenarioRecord, SCHEMA_VERSION,
+};
+use crate::scenario::{LoadedScenario, ScenarioKind};
+use crate::worker::WorkerProcess;
+use exec::{run_generation, start_worker, RepFailure};
+
+/// How long a worker may take to exit after `quit` before it is killed.
+const QUIT_GRACE: Duration = Duration::from_secs(10);
+
+pub struct BenchPlan {
+    pub scenario: LoadedScenario,
+    /// In the order given; the first ok one is the token-agreement reference.
+    pub backends: Vec<Arc<dyn Backend>>,
+    pub launch: LaunchContext,
+    /// The tokenized prompt (may be empty for kind = "load").
+    pub prompt_ids: Vec<u32>,
+    pub warmup: u32,
+    pub repetitions: u32,
+    /// Per load and per generation.
+    pub timeout: Duration,
+    /// Results go to `<out_root>/<run_id>/`.
+    pub out_root: PathBuf,
+    /// The caller's part of the environment (MLX versions, git commit, ...).
+    pub metadata: Environment,
+    /// Show a progress bar (never shown when stderr is not a terminal).
+    pub progress: bool,
+}
+
+impl BenchPlan {
+    /// A plan with warmup, repetitions and timeout from the scenario.
+    pub fn from_scenario(
+        scenario: LoadedScenario,
+        backends: Vec<Arc<dyn Backend>>,
+        launch: LaunchContext,
+        prompt_ids: Vec<u32>,
+        out_root: PathBuf,
+        metadata: Environment,
+    ) -> Self {
+        let run = &scenario.scenario.run;
+        BenchPlan {
+            warmup: run.warmup,
+            repetitions: run.repetitions,
+            timeout: run.timeout,
+            scenario,
+            backends,
+            launch,
+            prompt_ids,
+            out_root,
+            metadata,
+            progress: true,
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct RunOutcome {
+    pub results: BenchResults,
+    pub out_dir: PathBuf,
+    pub files: Vec<PathBuf>,
+    /// summary.md's text, for the caller to print.
+    pub summary_markdown: String,
+    pub interrupted: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DriverError {
+    #[error(transparent)]
+    Export(#[from] ExportError),
+    #[error("the plan has no backends")]
+    NoBackends,
+    #[error("scenario `{0}` generates tokens but the prompt is empty")]
+    EmptyPrompt(String),
+    #[error("repetitions must be >= 1")]
+    NoRepetitions,
+}
+
+/// Backend order for a round: forward on even rounds, reversed on odd ones
+/// (A B C D, D C B A, ...), so drift over time (thermal, caches) does not
+/// always favour the same backend.
+pub fn interleaved_order(backends: usize, round: usize) -> Vec<usize> {
+    if round % 2 == 0 {
+        (0..backends).collect()
+    } else {
+        (0..backends).rev().collect()
+    }
+}
+
+/// One backend during a run.
+struct Slot {
+    backend: Arc<dyn Backend>,
+    spec: Option<WorkerSpec>,
+    worker: Option<WorkerProcess>,
+    result: BackendResult,
+}
+
+impl Slot {
+    fn alive(&self) -> bool {
+        self.result.status == BackendStatus::Ok && self.spec.is_some()
+    }
+
+    fn fail(&mut self, failure: RepFailure, progress: &ProgressBar) {
+        progress.suspend(|| {
+            eprintln!(
+                "crossbench: backend {} {}: {}",
+                self.result.name,
+                failure.status.as_str(),
+                failure.message
+            )
+        });
+        self.result.mark(failure.status, failure.message);
+        if let Some(mut worker) = self.worker.take() {
+            let report = worker.kill_and_reap();
+            self.result.exit_status = Some(report.status);
+            self.result.memory.peak_rss_bytes = report.peak_rss_bytes;
+        }
+    }
+}
+
+struct Run {
+    plan: BenchPlan,
+    slots: Vec<Slot>,
+    results: BenchResults,
+    out_dir: PathBuf,
+    progress: ProgressBar,
+}
+
+/// Runs the plan; see the module docs. Returns Err only for problems that
+/// stop the whole run (bad plan, unwritable output); backend failures are
+/// recorded in the results.
+pub fn run_bench(plan: BenchPlan) -> Result<RunOutcome, DriverError> {
+    let scenario = &plan.scenario.scenario;
+    if plan.backends.is_empty() {
+        return Err(DriverError::NoBackends);
+    }
+    if plan.repetitions == 0 {
+        return Err(DriverError::NoRepetitions);
+    }
+    if scenario.kind == ScenarioKind::Generate && plan.prompt_ids.is_empty() {
+        return Err(DriverError::EmptyPrompt(scenario.name.clone()));
+    }
+    let run_id = new_run_id();
+    let out_dir = plan.out_root.join(&run_id);
+    ensure_writable_dir(&out_dir)?;
+    let mut run = Run::new(plan, run_id, out_dir);
+    run.prepare_backends();
+    match run.plan.scenario.scenario.kind {
+        ScenarioKind::Generate => run.generate_rounds()?,
+        ScenarioKind::Load => run.load_rounds()?,
+    }
+    run.finish()
+}
+
+impl Run {
+    fn new(plan: BenchPlan, run_id: String, out_dir: PathBuf) -> Run {
+        let slots = plan
+            .backends
+            .iter()
+            .map(|b| Slot {
+                backend: Arc::clone(b),
+                spec: None,
+                worker: None,
+                result: BackendResult::new(b.name(), b.summary()),
+            })
+            .collect();
+        let results = BenchResults {
+            schema_version: SCHEMA_VERSION,
+            run_id,
+            started_at: utc_now().1,
+            finished_at: None,
+            status: RunStatus::Running,
+            scenario: scenario_record(&plan),
+            environment: plan.metadata.clone(),
+            backends: Vec::new(),
+            agreement: Default::default(),
+        };
+        let progress = make_progress(&plan);
+        Run {
+            plan,
+            slots,
+            results,
+            out_dir,
+            progress,
+        }
+    }
+
+    /// Asks every backend for its worker command; unavailable ones are
+    /// recorded as such and skipped.
+    fn prepare_backends(&mut self) {
+        for slot in &mut self.slots {
+            match slot.backend.launch(&self.plan.launch) {
+                Ok(spec) => {
+                    slot.result.stamp_source = Some(spec.stamp);
+                    slot.result.ipc_per_token = spec.ipc_per_token;
+                    slot.spec = Some(spec);
+                }
+                Err(e) => {
+                    let status = match e {
+                        BackendError::Unavailable { .. } => BackendStatus::Unavailable,
+                        _ => BackendStatus::Failed,
+                    };
+                    let failure = RepFailure {
+                        status,
+                        message: e.to_string(),
+                    };
+                    slot.fail(failure, &self.progress);
+                }
+            }
+        }
+    }
+
+    fn rounds(&self) -> usize {
+        (self.plan.warmup + self.plan.repetitions) as usize
+    }
+
+    fn generate_rounds(&mut self) -> Result<(), DriverError> {
+        self.load_long_lived_workers();
+        let req = self.gen_request();
+        let warmup = self.plan.warmup as usize;
+        for round in 0..self.rounds() {
+            for idx in interleaved_order(self.slots.len(), round) {
+                if interrupt_requested() {
+                    return Ok(());
+                }
+                self.generate_once(idx, &req, round.checked_sub(warmup));
+            }
+            if round >= warmup {
+                self.write_snapshot()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Starts each worker in turn (sequentially, so loads do not compete).
+    fn load_long_lived_workers(&mut self) {
+        for slot in self.slots.iter_mut().filter(|s| s.alive()) {
+            self.progress
+                .set_message(format!("loading {}", slot.result.name));
+            let spec = slot.spec.as_ref().expect("alive slots have a spec");
+            match start_worker(spec, self.plan.timeout) {
+                Ok(started) => {
+                    slot.result.load_ns = Some(started.load_ns);
+                    slot.worker = Some(started.worker);
+                }
+                Err(failure) => slot.fail(failure, &self.progress),
+            }
+        }
+    }
+
+    /// One generation on one backend; `measured` is the rep index or None
+    /// for a warmup.
+    fn generate_once(&mut self, idx: usize, req: &GenRequest, measured: Option<usize>) {
+        let (timeout, reps) = (self.plan.timeout, self.plan.repetitions);
+        let slot = &mut self.slots[idx];
+        let Some(worker) = slot
+            .worker
+            .as_mut()
+            .filter(|_| slot.result.status == BackendStatus::Ok)
+        else {
+            return;
+        };
+        let index = measured.unwrap_or(0) as u32;
+        match run_generation(
+            worker,
+            slot.result
+                .stamp_source
+                .unwrap_or(crate::StampSource::Worker),
+            req,
+            timeout,
+            index,
+        ) {
+            Ok(rep) => match measured {
+                Some(i) => {
+                    let rate = rep_rate(&rep);
+                    slot.result.reps.push(rep);
+                    self.progress.inc(1);
+                    self.progress.set_message(format!(
+                        "{} rep {}/{reps} {rate:.0} tok/s",
+                        slot.result.name,
+                        i + 1
+                    ));
+                }
+                None => slot.result.warmups_done += 1,
+            },
+            Err(failure) => slot.fail(failure, &self.progress),
+        }
+    }
+
+    /// Load kind: a fresh worker per rep, measuring its load.
+    fn load_rounds(&mut self) -> Result<(), DriverError> {
+        let warmup = self.plan.warmup as usize;
+        for round in 0..self.rounds() {
+            for idx in interleaved_order(self.slots.len(), round) {
+                if interrupt_requested() {
+                    return Ok(());
+                }
+                self.load_once(idx, round.checked_sub(warmup));
+            }
+            if round >= warmup {
+                self.write_snapshot()?;
+            }
+        }
+        Ok(())
+    }
+
+    fn load_once(&mut self, idx: usize, measured: Option<usize>) {
+        let slot = &mut self.slots[idx];
+        if !slot.alive() {
+            return;
+        }
+        let spec = slot.spec.as_ref().expect("alive slots have a spec");
+        match start_worker(spec, self.plan.timeout) {
+            Ok(mut started) => {
+                let report = started.worker.finish(QUIT_GRACE);
+                let Some(i) = measured else {
+                    slot.result.warmups_done += 1;
+                    return;
+                };
+                slot.result.reps.push(RepRecord {
+                    index: i as u32,
+                    request_sent_ns: started.spawn_ns,
+                    load_ns: Some(started.load_ns),
+                    spawn_to_loaded_ns: Some(started.spawn_to_loaded_ns),
+                    peak_rss_bytes: report.peak_rss_bytes,
+                    ipc: started.worker.ipc(),
+                    ..RepRecord::default()
+                });
+                slot.result.exit_status = Some(report.status);
+                self.progress.inc(1);
+                self.progress
+                    .set_message(format!("{} load {}", slot.result.name, i + 1));
+            }
+            Err(failure) => slot.fail(failure, &self.progress),
+        }
+    }
+
+    fn gen_request(&self) -> GenRequest {
+        let g = &self.plan.scenario.scenario.generation;
+        GenRequest {
+            max_new: g.max_new_tokens,
+            temperature: g.temperature,
+            top_p: g.top_p,
+            seed: g.seed,
+            prompt: self.plan.prompt_ids.clone(),
+        }
+    }
+
+    /// Recomputes summaries and agreement and writes every file.
+    fn write_snapshot(&mut self) -> Result<Vec<PathBuf>, DriverError> {
+        let prompt_tokens = self.plan.prompt_ids.len();
+        for slot in &mut self.slots {
+            slot.result.recompute(prompt_tokens);
+        }
+        self.results.backends = self.slots.iter().map(|s| s.result.clone()).collect();
+        let greedy = self.plan.scenario.scenario.generation.temperature == 0.0
+            && self.plan.scenario.scenario.kind == ScenarioKind::Generate;
+        self.results.agreement = compute_agreement(&self.results.backends, greedy);
+        Ok(write_results(&self.out_dir, &self.results)?)
+    }
+
+    /// Quits and reaps every worker, settles statuses, writes final files.
+    fn finish(mut self) -> Result<RunOutcome, DriverError> {
+        let interrupted = interrupt_requested();
+        for slot in &mut self.slots {
+            if let Some(mut worker) = slot.worker.take() {
+                let report = if interrupted {
+                    worker.kill_and_reap()
+                } else {
+                    worker.finish(QUIT_GRACE)
+                };
+                slot.result.exit_status = Some(report.status);
+                slot.result.memory.peak_rss_bytes = report.peak_rss_bytes;
+            }
+            let (done, wanted) = (slot.result.reps.len(), self.plan.repetitions as usize);
+            if interrupted && done < wanted {
+                let message = format!("interrupted after {done} of {wanted} reps");
+                slot.result.mark(BackendStatus::Incomplete, message);
+            }
+        }
+        self.progress.finish_and_clear();
+        self.results.status = if interrupted {
+            RunStatus::Incomplete
+        } else {
+            RunStatus::Complete
+        };
+        self.results.finished_at = Some(utc_now().1);
+        let files = self.write_snapshot()?;
+        for line in self.results.agreement.mismatch_lines() {
+            eprintln!("crossbench: {line}");
+        }
+        Ok(RunOutcome {
+            summary_markdown: render_summary(&self.results),
+            results: self.results,
+            out_dir: self.out_dir,
+            files,
+            interrupted,
+        })
+    }
+}
+
+fn rep_rate(rep: &RepRecord) -> f64 {
+    let (Some(first), Some(last)) = (rep.consumer_ns.first(), rep.consumer_ns.last()) else {
+        return 0.0;
+    };
+    let span = last.saturating_sub(*first);
+    if span == 0 {
+        return 0.0;
+    }
+    (rep.consumer_ns.len() - 1) as f64 * 1e9 / span as f64
+}
+
+fn scenario_record(plan: &BenchPlan) -> ScenarioRecord {
+    let s = &plan.scenario.scenario;
+    ScenarioRecord {
+        name: s.name.clone(),
+        file: plan.scenario.path.display().to_string(),
+        sha256: plan.scenario.sha256.clone(),
+        description: s.description.clone(),
+        kind: s.kind,
+        model: s.model.clone(),
+        dtype: s.dtype,
+        prompt_tokens: plan.prompt_ids.len(),
+        max_new_tokens: s.generation.max_new_tokens,
+        temperature: s.generation.temperature,
+        top_p: s.generation.top_p,
+        seed: s.generation.seed,
+        warmup: plan.warmup,
+        repetitions: plan.repetitions,
+        timeout_s: plan.timeout.as_secs_f64(),
+        detokenize: s.detokenize,
+    }
+}
+
+fn make_progress(plan: &BenchPlan) -> ProgressBar {
+    if !plan.progress || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let total = u64::from(plan.repetitions) * plan.backends.len() as u64;
+    let bar = ProgressBar::new(total);
+    if let Ok(style) = ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {msg}") {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_prefix(plan.scenario.scenario.name.clone());
+    bar
+}
+
+#[cfg(test)]
+mod tests {
+    use super::interleaved_order;
+
+    #[test]
+    fn rounds_alternate_direction() {
+        let rounds: Vec<Vec<usize>> = (0..4).map(|r| interleaved_order(4, r)).collect();
+        assert_eq!(
+            rounds,
+            vec![
+                vec![0, 1, 2, 3],
+                vec![3, 2, 1, 0],
+                vec![0, 1, 2, 3],
+                vec![3, 2, 1, 0]
+            ]
+        );
+        assert!(interleaved_order(0, 1).is_empty());
+    }
+}

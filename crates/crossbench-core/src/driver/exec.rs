@@ -1,0 +1,181 @@
+//! One worker interaction at a time: start and wait for `loaded`, run one
+//! generation and record it raw.
+
+use std::time::{Duration, Instant};
+
+use crate::backend::{StampSource, WorkerSpec};
+use crate::clock::monotonic_ns;
+use crate::protocol::{Event, GenRequest, Request};
+use crate::results::{BackendStatus, RepRecord};
+use crate::worker::{StampedEvent, WorkerError, WorkerProcess};
+
+/// Why a backend stops being measured.
+#[derive(Debug, Clone)]
+pub(crate) struct RepFailure {
+    pub status: BackendStatus,
+    pub message: String,
+}
+
+impl RepFailure {
+    fn failed(message: impl Into<String>) -> Self {
+        RepFailure {
+            status: BackendStatus::Failed,
+            message: message.into(),
+        }
+    }
+
+    /// Maps a worker error, adding the timeout and the stderr tail where
+    /// they explain what happened.
+    pub fn from_worker(e: WorkerError, timeout: Duration, worker: Option<&WorkerProcess>) -> Self {
+        let tail = worker.map(|w| w.stderr_tail()).unwrap_or_default();
+        let with_tail = |msg: String| {
+            if tail.is_empty() {
+                msg
+            } else {
+                format!("{msg}; stderr tail:\n{tail}")
+            }
+        };
+        match e {
+            WorkerError::Timeout => RepFailure {
+                status: BackendStatus::TimedOut,
+                message: with_tail(format!(
+                    "timed out after {:.1} s; worker killed",
+                    timeout.as_secs_f64()
+                )),
+            },
+            WorkerError::Interrupted => RepFailure {
+                status: BackendStatus::Incomplete,
+                message: "interrupted".into(),
+            },
+            // Died already carries the stderr tail.
+            died @ WorkerError::Died { .. } => RepFailure::failed(died.to_string()),
+            other => RepFailure::failed(with_tail(other.to_string())),
+        }
+    }
+}
+
+/// A started worker and what its start cost.
+pub(crate) struct Started {
+    pub worker: WorkerProcess,
+    pub spawn_ns: u64,
+    pub load_ns: u64,
+    pub spawn_to_loaded_ns: u64,
+}
+
+/// Spawns the worker and waits for its `loaded` event.
+pub(crate) fn start_worker(spec: &WorkerSpec, timeout: Duration) -> Result<Started, RepFailure> {
+    let deadline = Instant::now() + timeout;
+    let spawn_ns = monotonic_ns();
+    let mut worker =
+        WorkerProcess::spawn(spec).map_err(|e| RepFailure::from_worker(e, timeout, None))?;
+    let first = worker.next_event(deadline);
+    match first {
+        Ok(StampedEvent {
+            event: Event::Loaded { load_ns, .. },
+            receipt_ns,
+        }) => Ok(Started {
+            worker,
+            spawn_ns,
+            load_ns,
+            spawn_to_loaded_ns: receipt_ns.saturating_sub(spawn_ns),
+        }),
+        Ok(StampedEvent {
+            event: Event::Error { code, message },
+            ..
+        }) => {
+            let tail = worker.stderr_tail();
+            worker.kill_and_reap();
+            Err(RepFailure::failed(
+                format!("load failed: {code}: {message} {tail}")
+                    .trim_end()
+                    .to_string(),
+            ))
+        }
+        Ok(other) => {
+            worker.kill_and_reap();
+            Err(RepFailure::failed(format!(
+                "expected a loaded event first, got {:?}",
+                other.event
+            )))
+        }
+        Err(e) => Err(RepFailure::from_worker(e, timeout, Some(&worker))),
+    }
+}
+
+/// Runs one generation and records it raw.
+pub(crate) fn run_generation(
+    worker: &mut WorkerProcess,
+    stamp: StampSource,
+    req: &GenRequest,
+    timeout: Duration,
+    index: u32,
+) -> Result<RepRecord, RepFailure> {
+    let ipc_before = worker.ipc();
+    let deadline = Instant::now() + timeout;
+    let request = Request::Generate(req.clone());
+    let sent_ns = worker
+        .send(&request)
+        .map_err(|e| RepFailure::from_worker(e, timeout, Some(worker)))?;
+    let capacity = req.max_new as usize;
+    let mut rep = RepRecord {
+        index,
+        request_sent_ns: sent_ns,
+        token_ids: Vec::with_capacity(capacity),
+        consumer_ns: Vec::with_capacity(capacity),
+        producer_ns: (stamp == StampSource::DriverReceipt).then(|| Vec::with_capacity(capacity)),
+        ..RepRecord::default()
+    };
+    loop {
+        let StampedEvent { event, receipt_ns } = worker
+            .next_event(deadline)
+            .map_err(|e| RepFailure::from_worker(e, timeout, Some(worker)))?;
+        match event {
+            Event::Token { i, id, t_ns } => {
+                if i as usize != rep.token_ids.len() {
+                    return Err(RepFailure::failed(format!(
+                        "token event i={i} out of order (expected {})",
+                        rep.token_ids.len()
+                    )));
+                }
+                rep.token_ids.push(id);
+                match rep.producer_ns.as_mut() {
+                    None => rep.consumer_ns.push(t_ns),
+                    Some(producer) => {
+                        producer.push(t_ns);
+                        rep.consumer_ns.push(receipt_ns);
+                    }
+                }
+            }
+            Event::Done {
+                tokens,
+                prefill_ns,
+                decode_ns,
+                counters,
+            } => {
+                if tokens as usize != rep.token_ids.len() {
+                    return Err(RepFailure::failed(format!(
+                        "done says {tokens} tokens but {} token events came",
+                        rep.token_ids.len()
+                    )));
+                }
+                rep.done_receipt_ns = Some(receipt_ns);
+                rep.prefill_ns = prefill_ns;
+                rep.decode_ns = decode_ns;
+                rep.counters = counters;
+                rep.ipc = worker.ipc().since(&ipc_before);
+                return Ok(rep);
+            }
+            Event::Error { code, message } => {
+                return Err(RepFailure::failed(format!(
+                    "rep {index} failed after {} tokens: {code}: {message}",
+                    rep.token_ids.len()
+                )));
+            }
+            Event::Loaded { .. } => {
+                return Err(RepFailure::failed(
+                    "unexpected loaded event during generation",
+                ));
+            }
+        }
+    }
+}

@@ -1,0 +1,242 @@
+use std::fmt::Write as _;
+
+use super::{ExportError, Exporter};
+use crate::results::{BackendResult, BackendStatus, BenchResults, RunStatus};
+use crate::scenario::ScenarioKind;
+
+/// The backend every other one is compared with when present.
+const BASELINE: &str = "native-cpp";
+
+/// summary.md: the design note's table (Implementation | Time | Memory |
+/// Crossings), a latency table, failures and token agreement.
+pub struct MarkdownExporter;
+
+impl Exporter for MarkdownExporter {
+    fn file_name(&self) -> &'static str {
+        "summary.md"
+    }
+
+    fn render(&self, results: &BenchResults) -> Result<Vec<u8>, ExportError> {
+        Ok(render_summary(results).into_bytes())
+    }
+}
+
+/// The summary as markdown text (also what the caller prints).
+pub fn render_summary(r: &BenchResults) -> String {
+    let mut md = String::new();
+    let s = &r.scenario;
+    let _ = writeln!(md, "# crossbench: {}\n", s.name);
+    let _ = writeln!(md, "{}\n", s.description);
+    let _ = writeln!(
+        md,
+        "run `{}` · status {} · {} prompt tokens · {} new tokens · {} warmup + {} reps · scenario sha256 `{}`\n",
+        r.run_id,
+        r.status.as_str(),
+        s.prompt_tokens,
+        s.max_new_tokens,
+        s.warmup,
+        s.repetitions,
+        short(&s.sha256)
+    );
+    if r.status != RunStatus::Complete {
+        let _ = writeln!(
+            md,
+            "**Run not complete ({}): figures cover the reps measured so far.**\n",
+            r.status.as_str()
+        );
+    }
+    main_table(&mut md, r);
+    if s.kind == ScenarioKind::Generate {
+        latency_table(&mut md, r);
+    }
+    failures(&mut md, r);
+    agreement(&mut md, r);
+    md
+}
+
+fn time_metric(r: &BenchResults) -> (&'static str, &'static str) {
+    match r.scenario.kind {
+        ScenarioKind::Generate => ("e2e_ns", "end-to-end p50"),
+        ScenarioKind::Load => ("load_ns", "load p50"),
+    }
+}
+
+fn main_table(md: &mut String, r: &BenchResults) {
+    let (metric, label) = time_metric(r);
+    let baseline = r
+        .backends
+        .iter()
+        .find(|b| b.name == BASELINE)
+        .and_then(|b| b.summary_of(metric))
+        .map(|s| s.p50)
+        .filter(|&p| p > 0.0);
+    let _ = writeln!(
+        md,
+        "Time = {label} (± coefficient of variation); Memory = worker peak RSS.\n"
+    );
+    let extra = if baseline.is_some() {
+        " vs native-cpp |"
+    } else {
+        ""
+    };
+    let _ = writeln!(md, "| Implementation | Time | Memory | Crossings |{extra}");
+    let _ = writeln!(
+        md,
+        "|---|---:|---:|---|{}",
+        if baseline.is_some() { "---:|" } else { "" }
+    );
+    for b in &r.backends {
+        let summary = b.summary_of(metric);
+        let time = summary.map_or("–".to_string(), |s| {
+            format!("{} (±{:.1}%)", fmt_ns(s.p50), s.cv * 100.0)
+        });
+        let _ = write!(
+            md,
+            "| {} | {} | {} | {} |",
+            name_with_status(b),
+            time,
+            memory(b),
+            crossings(b)
+        );
+        if let Some(base) = baseline {
+            let overhead = summary.map_or("–".to_string(), |s| {
+                format!("{:+.1}%", (s.p50 - base) / base * 100.0)
+            });
+            let _ = write!(md, " {overhead} |");
+        }
+        md.push('\n');
+    }
+    md.push('\n');
+}
+
+fn latency_table(md: &mut String, r: &BenchResults) {
+    let _ = writeln!(md, "| Implementation | TTFT p50 | ITL p50 | ITL p90 | ITL p99 | decode tok/s p50 | IPC/token p50 |");
+    let _ = writeln!(md, "|---|---:|---:|---:|---:|---:|---:|");
+    for b in &r.backends {
+        let p = |m: &str, f: fn(&crate::stats::Summary) -> f64| {
+            b.summary_of(m).map_or("–".to_string(), |s| fmt_ns(f(s)))
+        };
+        let tps = b
+            .summary_of("decode_tokens_per_s")
+            .map_or("–".to_string(), |s| format!("{:.1}", s.p50));
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} | {} | {} | {} |",
+            name_with_status(b),
+            p("ttft_ns", |s| s.p50),
+            p("itl_ns", |s| s.p50),
+            p("itl_ns", |s| s.p90),
+            p("itl_ns", |s| s.p99),
+            tps,
+            p("ipc_ns", |s| s.p50),
+        );
+    }
+    md.push('\n');
+}
+
+fn failures(md: &mut String, r: &BenchResults) {
+    let failed: Vec<&BackendResult> = r.backends.iter().filter(|b| b.error.is_some()).collect();
+    if failed.is_empty() {
+        return;
+    }
+    let _ = writeln!(md, "## Backends that did not finish\n");
+    for b in failed {
+        let error = b.error.as_deref().unwrap_or_default().replace('\n', " ");
+        let _ = writeln!(
+            md,
+            "- **{}** ({}, {} reps kept): {}",
+            b.name,
+            b.status.as_str(),
+            b.reps.len(),
+            error
+        );
+    }
+    md.push('\n');
+}
+
+fn agreement(md: &mut String, r: &BenchResults) {
+    let a = &r.agreement;
+    let _ = writeln!(md, "## Token agreement\n");
+    if !a.applicable {
+        let _ = writeln!(md, "Not checked: {}.", a.note);
+    } else if a.all_match {
+        let _ = writeln!(md, "All greedy token ids match ({}).", a.note);
+    } else {
+        let _ = writeln!(
+            md,
+            "**WARNING: token ids disagree; timings compare different computations.**\n"
+        );
+        for line in a.mismatch_lines() {
+            let _ = writeln!(md, "- **{line}**");
+        }
+    }
+}
+
+fn name_with_status(b: &BackendResult) -> String {
+    if b.status == BackendStatus::Ok {
+        b.name.clone()
+    } else {
+        format!("{} ({})", b.name, b.status.as_str())
+    }
+}
+
+fn memory(b: &BackendResult) -> String {
+    let rss = b
+        .memory
+        .peak_rss_bytes
+        .or(b.memory.worker_reported_peak_rss_bytes);
+    let mut text = rss.map_or("–".to_string(), fmt_bytes);
+    if let Some(mlx) = b.memory.mlx_peak_bytes {
+        let _ = write!(text, " (MLX {})", fmt_bytes(mlx));
+    }
+    text
+}
+
+fn crossings(b: &BackendResult) -> String {
+    let c = &b.crossings;
+    let mut parts = Vec::new();
+    let mut add = |v: Option<f64>, what: &str| {
+        if let Some(v) = v.filter(|&v| v > 0.0) {
+            parts.push(format!("{} {what}", trim_float(v)));
+        }
+    };
+    add(c.rust_to_c_calls, "Rust→C calls");
+    add(c.c_to_rust_callbacks, "C→Rust callbacks");
+    if b.ipc_per_token {
+        add(c.ipc_messages_in, "IPC msgs in");
+    }
+    add(c.mlx_evals_per_token, "evals/token");
+    if parts.is_empty() {
+        "–".to_string()
+    } else {
+        parts.join(", ")
+    }
+}
+
+fn trim_float(v: f64) -> String {
+    if v.fract() == 0.0 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.2}")
+    }
+}
+
+pub(crate) fn fmt_ns(ns: f64) -> String {
+    if ns < 1e3 {
+        format!("{ns:.0} ns")
+    } else if ns < 1e6 {
+        format!("{:.2} µs", ns / 1e3)
+    } else if ns < 1e9 {
+        format!("{:.2} ms", ns / 1e6)
+    } else {
+        format!("{:.3} s", ns / 1e9)
+    }
+}
+
+fn fmt_bytes(bytes: u64) -> String {
+    format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
+}
+
+fn short(hash: &str) -> &str {
+    &hash[..hash.len().min(12)]
+}

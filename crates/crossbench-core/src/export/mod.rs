@@ -1,0 +1,56 @@
+//! Result files, one module per format behind one small trait.
+//!
+//! Every file is written atomically (temp file in the same directory, fsync,
+//! rename), so a reader or an interrupted run never sees half a file.
+
+mod atomic;
+mod csv;
+mod json;
+mod markdown;
+
+use std::path::{Path, PathBuf};
+
+use crate::results::BenchResults;
+
+pub use self::atomic::{ensure_writable_dir, write_atomic};
+pub use self::csv::CsvExporter;
+pub use self::json::JsonExporter;
+pub use self::markdown::{render_summary, MarkdownExporter};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    #[error("output directory {dir} is not writable: {source}")]
+    NotWritable { dir: String, source: std::io::Error },
+    #[error("cannot write {file}: {source}")]
+    Write {
+        file: String,
+        source: std::io::Error,
+    },
+    #[error("cannot render {file}: {message}")]
+    Render { file: &'static str, message: String },
+}
+
+pub trait Exporter {
+    fn file_name(&self) -> &'static str;
+    fn render(&self, results: &BenchResults) -> Result<Vec<u8>, ExportError>;
+}
+
+pub fn all_exporters() -> Vec<Box<dyn Exporter>> {
+    vec![
+        Box::new(JsonExporter),
+        Box::new(CsvExporter),
+        Box::new(MarkdownExporter),
+    ]
+}
+
+/// Writes every format into `dir`; returns the paths written.
+pub fn write_results(dir: &Path, results: &BenchResults) -> Result<Vec<PathBuf>, ExportError> {
+    all_exporters()
+        .iter()
+        .map(|exporter| {
+            let path = dir.join(exporter.file_name());
+            write_atomic(&path, &exporter.render(results)?)?;
+            Ok(path)
+        })
+        .collect()
+}

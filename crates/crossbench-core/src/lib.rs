@@ -1,0 +1,33 @@
+//! Core of crossbench: the worker line protocol, the mock engine, backends,
+//! the driver that runs scenarios against worker processes, statistics,
+//! results and their exports.
+//!
+//! Measurement (driver, worker), statistics (stats) and reporting (export)
+//! are kept apart so each can be tested on its own.
+
+pub mod agreement;
+pub mod backend;
+pub mod clock;
+pub mod driver;
+pub mod environment;
+pub mod export;
+pub mod interrupt;
+pub mod mock;
+pub mod protocol;
+pub mod results;
+pub mod scenario;
+pub mod stats;
+pub mod worker;
+
+pub use backend::{
+    Backend, BackendError, BackendRegistry, LaunchContext, MockBackend, StampSource, WorkerSpec,
+};
+pub use driver::{interleaved_order, run_bench, BenchPlan, DriverError, RunOutcome};
+pub use environment::Environment;
+pub use interrupt::{install_interrupt_handler, interrupt_requested};
+pub use mock::{MockConfig, MockEngine};
+pub use protocol::{
+    serve_in_process, EngineError, Event, GenRequest, GenStats, InProcessEngine, LoadInfo, Request,
+};
+pub use results::{BackendStatus, BenchResults, SCHEMA_VERSION};
+pub use scenario::{list_scenarios, load_scenario, LoadedScenario, Scenario, ScenarioError};

@@ -1,0 +1,339 @@
+//! The line protocol every worker speaks, and the serve loop of in-process
+//! (Rust) workers.
+//!
+//! Requests are text lines on the worker's stdin:
+//! `generate max_new=100 temperature=0 top_p=1 seed=0 prompt=1,2,3` and `quit`.
+//! Events are JSON lines on its stdout, tagged by `ev`: `loaded`, `token`,
+//! `done`, `error`.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::io::{BufRead, Write};
+
+use serde::{Deserialize, Serialize};
+
+use crate::clock::monotonic_ns;
+
+/// Error codes shared with the C++ shim and the Python worker.
+pub mod codes {
+    pub const IO: &str = "CB_ERR_IO";
+    pub const PROTOCOL: &str = "CB_ERR_PROTOCOL";
+    pub const LOAD: &str = "CB_ERR_LOAD";
+    pub const GENERATE: &str = "CB_ERR_GENERATE";
+    pub const MOCK_FAULT: &str = "CB_ERR_MOCK_FAULT";
+}
+
+/// One generation request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GenRequest {
+    pub max_new: u32,
+    pub temperature: f32,
+    pub top_p: f32,
+    pub seed: u64,
+    pub prompt: Vec<u32>,
+}
+
+/// A request line from the driver.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Request {
+    Generate(GenRequest),
+    Quit,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum RequestParseError {
+    #[error("empty request line")]
+    Empty,
+    #[error("unknown request `{0}` (expected `generate` or `quit`)")]
+    UnknownVerb(String),
+    #[error("`{0}` is not key=value")]
+    NotKeyValue(String),
+    #[error("unknown key `{0}` (allowed: max_new, temperature, top_p, seed, prompt)")]
+    UnknownKey(String),
+    #[error("bad value for `{key}`: `{value}`")]
+    BadValue { key: String, value: String },
+    #[error("missing key `{0}`")]
+    Missing(&'static str),
+}
+
+impl Request {
+    pub fn parse(line: &str) -> Result<Request, RequestParseError> {
+        let mut words = line.split_whitespace();
+        match words.next() {
+            None => Err(RequestParseError::Empty),
+            Some("quit") => Ok(Request::Quit),
+            Some("generate") => parse_generate(words).map(Request::Generate),
+            Some(other) => Err(RequestParseError::UnknownVerb(other.to_string())),
+        }
+    }
+
+    /// The request as one line, without the trailing newline.
+    pub fn to_line(&self) -> String {
+        match self {
+            Request::Quit => "quit".to_string(),
+            Request::Generate(g) => {
+                let mut line = format!(
+                    "generate max_new={} temperature={} top_p={} seed={} prompt=",
+                    g.max_new, g.temperature, g.top_p, g.seed
+                );
+                for (i, id) in g.prompt.iter().enumerate() {
+                    let sep = if i == 0 { "" } else { "," };
+                    let _ = write!(line, "{sep}{id}");
+                }
+                line
+            }
+        }
+    }
+}
+
+fn parse_generate<'a>(
+    words: impl Iterator<Item = &'a str>,
+) -> Result<GenRequest, RequestParseError> {
+    let bad = |key: &str, value: &str| RequestParseError::BadValue {
+        key: key.to_string(),
+        value: value.to_string(),
+    };
+    let (mut max_new, mut prompt) = (None, None);
+    let mut req = GenRequest {
+        max_new: 0,
+        temperature: 0.0,
+        top_p: 1.0,
+        seed: 0,
+        prompt: Vec::new(),
+    };
+    for word in words {
+        let (key, value) = word
+            .split_once('=')
+            .ok_or_else(|| RequestParseError::NotKeyValue(word.to_string()))?;
+        match key {
+            "max_new" => max_new = Some(value.parse::<u32>().map_err(|_| bad(key, value))?),
+            "temperature" => req.temperature = value.parse().map_err(|_| bad(key, value))?,
+            "top_p" => req.top_p = value.parse().map_err(|_| bad(key, value))?,
+            "seed" => req.seed = value.parse().map_err(|_| bad(key, value))?,
+            "prompt" => {
+                let ids: Result<Vec<u32>, _> = value.split(',').map(str::parse).collect();
+                prompt = Some(ids.map_err(|_| bad(key, value))?);
+            }
+            _ => return Err(RequestParseError::UnknownKey(key.to_string())),
+        }
+    }
+    req.max_new = max_new.ok_or(RequestParseError::Missing("max_new"))?;
+    req.prompt = prompt.ok_or(RequestParseError::Missing("prompt"))?;
+    if req.max_new == 0 {
+        return Err(bad("max_new", "0"));
+    }
+    Ok(req)
+}
+
+/// An event line from a worker.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "ev", rename_all = "lowercase")]
+pub enum Event {
+    Loaded {
+        load_ns: u64,
+        t_ns: u64,
+    },
+    Token {
+        i: u32,
+        id: u32,
+        t_ns: u64,
+    },
+    Done {
+        tokens: u32,
+        prefill_ns: u64,
+        decode_ns: u64,
+        /// Optional counters (load_ns, peak_rss_bytes, mlx_peak_bytes, evals,
+        /// syncs, calls, callbacks, worker_gen_ns, ...). Every extra field of
+        /// a done event must be a non-negative integer.
+        #[serde(flatten)]
+        counters: BTreeMap<String, u64>,
+    },
+    Error {
+        code: String,
+        message: String,
+    },
+}
+
+impl Event {
+    pub fn parse(line: &str) -> Result<Event, serde_json::Error> {
+        serde_json::from_str(line)
+    }
+
+    pub fn to_line(&self) -> String {
+        // Serializing these plain variants cannot fail.
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+/// What an engine reports after loading its model.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LoadInfo {
+    pub load_ns: u64,
+}
+
+/// What an engine reports after one generation.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GenStats {
+    pub prefill_ns: u64,
+    pub decode_ns: u64,
+    pub counters: BTreeMap<String, u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{code}: {message}")]
+pub struct EngineError {
+    pub code: String,
+    pub message: String,
+}
+
+impl EngineError {
+    pub fn new(code: &str, message: impl Into<String>) -> Self {
+        EngineError {
+            code: code.to_string(),
+            message: message.into(),
+        }
+    }
+}
+
+/// An engine that runs inside the worker process (FFI backends, the mock).
+pub trait InProcessEngine {
+    fn load(&mut self) -> Result<LoadInfo, EngineError>;
+    /// Generate, calling `on_token` with each token id the moment Rust holds it.
+    fn generate(
+        &mut self,
+        req: &GenRequest,
+        on_token: &mut dyn FnMut(u32),
+    ) -> Result<GenStats, EngineError>;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("model load failed: {0}")]
+    Load(EngineError),
+    #[error("worker i/o: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// The worker loop of in-process backends: load, print `loaded`, then serve
+/// requests until `quit` or end of input.
+///
+/// Tokens are stamped into preallocated vectors inside `on_token` and only
+/// printed after the generation, so no IPC happens inside the measured loop.
+/// Errors become `error` events and the loop keeps serving; only a failed
+/// load or a broken output ends it.
+pub fn serve_in_process(
+    engine: &mut dyn InProcessEngine,
+    input: impl BufRead,
+    mut output: impl Write,
+) -> Result<(), ServeError> {
+    let info = match engine.load() {
+        Ok(info) => info,
+        Err(e) => {
+            emit(&mut output, &error_event(&e))?;
+            return Err(ServeError::Load(e));
+        }
+    };
+    let loaded = Event::Loaded {
+        load_ns: info.load_ns,
+        t_ns: monotonic_ns(),
+    };
+    emit(&mut output, &(loaded.to_line() + "\n"))?;
+    for line in input.lines() {
+        let line = line?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        match Request::parse(&line) {
+            Ok(Request::Quit) => break,
+            Ok(Request::Generate(req)) => {
+                let text = serve_one(engine, &req);
+                emit(&mut output, &text)?;
+            }
+            Err(e) => {
+                let err = EngineError::new(codes::PROTOCOL, format!("{e} in `{line}`"));
+                emit(&mut output, &error_event(&err))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Runs one generation and renders all its events as text.
+fn serve_one(engine: &mut dyn InProcessEngine, req: &GenRequest) -> String {
+    let capacity = req.max_new as usize;
+    let mut ids: Vec<u32> = Vec::with_capacity(capacity);
+    let mut stamps: Vec<u64> = Vec::with_capacity(capacity);
+    let started = monotonic_ns();
+    let result = {
+        let mut on_token = |id: u32| {
+            stamps.push(monotonic_ns());
+            ids.push(id);
+        };
+        engine.generate(req, &mut on_token)
+    };
+    let worker_gen_ns = monotonic_ns().saturating_sub(started);
+    let mut text = String::with_capacity(64 * (ids.len() + 2));
+    for (i, (&id, &t_ns)) in ids.iter().zip(&stamps).enumerate() {
+        let ev = Event::Token {
+            i: i as u32,
+            id,
+            t_ns,
+        };
+        text.push_str(&ev.to_line());
+        text.push('\n');
+    }
+    match result {
+        Ok(stats) => {
+            let mut counters = stats.counters;
+            counters.insert("worker_gen_ns".into(), worker_gen_ns);
+            if let Some(rss) = self_peak_rss_bytes() {
+                counters.insert("peak_rss_bytes".into(), rss);
+            }
+            let done = Event::Done {
+                tokens: ids.len() as u32,
+                prefill_ns: stats.prefill_ns,
+                decode_ns: stats.decode_ns,
+                counters,
+            };
+            text.push_str(&done.to_line());
+            text.push('\n');
+        }
+        Err(e) => text.push_str(&error_event(&e)),
+    }
+    text
+}
+
+fn error_event(e: &EngineError) -> String {
+    let ev = Event::Error {
+        code: e.code.clone(),
+        message: e.message.clone(),
+    };
+    ev.to_line() + "\n"
+}
+
+/// One write and one flush per response, so the driver sees whole batches.
+fn emit(output: &mut impl Write, text: &str) -> std::io::Result<()> {
+    output.write_all(text.as_bytes())?;
+    output.flush()
+}
+
+/// Peak resident set size of this process so far.
+pub fn self_peak_rss_bytes() -> Option<u64> {
+    // SAFETY: rusage is plain data; getrusage only writes into it.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let rc = unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
+    (rc == 0).then(|| maxrss_to_bytes(usage.ru_maxrss))
+}
+
+/// ru_maxrss is KiB on Linux and bytes on macOS.
+pub(crate) fn maxrss_to_bytes(maxrss: libc::c_long) -> u64 {
+    let value = maxrss.max(0) as u64;
+    if cfg!(target_os = "macos") {
+        value
+    } else {
+        value * 1024
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,329 @@
+//! The versioned results schema (`schema_version: 1`) and the summaries
+//! derived from raw reps.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::backend::StampSource;
+use crate::environment::Environment;
+use crate::scenario::{Dtype, ModelSource, ScenarioKind};
+use crate::stats::{encode_histogram, histogram, rep_metrics, summarize, summarize_f64, Summary};
+use crate::worker::IpcCounts;
+
+pub use crate::agreement::{compute_agreement, Agreement, AgreementEntry};
+
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BenchResults {
+    pub schema_version: u32,
+    /// `YYYYMMDDTHHMMSSZ-<pid>-<random hex>`: sorts by start time, unique.
+    pub run_id: String,
+    pub started_at: String,
+    pub finished_at: Option<String>,
+    pub status: RunStatus,
+    pub scenario: ScenarioRecord,
+    pub environment: Environment,
+    pub backends: Vec<BackendResult>,
+    pub agreement: Agreement,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    /// Still measuring (files written after each round say so).
+    Running,
+    Complete,
+    /// Interrupted: what was measured is kept.
+    Incomplete,
+}
+
+impl RunStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Running => "running",
+            RunStatus::Complete => "complete",
+            RunStatus::Incomplete => "incomplete",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScenarioRecord {
+    pub name: String,
+    pub file: String,
+    pub sha256: String,
+    pub description: String,
+    pub kind: ScenarioKind,
+    pub model: ModelSource,
+    pub dtype: Dtype,
+    pub prompt_tokens: usize,
+    pub max_new_tokens: u32,
+    pub temperature: f32,
+    pub top_p: f32,
+    pub seed: u64,
+    pub warmup: u32,
+    pub repetitions: u32,
+    pub timeout_s: f64,
+    pub detokenize: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BackendStatus {
+    Ok,
+    Failed,
+    TimedOut,
+    Incomplete,
+    Unavailable,
+}
+
+impl BackendStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BackendStatus::Ok => "ok",
+            BackendStatus::Failed => "failed",
+            BackendStatus::TimedOut => "timed_out",
+            BackendStatus::Incomplete => "incomplete",
+            BackendStatus::Unavailable => "unavailable",
+        }
+    }
+}
+
+/// One measured repetition, raw.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RepRecord {
+    pub index: u32,
+    /// Driver stamp taken just before writing the request (generate), or
+    /// just before spawning the worker (load).
+    pub request_sent_ns: u64,
+    pub done_receipt_ns: Option<u64>,
+    pub token_ids: Vec<u32>,
+    /// When the consumer held each token (see `StampSource`).
+    pub consumer_ns: Vec<u64>,
+    /// The worker's stamps, for receipt-stamped backends.
+    pub producer_ns: Option<Vec<u64>>,
+    pub prefill_ns: u64,
+    pub decode_ns: u64,
+    /// Counters of the done event (calls, callbacks, evals, ...).
+    pub counters: BTreeMap<String, u64>,
+    pub ipc: IpcCounts,
+    /// Load kind: the worker's own load time.
+    pub load_ns: Option<u64>,
+    /// Load kind: spawn to `loaded` receipt, as the driver saw it.
+    pub spawn_to_loaded_ns: Option<u64>,
+    /// Load kind: the fresh worker's peak RSS from wait4.
+    pub peak_rss_bytes: Option<u64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Memory {
+    /// ru_maxrss of the worker from wait4 (max over workers for load kind).
+    pub peak_rss_bytes: Option<u64>,
+    /// Largest `peak_rss_bytes` a done event reported.
+    pub worker_reported_peak_rss_bytes: Option<u64>,
+    /// Largest `mlx_peak_bytes` a done event reported.
+    pub mlx_peak_bytes: Option<u64>,
+}
+
+/// Boundary crossings, as means per measured rep (per token where named).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Crossings {
+    pub rust_to_c_calls: Option<f64>,
+    pub c_to_rust_callbacks: Option<f64>,
+    pub ipc_messages_in: Option<f64>,
+    pub ipc_messages_out: Option<f64>,
+    pub ipc_bytes_in: Option<f64>,
+    pub ipc_bytes_out: Option<f64>,
+    pub mlx_evals_per_token: Option<f64>,
+    pub mlx_syncs_per_token: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BackendResult {
+    pub name: String,
+    pub summary: String,
+    pub stamp_source: Option<StampSource>,
+    pub ipc_per_token: bool,
+    pub status: BackendStatus,
+    pub error: Option<String>,
+    /// The long-lived worker's load time (generate kind).
+    pub load_ns: Option<u64>,
+    pub warmups_done: u32,
+    pub reps: Vec<RepRecord>,
+    /// Metric name -> summary over all reps; `_ns` metrics in nanoseconds.
+    pub summaries: BTreeMap<String, Summary>,
+    /// Metric name -> HdrHistogram V2+DEFLATE, base64 (see `stats`).
+    pub histograms: BTreeMap<String, String>,
+    pub memory: Memory,
+    pub crossings: Crossings,
+    pub exit_status: Option<String>,
+}
+
+impl BackendResult {
+    pub fn new(name: &str, summary: &str) -> Self {
+        BackendResult {
+            name: name.to_string(),
+            summary: summary.to_string(),
+            stamp_source: None,
+            ipc_per_token: false,
+            status: BackendStatus::Ok,
+            error: None,
+            load_ns: None,
+            warmups_done: 0,
+            reps: Vec::new(),
+            summaries: BTreeMap::new(),
+            histograms: BTreeMap::new(),
+            memory: Memory::default(),
+            crossings: Crossings::default(),
+            exit_status: None,
+        }
+    }
+
+    /// Marks the backend failed (or timed out...) unless it already is.
+    pub fn mark(&mut self, status: BackendStatus, error: impl Into<String>) {
+        if self.status == BackendStatus::Ok {
+            self.status = status;
+            self.error = Some(error.into());
+        }
+    }
+
+    /// Recomputes summaries, histograms, memory and crossings from the reps.
+    pub fn recompute(&mut self, prompt_tokens: usize) {
+        let mut series = MetricSeries::default();
+        for rep in &self.reps {
+            series.add(rep, prompt_tokens);
+        }
+        self.summaries.clear();
+        self.histograms.clear();
+        for (name, samples) in &series.integer {
+            if let Some(s) = summarize(samples) {
+                self.summaries.insert(name.to_string(), s);
+            }
+            if let Some(h) = histogram(samples) {
+                self.histograms
+                    .insert(name.to_string(), encode_histogram(&h));
+            }
+        }
+        for (name, samples) in &series.real {
+            if let Some(s) = summarize_f64(samples) {
+                self.summaries.insert(name.to_string(), s);
+            }
+        }
+        self.memory.worker_reported_peak_rss_bytes = max_counter(&self.reps, "peak_rss_bytes");
+        self.memory.mlx_peak_bytes = max_counter(&self.reps, "mlx_peak_bytes");
+        let rep_rss = self.reps.iter().filter_map(|r| r.peak_rss_bytes).max();
+        if rep_rss.is_some() {
+            self.memory.peak_rss_bytes = self.memory.peak_rss_bytes.max(rep_rss);
+        }
+        self.crossings = crossings(&self.reps);
+    }
+
+    pub fn summary_of(&self, metric: &str) -> Option<&Summary> {
+        self.summaries.get(metric)
+    }
+}
+
+/// Raw samples per metric, pooled over reps.
+#[derive(Default)]
+struct MetricSeries {
+    integer: BTreeMap<&'static str, Vec<u64>>,
+    real: BTreeMap<&'static str, Vec<f64>>,
+}
+
+impl MetricSeries {
+    fn add(&mut self, rep: &RepRecord, prompt_tokens: usize) {
+        let mut int = |k: &'static str, v: u64| self.integer.entry(k).or_default().push(v);
+        if let Some(v) = rep.load_ns {
+            int("load_ns", v);
+        }
+        if let Some(v) = rep.spawn_to_loaded_ns {
+            int("spawn_to_loaded_ns", v);
+        }
+        let producer = rep.producer_ns.as_deref();
+        let Some(m) = rep_metrics(
+            rep.request_sent_ns,
+            &rep.consumer_ns,
+            producer,
+            prompt_tokens,
+            rep.prefill_ns,
+        ) else {
+            return;
+        };
+        int("ttft_ns", m.ttft_ns);
+        int("e2e_ns", m.e2e_ns);
+        int("worker_prefill_ns", rep.prefill_ns);
+        int("worker_decode_ns", rep.decode_ns);
+        self.integer.entry("itl_ns").or_default().extend(&m.itl_ns);
+        if !m.ipc_ns.is_empty() {
+            self.integer.entry("ipc_ns").or_default().extend(&m.ipc_ns);
+        }
+        let mut real = |k: &'static str, v: Option<f64>| {
+            if let Some(v) = v {
+                self.real.entry(k).or_default().push(v);
+            }
+        };
+        real("tpot_ns", m.tpot_ns);
+        real("decode_tokens_per_s", m.decode_tokens_per_s);
+        real("prefill_tokens_per_s", m.prefill_tokens_per_s);
+    }
+}
+
+fn max_counter(reps: &[RepRecord], key: &str) -> Option<u64> {
+    reps.iter()
+        .filter_map(|r| r.counters.get(key).copied())
+        .max()
+}
+
+fn mean_of(values: impl Iterator<Item = f64>) -> Option<f64> {
+    let (sum, n) = values.fold((0.0, 0usize), |(s, n), v| (s + v, n + 1));
+    (n > 0).then(|| sum / n as f64)
+}
+
+fn crossings(reps: &[RepRecord]) -> Crossings {
+    let counter = |key: &str| {
+        mean_of(
+            reps.iter()
+                .filter_map(|r| r.counters.get(key).map(|&v| v as f64)),
+        )
+    };
+    let per_token = |key: &str| {
+        mean_of(reps.iter().filter_map(|r| {
+            let tokens = r.token_ids.len();
+            r.counters
+                .get(key)
+                .filter(|_| tokens > 0)
+                .map(|&v| v as f64 / tokens as f64)
+        }))
+    };
+    let ipc = |f: fn(&IpcCounts) -> u64| mean_of(reps.iter().map(|r| f(&r.ipc) as f64));
+    Crossings {
+        rust_to_c_calls: counter("calls"),
+        c_to_rust_callbacks: counter("callbacks"),
+        ipc_messages_in: ipc(|c| c.messages_in),
+        ipc_messages_out: ipc(|c| c.messages_out),
+        ipc_bytes_in: ipc(|c| c.bytes_in),
+        ipc_bytes_out: ipc(|c| c.bytes_out),
+        mlx_evals_per_token: per_token("evals"),
+        mlx_syncs_per_token: per_token("syncs"),
+    }
+}
+
+/// `YYYYMMDDTHHMMSSZ-<pid>-<8 random hex>`: the time prefix sorts, the pid
+/// and random suffix keep two runs in the same second apart.
+pub fn new_run_id() -> String {
+    let (compact, _) = crate::clock::utc_now();
+    format!("{compact}-{}-{:08x}", std::process::id(), random_u32())
+}
+
+fn random_u32() -> u32 {
+    use std::io::Read;
+    let mut bytes = [0u8; 4];
+    let from_os = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut bytes));
+    if from_os.is_ok() {
+        return u32::from_le_bytes(bytes);
+    }
+    // No urandom: the clock's low bits still differ between close calls.
+    (crate::clock::monotonic_ns() as u32).rotate_left(13) ^ std::process::id()
+}

@@ -1,0 +1,402 @@
+//! Scenario files: what to run, with which model, prompt and repetitions.
+//!
+//! Parsed with `deny_unknown_fields`, then validated; every error names the
+//! file and the key, and the allowed values where there is a fixed set.
+//! Integers are read signed so that negative values get our own message
+//! (naming the key) instead of a type error.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ScenarioError {
+    #[error("{file}: cannot read: {source}")]
+    Read {
+        file: String,
+        source: std::io::Error,
+    },
+    #[error("{file}: {message}")]
+    Parse { file: String, message: String },
+    #[error("{file}: `{key}` {problem}")]
+    Invalid {
+        file: String,
+        key: &'static str,
+        problem: String,
+    },
+    #[error("no scenario `{name}` in {dir} (available: {})", available.join(", "))]
+    NotFound {
+        name: String,
+        dir: String,
+        available: Vec<String>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ScenarioKind {
+    Generate,
+    Load,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Dtype {
+    Float32,
+    Float16,
+    Bfloat16,
+    Q4,
+    Q8,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ModelSource {
+    Preset(String),
+    /// As written in the file; the caller resolves relative paths.
+    Path(PathBuf),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PromptSpec {
+    Text(String),
+    /// This many synthetic token ids (see `synthetic_prompt_ids`).
+    Length(u32),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GenerationParams {
+    pub max_new_tokens: u32,
+    pub temperature: f32,
+    pub top_p: f32,
+    pub seed: u64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunParams {
+    pub warmup: u32,
+    pub repetitions: u32,
+    pub timeout: Duration,
+    pub backends: Vec<String>,
+}
+
+/// A validated scenario.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scenario {
+    pub name: String,
+    pub description: String,
+    pub kind: ScenarioKind,
+    pub model: ModelSource,
+    pub dtype: Dtype,
+    /// None only for `kind = "load"` without a prompt section.
+    pub prompt: Option<PromptSpec>,
+    pub generation: GenerationParams,
+    pub run: RunParams,
+    pub detokenize: bool,
+}
+
+/// A scenario with where it came from and the sha256 of the file's bytes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoadedScenario {
+    pub scenario: Scenario,
+    pub path: PathBuf,
+    pub sha256: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawScenario {
+    description: String,
+    kind: ScenarioKind,
+    model: RawModel,
+    prompt: Option<RawPrompt>,
+    generation: Option<RawGeneration>,
+    run: RawRun,
+    consumer: Option<RawConsumer>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawModel {
+    preset: Option<String>,
+    path: Option<String>,
+    dtype: Dtype,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPrompt {
+    text: Option<String>,
+    length: Option<i64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawGeneration {
+    max_new_tokens: i64,
+    temperature: Option<f64>,
+    top_p: Option<f64>,
+    seed: Option<i64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRun {
+    warmup: i64,
+    repetitions: i64,
+    timeout_s: f64,
+    backends: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConsumer {
+    detokenize: bool,
+}
+
+/// Parses and validates scenario text; `file` names it in errors and its
+/// stem becomes the scenario name.
+pub fn parse_scenario(text: &str, file: &Path) -> Result<Scenario, ScenarioError> {
+    let file_name = file.display().to_string();
+    let raw: RawScenario = toml::from_str(text).map_err(|e| ScenarioError::Parse {
+        file: file_name.clone(),
+        message: e.to_string().trim_end().to_string(),
+    })?;
+    let v = Validator { file: &file_name };
+    let name = file
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let model = v.model(&raw.model)?;
+    let prompt = raw.prompt.as_ref().map(|p| v.prompt(p)).transpose()?;
+    let generation = match &raw.generation {
+        Some(g) => v.generation(g)?,
+        None if raw.kind == ScenarioKind::Load => GenerationParams {
+            max_new_tokens: 1,
+            temperature: 0.0,
+            top_p: 1.0,
+            seed: 0,
+        },
+        None => return Err(v.invalid("generation", "is required when kind = \"generate\"")),
+    };
+    if raw.kind == ScenarioKind::Generate && prompt.is_none() {
+        return Err(v.invalid("prompt", "is required when kind = \"generate\""));
+    }
+    Ok(Scenario {
+        name,
+        description: raw.description,
+        kind: raw.kind,
+        model,
+        dtype: raw.model.dtype,
+        prompt,
+        generation,
+        run: v.run(&raw.run)?,
+        detokenize: raw.consumer.is_some_and(|c| c.detokenize),
+    })
+}
+
+struct Validator<'a> {
+    file: &'a str,
+}
+
+impl Validator<'_> {
+    fn invalid(&self, key: &'static str, problem: impl Into<String>) -> ScenarioError {
+        ScenarioError::Invalid {
+            file: self.file.to_string(),
+            key,
+            problem: problem.into(),
+        }
+    }
+
+    fn model(&self, m: &RawModel) -> Result<ModelSource, ScenarioError> {
+        match (&m.preset, &m.path) {
+            (Some(p), None) if !p.trim().is_empty() => Ok(ModelSource::Preset(p.clone())),
+            (None, Some(p)) if !p.trim().is_empty() => Ok(ModelSource::Path(PathBuf::from(p))),
+            (Some(_), Some(_)) => Err(self.invalid(
+                "model.preset",
+                "and `model.path` are both set; give exactly one",
+            )),
+            (None, None) => Err(self.invalid(
+                "model.preset",
+                "or `model.path` is required; give exactly one",
+            )),
+            _ => Err(self.invalid("model", "preset/path must not be empty")),
+        }
+    }
+
+    fn prompt(&self, p: &RawPrompt) -> Result<PromptSpec, ScenarioError> {
+        match (&p.text, p.length) {
+            (Some(_), Some(_)) => Err(self.invalid(
+                "prompt.text",
+                "and `prompt.length` are both set; give exactly one",
+            )),
+            (None, None) => Err(self.invalid(
+                "prompt.text",
+                "or `prompt.length` is required; give exactly one",
+            )),
+            (Some(t), None) if t.trim().is_empty() => {
+                Err(self.invalid("prompt.text", "must not be empty"))
+            }
+            (Some(t), None) => Ok(PromptSpec::Text(t.clone())),
+            (None, Some(n)) => {
+                Ok(PromptSpec::Length(
+                    self.int_in("prompt.length", n, 1, i64::from(u32::MAX))? as u32,
+                ))
+            }
+        }
+    }
+
+    fn generation(&self, g: &RawGeneration) -> Result<GenerationParams, ScenarioError> {
+        let max_new = self.int_in("generation.max_new_tokens", g.max_new_tokens, 1, 1 << 20)?;
+        let temperature = g.temperature.unwrap_or(0.0);
+        if !(temperature >= 0.0 && temperature.is_finite()) {
+            return Err(self.invalid(
+                "generation.temperature",
+                format!("= {temperature}: must be >= 0 (0 = greedy)"),
+            ));
+        }
+        let top_p = g.top_p.unwrap_or(1.0);
+        if !(top_p > 0.0 && top_p <= 1.0) {
+            return Err(self.invalid("generation.top_p", format!("= {top_p}: must be in (0, 1]")));
+        }
+        let seed = self.int_in("generation.seed", g.seed.unwrap_or(0), 0, i64::MAX)?;
+        Ok(GenerationParams {
+            max_new_tokens: max_new as u32,
+            temperature: temperature as f32,
+            top_p: top_p as f32,
+            seed: seed as u64,
+        })
+    }
+
+    fn run(&self, r: &RawRun) -> Result<RunParams, ScenarioError> {
+        let warmup = self.int_in("run.warmup", r.warmup, 0, 1000)?;
+        let repetitions = self.int_in("run.repetitions", r.repetitions, 1, 100_000)?;
+        if !(r.timeout_s > 0.0 && r.timeout_s.is_finite()) {
+            return Err(self.invalid(
+                "run.timeout_s",
+                format!("= {}: must be > 0 seconds", r.timeout_s),
+            ));
+        }
+        if r.backends.is_empty() {
+            return Err(self.invalid("run.backends", "must list at least one backend"));
+        }
+        for (i, name) in r.backends.iter().enumerate() {
+            if r.backends[..i].contains(name) {
+                return Err(self.invalid("run.backends", format!("lists `{name}` twice")));
+            }
+        }
+        Ok(RunParams {
+            warmup: warmup as u32,
+            repetitions: repetitions as u32,
+            timeout: Duration::from_secs_f64(r.timeout_s),
+            backends: r.backends.clone(),
+        })
+    }
+
+    fn int_in(
+        &self,
+        key: &'static str,
+        value: i64,
+        min: i64,
+        max: i64,
+    ) -> Result<i64, ScenarioError> {
+        if value < min || value > max {
+            return Err(self.invalid(key, format!("= {value}: must be in {min}..={max}")));
+        }
+        Ok(value)
+    }
+}
+
+/// Loads `name_or_path`: a path when it contains a `/` or ends in `.toml`,
+/// otherwise `<scenarios_dir>/<name>.toml`.
+pub fn load_scenario(
+    name_or_path: &str,
+    scenarios_dir: &Path,
+) -> Result<LoadedScenario, ScenarioError> {
+    let looks_like_path = name_or_path.contains('/') || name_or_path.ends_with(".toml");
+    let path = if looks_like_path {
+        PathBuf::from(name_or_path)
+    } else {
+        let candidate = scenarios_dir.join(format!("{name_or_path}.toml"));
+        if !candidate.is_file() {
+            return Err(ScenarioError::NotFound {
+                name: name_or_path.to_string(),
+                dir: scenarios_dir.display().to_string(),
+                available: scenario_names(scenarios_dir),
+            });
+        }
+        candidate
+    };
+    let bytes = std::fs::read(&path).map_err(|source| ScenarioError::Read {
+        file: path.display().to_string(),
+        source,
+    })?;
+    let text = String::from_utf8_lossy(&bytes);
+    let scenario = parse_scenario(&text, &path)?;
+    Ok(LoadedScenario {
+        scenario,
+        sha256: sha256_hex(&bytes),
+        path,
+    })
+}
+
+/// (name, description) of every `*.toml` in `dir`, sorted by name; a file
+/// that does not validate is listed with its error as the description.
+pub fn list_scenarios(dir: &Path) -> Result<Vec<(String, String)>, ScenarioError> {
+    let entries = std::fs::read_dir(dir).map_err(|source| ScenarioError::Read {
+        file: dir.display().to_string(),
+        source,
+    })?;
+    let mut paths: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    paths.sort();
+    Ok(paths
+        .iter()
+        .map(|p| {
+            let name = p
+                .file_stem()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned();
+            let description = match load_scenario(&p.display().to_string(), dir) {
+                Ok(l) => l.scenario.description,
+                Err(e) => format!("(invalid: {e})"),
+            };
+            (name, description)
+        })
+        .collect())
+}
+
+fn scenario_names(dir: &Path) -> Vec<String> {
+    list_scenarios(dir)
+        .map(|v| v.into_iter().map(|(n, _)| n).collect())
+        .unwrap_or_default()
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Deterministic synthetic prompt ids for `prompt.length`: a fixed
+/// pseudo-random sequence over ids 1000..9000, away from the special tokens
+/// that tokenizers put at low ids; the caller must use a vocabulary larger
+/// than 9000.
+pub fn synthetic_prompt_ids(length: u32) -> Vec<u32> {
+    let mut state: u32 = 0x2545_f491;
+    (0..length)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            1000 + state % 8000
+        })
+        .collect()
+}

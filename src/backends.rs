@@ -1,0 +1,109 @@
+//! The real backends: how `bench` starts each one's worker process.
+
+use crossbench_core::{Backend, BackendError, BackendRegistry, LaunchContext, MockBackend, StampSource, WorkerSpec};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// All backends this build knows, in the default order of a run.
+pub fn registry() -> BackendRegistry {
+    let mut reg = BackendRegistry::new();
+    let all: Vec<Arc<dyn Backend>> = vec![
+        Arc::new(PythonSubprocess),
+        Arc::new(InProcess { name: "ffi-token", summary: "Rust owns the loop, one shim call per token" }),
+        Arc::new(InProcess { name: "ffi-batched", summary: "one shim call per generation, tokens streamed back by a C->Rust callback" }),
+        Arc::new(NativeCpp),
+        Arc::new(MockBackend::new("mock")),
+    ];
+    for b in all {
+        reg.register(b).expect("backend names are unique");
+    }
+    reg
+}
+
+fn model_arg(name: &str, ctx: &LaunchContext) -> Result<String, BackendError> {
+    let dir = ctx.model_dir.as_ref().ok_or_else(|| BackendError::Launch {
+        backend: name.to_string(),
+        message: "no model directory given".into(),
+    })?;
+    Ok(dir.display().to_string())
+}
+
+/// mlx-lm's own generation loop in a Python worker, driven over pipes.
+struct PythonSubprocess;
+
+impl Backend for PythonSubprocess {
+    fn name(&self) -> &str {
+        "python-subprocess"
+    }
+    fn summary(&self) -> &str {
+        "mlx-lm's generate_step in a Python worker; tokens cross a pipe"
+    }
+    fn launch(&self, ctx: &LaunchContext) -> Result<WorkerSpec, BackendError> {
+        let unavailable = |what: String| BackendError::Unavailable {
+            backend: self.name().into(),
+            what_is_missing: what,
+            how_to_get_it: "delete .venv and rebuild, or `python3 -m venv .venv && .venv/bin/pip install -r scripts/requirements.txt`".into(),
+        };
+        let python = crate::bootstrap::python().map_err(|e| unavailable(format!("{e:#}")))?;
+        let script = crate::bootstrap::project_root().join("scripts/mlx_worker.py");
+        if !script.is_file() {
+            return Err(unavailable(format!("{} is missing", script.display())));
+        }
+        let mut env = ctx.extra_env.clone();
+        env.push(("HF_HUB_OFFLINE".into(), "1".into()));
+        Ok(WorkerSpec {
+            program: python,
+            args: vec![script.display().to_string(), "--model".into(), model_arg(self.name(), ctx)?],
+            env,
+            stamp: StampSource::DriverReceipt,
+            ipc_per_token: true,
+        })
+    }
+}
+
+/// ffi-token and ffi-batched: this binary re-executed as a worker.
+struct InProcess {
+    name: &'static str,
+    summary: &'static str,
+}
+
+impl Backend for InProcess {
+    fn name(&self) -> &str {
+        self.name
+    }
+    fn summary(&self) -> &str {
+        self.summary
+    }
+    fn launch(&self, ctx: &LaunchContext) -> Result<WorkerSpec, BackendError> {
+        let args = vec![
+            "worker".into(), "--backend".into(), self.name.into(),
+            "--model".into(), model_arg(self.name, ctx)?,
+            "--device".into(), ctx.device.clone(),
+        ];
+        Ok(WorkerSpec { program: ctx.exe.clone(), args, env: ctx.extra_env.clone(), stamp: StampSource::Worker, ipc_per_token: false })
+    }
+}
+
+/// The pure C++ runner: no Rust in its loop (the floor).
+struct NativeCpp;
+
+impl Backend for NativeCpp {
+    fn name(&self) -> &str {
+        "native-cpp"
+    }
+    fn summary(&self) -> &str {
+        "pure C++ runner over the same shim, no Rust in the loop (the floor)"
+    }
+    fn launch(&self, ctx: &LaunchContext) -> Result<WorkerSpec, BackendError> {
+        let runner = PathBuf::from(crossbench_shim::native_runner_path());
+        if !runner.is_file() {
+            return Err(BackendError::Unavailable {
+                backend: self.name().into(),
+                what_is_missing: format!("the native runner {} (built by cargo)", runner.display()),
+                how_to_get_it: "rebuild: cargo build --release".into(),
+            });
+        }
+        let args = vec!["--serve".into(), "--model".into(), model_arg(self.name(), ctx)?, "--device".into(), ctx.device.clone()];
+        Ok(WorkerSpec { program: runner, args, env: ctx.extra_env.clone(), stamp: StampSource::DriverReceipt, ipc_per_token: true })
+    }
+}

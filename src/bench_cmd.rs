@@ -1,0 +1,221 @@
+//! `crossbench bench`: resolves the scenario, model, prompt and backends, then hands
+//! the plan to the core driver, which writes results/<run-id>/ after every round.
+
+use crate::{backends, bootstrap, tokenizer};
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use crossbench_core::scenario::{synthetic_prompt_ids, ModelSource, PromptSpec};
+use crossbench_core::{
+    install_interrupt_handler, list_scenarios, load_scenario, run_bench, BackendStatus, BenchPlan,
+    Environment, LaunchContext, LoadedScenario,
+};
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+
+#[derive(Args)]
+pub struct BenchArgs {
+    /// Scenario name (scenarios/NAME.toml) or path to a scenario file.
+    #[arg(long, required_unless_present = "list")]
+    pub scenario: Option<String>,
+    /// List the scenarios and backends, one line each.
+    #[arg(long)]
+    pub list: bool,
+    /// Comma-separated backends (default: the scenario's).
+    #[arg(long, value_delimiter = ',')]
+    pub backends: Option<Vec<String>>,
+    /// Model directory in the mlx-community layout (e.g. a real Mistral-7B checkpoint).
+    #[arg(long, conflicts_with = "preset")]
+    pub model: Option<PathBuf>,
+    /// Synthetic preset to use (made on first use): tiny | small | medium | mistral-7b.
+    #[arg(long)]
+    pub preset: Option<String>,
+    /// Weight dtype of the preset: float32 | float16 | bfloat16 | q4 | q8.
+    #[arg(long)]
+    pub dtype: Option<String>,
+    /// Override the preset's number of layers.
+    #[arg(long)]
+    pub layers: Option<u32>,
+    #[arg(long)]
+    pub reps: Option<u32>,
+    #[arg(long)]
+    pub warmup: Option<u32>,
+    /// Per load / per generation timeout in seconds.
+    #[arg(long)]
+    pub timeout: Option<u64>,
+    /// Results root; each run writes <out>/<run-id>/.
+    #[arg(long, default_value = "results")]
+    pub out: PathBuf,
+    /// cpu | gpu (Metal on macOS, CUDA where the mlx[cuda] wheel is installed).
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+pub fn run(args: BenchArgs) -> Result<i32> {
+    let scenarios_dir = bootstrap::project_root().join("scenarios");
+    let registry = backends::registry();
+    if args.list {
+        print_list(&scenarios_dir, &registry)?;
+        return Ok(0);
+    }
+    let name = args.scenario.as_deref().context("--scenario is required")?;
+    let loaded = load_scenario(name, &scenarios_dir)?;
+    let names = args.backends.clone().unwrap_or_else(|| loaded.scenario.run.backends.clone());
+    let chosen = registry.resolve(&names)?;
+    let needs_model = names.iter().any(|n| n != "mock");
+    let model_dir = if needs_model || args.model.is_some() { Some(resolve_model(&args, &loaded)?) } else { None };
+    let prompt_ids = prompt_ids(&loaded, model_dir.as_deref())?;
+    let exe = std::env::current_exe().context("cannot find the crossbench executable")?;
+    let launch = LaunchContext { exe, model_dir: model_dir.clone(), device: args.device.clone(), extra_env: Vec::new() };
+    let metadata = environment(model_dir.as_deref(), &args.device);
+    let mut plan = BenchPlan::from_scenario(loaded, chosen, launch, prompt_ids, args.out.clone(), metadata);
+    apply_overrides(&mut plan, &args)?;
+    install_interrupt_handler().context("installing the SIGINT handler")?;
+    let outcome = run_bench(plan)?;
+    println!("{}", outcome.summary_markdown);
+    eprintln!("results: {}", outcome.out_dir.display());
+    exit_code(&outcome)
+}
+
+fn exit_code(outcome: &crossbench_core::RunOutcome) -> Result<i32> {
+    if outcome.interrupted {
+        eprintln!("interrupted: the completed measurements are in {}", outcome.out_dir.display());
+        return Ok(130);
+    }
+    let failed: Vec<&str> = outcome
+        .results
+        .backends
+        .iter()
+        .filter(|b| b.status != BackendStatus::Ok)
+        .map(|b| b.name.as_str())
+        .collect();
+    if !failed.is_empty() {
+        bail!("backends did not complete: {} (see {})", failed.join(", "), outcome.out_dir.display());
+    }
+    let agreement = &outcome.results.agreement;
+    if agreement.applicable && !agreement.all_match {
+        bail!("greedy token ids differ between backends (see summary.md)");
+    }
+    Ok(0)
+}
+
+fn apply_overrides(plan: &mut BenchPlan, args: &BenchArgs) -> Result<()> {
+    if let Some(r) = args.reps {
+        if r == 0 {
+            bail!("--reps must be at least 1");
+        }
+        plan.repetitions = r;
+    }
+    if let Some(w) = args.warmup {
+        plan.warmup = w;
+    }
+    if let Some(t) = args.timeout {
+        if t == 0 {
+            bail!("--timeout must be positive");
+        }
+        plan.timeout = std::time::Duration::from_secs(t);
+    }
+    plan.progress = !args.no_progress;
+    Ok(())
+}
+
+fn print_list(scenarios_dir: &Path, registry: &crossbench_core::BackendRegistry) -> Result<()> {
+    println!("scenarios ({}):", scenarios_dir.display());
+    for (name, description) in list_scenarios(scenarios_dir)? {
+        println!("  {name:<12} {description}");
+    }
+    println!("backends:");
+    for (name, summary) in registry.list() {
+        println!("  {name:<18} {summary}");
+    }
+    Ok(())
+}
+
+/// --model, else --preset (or the scenario's preset / path), made on first use.
+fn resolve_model(args: &BenchArgs, loaded: &LoadedScenario) -> Result<PathBuf> {
+    if let Some(dir) = &args.model {
+        if !dir.join("config.json").is_file() {
+            bail!("--model {}: no config.json there (expected an mlx-community model directory)", dir.display());
+        }
+        return Ok(dir.clone());
+    }
+    let s = &loaded.scenario;
+    let dtype = args.dtype.clone().unwrap_or_else(|| dtype_name(s.dtype).to_string());
+    let preset = match (&args.preset, &s.model) {
+        (Some(p), _) => p.clone(),
+        (None, ModelSource::Preset(p)) => p.clone(),
+        (None, ModelSource::Path(p)) => {
+            let base = loaded.path.parent().unwrap_or(Path::new("."));
+            let dir = if p.is_absolute() { p.clone() } else { base.join(p) };
+            if !dir.join("config.json").is_file() {
+                bail!("{}: model.path = {}: no config.json there", loaded.path.display(), dir.display());
+            }
+            return Ok(dir);
+        }
+    };
+    bootstrap::ensure_preset_model(&preset, args.layers, &dtype, 0)
+}
+
+fn dtype_name(d: crossbench_core::scenario::Dtype) -> &'static str {
+    use crossbench_core::scenario::Dtype::*;
+    match d {
+        Float32 => "float32",
+        Float16 => "float16",
+        Bfloat16 => "bfloat16",
+        Q4 => "q4",
+        Q8 => "q8",
+    }
+}
+
+fn prompt_ids(loaded: &LoadedScenario, model_dir: Option<&Path>) -> Result<Vec<u32>> {
+    match &loaded.scenario.prompt {
+        None => Ok(Vec::new()),
+        Some(PromptSpec::Length(n)) => Ok(synthetic_prompt_ids(*n)),
+        Some(PromptSpec::Text(text)) => {
+            let dir = model_dir.context("a text prompt needs a model directory with tokenizer.json")?;
+            let tok = tokenizer::load(dir)?;
+            tokenizer::encode(&tok, text)
+        }
+    }
+}
+
+/// What core cannot detect itself: versions, commit, model identity, BLAS.
+fn environment(model_dir: Option<&Path>, device: &str) -> Environment {
+    let mut env = Environment::detect();
+    env.mlx_version = Some(crossbench_shim::mlx_version());
+    env.mlx_lm_version = mlx_lm_version();
+    env.blas = Some(blas_in_use());
+    env.git_commit = Some(env!("CROSSBENCH_GIT_COMMIT").to_string()).filter(|s| !s.is_empty());
+    env.rustc_version = Some(env!("CROSSBENCH_RUSTC_VERSION").to_string());
+    env.device = Some(device.to_string());
+    if let Some(dir) = model_dir {
+        env.model_dir = Some(dir.display().to_string());
+        env.model_config_sha256 = std::fs::read(dir.join("config.json"))
+            .ok()
+            .map(|b| format!("{:x}", Sha256::digest(b)));
+    }
+    env
+}
+
+fn mlx_lm_version() -> Option<String> {
+    let venv = mlx_locate::venv_dir(&bootstrap::project_root());
+    let lib = std::fs::read_dir(venv.join("lib")).ok()?;
+    for py in lib.flatten() {
+        for entry in std::fs::read_dir(py.path().join("site-packages")).ok()?.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if let Some(v) = name.strip_prefix("mlx_lm-").and_then(|s| s.strip_suffix(".dist-info")) {
+                return Some(v.to_string());
+            }
+        }
+    }
+    None
+}
+
+/// MLX's wheel bundles the reference BLAS; a preloaded library replaces it for every backend.
+fn blas_in_use() -> String {
+    match std::env::var("LD_PRELOAD") {
+        Ok(p) if !p.is_empty() => format!("LD_PRELOAD={p}"),
+        _ => "MLX wheel's bundled BLAS (netlib reference)".to_string(),
+    }
+}

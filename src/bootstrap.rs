@@ -1,0 +1,114 @@
+//! Everything a fresh clone lacks at run time, made on first use with progress on
+//! stderr: the pinned Python environment, the converted tokenizer, preset models.
+
+use crate::presets::{self, Preset};
+use anyhow::{bail, Context, Result};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The repository root (scripts/, scenarios/, .cache/). Override with CROSSBENCH_ROOT.
+pub fn project_root() -> PathBuf {
+    match std::env::var_os("CROSSBENCH_ROOT") {
+        Some(p) => PathBuf::from(p),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")),
+    }
+}
+
+pub fn cache_dir() -> PathBuf {
+    match std::env::var_os("CROSSBENCH_CACHE") {
+        Some(p) => PathBuf::from(p),
+        None => project_root().join(".cache"),
+    }
+}
+
+/// MLX keeps compiled CPU kernels under $TMPDIR/mlx (shared machine-wide by default):
+/// give crossbench's processes their own directory so runs are reproducible.
+pub fn private_tmpdir() -> Result<PathBuf> {
+    let dir = cache_dir().join("tmp");
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    Ok(dir)
+}
+
+/// The pinned environment's Python, creating the environment when missing.
+pub fn python() -> Result<PathBuf> {
+    let root = project_root();
+    let install = mlx_locate::find_or_bootstrap(&root, &mut |line| eprintln!("{line}"))
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let venv = mlx_locate::venv_dir(&root);
+    let python = install.python.unwrap_or_else(|| mlx_locate::venv_python(&venv));
+    if !python.is_file() {
+        bail!(
+            "no Python environment at {} (MLX came from MLX_DIR); create it with \
+             `python3 -m venv {0} && {0}/bin/pip install -r scripts/requirements.txt`",
+            venv.display()
+        );
+    }
+    Ok(python)
+}
+
+/// Runs a script of scripts/ with the pinned Python.
+pub fn run_script(script: &str, args: &[&str]) -> Result<()> {
+    let path = project_root().join("scripts").join(script);
+    let status = Command::new(python()?)
+        .arg(&path)
+        .args(args)
+        .env("HF_HUB_OFFLINE", "1")
+        .env("TMPDIR", private_tmpdir()?)
+        .status()
+        .with_context(|| format!("cannot run {}", path.display()))?;
+    if !status.success() {
+        bail!("{} {} failed ({status})", path.display(), args.join(" "));
+    }
+    Ok(())
+}
+
+/// tokenizer.json (+ config) converted once from mistral-common's v3 sentencepiece model.
+pub fn tokenizer_dir() -> Result<PathBuf> {
+    let dir = cache_dir().join("tokenizer-mistral-v3");
+    if dir.join("tokenizer.json").is_file() {
+        return Ok(dir);
+    }
+    eprintln!("crossbench: converting the Mistral v3 tokenizer (once) into {}", dir.display());
+    let tmp = cache_dir().join(format!("tokenizer.tmp-{}", std::process::id()));
+    run_script("convert_tokenizer.py", &["--out", tmp.to_str().context("non-UTF-8 cache path")?])?;
+    std::fs::rename(&tmp, &dir).or_else(|e| {
+        // Another process may have finished first: keep its copy.
+        if dir.join("tokenizer.json").is_file() {
+            let _ = std::fs::remove_dir_all(&tmp);
+            Ok(())
+        } else {
+            Err(e)
+        }
+    })?;
+    Ok(dir)
+}
+
+/// Where a preset model lives in the cache.
+pub fn preset_model_dir(preset: &Preset, dtype: &str, seed: u64) -> PathBuf {
+    cache_dir()
+        .join("models")
+        .join(format!("{}-L{}-{}-s{}", preset.name, preset.layers, dtype, seed))
+}
+
+/// The preset model directory, generated on first use.
+pub fn ensure_preset_model(name: &str, layers: Option<u32>, dtype: &str, seed: u64) -> Result<PathBuf> {
+    let preset = presets::find(name)?.with_layers(layers)?;
+    let dtype = presets::normalize_dtype(dtype)?;
+    let dir = preset_model_dir(&preset, dtype, seed);
+    if dir.join("config.json").is_file() {
+        return Ok(dir);
+    }
+    eprintln!(
+        "crossbench: generating the {} model ({} layers, {dtype}, seed {seed}, {:.0} M params) in {}",
+        preset.name,
+        preset.layers,
+        preset.parameters() as f64 / 1e6,
+        dir.display()
+    );
+    crate::model_make::make_model(&preset, dtype, seed, &dir, false)?;
+    Ok(dir)
+}
+
+pub fn is_dir_nonempty(dir: &Path) -> bool {
+    std::fs::read_dir(dir).map(|mut d| d.next().is_some()).unwrap_or(false)
+}

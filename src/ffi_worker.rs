@@ -1,0 +1,144 @@
+//! The worker process of the in-process backends (`crossbench worker --backend ...`),
+//! started by `bench`: ffi-token and ffi-batched call the C++ shim, mock needs no MLX.
+//! The core's `serve_in_process` stamps each token the moment this Rust code holds it.
+
+use anyhow::{bail, Context, Result};
+use crossbench_core::protocol::codes;
+use crossbench_core::{
+    serve_in_process, EngineError, GenRequest, GenStats, InProcessEngine, LoadInfo, MockConfig,
+    MockEngine,
+};
+use crossbench_shim::{Flow, Model, Sampling, ShimError};
+use std::collections::BTreeMap;
+use std::io::{self, BufWriter};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// The API shape an FFI engine uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FfiShape {
+    /// Rust owns the loop: one shim call per token.
+    PerToken,
+    /// One shim call per generation; tokens come back through a callback.
+    Batched,
+}
+
+pub fn serve(backend: &str, model: Option<&Path>, device: &str) -> Result<i32> {
+    let mut engine: Box<dyn InProcessEngine> = match backend {
+        "mock" => Box::new(MockEngine::new(MockConfig::from_env().map_err(|e| anyhow::anyhow!("{e}"))?)),
+        "ffi-token" | "ffi-batched" => {
+            let shape = if backend == "ffi-token" { FfiShape::PerToken } else { FfiShape::Batched };
+            let dir = model.context("--model is required for the FFI backends")?;
+            Box::new(FfiEngine::new(shape, dir.to_path_buf(), device.to_string()))
+        }
+        other => bail!("the worker does not serve backend '{other}' (ffi-token, ffi-batched, mock)"),
+    };
+    let stdin = io::stdin().lock();
+    let stdout = BufWriter::new(io::stdout().lock());
+    match serve_in_process(engine.as_mut(), stdin, stdout) {
+        Ok(()) => Ok(0),
+        Err(crossbench_core::protocol::ServeError::Load(_)) => Ok(2), // already reported as an event
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub struct FfiEngine {
+    shape: FfiShape,
+    dir: PathBuf,
+    device: String,
+    model: Option<Model>,
+    /// Test hook (CROSSBENCH_FAULT_PANIC_AT=N): the token callback panics at token N,
+    /// to prove a panic never unwinds into C++.
+    panic_at: Option<u64>,
+}
+
+impl FfiEngine {
+    pub fn new(shape: FfiShape, dir: PathBuf, device: String) -> FfiEngine {
+        let panic_at = std::env::var("CROSSBENCH_FAULT_PANIC_AT").ok().and_then(|v| v.parse().ok());
+        FfiEngine { shape, dir, device, model: None, panic_at }
+    }
+}
+
+fn engine_error(e: ShimError) -> EngineError {
+    let code = match &e {
+        ShimError::CallbackPanic(_) => "CB_ERR_CALLBACK_PANIC",
+        other => other.kind().code(),
+    };
+    EngineError::new(code, e.to_string())
+}
+
+impl InProcessEngine for FfiEngine {
+    fn load(&mut self) -> Result<LoadInfo, EngineError> {
+        crossbench_shim::set_device(&self.device).map_err(engine_error)?;
+        let start = Instant::now();
+        let model = Model::load(&self.dir).map_err(engine_error)?;
+        let load_ns = start.elapsed().as_nanos() as u64;
+        self.model = Some(model);
+        Ok(LoadInfo { load_ns })
+    }
+
+    fn generate(&mut self, req: &GenRequest, on_token: &mut dyn FnMut(u32)) -> Result<GenStats, EngineError> {
+        let model = self
+            .model
+            .as_mut()
+            .ok_or_else(|| EngineError::new(codes::GENERATE, "generate before load"))?;
+        let sampling = Sampling { temperature: req.temperature, top_p: req.top_p, seed: req.seed };
+        let (counters, calls) = match self.shape {
+            FfiShape::PerToken => per_token(model, req, sampling, on_token)?,
+            FfiShape::Batched => batched(model, req, sampling, on_token, self.panic_at)?,
+        };
+        Ok(stats_from(&counters, calls))
+    }
+}
+
+/// Rust owns the loop. Every shim call made for the generation is counted.
+fn per_token(
+    model: &mut Model,
+    req: &GenRequest,
+    sampling: Sampling,
+    on_token: &mut dyn FnMut(u32),
+) -> Result<(crossbench_shim::Counters, u64), EngineError> {
+    let mut session = model.session(sampling).map_err(engine_error)?;
+    let mut calls = 1u64;
+    on_token(session.prefill(&req.prompt).map_err(engine_error)?);
+    calls += 1;
+    for _ in 1..req.max_new {
+        on_token(session.decode_step().map_err(engine_error)?);
+        calls += 1;
+    }
+    let counters = session.counters().map_err(engine_error)?;
+    calls += 2; // cb_session_counters and cb_session_free (on drop)
+    Ok((counters, calls))
+}
+
+/// One crossing; the C++ loop calls back into Rust per token.
+fn batched(
+    model: &mut Model,
+    req: &GenRequest,
+    sampling: Sampling,
+    on_token: &mut dyn FnMut(u32),
+    panic_at: Option<u64>,
+) -> Result<(crossbench_shim::Counters, u64), EngineError> {
+    let counters = model
+        .generate(&req.prompt, req.max_new as usize, sampling, |token, index| {
+            if panic_at == Some(index) {
+                panic!("injected panic in the token callback at token {index}");
+            }
+            on_token(token);
+            Flow::Continue
+        })
+        .map_err(engine_error)?;
+    Ok((counters, 1))
+}
+
+fn stats_from(c: &crossbench_shim::Counters, calls: u64) -> GenStats {
+    let mut counters = BTreeMap::new();
+    counters.insert("calls".to_string(), calls);
+    counters.insert("callbacks".to_string(), c.callbacks);
+    counters.insert("evals".to_string(), c.evals);
+    counters.insert("syncs".to_string(), c.syncs);
+    counters.insert("prompt_tokens".to_string(), c.prompt_tokens);
+    counters.insert("bytes_out".to_string(), c.bytes_out);
+    counters.insert("mlx_peak_bytes".to_string(), crossbench_shim::mlx_peak_memory());
+    GenStats { prefill_ns: c.prefill_ns, decode_ns: c.decode_ns, counters }
+}

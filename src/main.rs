@@ -1,0 +1,113 @@
+//! crossbench: what does crossing the language boundary into MLX cost during LLM
+//! generation, and which API shape makes it vanish? A thin binary over the crates
+//! in `crates/`: the CLI, the backend registry and the in-process FFI worker.
+
+mod backends;
+mod bench_cmd;
+mod bootstrap;
+mod ffi_worker;
+mod model_make;
+mod presets;
+mod tokenizer;
+
+use anyhow::Result;
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(name = "crossbench", version, about = "Measures what crossing into MLX costs during LLM generation")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a scenario over several backends and write results/<run-id>/.
+    Bench(bench_cmd::BenchArgs),
+    /// Make or list synthetic models.
+    Model {
+        #[command(subcommand)]
+        command: ModelCommand,
+    },
+    /// Internal: serve one in-process backend over stdin/stdout (started by `bench`).
+    #[command(hide = true)]
+    Worker(WorkerArgs),
+}
+
+#[derive(Subcommand)]
+enum ModelCommand {
+    /// Write a model directory (mlx-community layout) with deterministic random weights.
+    Make(MakeArgs),
+    /// List the presets with their parameter counts.
+    Presets,
+}
+
+#[derive(Args)]
+struct MakeArgs {
+    /// tiny | small | medium | mistral-7b
+    #[arg(long)]
+    preset: String,
+    /// Override the number of layers of the preset.
+    #[arg(long)]
+    layers: Option<u32>,
+    /// float32 | float16 | bfloat16 | q4 | q8
+    #[arg(long, default_value = "float32")]
+    dtype: String,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Output directory (must not exist or be empty, unless --force).
+    #[arg(long)]
+    out: PathBuf,
+    #[arg(long)]
+    force: bool,
+}
+
+#[derive(Args)]
+struct WorkerArgs {
+    /// ffi-token | ffi-batched | mock
+    #[arg(long)]
+    backend: String,
+    #[arg(long)]
+    model: Option<PathBuf>,
+    #[arg(long, default_value = "cpu")]
+    device: String,
+}
+
+fn main() {
+    // MLX caches compiled CPU kernels under $TMPDIR (machine-wide /tmp/mlx by default):
+    // our own directory keeps runs reproducible. Set before any thread starts.
+    if std::env::var_os("CROSSBENCH_KEEP_TMPDIR").is_none() {
+        if let Ok(dir) = bootstrap::private_tmpdir() {
+            std::env::set_var("TMPDIR", dir);
+        }
+    }
+    let cli = Cli::parse();
+    let code = match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            1
+        }
+    };
+    std::process::exit(code);
+}
+
+fn run(cli: Cli) -> Result<i32> {
+    match cli.command {
+        Command::Bench(args) => bench_cmd::run(args),
+        Command::Model { command: ModelCommand::Make(a) } => {
+            let preset = presets::find(&a.preset)?.with_layers(a.layers)?;
+            model_make::make_model(&preset, &a.dtype, a.seed, &a.out, a.force)?;
+            eprintln!("wrote {}", a.out.display());
+            Ok(0)
+        }
+        Command::Model { command: ModelCommand::Presets } => {
+            for p in presets::PRESETS {
+                println!("{:<11} {:>7.0} M params  {}", p.name, p.parameters() as f64 / 1e6, p.summary);
+            }
+            Ok(0)
+        }
+        Command::Worker(a) => ffi_worker::serve(&a.backend, a.model.as_deref(), &a.device),
+    }
+}

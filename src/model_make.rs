@@ -1,0 +1,53 @@
+//! `crossbench model make`: a complete mlx-community model directory with
+//! deterministic random weights (written by the shim) and the real Mistral v3 tokenizer.
+
+use crate::bootstrap;
+use crate::presets::{self, Preset};
+use anyhow::{bail, Context, Result};
+use std::fs;
+use std::path::Path;
+
+/// Shards larger than this are split, like mlx-community's 5 GB shards.
+const SHARD_BYTES: u64 = 5 << 30;
+
+/// Writes into a temporary sibling and renames at the end, so an interrupted
+/// `model make` never leaves a half-written model that later runs would trust.
+pub fn make_model(preset: &Preset, dtype: &str, seed: u64, out: &Path, force: bool) -> Result<()> {
+    let dtype = presets::normalize_dtype(dtype)?;
+    if out.exists() && bootstrap::is_dir_nonempty(out) && !force {
+        bail!("{} already exists and is not empty (use --force to replace it)", out.display());
+    }
+    let parent = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
+    let name = out.file_name().context("--out has no directory name")?.to_string_lossy();
+    let tmp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&tmp);
+    fs::create_dir_all(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
+    let result = fill_model_dir(preset, dtype, seed, &tmp);
+    if let Err(e) = result {
+        let _ = fs::remove_dir_all(&tmp);
+        return Err(e);
+    }
+    if out.exists() {
+        fs::remove_dir_all(out).with_context(|| format!("cannot replace {}", out.display()))?;
+    }
+    fs::rename(&tmp, out).with_context(|| format!("cannot move model into {}", out.display()))?;
+    Ok(())
+}
+
+fn fill_model_dir(preset: &Preset, dtype: &str, seed: u64, dir: &Path) -> Result<()> {
+    let config = preset.config_json(dtype, seed);
+    let text = serde_json::to_string_pretty(&config)? + "\n";
+    fs::write(dir.join("config.json"), text).context("cannot write config.json")?;
+    crossbench_shim::make_weights(dir, seed, dtype, None, SHARD_BYTES)
+        .with_context(|| format!("writing weights into {}", dir.display()))?;
+    let tokenizer = bootstrap::tokenizer_dir()?;
+    for entry in fs::read_dir(&tokenizer)? {
+        let path = entry?.path();
+        if path.is_file() {
+            fs::copy(&path, dir.join(path.file_name().unwrap()))
+                .with_context(|| format!("cannot copy {}", path.display()))?;
+        }
+    }
+    Ok(())
+}
