@@ -129,9 +129,11 @@ def parse_generate(words, vocab_size):
 
 
 class Worker:
-    def __init__(self, model, load_ns, vocab_size):
+    def __init__(self, model, load_ns, vocab_size, detokenizer=None):
         self.model, self.load_ns, self.vocab_size = model, load_ns, vocab_size
         self.mlx_peak = mx.get_peak_memory()  # process peak so far: the load
+        # stream100: the consumer's per-token work, as mlx-lm's stream_generate does it.
+        self.detokenizer = detokenizer
 
     def generate(self, req):
         global evals, syncs
@@ -145,12 +147,17 @@ class Worker:
         prompt = mx.array(req["prompt"])  # int32, as mlx-lm's stream_generate builds it
         t_first = t_last = t_start
         n = 0
+        detok = self.detokenizer
+        if detok is not None:
+            detok.reset()
         # generate_step has already queued step n+1 (async_eval) when it yields token n, so the
         # write below overlaps with compute, exactly as in mlx-lm's own stream_generate.
         for token, _ in generate_step(prompt, self.model, max_tokens=req["max_new"], sampler=sampler):
             t_last = now()
             write(f'{{"ev":"token","i":{n},"id":{token},"t_ns":{t_last}}}\n')
             flush()
+            if detok is not None:
+                detok.add_token(token)
             if n == 0:
                 t_first = t_last
             n += 1
@@ -186,6 +193,15 @@ class Worker:
                 emit_error(E_GENERATE, f"{type(e).__name__}: {e}")
 
 
+def load_detokenizer(model_dir):
+    """mlx-lm's streaming detokenizer when CROSSBENCH_DETOKENIZE=1 (stream100), else None."""
+    if os.environ.get("CROSSBENCH_DETOKENIZE") != "1":
+        return None
+    from mlx_lm.utils import load_tokenizer
+
+    return load_tokenizer(Path(model_dir)).detokenizer
+
+
 def main():
     ap = argparse.ArgumentParser(description="mlx-lm generate_step behind crossbench's line protocol")
     ap.add_argument("--model", required=True, help="directory with config.json and *.safetensors")
@@ -203,7 +219,7 @@ def main():
           f"device {mx.default_device()}", file=sys.stderr)
     emit(f'{{"ev":"loaded","load_ns":{t1 - t0},"t_ns":{time.monotonic_ns()}}}\n')
     try:
-        Worker(model, t1 - t0, vocab_size).serve(sys.stdin)
+        Worker(model, t1 - t0, vocab_size, load_detokenizer(args.model)).serve(sys.stdin)
     except BrokenPipeError:  # the driver went away; nothing left to tell it
         return 1
     return 0

@@ -48,6 +48,10 @@ pub struct BenchArgs {
     /// cpu | gpu (Metal on macOS, CUDA where the mlx[cuda] wheel is installed).
     #[arg(long, default_value = "cpu")]
     pub device: String,
+    /// BLAS for every backend's worker: auto (Debian's OpenBLAS when installed, else
+    /// the wheel's bundled reference BLAS) | bundled | a path to a BLAS to LD_PRELOAD.
+    #[arg(long, default_value = "auto")]
+    pub blas: String,
     #[arg(long)]
     pub no_progress: bool,
 }
@@ -67,8 +71,14 @@ pub fn run(args: BenchArgs) -> Result<i32> {
     let model_dir = if needs_model || args.model.is_some() { Some(resolve_model(&args, &loaded)?) } else { None };
     let prompt_ids = prompt_ids(&loaded, model_dir.as_deref())?;
     let exe = std::env::current_exe().context("cannot find the crossbench executable")?;
-    let launch = LaunchContext { exe, model_dir: model_dir.clone(), device: args.device.clone(), extra_env: Vec::new() };
-    let metadata = environment(model_dir.as_deref(), &args.device);
+    let (blas_env, blas_name) = blas_choice(&args.blas)?;
+    let mut extra_env = blas_env;
+    if loaded.scenario.detokenize {
+        extra_env.push(("CROSSBENCH_DETOKENIZE".into(), "1".into()));
+    }
+    let launch = LaunchContext { exe, model_dir: model_dir.clone(), device: args.device.clone(), extra_env };
+    let mut metadata = environment(model_dir.as_deref(), &args.device);
+    metadata.blas = Some(blas_name);
     let mut plan = BenchPlan::from_scenario(loaded, chosen, launch, prompt_ids, args.out.clone(), metadata);
     apply_overrides(&mut plan, &args)?;
     install_interrupt_handler().context("installing the SIGINT handler")?;
@@ -185,7 +195,6 @@ fn environment(model_dir: Option<&Path>, device: &str) -> Environment {
     let mut env = Environment::detect();
     env.mlx_version = Some(crossbench_shim::mlx_version());
     env.mlx_lm_version = mlx_lm_version();
-    env.blas = Some(blas_in_use());
     env.git_commit = Some(env!("CROSSBENCH_GIT_COMMIT").to_string()).filter(|s| !s.is_empty());
     env.rustc_version = Some(env!("CROSSBENCH_RUSTC_VERSION").to_string());
     env.device = Some(device.to_string());
@@ -212,10 +221,28 @@ fn mlx_lm_version() -> Option<String> {
     None
 }
 
-/// MLX's wheel bundles the reference BLAS; a preloaded library replaces it for every backend.
-fn blas_in_use() -> String {
-    match std::env::var("LD_PRELOAD") {
-        Ok(p) if !p.is_empty() => format!("LD_PRELOAD={p}"),
-        _ => "MLX wheel's bundled BLAS (netlib reference)".to_string(),
+/// Debian's multithreaded OpenBLAS (package libopenblas0-pthread).
+const DEBIAN_OPENBLAS: &str = "/usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3";
+
+/// MLX's Linux wheel bundles the netlib reference BLAS, ~30x slower than OpenBLAS for
+/// fp32 prefill here. A preloaded BLAS replaces it for every backend's worker alike
+/// (the driver itself does no math); the choice is recorded in the results.
+fn blas_choice(arg: &str) -> Result<(Vec<(String, String)>, String)> {
+    let bundled = (Vec::new(), "MLX wheel's bundled BLAS (netlib reference)".to_string());
+    let preload = |path: &str| {
+        (vec![("LD_PRELOAD".to_string(), path.to_string())], format!("LD_PRELOAD={path}"))
+    };
+    match arg {
+        "bundled" => Ok(bundled),
+        "auto" if cfg!(target_os = "linux") && Path::new(DEBIAN_OPENBLAS).is_file() => Ok(preload(DEBIAN_OPENBLAS)),
+        "auto" => {
+            if cfg!(target_os = "linux") {
+                eprintln!("crossbench: OpenBLAS not found ({DEBIAN_OPENBLAS}); using MLX's slow bundled BLAS \
+                           (apt-get install libopenblas0-pthread for ~2x faster fp32 decode)");
+            }
+            Ok(bundled)
+        }
+        path if Path::new(path).is_file() => Ok(preload(path)),
+        other => bail!("--blas {other}: not auto, bundled, or an existing library file"),
     }
 }

@@ -50,12 +50,16 @@ pub struct FfiEngine {
     /// Test hook (CROSSBENCH_FAULT_PANIC_AT=N): the token callback panics at token N,
     /// to prove a panic never unwinds into C++.
     panic_at: Option<u64>,
+    /// stream100: the consumer detokenizes each token as it arrives (CROSSBENCH_DETOKENIZE=1).
+    detokenize: bool,
+    tokenizer: Option<tokenizers::Tokenizer>,
 }
 
 impl FfiEngine {
     pub fn new(shape: FfiShape, dir: PathBuf, device: String) -> FfiEngine {
         let panic_at = std::env::var("CROSSBENCH_FAULT_PANIC_AT").ok().and_then(|v| v.parse().ok());
-        FfiEngine { shape, dir, device, model: None, panic_at }
+        let detokenize = std::env::var("CROSSBENCH_DETOKENIZE").is_ok_and(|v| v == "1");
+        FfiEngine { shape, dir, device, model: None, panic_at, detokenize, tokenizer: None }
     }
 }
 
@@ -74,6 +78,10 @@ impl InProcessEngine for FfiEngine {
         let model = Model::load(&self.dir).map_err(engine_error)?;
         let load_ns = start.elapsed().as_nanos() as u64;
         self.model = Some(model);
+        if self.detokenize {
+            let tok = crate::tokenizer::load(&self.dir).map_err(|e| EngineError::new(codes::LOAD, format!("{e:#}")))?;
+            self.tokenizer = Some(tok);
+        }
         Ok(LoadInfo { load_ns })
     }
 
@@ -83,11 +91,43 @@ impl InProcessEngine for FfiEngine {
             .as_mut()
             .ok_or_else(|| EngineError::new(codes::GENERATE, "generate before load"))?;
         let sampling = Sampling { temperature: req.temperature, top_p: req.top_p, seed: req.seed };
-        let (counters, calls) = match self.shape {
-            FfiShape::PerToken => per_token(model, req, sampling, on_token)?,
-            FfiShape::Batched => batched(model, req, sampling, on_token, self.panic_at)?,
+        let mut consumer = Consumer::new(self.tokenizer.as_ref());
+        let mut consume = |token: u32| {
+            on_token(token);
+            consumer.take(token);
         };
-        Ok(stats_from(&counters, calls))
+        let (counters, calls) = match self.shape {
+            FfiShape::PerToken => per_token(model, req, sampling, &mut consume)?,
+            FfiShape::Batched => batched(model, req, sampling, &mut consume, self.panic_at)?,
+        };
+        let mut stats = stats_from(&counters, calls);
+        if self.tokenizer.is_some() {
+            stats.counters.insert("detokenized_bytes".into(), consumer.text.len() as u64);
+        }
+        Ok(stats)
+    }
+}
+
+/// The consumer's per-token work after the token is stamped: incremental
+/// detokenizing, as a streaming client does. It runs where the consumer runs: in
+/// the Rust loop (ffi-token) or inside the C++→Rust callback (ffi-batched).
+struct Consumer<'t> {
+    stream: Option<tokenizers::DecodeStream<'t, tokenizers::ModelWrapper, tokenizers::NormalizerWrapper, tokenizers::PreTokenizerWrapper, tokenizers::PostProcessorWrapper, tokenizers::DecoderWrapper>>,
+    text: String,
+}
+
+impl<'t> Consumer<'t> {
+    fn new(tokenizer: Option<&'t tokenizers::Tokenizer>) -> Self {
+        Consumer { stream: tokenizer.map(|t| t.decode_stream(true)), text: String::new() }
+    }
+
+    #[inline]
+    fn take(&mut self, token: u32) {
+        if let Some(stream) = self.stream.as_mut() {
+            if let Ok(Some(chunk)) = stream.step(token) {
+                self.text.push_str(&chunk);
+            }
+        }
     }
 }
 

@@ -1,7 +1,7 @@
 //! Prompt text to token ids with the model directory's tokenizer.json (the real
 //! Mistral v3 tokenizer), through the `tokenizers` crate.
 
-use anyhow::{anyhow, Context, Result};
+use anyhow::{anyhow, Result};
 use std::path::Path;
 use tokenizers::Tokenizer;
 
@@ -16,8 +16,4 @@ pub fn encode(tokenizer: &Tokenizer, text: &str) -> Result<Vec<u32>> {
         .encode(text, true)
         .map_err(|e| anyhow!("tokenizing the prompt: {e}"))?;
     Ok(enc.get_ids().to_vec())
-}
-
-pub fn decode_one(tokenizer: &Tokenizer, id: u32) -> Result<String> {
-    tokenizer.decode(&[id], false).map_err(|e| anyhow!("{e}")).context("detokenizing")
 }
