@@ -17,6 +17,7 @@ the driver can tell pipe latency from generation time. Generation never stops at
 mlx_lm.generate.generate_step, which runs for exactly max_new tokens.
 """
 import os
+import signal
 import sys
 import time
 
@@ -148,11 +149,14 @@ class Worker:
         t_first = t_last = t_start
         n = 0
         detok = self.detokenizer
+        fault_kind, fault_at = fault_from_env()
         if detok is not None:
             detok.reset()
         # generate_step has already queued step n+1 (async_eval) when it yields token n, so the
         # write below overlaps with compute, exactly as in mlx-lm's own stream_generate.
         for token, _ in generate_step(prompt, self.model, max_tokens=req["max_new"], sampler=sampler):
+            if n == fault_at:
+                inject_fault(fault_kind)
             t_last = now()
             write(f'{{"ev":"token","i":{n},"id":{token},"t_ns":{t_last}}}\n')
             flush()
@@ -191,6 +195,25 @@ class Worker:
                 self.generate(req)
             except Exception as e:
                 emit_error(E_GENERATE, f"{type(e).__name__}: {e}")
+
+
+def fault_from_env():
+    """CROSSBENCH_FAULT="python-subprocess:KIND@N" (tests): KIND kill = SIGKILL itself at
+    token N, hang = stop answering there. Returns (kind, N) or (None, -1)."""
+    spec = os.environ.get("CROSSBENCH_FAULT", "")
+    prefix = "python-subprocess:"
+    if not spec.startswith(prefix) or "@" not in spec:
+        return None, -1
+    kind, _, at = spec[len(prefix):].partition("@")
+    return kind, int(at)
+
+
+def inject_fault(kind):
+    if kind == "kill":
+        os.kill(os.getpid(), signal.SIGKILL)
+    if kind == "hang":
+        while True:
+            time.sleep(3600)
 
 
 def load_detokenizer(model_dir):

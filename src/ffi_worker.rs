@@ -47,9 +47,10 @@ pub struct FfiEngine {
     dir: PathBuf,
     device: String,
     model: Option<Model>,
-    /// Test hook (CROSSBENCH_FAULT_PANIC_AT=N): the token callback panics at token N,
-    /// to prove a panic never unwinds into C++.
-    panic_at: Option<u64>,
+    /// Test hook, CROSSBENCH_FAULT="<backend>:<kind>@N": at token N, `panic` in the
+    /// consumer (inside the C++→Rust callback for ffi-batched: it must not unwind into
+    /// C++), `throw` a C++ exception in the next shim call, `kill` (SIGKILL) or `hang`.
+    fault: Option<Fault>,
     /// stream100: the consumer detokenizes each token as it arrives (CROSSBENCH_DETOKENIZE=1).
     detokenize: bool,
     tokenizer: Option<tokenizers::Tokenizer>,
@@ -57,9 +58,10 @@ pub struct FfiEngine {
 
 impl FfiEngine {
     pub fn new(shape: FfiShape, dir: PathBuf, device: String) -> FfiEngine {
-        let panic_at = std::env::var("CROSSBENCH_FAULT_PANIC_AT").ok().and_then(|v| v.parse().ok());
+        let name = if shape == FfiShape::PerToken { "ffi-token" } else { "ffi-batched" };
+        let fault = Fault::from_env(name);
         let detokenize = std::env::var("CROSSBENCH_DETOKENIZE").is_ok_and(|v| v == "1");
-        FfiEngine { shape, dir, device, model: None, panic_at, detokenize, tokenizer: None }
+        FfiEngine { shape, dir, device, model: None, fault, detokenize, tokenizer: None }
     }
 }
 
@@ -92,13 +94,19 @@ impl InProcessEngine for FfiEngine {
             .ok_or_else(|| EngineError::new(codes::GENERATE, "generate before load"))?;
         let sampling = Sampling { temperature: req.temperature, top_p: req.top_p, seed: req.seed };
         let mut consumer = Consumer::new(self.tokenizer.as_ref());
+        let fault = self.fault.clone();
+        let mut index = 0u64;
         let mut consume = |token: u32| {
+            if let Some(f) = &fault {
+                f.maybe_inject(index);
+            }
+            index += 1;
             on_token(token);
             consumer.take(token);
         };
         let (counters, calls) = match self.shape {
             FfiShape::PerToken => per_token(model, req, sampling, &mut consume)?,
-            FfiShape::Batched => batched(model, req, sampling, &mut consume, self.panic_at)?,
+            FfiShape::Batched => batched(model, req, sampling, &mut consume)?,
         };
         let mut stats = stats_from(&counters, calls);
         if self.tokenizer.is_some() {
@@ -157,18 +165,47 @@ fn batched(
     req: &GenRequest,
     sampling: Sampling,
     on_token: &mut dyn FnMut(u32),
-    panic_at: Option<u64>,
 ) -> Result<(crossbench_shim::Counters, u64), EngineError> {
     let counters = model
-        .generate(&req.prompt, req.max_new as usize, sampling, |token, index| {
-            if panic_at == Some(index) {
-                panic!("injected panic in the token callback at token {index}");
-            }
+        .generate(&req.prompt, req.max_new as usize, sampling, |token, _index| {
             on_token(token);
             Flow::Continue
         })
         .map_err(engine_error)?;
     Ok((counters, 1))
+}
+
+#[derive(Debug, Clone)]
+struct Fault {
+    kind: String,
+    at: u64,
+}
+
+impl Fault {
+    fn from_env(backend: &str) -> Option<Fault> {
+        let spec = std::env::var("CROSSBENCH_FAULT").ok()?;
+        let rest = spec.strip_prefix(backend)?.strip_prefix(':')?;
+        let (kind, at) = rest.split_once('@')?;
+        Some(Fault { kind: kind.to_string(), at: at.parse().ok()? })
+    }
+
+    fn maybe_inject(&self, index: u64) {
+        if index != self.at {
+            return;
+        }
+        match self.kind.as_str() {
+            "panic" => panic!("injected panic in the token consumer at token {index}"),
+            // Armed now, thrown by the next shim entry point (the next decode step).
+            "throw" => crossbench_shim::debug_arm_throw("runtime").expect("arming the test exception"),
+            "kill" => unsafe {
+                libc::raise(libc::SIGKILL);
+            },
+            "hang" => loop {
+                std::thread::sleep(std::time::Duration::from_secs(3600));
+            },
+            _ => {}
+        }
+    }
 }
 
 fn stats_from(c: &crossbench_shim::Counters, calls: u64) -> GenStats {

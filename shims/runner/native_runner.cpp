@@ -3,6 +3,9 @@
 // CLOCK_MONOTONIC timestamps, which is the clock behind Rust's Instant on
 // Linux, so both sides' timelines can be compared directly.
 #include <sys/resource.h>
+#include <unistd.h>
+
+#include <csignal>
 
 #include <cstdio>
 #include <cstdlib>
@@ -123,12 +126,42 @@ bool parse_args(int argc, char** argv, Args& a) {
   return a.serve ? !(a.have_prompt || a.have_max_new) : (a.have_prompt && a.have_max_new);
 }
 
+// Fault injection for crossbench's tests: CROSSBENCH_FAULT="native-cpp:KIND@N" makes
+// the runner hang or SIGKILL itself at token N, so the driver's timeout and
+// crash handling are tested on the real backend.
+struct Fault {
+  std::string kind;
+  uint64_t at = UINT64_MAX;
+};
+
+Fault fault_from_env() {
+  Fault f;
+  const char* v = std::getenv("CROSSBENCH_FAULT");
+  std::string spec = v ? v : "";
+  const std::string prefix = "native-cpp:";
+  auto at = spec.find('@');
+  if (spec.rfind(prefix, 0) != 0 || at == std::string::npos) return f;
+  f.kind = spec.substr(prefix.size(), at - prefix.size());
+  f.at = std::strtoull(spec.c_str() + at + 1, nullptr, 10);
+  return f;
+}
+
+void maybe_fault(const Fault& f, uint64_t index) {
+  if (index != f.at) return;
+  if (f.kind == "kill") std::raise(SIGKILL);
+  if (f.kind == "hang")
+    for (;;) pause();
+}
+
 struct TokenCtx {
   uint64_t count = 0;
+  Fault fault = fault_from_env();
 };
 
 int on_token(int32_t token, uint64_t index, void* user) {
-  static_cast<TokenCtx*>(user)->count++;
+  auto* ctx = static_cast<TokenCtx*>(user);
+  maybe_fault(ctx->fault, index);
+  ctx->count++;
   emit("{\"ev\":\"token\",\"i\":" + std::to_string(index) + ",\"id\":" +
        std::to_string(token) + ",\"t_ns\":" + std::to_string(now_ns()) + "}");
   return 0;
