@@ -129,6 +129,17 @@ def parse_generate(words, vocab_size):
     return req
 
 
+def inject_slowdown_from_env():
+    """CROSSBENCH_INJECT_SLOWDOWN_PCT (read once per generation): after each decode token,
+    busy-wait that percent of the token's step time, the same rule as the C++ shim's Session.
+    `bench --inject-slowdown BACKEND=PCT` sets it for the named backend only. 0 = off."""
+    try:
+        pct = float(os.environ.get("CROSSBENCH_INJECT_SLOWDOWN_PCT", "0") or 0)
+    except ValueError:
+        return 0.0
+    return pct / 100.0 if 0 < pct < float("inf") else 0.0
+
+
 class Worker:
     def __init__(self, model, load_ns, vocab_size, detokenizer=None):
         self.model, self.load_ns, self.vocab_size = model, load_ns, vocab_size
@@ -150,6 +161,8 @@ class Worker:
         n = 0
         detok = self.detokenizer
         fault_kind, fault_at = fault_from_env()
+        inject = inject_slowdown_from_env()
+        t_prev = spun = 0
         if detok is not None:
             detok.reset()
         # generate_step has already queued step n+1 (async_eval) when it yields token n, so the
@@ -164,6 +177,18 @@ class Worker:
                 detok.add_token(token)
             if n == 0:
                 t_first = t_last
+            elif inject:
+                # The regression gate's sensitivity test (see inject_slowdown_from_env). Wait
+                # for the step generate_step already queued, so the spin below cannot overlap
+                # with (and hide behind) its computation; synchronize is not a counted sync.
+                mx.synchronize()
+                step = t_last - t_prev - spun  # this token's period, minus the previous spin
+                t_spin = now()
+                until = t_spin + int(step * inject)
+                while now() < until:
+                    pass
+                spun = now() - t_spin
+            t_prev = t_last
             n += 1
         t_end = now()
         gen_peak = mx.get_peak_memory()

@@ -12,12 +12,29 @@ pub fn registry() -> BackendRegistry {
         Arc::new(InProcess { name: "ffi-token", summary: "Rust owns the loop, one shim call per token" }),
         Arc::new(InProcess { name: "ffi-batched", summary: "one shim call per generation, tokens streamed back by a C->Rust callback" }),
         Arc::new(NativeCpp),
+        #[cfg(feature = "mlx-rs")]
+        Arc::new(InProcess { name: "mlx-rs", summary: "the model in Rust over mlx-rs: one mlx-c call per MLX operation" }),
         Arc::new(MockBackend::new("mock")),
     ];
     for b in all {
         reg.register(b).expect("backend names are unique");
     }
     reg
+}
+
+/// How to get the `mlx-rs` backend when this build lacks it.
+pub const MLX_RS_HOW: &str = "rebuild with the feature: cargo run --release --features mlx-rs -- bench ...";
+
+/// `registry.resolve`, but naming `mlx-rs` in a build without it says how to get it.
+pub fn resolve(reg: &BackendRegistry, names: &[String]) -> Result<Vec<Arc<dyn Backend>>, BackendError> {
+    reg.resolve(names).map_err(|e| match e {
+        BackendError::Unknown { name, .. } if name == "mlx-rs" => BackendError::Unavailable {
+            backend: name,
+            what_is_missing: "this crossbench was built without the `mlx-rs` feature".into(),
+            how_to_get_it: MLX_RS_HOW.into(),
+        },
+        other => other,
+    })
 }
 
 fn model_arg(name: &str, ctx: &LaunchContext) -> Result<String, BackendError> {

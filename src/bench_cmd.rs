@@ -54,6 +54,10 @@ pub struct BenchArgs {
     pub blas: String,
     #[arg(long)]
     pub no_progress: bool,
+    /// Make one backend slower per token by PCT percent (repeatable), to test
+    /// the regression gate: BACKEND=PCT, e.g. ffi-token=5. Recorded in results.json.
+    #[arg(long = "inject-slowdown", value_name = "BACKEND=PCT")]
+    pub inject_slowdown: Vec<String>,
 }
 
 pub fn run(args: BenchArgs) -> Result<i32> {
@@ -63,12 +67,24 @@ pub fn run(args: BenchArgs) -> Result<i32> {
         print_list(&scenarios_dir, &registry)?;
         return Ok(0);
     }
+    let outcome = execute(&args)?;
+    println!("{}", outcome.summary_markdown);
+    eprintln!("results: {}", outcome.out_dir.display());
+    crate::report_cmd::write_after_bench(&outcome.out_dir);
+    exit_code(&outcome)
+}
+
+/// Resolves and runs one bench (no printing); `crossbench sweep` calls it once
+/// per rung.
+pub fn execute(args: &BenchArgs) -> Result<crossbench_core::RunOutcome> {
+    let scenarios_dir = bootstrap::project_root().join("scenarios");
+    let registry = backends::registry();
     let name = args.scenario.as_deref().context("--scenario is required")?;
     let loaded = load_scenario(name, &scenarios_dir)?;
     let names = args.backends.clone().unwrap_or_else(|| loaded.scenario.run.backends.clone());
-    let chosen = registry.resolve(&names)?;
+    let chosen = backends::resolve(&registry, &names)?;
     let needs_model = names.iter().any(|n| n != "mock");
-    let model_dir = if needs_model || args.model.is_some() { Some(resolve_model(&args, &loaded)?) } else { None };
+    let model_dir = if needs_model || args.model.is_some() { Some(resolve_model(args, &loaded)?) } else { None };
     let prompt_ids = prompt_ids(&loaded, model_dir.as_deref())?;
     let exe = std::env::current_exe().context("cannot find the crossbench executable")?;
     let (blas_env, blas_name) = blas_choice(&args.blas)?;
@@ -80,12 +96,9 @@ pub fn run(args: BenchArgs) -> Result<i32> {
     let mut metadata = environment(model_dir.as_deref(), &args.device);
     metadata.blas = Some(blas_name);
     let mut plan = BenchPlan::from_scenario(loaded, chosen, launch, prompt_ids, args.out.clone(), metadata);
-    apply_overrides(&mut plan, &args)?;
+    apply_overrides(&mut plan, args)?;
     install_interrupt_handler().context("installing the SIGINT handler")?;
-    let outcome = run_bench(plan)?;
-    println!("{}", outcome.summary_markdown);
-    eprintln!("results: {}", outcome.out_dir.display());
-    exit_code(&outcome)
+    Ok(run_bench(plan)?)
 }
 
 fn exit_code(outcome: &crossbench_core::RunOutcome) -> Result<i32> {
@@ -127,6 +140,7 @@ fn apply_overrides(plan: &mut BenchPlan, args: &BenchArgs) -> Result<()> {
         plan.timeout = std::time::Duration::from_secs(t);
     }
     plan.progress = !args.no_progress;
+    crate::inject::apply(plan, &args.inject_slowdown)?;
     Ok(())
 }
 

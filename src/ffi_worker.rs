@@ -31,7 +31,14 @@ pub fn serve(backend: &str, model: Option<&Path>, device: &str) -> Result<i32> {
             let dir = model.context("--model is required for the FFI backends")?;
             Box::new(FfiEngine::new(shape, dir.to_path_buf(), device.to_string()))
         }
-        other => bail!("the worker does not serve backend '{other}' (ffi-token, ffi-batched, mock)"),
+        #[cfg(feature = "mlx-rs")]
+        "mlx-rs" => {
+            let dir = model.context("--model is required for the mlx-rs backend")?;
+            Box::new(crate::mlx_rs_engine::MlxRsEngine::new(dir.to_path_buf(), device.to_string()))
+        }
+        #[cfg(not(feature = "mlx-rs"))]
+        "mlx-rs" => bail!("this crossbench was built without the `mlx-rs` feature; {}", crate::backends::MLX_RS_HOW),
+        other => bail!("the worker does not serve backend '{other}' (ffi-token, ffi-batched, mlx-rs, mock)"),
     };
     let stdin = io::stdin().lock();
     let stdout = BufWriter::new(io::stdout().lock());

@@ -5,9 +5,17 @@
 mod backends;
 mod bench_cmd;
 mod bootstrap;
+mod claims_cmd;
+mod embed_cmd;
 mod ffi_worker;
+mod gate_cmd;
+mod inject;
 mod model_make;
+#[cfg(feature = "mlx-rs")]
+mod mlx_rs_engine;
 mod presets;
+mod report_cmd;
+mod sweep_cmd;
 mod tokenizer;
 
 use anyhow::Result;
@@ -25,6 +33,28 @@ struct Cli {
 enum Command {
     /// Run a scenario over several backends and write results/<run-id>/.
     Bench(bench_cmd::BenchArgs),
+    /// Compare a run with a baseline: exit 0 pass, 3 regression, 4 inconclusive, 1 error.
+    Gate(gate_cmd::GateArgs),
+    /// Save a run as a regression-gate baseline (results/baselines/NAME.json).
+    Baseline {
+        #[command(subcommand)]
+        command: gate_cmd::BaselineCommand,
+    },
+    /// Run a scenario's generation on each rung of its model ladder ([sweep]) and
+    /// write results/<sweep-id>/sweep.json: overhead vs native-cpp per model size.
+    Sweep(sweep_cmd::SweepArgs),
+    /// Deliver a prompt's final hidden state by copy and by zero-copy view; time,
+    /// memory and a bitwise check (results/<run-id>/embed.json).
+    Embed(embed_cmd::EmbedArgs),
+    /// Collect the criterion microbenchmarks (cargo bench -p crossbench-shim)
+    /// into results/microbench.json beside the design note's claims.
+    Claims(claims_cmd::ClaimsArgs),
+    /// Write RUN_DIR/report.html: charts, the design note's claims beside the run's
+    /// measurements, metadata and warnings (self-contained, no network).
+    Report(report_cmd::ReportArgs),
+    /// Compare runs of one scenario (commits, machines, model sizes): one HTML file
+    /// and a Markdown table of each metric's change with its interval.
+    Compare(report_cmd::CompareArgs),
     /// Make or list synthetic models.
     Model {
         #[command(subcommand)]
@@ -96,6 +126,13 @@ fn main() {
 fn run(cli: Cli) -> Result<i32> {
     match cli.command {
         Command::Bench(args) => bench_cmd::run(args),
+        Command::Sweep(args) => sweep_cmd::run(args),
+        Command::Embed(args) => embed_cmd::run(args),
+        Command::Claims(args) => claims_cmd::run(args),
+        Command::Report(args) => report_cmd::run_report(args),
+        Command::Compare(args) => report_cmd::run_compare(args),
+        Command::Gate(args) => gate_cmd::run_gate(args),
+        Command::Baseline { command } => gate_cmd::run_baseline(command),
         Command::Model { command: ModelCommand::Make(a) } => {
             let preset = presets::find(&a.preset)?.with_layers(a.layers)?;
             model_make::make_model(&preset, &a.dtype, a.seed, &a.out, a.force)?;

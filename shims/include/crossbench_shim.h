@@ -133,6 +133,48 @@ int32_t cb_noop(int32_t x);
  * ("runtime", "bad_alloc") so tests can check it is caught. */
 cb_status cb_debug_arm_throw(const char* kind);
 
+/* ---- Crossing microbenchmarks and zero-copy delivery (crossbench claims) ---- */
+
+/* A read-only view of an evaluated MLX float32 array. The view owns a reference
+ * to the array, so the data pointer handed out with it stays valid until
+ * cb_array_view_free: that is what makes borrowing it from Rust sound. */
+typedef struct cb_array_view cb_array_view;
+
+/* cb_embed's hidden state, delivered without a copy: *data points into MLX's
+ * own buffer (*len floats), valid until cb_array_view_free(*out). */
+cb_status cb_embed_view(cb_model* model, const int32_t* prompt, size_t n,
+                        cb_array_view** out, const float** data, size_t* len);
+/* Copies min(cap, len) floats of the view into out; *len = the view's length. */
+cb_status cb_array_view_copy(const cb_array_view* view, float* out, size_t cap,
+                             size_t* len);
+void cb_array_view_free(cb_array_view* view);
+/* Test hook: an evaluated MLX array 0, 1, ..., n-1 (float32) as a view. */
+cb_status cb_test_array_view(size_t n, cb_array_view** out, const float** data,
+                             size_t* len);
+
+/* Test hook: n MLX evaluations (as cb_mlx_eval_one) in one crossing; *out is
+ * the last value. The in-C++ twin of n cb_mlx_eval_one calls. */
+cb_status cb_mlx_eval_n(uint64_t n, float* out);
+
+/* A C->Rust callback for the crossing benchmarks. */
+typedef int32_t (*cb_int_callback)(int32_t x, void* user);
+/* Calls callback(i, user) for i in 0..n and returns the sum of the results:
+ * n C->Rust crossings in one Rust->C crossing. */
+int64_t cb_call_callback_n(cb_int_callback callback, void* user, uint64_t n);
+
+/* Prompt passing: a NUL-terminated string (the callee must scan for its end)
+ * vs borrowed bytes with a length. Both return a checksum of the bytes so
+ * that neither call can be optimised away. */
+uint64_t cb_prompt_cstr(const char* s);
+uint64_t cb_prompt_bytes(const uint8_t* p, size_t n);
+
+/* Handing floats to C: one element per call (the design note's "terrible"
+ * case), one bulk copy, or the caller's pointer borrowed with no copy
+ * (returns dst[0] + dst[n-1] so the call reads the data it was handed). */
+void cb_set_float(float* dst, size_t i, float v);
+void cb_copy_floats(float* dst, const float* src, size_t n);
+float cb_borrow_floats(const float* src, size_t n);
+
 #ifdef __cplusplus
 }
 #endif

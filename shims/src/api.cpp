@@ -8,6 +8,7 @@
 #include <new>
 
 #include "crossbench_shim.h"
+#include "embed.hpp"
 #include "errors.hpp"
 #include "generation.hpp"
 #include "make_weights.hpp"
@@ -18,6 +19,11 @@ struct cb_model {
 };
 struct cb_session {
   cb::Session session;
+};
+// Holding the array holds a reference to its buffer: the lent pointer lives
+// exactly as long as this struct.
+struct cb_array_view {
+  mlx::core::array array;
 };
 
 namespace {
@@ -58,6 +64,23 @@ cb_status guard(F&& f) {
 
 void need(const void* p, const char* what) {
   if (!p) cb::fail(CB_ERR_ARGUMENT, std::string(what) + " must not be NULL");
+}
+
+// Hands out a view of an evaluated float32 array (see cb_array_view).
+void lend(mx::array a, cb_array_view** out, const float** data, size_t* len) {
+  auto* view = new cb_array_view{std::move(a)};
+  *out = view;
+  *data = view->array.data<float>();
+  *len = view->array.size();
+}
+
+void need_view_outs(cb_array_view** out, const float** data, size_t* len) {
+  need(out, "out");
+  need(data, "data");
+  need(len, "len");
+  *out = nullptr;
+  *data = nullptr;
+  *len = 0;
 }
 
 }  // namespace
@@ -249,6 +272,49 @@ cb_status cb_debug_arm_throw(const char* kind) {
     return set_error(CB_ERR_ARGUMENT, "unknown kind '" + k + "' (runtime, bad_alloc)");
   g_armed = k;
   return CB_OK;
+}
+
+
+cb_status cb_embed_view(cb_model* model, const int32_t* prompt, size_t n,
+                        cb_array_view** out, const float** data, size_t* len) {
+  return guard([&] {
+    need(model, "model");
+    need_view_outs(out, data, len);
+    lend(cb::embed_last_array(model->model, prompt, n), out, data, len);
+  });
+}
+
+cb_status cb_array_view_copy(const cb_array_view* view, float* out, size_t cap,
+                             size_t* len) {
+  return guard([&] {
+    need(view, "view");
+    need(len, "len");
+    if (cap > 0) need(out, "out");
+    size_t n = view->array.size();
+    if (cap > 0) std::memcpy(out, view->array.data<float>(), std::min(cap, n) * sizeof(float));
+    *len = n;
+  });
+}
+
+void cb_array_view_free(cb_array_view* view) { delete view; }
+
+cb_status cb_test_array_view(size_t n, cb_array_view** out, const float** data,
+                             size_t* len) {
+  return guard([&] {
+    need_view_outs(out, data, len);
+    lend(cb::test_array(n), out, data, len);
+  });
+}
+
+cb_status cb_mlx_eval_n(uint64_t n, float* out) {
+  return guard([&] {
+    need(out, "out");
+    for (uint64_t i = 0; i < n; ++i) {
+      auto a = mx::add(mx::array(1.0f), mx::array(2.0f));
+      mx::eval(a);
+      *out = a.item<float>();
+    }
+  });
 }
 
 }  // extern "C"

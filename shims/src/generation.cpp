@@ -1,6 +1,7 @@
 #include "generation.hpp"
 
 #include <cmath>
+#include <cstdlib>
 #include <limits>
 
 #include "errors.hpp"
@@ -53,8 +54,30 @@ mx::array Sampler::operator()(const mx::array& logprobs) {
   return mx::random::categorical(mx::multiply(lp, inv), -1, sub);
 }
 
+// The regression gate's sensitivity test: a real per-token delay inside
+// the generation loop, so every backend built on Session (ffi-token,
+// ffi-batched, native-cpp) slows exactly where a code regression would.
+// Only the backend named by `bench --inject-slowdown` gets the variable.
+static double read_inject_pct() {
+  const char* v = std::getenv("CROSSBENCH_INJECT_SLOWDOWN_PCT");
+  if (!v || !*v) return 0.0;
+  char* end = nullptr;
+  double pct = std::strtod(v, &end);
+  return (end && *end == '\0' && std::isfinite(pct) && pct > 0.0) ? pct : 0.0;
+}
+
 Session::Session(const Model& model, const cb_sampling& sampling)
-    : model_(model), cache_(model.layers.size()), sampler_(sampling) {}
+    : model_(model), cache_(model.layers.size()), sampler_(sampling),
+      inject_pct_(read_inject_pct()) {}
+
+void Session::inject_delay() {
+  // Busy-wait (not sleep): a sleep's wake-up latency would add its own,
+  // machine-dependent delay on top of the one asked for.
+  const auto now = Clock::now();
+  const auto until = now + (now - last_token_at_) * (inject_pct_ / 100.0);
+  while (Clock::now() < until) {
+  }
+}
 
 mx::array Session::forward(const mx::array& tokens) {
   auto logits = model_(mx::reshape(tokens, {1, -1}), cache_);  // [1, L, V]
@@ -107,6 +130,7 @@ int32_t Session::prefill(const int32_t* prompt, size_t n, bool schedule_next) {
   else next_.reset();
   int32_t tok = hand_out(y);
   first_token_at_ = Clock::now();
+  last_token_at_ = first_token_at_;
   counters_.prefill_ns += ns_since(t0);
   return tok;
 }
@@ -114,10 +138,18 @@ int32_t Session::prefill(const int32_t* prompt, size_t n, bool schedule_next) {
 int32_t Session::step(bool schedule_next) {
   if (!next_) fail(CB_ERR_ARGUMENT, "cb_decode_step called before cb_prefill");
   mx::array y = *next_;
+  if (inject_pct_ > 0.0) {
+    // Wait for this token before spinning, so no computation is in flight
+    // that the spin would overlap with and hide. Not counted as a sync: the
+    // crossing counts of an injected run must equal a clean run's.
+    mx::eval(y);
+    inject_delay();
+  }
   if (schedule_next) schedule(y);
   else next_.reset();
   int32_t tok = hand_out(y);
   counters_.decode_ns = ns_since(first_token_at_);
+  last_token_at_ = Clock::now();
   return tok;
 }
 

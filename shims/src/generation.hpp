@@ -44,6 +44,11 @@ class Session {
   cb_counters counters_{};
   Clock::time_point first_token_at_;
   uint64_t handed_ = 0;
+  // Test knob (CROSSBENCH_INJECT_SLOWDOWN_PCT, read once per session): after
+  // each decode token, spin pct/100 of that token's step time. 0 = off.
+  double inject_pct_ = 0.0;
+  Clock::time_point last_token_at_;
+  void inject_delay();
 };
 
 // Final-normed hidden state of the prompt's last position, as float32.

@@ -3,6 +3,7 @@
 
 mod exec;
 
+use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -44,6 +45,11 @@ pub struct BenchPlan {
     pub metadata: Environment,
     /// Show a progress bar (never shown when stderr is not a terminal).
     pub progress: bool,
+    /// Backend name -> variables for that backend's worker only (after the
+    /// backend's own), e.g. a slowdown injected into one backend.
+    pub backend_env: BTreeMap<String, Vec<(String, String)>>,
+    /// Backend name -> percent slowdown injected; recorded in results.json.
+    pub injected_slowdowns: BTreeMap<String, f64>,
 }
 
 impl BenchPlan {
@@ -68,6 +74,8 @@ impl BenchPlan {
             out_root,
             metadata,
             progress: true,
+            backend_env: BTreeMap::new(),
+            injected_slowdowns: BTreeMap::new(),
         }
     }
 }
@@ -192,6 +200,9 @@ impl Run {
             environment: plan.metadata.clone(),
             backends: Vec::new(),
             agreement: Default::default(),
+            noisy: false,
+            cv_limit: crate::overhead::CV_LIMIT,
+            injected_slowdowns: plan.injected_slowdowns.clone(),
         };
         let progress = make_progress(&plan);
         Run {
@@ -208,7 +219,10 @@ impl Run {
     fn prepare_backends(&mut self) {
         for slot in &mut self.slots {
             match slot.backend.launch(&self.plan.launch) {
-                Ok(spec) => {
+                Ok(mut spec) => {
+                    if let Some(env) = self.plan.backend_env.get(slot.backend.name()) {
+                        spec.env.extend(env.iter().cloned());
+                    }
                     slot.result.stamp_source = Some(spec.stamp);
                     slot.result.ipc_per_token = spec.ipc_per_token;
                     slot.spec = Some(spec);
@@ -374,6 +388,7 @@ impl Run {
         let greedy = self.plan.scenario.scenario.generation.temperature == 0.0
             && self.plan.scenario.scenario.kind == ScenarioKind::Generate;
         self.results.agreement = compute_agreement(&self.results.backends, greedy);
+        crate::overhead::annotate(&mut self.results);
         Ok(write_results(&self.out_dir, &self.results)?)
     }
 

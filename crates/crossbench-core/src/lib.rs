@@ -7,12 +7,15 @@
 
 pub mod agreement;
 pub mod backend;
+pub mod baseline;
 pub mod clock;
 pub mod driver;
 pub mod environment;
 pub mod export;
+pub mod gate;
 pub mod interrupt;
 pub mod mock;
+pub mod overhead;
 pub mod protocol;
 pub mod results;
 pub mod scenario;

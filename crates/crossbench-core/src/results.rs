@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::backend::StampSource;
 use crate::environment::Environment;
 use crate::scenario::{Dtype, ModelSource, ScenarioKind};
+use crate::stats::bootstrap::Interval;
 use crate::stats::{encode_histogram, histogram, rep_metrics, summarize, summarize_f64, Summary};
 use crate::worker::IpcCounts;
 
@@ -27,6 +28,17 @@ pub struct BenchResults {
     pub environment: Environment,
     pub backends: Vec<BackendResult>,
     pub agreement: Agreement,
+    /// True when any backend is `noisy` (see `overhead::CV_LIMIT`): its
+    /// timings are too variable to pass or fail a regression gate.
+    #[serde(default)]
+    pub noisy: bool,
+    /// The coefficient-of-variation limit `noisy` was judged against.
+    #[serde(default)]
+    pub cv_limit: f64,
+    /// Backend -> percent slowdown injected on purpose (`bench
+    /// --inject-slowdown`). Non-empty means this is not a clean measurement.
+    #[serde(default)]
+    pub injected_slowdowns: BTreeMap<String, f64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -159,6 +171,17 @@ pub struct BackendResult {
     pub memory: Memory,
     pub crossings: Crossings,
     pub exit_status: Option<String>,
+    /// Series (`decode_ns`, `itl_median_ns`) -> median of the per-rep ratio
+    /// this backend / native-cpp in the same run, with its bootstrap interval
+    /// (see `overhead`). Empty for native-cpp itself or without it.
+    #[serde(default)]
+    pub overhead_vs_native: BTreeMap<String, Interval>,
+    /// Coefficient of variation of the per-rep decode time.
+    #[serde(default)]
+    pub decode_cv: Option<f64>,
+    /// decode_cv above the run's `cv_limit`.
+    #[serde(default)]
+    pub noisy: bool,
 }
 
 impl BackendResult {
@@ -178,6 +201,9 @@ impl BackendResult {
             memory: Memory::default(),
             crossings: Crossings::default(),
             exit_status: None,
+            overhead_vs_native: BTreeMap::new(),
+            decode_cv: None,
+            noisy: false,
         }
     }
 

@@ -96,6 +96,17 @@ pub struct Scenario {
     pub generation: GenerationParams,
     pub run: RunParams,
     pub detokenize: bool,
+    /// Model ladder of `crossbench sweep` (`[[sweep.rungs]]`); empty when the
+    /// file has no `[sweep]` section. `bench` ignores it.
+    pub sweep: Vec<SweepRung>,
+}
+
+/// One model size of a sweep: a preset of the same architecture, with an
+/// optional layer count overriding the preset's.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SweepRung {
+    pub preset: String,
+    pub layers: Option<u32>,
 }
 
 /// A scenario with where it came from and the sha256 of the file's bytes.
@@ -116,6 +127,20 @@ struct RawScenario {
     generation: Option<RawGeneration>,
     run: RawRun,
     consumer: Option<RawConsumer>,
+    sweep: Option<RawSweep>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSweep {
+    rungs: Vec<RawRung>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRung {
+    preset: String,
+    layers: Option<i64>,
 }
 
 #[derive(Deserialize)]
@@ -195,6 +220,7 @@ pub fn parse_scenario(text: &str, file: &Path) -> Result<Scenario, ScenarioError
         generation,
         run: v.run(&raw.run)?,
         detokenize: raw.consumer.is_some_and(|c| c.detokenize),
+        sweep: raw.sweep.as_ref().map(|s| v.sweep(s)).transpose()?.unwrap_or_default(),
     })
 }
 
@@ -269,6 +295,24 @@ impl Validator<'_> {
             top_p: top_p as f32,
             seed: seed as u64,
         })
+    }
+
+    fn sweep(&self, s: &RawSweep) -> Result<Vec<SweepRung>, ScenarioError> {
+        if s.rungs.is_empty() {
+            return Err(self.invalid("sweep.rungs", "must list at least one rung"));
+        }
+        let mut rungs = Vec::new();
+        for r in &s.rungs {
+            if r.preset.trim().is_empty() {
+                return Err(self.invalid("sweep.rungs.preset", "must not be empty"));
+            }
+            let layers = match r.layers {
+                Some(n) => Some(self.int_in("sweep.rungs.layers", n, 1, 1024)? as u32),
+                None => None,
+            };
+            rungs.push(SweepRung { preset: r.preset.clone(), layers });
+        }
+        Ok(rungs)
     }
 
     fn run(&self, r: &RawRun) -> Result<RunParams, ScenarioError> {

@@ -7,6 +7,8 @@
 //! standard HdrHistogram V2 + DEFLATE format, base64-encoded (the encoding of
 //! HdrHistogram log files), so any HdrHistogram implementation can read them.
 
+pub mod bootstrap;
+
 use base64::Engine as _;
 use hdrhistogram::serialization::{Serializer as _, V2DeflateSerializer};
 use hdrhistogram::Histogram;

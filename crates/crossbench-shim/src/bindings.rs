@@ -214,3 +214,64 @@ unsafe extern "C" {
 unsafe extern "C" {
     pub fn cb_debug_arm_throw(kind: *const ::std::os::raw::c_char) -> cb_status::Type;
 }
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct cb_array_view {
+    _unused: [u8; 0],
+}
+unsafe extern "C" {
+    pub fn cb_embed_view(
+        model: *mut cb_model,
+        prompt: *const i32,
+        n: usize,
+        out: *mut *mut cb_array_view,
+        data: *mut *const f32,
+        len: *mut usize,
+    ) -> cb_status::Type;
+}
+unsafe extern "C" {
+    pub fn cb_array_view_copy(
+        view: *const cb_array_view,
+        out: *mut f32,
+        cap: usize,
+        len: *mut usize,
+    ) -> cb_status::Type;
+}
+unsafe extern "C" {
+    pub fn cb_array_view_free(view: *mut cb_array_view);
+}
+unsafe extern "C" {
+    pub fn cb_test_array_view(
+        n: usize,
+        out: *mut *mut cb_array_view,
+        data: *mut *const f32,
+        len: *mut usize,
+    ) -> cb_status::Type;
+}
+unsafe extern "C" {
+    pub fn cb_mlx_eval_n(n: u64, out: *mut f32) -> cb_status::Type;
+}
+pub type cb_int_callback =
+    ::std::option::Option<unsafe extern "C" fn(x: i32, user: *mut ::std::os::raw::c_void) -> i32>;
+unsafe extern "C" {
+    pub fn cb_call_callback_n(
+        callback: cb_int_callback,
+        user: *mut ::std::os::raw::c_void,
+        n: u64,
+    ) -> i64;
+}
+unsafe extern "C" {
+    pub fn cb_prompt_cstr(s: *const ::std::os::raw::c_char) -> u64;
+}
+unsafe extern "C" {
+    pub fn cb_prompt_bytes(p: *const u8, n: usize) -> u64;
+}
+unsafe extern "C" {
+    pub fn cb_set_float(dst: *mut f32, i: usize, v: f32);
+}
+unsafe extern "C" {
+    pub fn cb_copy_floats(dst: *mut f32, src: *const f32, n: usize);
+}
+unsafe extern "C" {
+    pub fn cb_borrow_floats(src: *const f32, n: usize) -> f32;
+}

@@ -7,7 +7,9 @@
 //! and never unwind into C++.
 
 mod callback;
+pub mod crossing;
 mod error;
+mod view;
 
 #[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code)]
 #[allow(clippy::all)]
@@ -21,6 +23,7 @@ use std::ptr::NonNull;
 
 pub use callback::Flow;
 pub use error::{ErrorKind, ShimError};
+pub use view::{test_array_view, EmbeddingView};
 use error::check;
 
 pub type Result<T> = std::result::Result<T, ShimError>;

@@ -45,9 +45,18 @@ pub fn render_summary(r: &BenchResults) -> String {
             r.status.as_str()
         );
     }
+    if !r.injected_slowdowns.is_empty() {
+        let list: Vec<String> = r.injected_slowdowns.iter().map(|(b, p)| format!("{b} +{p}%")).collect();
+        let _ = writeln!(
+            md,
+            "**INJECTED SLOWDOWN ({}): not a clean measurement.**\n",
+            list.join(", ")
+        );
+    }
     main_table(&mut md, r);
     if s.kind == ScenarioKind::Generate {
         latency_table(&mut md, r);
+        overhead_table(&mut md, r);
     }
     failures(&mut md, r);
     agreement(&mut md, r);
@@ -129,6 +138,36 @@ fn latency_table(md: &mut String, r: &BenchResults) {
             p("itl_ns", |s| s.p99),
             tps,
             p("ipc_ns", |s| s.p50),
+        );
+    }
+    md.push('\n');
+}
+
+/// Each backend's overhead vs native-cpp from per-rep paired ratios, with
+/// 95% bootstrap intervals, so a reader can check claims such as "ffi-batched
+/// within 1% of native-cpp" against the noise of this run.
+fn overhead_table(md: &mut String, r: &BenchResults) {
+    let with_ratio: Vec<&BackendResult> =
+        r.backends.iter().filter(|b| !b.overhead_vs_native.is_empty()).collect();
+    let any_noisy = r.backends.iter().any(|b| b.noisy);
+    if with_ratio.is_empty() && !any_noisy {
+        return;
+    }
+    let _ = writeln!(md, "## Overhead vs native-cpp (same run, per-rep paired ratio)\n");
+    let _ = writeln!(md, "Median of backend / native-cpp per round, [95% bootstrap interval]. Decode = last − first token; a ratio above +0% is slower than native-cpp.\n");
+    let _ = writeln!(md, "| Implementation | decode time | ITL median | decode CV |");
+    let _ = writeln!(md, "|---|---:|---:|---:|");
+    for b in &r.backends {
+        let cell = |k: &str| b.overhead_vs_native.get(k).map_or("–".to_string(), crate::overhead::fmt_ratio_ci);
+        let cv = b.decode_cv.map_or("–".to_string(), |c| format!("{:.1}%", c * 100.0));
+        let flag = if b.noisy { " **noisy**" } else { "" };
+        let _ = writeln!(md, "| {} | {} | {} | {cv}{flag} |", name_with_status(b), cell("decode_ns"), cell("itl_median_ns"));
+    }
+    if any_noisy {
+        let _ = writeln!(
+            md,
+            "\n**NOISY RUN: a backend's per-rep decode time varies by more than {:.0}% (CV); a regression gate calls this run inconclusive.**",
+            r.cv_limit * 100.0
         );
     }
     md.push('\n');

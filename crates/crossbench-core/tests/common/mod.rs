@@ -8,12 +8,26 @@ use std::time::Duration;
 use crossbench_core::scenario::synthetic_prompt_ids;
 use crossbench_core::{load_scenario, Backend, BenchPlan, Environment, LaunchContext, MockBackend};
 
-pub const WORKER: &str = env!("CARGO_BIN_EXE_crossbench-mock-worker");
+/// The mock worker binary. Cargo normally names it at compile time; under some
+/// workspace configurations (`[env]` in .cargo/config.toml with `--workspace`) it
+/// does not, so fall back to its place next to the test's own directory.
+pub fn worker() -> PathBuf {
+    match option_env!("CARGO_BIN_EXE_crossbench-mock-worker") {
+        Some(p) => PathBuf::from(p),
+        None => {
+            let exe = std::env::current_exe().expect("test executable path");
+            // target/<profile>/deps/<test> -> target/<profile>/crossbench-mock-worker
+            let bin = exe.parent().and_then(Path::parent).expect("target dir").join("crossbench-mock-worker");
+            assert!(bin.is_file(), "mock worker not built at {}", bin.display());
+            bin
+        }
+    }
+}
 
 /// A fast mock backend (sleeping, so parallel tests share the 2 cores).
 pub fn mock(name: &str) -> MockBackend {
     MockBackend::new(name)
-        .with_worker_exe(WORKER)
+        .with_worker_exe(worker())
         .with_env("CROSSBENCH_MOCK_TOKEN_US", "200")
         .with_env("CROSSBENCH_MOCK_PREFILL_US_PER_TOKEN", "1")
         .with_env("CROSSBENCH_MOCK_LOAD_MS", "1")

@@ -1,0 +1,342 @@
+//! The performance-regression gate: compares a current run with a baseline.
+//!
+//! What is gated, and how:
+//! - Overhead vs native-cpp (per-rep paired ratio, same run): the bootstrap
+//!   interval of median(current ratios) / median(baseline ratios). A
+//!   regression is declared only when the *whole* interval lies beyond
+//!   1 + threshold, so noise alone rarely fails a build. Drift of the
+//!   machine cancels in the pairing, so this is gated on any machine.
+//! - Absolute decode time and ITL: same test, but only gated when baseline
+//!   and current ran on the same machine (cpu model, cores, RAM); on another
+//!   machine they are informational.
+//! - Exact quantities (tokens per rep, greedy token ids, crossings per
+//!   token): any change is a failure.
+//! - Peak RSS: its own tolerance (same machine only).
+//! - Noise: when the sample a timing check resamples has a coefficient of
+//!   variation above the limit, the check is inconclusive, never passed.
+
+mod render;
+
+use serde::Serialize;
+
+use crate::baseline::{Baseline, BaselineBackend};
+use crate::overhead::{CV_LIMIT, SERIES};
+use crate::results::BackendStatus;
+use crate::stats::bootstrap::{cv, ratio_of_medians_ci, Interval, DEFAULT_RESAMPLES, DEFAULT_SEED};
+
+/// Exit codes of `crossbench gate` (documented in README).
+pub const EXIT_PASS: i32 = 0;
+pub const EXIT_ERROR: i32 = 1;
+pub const EXIT_REGRESSION: i32 = 3;
+pub const EXIT_INCONCLUSIVE: i32 = 4;
+
+/// Fewer reps than this cannot support a median interval worth the name.
+const MIN_SAMPLES: usize = 3;
+
+#[derive(Debug, Clone)]
+pub struct GateConfig {
+    /// Relative slowdown tolerated, e.g. 0.03 for 3%.
+    pub threshold: f64,
+    /// Two-sided confidence of the bootstrap interval, e.g. 0.95.
+    pub confidence: f64,
+    /// Relative peak-RSS growth tolerated, e.g. 0.10.
+    pub memory_tolerance: f64,
+    pub cv_limit: f64,
+    pub resamples: usize,
+    pub seed: u64,
+}
+
+impl Default for GateConfig {
+    fn default() -> Self {
+        GateConfig {
+            threshold: 0.03,
+            confidence: 0.95,
+            memory_tolerance: 0.10,
+            cv_limit: CV_LIMIT,
+            resamples: DEFAULT_RESAMPLES,
+            seed: DEFAULT_SEED,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum GateError {
+    #[error("cannot compare: {what} differs (baseline {baseline}: `{base}`, current {current}: `{cur}`)")]
+    Mismatch { what: &'static str, baseline: String, current: String, base: String, cur: String },
+    #[error("baseline {0} was measured with an injected slowdown; save a clean run as the baseline")]
+    InjectedBaseline(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Pass,
+    Regression,
+    Inconclusive,
+    /// Shown, not gated (e.g. absolute times from another machine).
+    Info,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Pass => "pass",
+            Verdict::Regression => "REGRESSION",
+            Verdict::Inconclusive => "INCONCLUSIVE",
+            Verdict::Info => "info",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Check {
+    pub backend: String,
+    pub metric: String,
+    pub verdict: Verdict,
+    /// current / baseline, with its interval, for timing and memory checks.
+    pub ratio: Option<Interval>,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct GateReport {
+    pub baseline: String,
+    pub current: String,
+    pub same_machine: bool,
+    pub threshold: f64,
+    pub confidence: f64,
+    pub checks: Vec<Check>,
+    /// Loud notes: injected slowdowns, noise, machine mismatch.
+    pub notes: Vec<String>,
+}
+
+impl GateReport {
+    pub fn exit_code(&self) -> i32 {
+        let any = |v: Verdict| self.checks.iter().any(|c| c.verdict == v);
+        if any(Verdict::Regression) {
+            EXIT_REGRESSION
+        } else if any(Verdict::Inconclusive) {
+            EXIT_INCONCLUSIVE
+        } else {
+            EXIT_PASS
+        }
+    }
+
+    pub fn render_text(&self) -> String {
+        render::text(self)
+    }
+
+    pub fn render_markdown(&self) -> String {
+        render::markdown(self)
+    }
+}
+
+/// Same machine for absolute timings: same CPU model and core count, RAM
+/// within 2% (MemTotal moves a little between kernels).
+pub fn same_machine(a: &crate::Environment, b: &crate::Environment) -> bool {
+    let ram_close = match (a.ram_bytes, b.ram_bytes) {
+        (Some(x), Some(y)) => (x as f64 - y as f64).abs() <= 0.02 * x.max(y) as f64,
+        _ => false,
+    };
+    a.cpu_model.is_some() && a.cpu_model == b.cpu_model && a.cores.is_some() && a.cores == b.cores && ram_close
+}
+
+/// Compares `current` with `baseline`; Err when they are not comparable.
+pub fn compare(baseline: &Baseline, current: &Baseline, cfg: &GateConfig) -> Result<GateReport, GateError> {
+    check_comparable(baseline, current)?;
+    let same = same_machine(&baseline.environment, &current.environment);
+    let mut report = GateReport {
+        baseline: baseline.name.clone(),
+        current: current.name.clone(),
+        same_machine: same,
+        threshold: cfg.threshold,
+        confidence: cfg.confidence,
+        checks: Vec::new(),
+        notes: notes(baseline, current, same),
+    };
+    for base in &baseline.backends {
+        if base.status != BackendStatus::Ok {
+            continue;
+        }
+        match current.backend(&base.name).filter(|c| c.status == BackendStatus::Ok) {
+            Some(cur) => backend_checks(&mut report.checks, base, cur, (baseline, current), same, cfg),
+            None => report.checks.push(Check {
+                backend: base.name.clone(),
+                metric: "status".into(),
+                verdict: Verdict::Regression,
+                ratio: None,
+                detail: "ok in the baseline, missing or failed in the current run".into(),
+            }),
+        }
+    }
+    Ok(report)
+}
+
+fn check_comparable(baseline: &Baseline, current: &Baseline) -> Result<(), GateError> {
+    if !baseline.injected_slowdowns.is_empty() {
+        return Err(GateError::InjectedBaseline(baseline.name.clone()));
+    }
+    let (bs, cs) = (&baseline.scenario, &current.scenario);
+    let pairs: [(&'static str, String, String); 6] = [
+        ("scenario", bs.name.clone(), cs.name.clone()),
+        ("model (config.json sha256)", opt(&baseline.environment.model_config_sha256), opt(&current.environment.model_config_sha256)),
+        ("prompt tokens", bs.prompt_tokens.to_string(), cs.prompt_tokens.to_string()),
+        ("max_new_tokens", bs.max_new_tokens.to_string(), cs.max_new_tokens.to_string()),
+        ("sampling (temperature, top_p, seed)", format!("{} {} {}", bs.temperature, bs.top_p, bs.seed), format!("{} {} {}", cs.temperature, cs.top_p, cs.seed)),
+        ("device", opt(&baseline.environment.device), opt(&current.environment.device)),
+    ];
+    for (what, base, cur) in pairs {
+        if base != cur {
+            return Err(GateError::Mismatch { what, baseline: baseline.name.clone(), current: current.name.clone(), base, cur });
+        }
+    }
+    Ok(())
+}
+
+fn opt(s: &Option<String>) -> String {
+    s.clone().unwrap_or_else(|| "unknown".into())
+}
+
+fn notes(baseline: &Baseline, current: &Baseline, same: bool) -> Vec<String> {
+    let mut notes = Vec::new();
+    if !current.injected_slowdowns.is_empty() {
+        let list: Vec<String> = current.injected_slowdowns.iter().map(|(b, p)| format!("{b} +{p}%")).collect();
+        notes.push(format!("current run has INJECTED slowdowns ({}): not a clean measurement", list.join(", ")));
+    }
+    if !same {
+        let e = |b: &Baseline| {
+            let env = &b.environment;
+            format!("{} / {} cores / {:.1} GiB", opt(&env.cpu_model), env.cores.unwrap_or(0), env.ram_bytes.unwrap_or(0) as f64 / (1u64 << 30) as f64)
+        };
+        notes.push(format!(
+            "different machine (baseline: {}; current: {}): absolute times and memory are informational only",
+            e(baseline),
+            e(current)
+        ));
+    }
+    if current.noisy {
+        notes.push("current run is flagged NOISY in its results (a backend's decode-time CV is above the limit)".into());
+    }
+    if baseline.noisy {
+        notes.push("baseline is flagged noisy: its intervals are wide, the gate is less sensitive".into());
+    }
+    notes
+}
+
+/// Greedy ids of a random-weight model sit on near-ties, so another BLAS,
+/// MLX build or CPU may legitimately round to another argmax: ids are gated
+/// exactly only where the arithmetic is the same.
+fn same_arithmetic(baseline: &Baseline, current: &Baseline, same: bool) -> bool {
+    let (b, c) = (&baseline.environment, &current.environment);
+    same && b.blas == c.blas && b.mlx_version == c.mlx_version
+}
+
+fn backend_checks(out: &mut Vec<Check>, base: &BaselineBackend, cur: &BaselineBackend, runs: (&Baseline, &Baseline), same: bool, cfg: &GateConfig) {
+    let greedy = runs.0.scenario.temperature == 0.0;
+    exact_checks(out, base, cur, greedy, same_arithmetic(runs.0, runs.1, same));
+    for series in SERIES {
+        if let (Some(b), Some(c)) = (base.overhead_samples.get(series), cur.overhead_samples.get(series)) {
+            out.push(timing_check(&base.name, &format!("overhead_vs_native.{series}"), b, c, true, cfg));
+        }
+    }
+    for series in SERIES {
+        if let (Some(b), Some(c)) = (base.samples.get(series), cur.samples.get(series)) {
+            out.push(timing_check(&base.name, &format!("absolute.{series}"), b, c, same, cfg));
+        }
+    }
+    if let (Some(b), Some(c)) = (base.peak_rss_bytes, cur.peak_rss_bytes) {
+        out.push(memory_check(&base.name, b, c, same, cfg));
+    }
+}
+
+/// Timing: whole interval beyond 1 + threshold -> regression; too variable
+/// (CV above the limit) or too few reps -> inconclusive; else pass.
+fn timing_check(backend: &str, metric: &str, base: &[f64], cur: &[f64], gated: bool, cfg: &GateConfig) -> Check {
+    let mut check = Check { backend: backend.into(), metric: metric.into(), verdict: Verdict::Info, ratio: None, detail: String::new() };
+    check.ratio = ratio_of_medians_ci(cur, base, cfg.confidence, cfg.resamples, cfg.seed);
+    let Some(ci) = check.ratio else {
+        check.detail = "no comparable samples".into();
+        return check;
+    };
+    let limit = 1.0 + cfg.threshold;
+    let cur_cv = cv(cur).unwrap_or(0.0);
+    check.detail = format!("current CV {:.1}%", cur_cv * 100.0);
+    if !gated {
+        check.detail.push_str(" (different machine: not gated)");
+        return check;
+    }
+    // Noise is judged first: on this 2-core shared machine a parallel build
+    // both widens the spread and shifts whole runs, and a shifted absolute
+    // time looked like a regression in the gate experiment. A noisy run is
+    // inconclusive either way; only a quiet run can pass or fail.
+    check.verdict = if base.len() < MIN_SAMPLES || cur.len() < MIN_SAMPLES {
+        check.detail = format!("only {} / {} reps (need {MIN_SAMPLES})", base.len(), cur.len());
+        Verdict::Inconclusive
+    } else if cur_cv > cfg.cv_limit {
+        check.detail.push_str(&format!(" > limit {:.0}%: too noisy to judge", cfg.cv_limit * 100.0));
+        Verdict::Inconclusive
+    } else if ci.low > limit {
+        Verdict::Regression
+    } else {
+        if ci.high > limit {
+            check.detail.push_str("; interval reaches past the threshold, regression not proven");
+        }
+        Verdict::Pass
+    };
+    check
+}
+
+fn memory_check(backend: &str, base: u64, cur: u64, same: bool, cfg: &GateConfig) -> Check {
+    let r = cur as f64 / base.max(1) as f64;
+    let over = r > 1.0 + cfg.memory_tolerance;
+    let verdict = match (same, over) {
+        (false, _) => Verdict::Info,
+        (true, true) => Verdict::Regression,
+        (true, false) => Verdict::Pass,
+    };
+    let ratio = Interval { estimate: r, low: r, high: r, confidence: 1.0, samples: 1 };
+    let detail = format!("{:.1} -> {:.1} MiB (tolerance +{:.0}%)", base as f64 / 1048576.0, cur as f64 / 1048576.0, cfg.memory_tolerance * 100.0);
+    Check { backend: backend.into(), metric: "peak_rss".into(), verdict, ratio: Some(ratio), detail }
+}
+
+fn exact_checks(out: &mut Vec<Check>, base: &BaselineBackend, cur: &BaselineBackend, greedy: bool, ids_gated: bool) {
+    let mut push = |metric: &str, ok: bool, detail: String| {
+        let verdict = match (ok, metric == "token_ids" && !ids_gated) {
+            (_, true) => Verdict::Info,
+            (true, false) => Verdict::Pass,
+            (false, false) => Verdict::Regression,
+        };
+        out.push(Check { backend: base.name.clone(), metric: metric.into(), verdict, ratio: None, detail });
+    };
+    let want = base.tokens_per_rep.first().copied().unwrap_or(0);
+    let ok = cur.tokens_per_rep.iter().all(|&n| n == want);
+    push("tokens", ok, format!("{want} per rep in baseline; current {:?}", dedup(&cur.tokens_per_rep)));
+    if greedy {
+        let first = base.token_ids.iter().zip(&cur.token_ids).position(|(a, b)| a != b);
+        let ok = first.is_none() && base.token_ids.len() == cur.token_ids.len();
+        let detail = match first {
+            Some(i) => format!("first difference at token {i}: {} -> {}", base.token_ids[i], cur.token_ids[i]),
+            None if ok => "greedy ids identical".into(),
+            None => format!("length {} -> {}", base.token_ids.len(), cur.token_ids.len()),
+        };
+        let detail = if ids_gated { detail } else { format!("{detail} (other machine, BLAS or MLX: not gated)") };
+        push("token_ids", ok, detail);
+    }
+    for (key, &b) in &base.crossings_per_token {
+        match cur.crossings_per_token.get(key) {
+            Some(&c) if (c - b).abs() <= 1e-9 * b.abs().max(1.0) => push(&format!("crossings.{key}"), true, format!("{b:.3}/token")),
+            Some(&c) => push(&format!("crossings.{key}"), false, format!("{b:.3} -> {c:.3} per token")),
+            None => push(&format!("crossings.{key}"), false, format!("{b:.3}/token in baseline, not reported now")),
+        }
+    }
+}
+
+fn dedup(v: &[usize]) -> Vec<usize> {
+    let mut d = v.to_vec();
+    d.sort_unstable();
+    d.dedup();
+    d
+}
+
+#[cfg(test)]
+mod tests;

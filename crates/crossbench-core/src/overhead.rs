@@ -1,0 +1,172 @@
+//! Per-rep series for comparing backends, each backend's overhead relative
+//! to native-cpp measured in the same run, and the run's noise flag.
+//!
+//! Why paired per-rep ratios: the driver runs one rep of every backend per
+//! round, so rep i of ffi-token and rep i of native-cpp ran seconds apart
+//! under the same machine load. Their ratio cancels slow drift (thermal
+//! state, another engineer's build) that would move both absolute times;
+//! the median of those ratios, with its bootstrap interval, is the overhead
+//! we report and gate.
+
+use std::collections::BTreeMap;
+
+use crate::results::{BackendResult, BackendStatus, BenchResults, RepRecord};
+use crate::stats::bootstrap::{cv, median, median_ci, paired_ratios, Interval};
+use crate::stats::bootstrap::{DEFAULT_RESAMPLES, DEFAULT_SEED};
+
+/// The backend every other one is compared with (the floor).
+pub const REFERENCE_BACKEND: &str = "native-cpp";
+/// Confidence of the intervals written into results.json.
+pub const REPORT_CONFIDENCE: f64 = 0.95;
+/// A backend whose per-rep decode time varies by more than this (coefficient
+/// of variation) is flagged `noisy`: its medians are unreliable enough that
+/// the gate calls it inconclusive rather than pass or fail it. 10% was chosen
+/// from this machine's runs: quiet runs of the ci scenario stay well under
+/// it, runs overlapping a parallel `cargo build` exceed it (see README,
+/// "Regression gate").
+pub const CV_LIMIT: f64 = 0.10;
+
+/// The timing series the gate and the report use, one value per rep.
+pub const SERIES: [&str; 2] = ["decode_ns", "itl_median_ns"];
+
+/// Consumer-side decode time of a rep: last minus first token stamp.
+pub fn rep_decode_ns(rep: &RepRecord) -> Option<f64> {
+    let (first, last) = (rep.consumer_ns.first()?, rep.consumer_ns.last()?);
+    (rep.consumer_ns.len() > 1).then(|| last.saturating_sub(*first) as f64)
+}
+
+/// Median inter-token latency of a rep (robust to one slow token).
+pub fn rep_itl_median_ns(rep: &RepRecord) -> Option<f64> {
+    let itl: Vec<f64> = rep
+        .consumer_ns
+        .windows(2)
+        .map(|w| w[1].saturating_sub(w[0]) as f64)
+        .collect();
+    median(&itl)
+}
+
+/// One value per rep (index order) for a series name of `SERIES`; reps that
+/// lack the value are skipped.
+pub fn rep_series(backend: &BackendResult, series: &str) -> Vec<f64> {
+    let mut reps: Vec<&RepRecord> = backend.reps.iter().collect();
+    reps.sort_by_key(|r| r.index);
+    let f = match series {
+        "decode_ns" => rep_decode_ns,
+        "itl_median_ns" => rep_itl_median_ns,
+        _ => return Vec::new(),
+    };
+    reps.into_iter().filter_map(f).collect()
+}
+
+/// Per-rep ratio backend / reference for reps present in both (by index).
+pub fn paired_series(backend: &BackendResult, reference: &BackendResult, series: &str) -> Vec<f64> {
+    let f = match series {
+        "decode_ns" => rep_decode_ns,
+        "itl_median_ns" => rep_itl_median_ns,
+        _ => return Vec::new(),
+    };
+    let by_index: BTreeMap<u32, f64> = reference
+        .reps
+        .iter()
+        .filter_map(|r| f(r).map(|v| (r.index, v)))
+        .collect();
+    let (mut num, mut den) = (Vec::new(), Vec::new());
+    let mut reps: Vec<&RepRecord> = backend.reps.iter().collect();
+    reps.sort_by_key(|r| r.index);
+    for rep in reps {
+        if let (Some(v), Some(&d)) = (f(rep), by_index.get(&rep.index)) {
+            num.push(v);
+            den.push(d);
+        }
+    }
+    paired_ratios(&num, &den)
+}
+
+/// Fills every backend's `overhead_vs_native`, `decode_cv` and `noisy`, and
+/// the run's `noisy` and `cv_limit`. Cheap enough to run after every round.
+pub fn annotate(results: &mut BenchResults) {
+    let reference = results
+        .backends
+        .iter()
+        .find(|b| b.name == REFERENCE_BACKEND && b.status == BackendStatus::Ok)
+        .cloned();
+    for b in &mut results.backends {
+        b.overhead_vs_native.clear();
+        if let Some(reference) = reference.as_ref().filter(|r| r.name != b.name) {
+            for series in SERIES {
+                let ratios = paired_series(b, reference, series);
+                if let Some(ci) = median_ci(&ratios, REPORT_CONFIDENCE, DEFAULT_RESAMPLES, DEFAULT_SEED) {
+                    b.overhead_vs_native.insert(series.to_string(), ci);
+                }
+            }
+        }
+        b.decode_cv = cv(&rep_series(b, "decode_ns"));
+        b.noisy = b.decode_cv.is_some_and(|c| c > CV_LIMIT);
+    }
+    results.cv_limit = CV_LIMIT;
+    results.noisy = results.backends.iter().any(|b| b.noisy);
+}
+
+/// "+1.2% [+0.4%, +2.0%]" for a ratio interval.
+pub fn fmt_ratio_ci(ci: &Interval) -> String {
+    let pct = |r: f64| format!("{:+.1}%", (r - 1.0) * 100.0);
+    format!("{} [{}, {}]", pct(ci.estimate), pct(ci.low), pct(ci.high))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn backend(name: &str, spans: &[u64]) -> BackendResult {
+        let mut b = BackendResult::new(name, "");
+        for (i, &span) in spans.iter().enumerate() {
+            let rep = RepRecord {
+                index: i as u32,
+                consumer_ns: vec![1_000, 1_000 + span / 2, 1_000 + span],
+                ..RepRecord::default()
+            };
+            b.reps.push(rep);
+        }
+        b
+    }
+
+    fn results(backends: Vec<BackendResult>) -> BenchResults {
+        let json = serde_json::json!({
+            "schema_version": 1, "run_id": "r", "started_at": "t", "finished_at": null,
+            "status": "complete",
+            "scenario": {"name": "s", "file": "f", "sha256": "h", "description": "", "kind": "generate",
+                "model": {"preset": "tiny"}, "dtype": "float32", "prompt_tokens": 1, "max_new_tokens": 3,
+                "temperature": 0.0, "top_p": 1.0, "seed": 0, "warmup": 0, "repetitions": 3,
+                "timeout_s": 1.0, "detokenize": false},
+            "environment": {}, "backends": [],
+            "agreement": {"applicable": false, "all_match": true, "reference": null, "note": "", "entries": []}
+        });
+        let mut r: BenchResults = serde_json::from_value(json).expect("minimal results parse");
+        r.backends = backends;
+        r
+    }
+
+    #[test]
+    fn overhead_is_the_paired_ratio_and_noise_is_flagged() {
+        let native = backend("native-cpp", &[100, 200, 100, 200, 100]);
+        // Exactly 10% slower in every round, whatever the round's drift.
+        let ffi = backend("ffi-token", &[110, 220, 110, 220, 110]);
+        let mut r = results(vec![ffi, native]);
+        annotate(&mut r);
+        let ci = r.backends[0].overhead_vs_native["decode_ns"];
+        assert!((ci.estimate - 1.1).abs() < 1e-9 && (ci.low - 1.1).abs() < 1e-9, "{ci:?}");
+        assert!(r.backends[1].overhead_vs_native.is_empty(), "no ratio to itself");
+        // Spans alternate 100/200: cv ~0.46 > limit, so both are noisy.
+        assert!(r.backends[0].noisy && r.noisy);
+    }
+
+    #[test]
+    fn quiet_run_is_not_noisy() {
+        let native = backend("native-cpp", &[100, 101, 99, 100]);
+        let mut r = results(vec![native]);
+        annotate(&mut r);
+        assert!(!r.noisy);
+        assert_eq!(r.cv_limit, CV_LIMIT);
+        assert!(r.backends[0].decode_cv.unwrap() < 0.02);
+    }
+}

@@ -1,0 +1,297 @@
+//! The report's charts, one function per chart, each taking plain data and
+//! returning one inline `<svg>` element.
+//!
+//! Drawn with plotters' SVG backend and its built-in text layout estimate, so
+//! no font file is read: text becomes SVG `<text>` that the browser sets in
+//! its own sans-serif. Structure the tests rely on: each line series is one
+//! `<polyline>` (legend keys are rectangles, never lines), and each bar is one
+//! filled `<rect>` in its backend's colour (see `data_rects`).
+
+use plotters::coord::ranged1d::SegmentValue;
+use plotters::prelude::*;
+use plotters::style::colors::TRANSPARENT;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+use crate::ReportError;
+
+/// Chart size in SVG user units; the page scales it to its column width.
+pub const WIDTH: u32 = 760;
+pub const HEIGHT: u32 = 340;
+
+/// One named line (x, y).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Series {
+    pub name: String,
+    pub points: Vec<(f64, f64)>,
+}
+
+/// One horizontal bar; `value: None` draws no bar and labels it `label`
+/// (e.g. "absent").
+#[derive(Debug, Clone, PartialEq)]
+pub struct Bar {
+    pub name: String,
+    pub value: Option<f64>,
+    pub label: String,
+}
+
+/// Colour of a backend, the same in every chart and table.
+pub fn color_of(name: &str) -> RGBColor {
+    match name {
+        "python-subprocess" => RGBColor(0xd9, 0x5f, 0x02),
+        "ffi-token" => RGBColor(0x1f, 0x77, 0xb4),
+        "ffi-batched" => RGBColor(0x2c, 0xa0, 0x2c),
+        "native-cpp" => RGBColor(0x44, 0x44, 0x44),
+        "mock" => RGBColor(0x75, 0x70, 0xb3),
+        "mlx-rs" => RGBColor(0xd6, 0x27, 0x28),
+        other => {
+            // Stable for names we do not know: a hash of the name picks a hue.
+            let h = other.bytes().fold(7u32, |h, b| h.wrapping_mul(31).wrapping_add(b as u32));
+            RGBColor((h % 160) as u8 + 40, ((h >> 8) % 160) as u8 + 40, ((h >> 16) % 160) as u8 + 40)
+        }
+    }
+}
+
+/// CSS hex of a backend's colour, for HTML swatches.
+pub fn css_color(name: &str) -> String {
+    let RGBColor(r, g, b) = color_of(name);
+    format!("#{r:02x}{g:02x}{b:02x}")
+}
+
+/// Series line width; axes are 1, so tests can tell them apart.
+pub const SERIES_STROKE: u32 = 2;
+const TRANSIT: RGBColor = RGBColor(0xe7, 0x29, 0x8a);
+
+fn chart_err<E: std::fmt::Debug>(chart: &'static str) -> impl Fn(E) -> ReportError {
+    move |e| ReportError::Chart { chart, message: format!("{e:?}") }
+}
+
+/// Inter-token latency CDF, one line per backend, shared x axis (ms).
+pub fn itl_cdf(series: &[Series]) -> Result<String, ReportError> {
+    let err = chart_err("itl_cdf");
+    let (x0, x1) = x_range(series);
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
+        root.fill(&WHITE).map_err(&err)?;
+        let mut chart = ChartBuilder::on(&root)
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(56)
+            .build_cartesian_2d(x0..x1, 0f64..1.0)
+            .map_err(&err)?;
+        mesh(&mut chart, "inter-token latency (ms)", "fraction of tokens").map_err(&err)?;
+        draw_lines(&mut chart, series).map_err(&err)?;
+        legend(&mut chart, SeriesLabelPosition::LowerRight).map_err(&err)?;
+        root.present().map_err(&err)?;
+    }
+    Ok(finish_svg(svg, "Inter-token latency CDF per backend"))
+}
+
+/// Per-token latency over the generation (token index -> ms), one line per
+/// backend.
+pub fn token_timeline(series: &[Series]) -> Result<String, ReportError> {
+    let err = chart_err("token_timeline");
+    let (x0, x1) = x_range(series);
+    let y1 = series.iter().flat_map(|s| s.points.iter().map(|p| p.1)).fold(0.0, f64::max);
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
+        root.fill(&WHITE).map_err(&err)?;
+        let mut chart = ChartBuilder::on(&root)
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(56)
+            .build_cartesian_2d(x0..x1, 0f64..nonzero(y1) * 1.08)
+            .map_err(&err)?;
+        mesh(&mut chart, "token index", "latency (ms)").map_err(&err)?;
+        draw_lines(&mut chart, series).map_err(&err)?;
+        legend(&mut chart, SeriesLabelPosition::UpperRight).map_err(&err)?;
+        root.present().map_err(&err)?;
+    }
+    Ok(finish_svg(svg, "Per-token latency over the generation"))
+}
+
+/// Horizontal bars, one per backend, with a value label at each bar's end.
+pub fn bars(axis: &str, items: &[Bar]) -> Result<String, ReportError> {
+    let err = chart_err("bars");
+    let n = items.len().max(1) as u32;
+    let max = items.iter().filter_map(|b| b.value).fold(0.0, f64::max);
+    let height = 70 + 40 * n;
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, height)).into_drawing_area();
+        root.fill(&WHITE).map_err(&err)?;
+        let mut chart = ChartBuilder::on(&root)
+            .margin(12)
+            .x_label_area_size(36)
+            .y_label_area_size(140)
+            .build_cartesian_2d(0f64..nonzero(max) * label_room(items), (0..n).into_segmented())
+            .map_err(&err)?;
+        // Segment 0 is at the bottom: bar k sits in segment n-1-k so the
+        // chart reads top-down in the tables' order.
+        let row = |k: u32| n - 1 - k;
+        let name_of = |v: &SegmentValue<u32>| match v {
+            SegmentValue::CenterOf(j) if *j < n => items.get(row(*j) as usize).map(|b| b.name.clone()).unwrap_or_default(),
+            _ => String::new(),
+        };
+        chart
+            .configure_mesh()
+            .disable_y_mesh()
+            .bold_line_style(BLACK.mix(0.12))
+            .light_line_style(TRANSPARENT)
+            .x_desc(axis)
+            .y_label_formatter(&name_of)
+            .y_labels(n as usize)
+            .label_style(("sans-serif", 16))
+            .draw()
+            .map_err(&err)?;
+        for (k, bar) in items.iter().enumerate() {
+            let i = row(k as u32);
+            if let Some(v) = bar.value {
+                let mut rect = Rectangle::new(
+                    [(0.0, SegmentValue::Exact(i)), (v, SegmentValue::Exact(i + 1))],
+                    color_of(&bar.name).filled(),
+                );
+                rect.set_margin(5, 5, 0, 0);
+                chart.draw_series(std::iter::once(rect)).map_err(&err)?;
+            }
+            let at = (bar.value.unwrap_or(0.0) + nonzero(max) * 0.02, SegmentValue::CenterOf(i));
+            let style = ("sans-serif", 16).into_font().color(&BLACK).pos(Pos::new(HPos::Left, VPos::Center));
+            chart.draw_series(std::iter::once(Text::new(bar.label.clone(), at, style))).map_err(&err)?;
+        }
+        root.present().map_err(&err)?;
+    }
+    Ok(finish_svg(svg, axis))
+}
+
+/// One backend's per-token latency split into worker-side generation and
+/// transit to the consumer: stacked bars per token index, (index, gen ms,
+/// transit ms).
+pub fn ipc_split(backend: &str, split: &[(f64, f64, f64)]) -> Result<String, ReportError> {
+    let err = chart_err("ipc_split");
+    let tokens = split.iter().map(|s| s.0).fold(0.0, f64::max);
+    let y1 = split.iter().map(|s| s.1 + s.2).fold(0.0, f64::max);
+    let base = color_of(backend);
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
+        root.fill(&WHITE).map_err(&err)?;
+        let mut chart = ChartBuilder::on(&root)
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(56)
+            .build_cartesian_2d(0.5f64..tokens + 0.5, 0f64..nonzero(y1) * 1.08)
+            .map_err(&err)?;
+        mesh(&mut chart, "token index", "latency (ms)").map_err(&err)?;
+        let gen = split.iter().map(|&(x, g, _)| Rectangle::new([(x - 0.4, 0.0), (x + 0.4, g)], base.filled()));
+        chart
+            .draw_series(gen)
+            .map_err(&err)?
+            .label("worker-side generation")
+            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], base.filled()));
+        let transit =
+            split.iter().map(|&(x, g, t)| Rectangle::new([(x - 0.4, g), (x + 0.4, g + t)], TRANSIT.filled()));
+        chart
+            .draw_series(transit)
+            .map_err(&err)?
+            .label("transit (IPC) to the consumer")
+            .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], TRANSIT.filled()));
+        legend(&mut chart, SeriesLabelPosition::UpperRight).map_err(&err)?;
+        root.present().map_err(&err)?;
+    }
+    Ok(finish_svg(svg, &format!("{backend}: per-token generation and IPC")))
+}
+
+type Chart<'a, 'b> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>>;
+type DrawResult = Result<(), DrawingAreaErrorKind<<SVGBackend<'static> as DrawingBackend>::ErrorType>>;
+
+fn mesh<'a, 'b: 'a>(chart: &mut Chart<'a, 'b>, x_desc: &str, y_desc: &str) -> DrawResult {
+    chart
+        .configure_mesh()
+        .bold_line_style(BLACK.mix(0.12))
+        .light_line_style(TRANSPARENT)
+        .x_desc(x_desc)
+        .y_desc(y_desc)
+        .label_style(("sans-serif", 16))
+        .draw()
+}
+
+fn draw_lines<'a, 'b: 'a>(chart: &mut Chart<'a, 'b>, series: &[Series]) -> DrawResult {
+    for s in series {
+        let color = color_of(&s.name);
+        chart
+            .draw_series(LineSeries::new(s.points.iter().copied(), color.stroke_width(SERIES_STROKE)))?
+            .label(s.name.clone())
+            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], color.filled()));
+    }
+    Ok(())
+}
+
+fn legend<'a, 'b: 'a>(chart: &mut Chart<'a, 'b>, position: SeriesLabelPosition) -> DrawResult {
+    chart
+        .configure_series_labels()
+        .position(position)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK.mix(0.3))
+        .label_font(("sans-serif", 16))
+        .draw()
+}
+
+fn x_range(series: &[Series]) -> (f64, f64) {
+    let xs = || series.iter().flat_map(|s| s.points.iter().map(|p| p.0));
+    let (lo, hi) = (xs().fold(f64::INFINITY, f64::min), xs().fold(f64::NEG_INFINITY, f64::max));
+    if !lo.is_finite() || !hi.is_finite() {
+        return (0.0, 1.0);
+    }
+    if hi <= lo {
+        return (lo - 0.5, hi + 0.5);
+    }
+    let pad = (hi - lo) * 0.02;
+    (lo - pad, hi + pad)
+}
+
+/// x-range factor that leaves room for the longest value label after the
+/// longest bar (labels are ~8 units a character at this size; the plot is
+/// the chart width less the name column).
+fn label_room(items: &[Bar]) -> f64 {
+    let chars = items.iter().map(|b| b.label.chars().count()).max().unwrap_or(0) as f64;
+    let plot = (WIDTH - 140 - 24) as f64;
+    let share = (chars * 8.0 + 12.0) / plot;
+    1.0 / (1.0 - share.clamp(0.1, 0.6))
+}
+
+fn nonzero(v: f64) -> f64 {
+    if v > 0.0 && v.is_finite() { v } else { 1.0 }
+}
+
+/// Makes plotters' standalone SVG an inline element: the namespace
+/// attribute goes (the HTML parser puts inline `<svg>` in the SVG namespace
+/// by itself, and the page then holds no URL at all), and it gets an
+/// accessible name and a class the stylesheet scales.
+fn finish_svg(svg: String, label: &str) -> String {
+    let label = crate::html::escape(label);
+    svg.replacen(" xmlns=\"http://www.w3.org/2000/svg\"", "", 1)
+        .replacen("<svg ", &format!("<svg class=\"chart\" role=\"img\" aria-label=\"{label}\" "), 1)
+}
+
+/// The opening tags of `element` in `svg`.
+fn tags<'s>(svg: &'s str, element: &'s str) -> impl Iterator<Item = &'s str> + 's {
+    svg.match_indices(element).map(move |(i, _)| &svg[i..svg[i..].find('>').map_or(svg.len(), |e| i + e)])
+}
+
+/// Filled data rectangles of a chart: bars and legend keys (everything but
+/// the white background and unfilled frames). For tests and checks.
+pub fn data_rects(svg: &str) -> usize {
+    tags(svg, "<rect").filter(|t| !t.contains("fill=\"#FFFFFF\"") && !t.contains("fill=\"none\"")).count()
+}
+
+/// Series lines of a chart: plotters draws axes and ticks as 1-unit
+/// polylines too, series are drawn `SERIES_STROKE` wide.
+pub fn series_lines(svg: &str) -> usize {
+    let width = format!("stroke-width=\"{SERIES_STROKE}\"");
+    tags(svg, "<polyline").filter(|t| t.contains(&width)).count()
+}
+
+#[cfg(test)]
+#[path = "charts_tests.rs"]
+mod tests;

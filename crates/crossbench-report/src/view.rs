@@ -1,0 +1,316 @@
+//! What the report shows, derived from one run's results: per-backend
+//! figures, overhead intervals, chart series and warnings. Kept apart from
+//! HTML so it can be tested on plain data.
+
+use std::collections::BTreeMap;
+
+use crossbench_core::overhead::{self, REFERENCE_BACKEND, REPORT_CONFIDENCE};
+use crossbench_core::results::{BackendResult, BackendStatus, BenchResults, RepRecord};
+use crossbench_core::stats::bootstrap::{median, median_ci, paired_ratios, Interval, DEFAULT_RESAMPLES, DEFAULT_SEED};
+use crossbench_core::stats::{decode_histogram, Summary};
+
+/// The real backends of the design note's table. A run that has any of them
+/// is expected to have all; those it lacks are shown as absent.
+pub const CANONICAL: [&str; 4] = ["python-subprocess", "ffi-token", "ffi-batched", "native-cpp"];
+
+/// Fewer measured reps than this and a bootstrap interval says little.
+pub const MIN_REPS_FOR_CI: usize = 3;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum State {
+    Ok,
+    /// Ran but did not complete (status, error message).
+    NotOk(String, Option<String>),
+    /// Not in this run at all.
+    Absent,
+}
+
+/// Crossings per generation, by kind (means over reps).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CrossingCounts {
+    pub rust_to_c: Option<f64>,
+    pub c_to_rust: Option<f64>,
+    /// Pipe messages carrying tokens while generating (only for backends
+    /// whose tokens cross a process boundary one by one).
+    pub pipe_per_token: Option<f64>,
+}
+
+impl CrossingCounts {
+    pub fn total(&self) -> Option<f64> {
+        let parts = [self.rust_to_c, self.c_to_rust, self.pipe_per_token];
+        parts.iter().any(Option::is_some).then(|| parts.iter().flatten().sum())
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct BackendView<'a> {
+    pub name: String,
+    pub result: Option<&'a BackendResult>,
+    pub state: State,
+    pub reps: usize,
+    pub e2e: Option<Summary>,
+    pub ttft: Option<Summary>,
+    pub itl: Option<Summary>,
+    pub load_ns: Option<f64>,
+    pub peak_rss_bytes: Option<u64>,
+    pub crossings: CrossingCounts,
+    /// Series (`e2e_ns`, `decode_ns`, `itl_median_ns`) -> ratio to native-cpp.
+    pub overhead: BTreeMap<&'static str, Interval>,
+}
+
+/// Everything one run's report shows, computed once.
+pub struct RunView<'a> {
+    pub results: &'a BenchResults,
+    pub backends: Vec<BackendView<'a>>,
+    pub warnings: Vec<String>,
+}
+
+impl<'a> RunView<'a> {
+    pub fn new(results: &'a BenchResults) -> Self {
+        let reference = results
+            .backends
+            .iter()
+            .find(|b| b.name == REFERENCE_BACKEND && b.status == BackendStatus::Ok);
+        let mut backends: Vec<BackendView> =
+            results.backends.iter().map(|b| backend_view(b, reference)).collect();
+        if results.backends.iter().any(|b| CANONICAL.contains(&b.name.as_str())) {
+            for name in CANONICAL.iter().filter(|n| !results.backends.iter().any(|b| &b.name == *n)) {
+                backends.push(absent(name));
+            }
+        }
+        let warnings = warnings(results, &backends);
+        RunView { results, backends, warnings }
+    }
+
+    pub fn ok_backends(&self) -> impl Iterator<Item = &BackendView<'a>> {
+        self.backends.iter().filter(|b| b.state == State::Ok)
+    }
+
+    pub fn backend(&self, name: &str) -> Option<&BackendView<'a>> {
+        self.backends.iter().find(|b| b.name == name && b.state == State::Ok)
+    }
+}
+
+fn absent(name: &str) -> BackendView<'static> {
+    BackendView {
+        name: name.to_string(),
+        result: None,
+        state: State::Absent,
+        reps: 0,
+        e2e: None,
+        ttft: None,
+        itl: None,
+        load_ns: None,
+        peak_rss_bytes: None,
+        crossings: CrossingCounts::default(),
+        overhead: BTreeMap::new(),
+    }
+}
+
+fn backend_view<'a>(b: &'a BackendResult, reference: Option<&BackendResult>) -> BackendView<'a> {
+    let state = match b.status {
+        BackendStatus::Ok => State::Ok,
+        other => State::NotOk(other.as_str().to_string(), b.error.clone()),
+    };
+    let load_ns = b.load_ns.map(|v| v as f64).or_else(|| b.summary_of("load_ns").map(|s| s.p50));
+    let peak_rss_bytes = b.memory.peak_rss_bytes.or(b.memory.worker_reported_peak_rss_bytes);
+    BackendView {
+        name: b.name.clone(),
+        result: Some(b),
+        state,
+        reps: b.reps.len(),
+        e2e: b.summary_of("e2e_ns").cloned(),
+        ttft: b.summary_of("ttft_ns").cloned(),
+        itl: b.summary_of("itl_ns").cloned(),
+        load_ns,
+        peak_rss_bytes,
+        crossings: crossing_counts(b),
+        overhead: reference.filter(|r| r.name != b.name).map(|r| overheads(b, r)).unwrap_or_default(),
+    }
+}
+
+fn crossing_counts(b: &BackendResult) -> CrossingCounts {
+    let c = &b.crossings;
+    CrossingCounts {
+        rust_to_c: c.rust_to_c_calls,
+        c_to_rust: c.c_to_rust_callbacks,
+        pipe_per_token: if b.ipc_per_token { c.ipc_messages_in } else { None },
+    }
+}
+
+/// The overhead intervals results.json carries (decode, ITL), computed here
+/// the same way when an older file lacks them, plus end-to-end time, which
+/// results.json does not carry.
+fn overheads(b: &BackendResult, reference: &BackendResult) -> BTreeMap<&'static str, Interval> {
+    let mut out = BTreeMap::new();
+    for series in overhead::SERIES {
+        let ci = b.overhead_vs_native.get(series).copied().or_else(|| {
+            let ratios = overhead::paired_series(b, reference, series);
+            median_ci(&ratios, REPORT_CONFIDENCE, DEFAULT_RESAMPLES, DEFAULT_SEED)
+        });
+        if let Some(ci) = ci {
+            out.insert(series, ci);
+        }
+    }
+    let ratios = paired_e2e(b, reference);
+    if let Some(ci) = median_ci(&ratios, REPORT_CONFIDENCE, DEFAULT_RESAMPLES, DEFAULT_SEED) {
+        out.insert("e2e_ns", ci);
+    }
+    out
+}
+
+/// Request sent to last token held, per rep.
+pub fn rep_e2e_ns(rep: &RepRecord) -> Option<f64> {
+    rep.consumer_ns.last().map(|last| last.saturating_sub(rep.request_sent_ns) as f64)
+}
+
+/// Per-rep e2e ratio for reps of the same round (same index): paired for the
+/// same reason as core's overhead series, drift cancels.
+fn paired_e2e(b: &BackendResult, reference: &BackendResult) -> Vec<f64> {
+    let by_index: BTreeMap<u32, f64> =
+        reference.reps.iter().filter_map(|r| rep_e2e_ns(r).map(|v| (r.index, v))).collect();
+    let (num, den): (Vec<f64>, Vec<f64>) = b
+        .reps
+        .iter()
+        .filter_map(|r| Some((rep_e2e_ns(r)?, *by_index.get(&r.index)?)))
+        .unzip();
+    paired_ratios(&num, &den)
+}
+
+/// Empirical CDF of inter-token latency in ms from the stored HdrHistogram
+/// (falling back to the raw reps when it is missing or unreadable).
+pub fn itl_cdf_ms(b: &BackendResult) -> Vec<(f64, f64)> {
+    let hist = b.histograms.get("itl_ns").and_then(|h| decode_histogram(h)).or_else(|| {
+        let raw: Vec<u64> = b.reps.iter().flat_map(|r| crossbench_core::stats::diffs(&r.consumer_ns)).collect();
+        crossbench_core::stats::histogram(&raw)
+    });
+    let Some(hist) = hist else { return Vec::new() };
+    let total = hist.len() as f64;
+    let mut seen = 0u64;
+    let mut points = Vec::new();
+    for v in hist.iter_recorded() {
+        seen += v.count_at_value();
+        points.push((hist.highest_equivalent(v.value_iterated_to()) as f64 / 1e6, seen as f64 / total));
+    }
+    points
+}
+
+/// The CDF up to `x_max`, ending with a point at `x_max` so the curve runs
+/// to the axis's end; unchanged when `x_max` is not positive.
+pub fn clip_cdf(points: Vec<(f64, f64)>, x_max: f64) -> Vec<(f64, f64)> {
+    if x_max <= 0.0 || points.last().map_or(true, |p| p.0 <= x_max) {
+        return points;
+    }
+    let mut kept: Vec<(f64, f64)> = points.iter().copied().take_while(|p| p.0 <= x_max).collect();
+    let y = kept.last().map_or(0.0, |p| p.1);
+    kept.push((x_max, y));
+    kept
+}
+
+/// Per token index (1..): the median over reps of that token's latency (ms).
+/// Token 0's latency is the TTFT, shown in the table instead: it includes
+/// the prefill and would flatten the rest of the line.
+pub fn timeline_ms(b: &BackendResult) -> Vec<(f64, f64)> {
+    per_token_median(b, |rep, i| Some(rep.consumer_ns[i].saturating_sub(rep.consumer_ns[i - 1])))
+}
+
+/// For backends with producer stamps: per token index, the medians over reps
+/// of (worker-side generation, transit to the consumer), in ms. Generation is
+/// producer stamp minus the previous token's receipt; transit is receipt
+/// minus producer stamp; together they are the token's latency.
+pub fn ipc_split_ms(b: &BackendResult) -> Option<Vec<(f64, f64, f64)>> {
+    b.reps.iter().any(|r| r.producer_ns.is_some()).then_some(())?;
+    let producer = |rep: &RepRecord, i: usize| rep.producer_ns.as_ref().and_then(|p| p.get(i).copied());
+    let generation =
+        per_token_median(b, |rep, i| Some(producer(rep, i)?.saturating_sub(rep.consumer_ns[i - 1])));
+    let transit = per_token_median(b, |rep, i| Some(rep.consumer_ns[i].saturating_sub(producer(rep, i)?)));
+    let split = generation.iter().zip(&transit).map(|(&(x, g), &(_, t))| (x, g, t)).collect();
+    Some(split)
+}
+
+fn per_token_median(b: &BackendResult, f: impl Fn(&RepRecord, usize) -> Option<u64>) -> Vec<(f64, f64)> {
+    let longest = b.reps.iter().map(|r| r.consumer_ns.len()).max().unwrap_or(0);
+    (1..longest)
+        .filter_map(|i| {
+            let values: Vec<f64> = b
+                .reps
+                .iter()
+                .filter(|r| r.consumer_ns.len() > i)
+                .filter_map(|r| f(r, i))
+                .map(|ns| ns as f64 / 1e6)
+                .collect();
+            median(&values).map(|m| (i as f64, m))
+        })
+        .collect()
+}
+
+fn warnings(r: &BenchResults, backends: &[BackendView]) -> Vec<String> {
+    let mut w = Vec::new();
+    if r.status != crossbench_core::results::RunStatus::Complete {
+        w.push(format!("Run status is `{}`: figures cover only what was measured.", r.status.as_str()));
+    }
+    w.extend(r.agreement.mismatch_lines());
+    for b in backends {
+        match &b.state {
+            State::Ok => {}
+            State::Absent => w.push(format!("{}: absent from this run (not measured).", b.name)),
+            State::NotOk(status, err) => w.push(format!(
+                "{}: {status}{}",
+                b.name,
+                err.as_deref().map(|e| format!(": {e}")).unwrap_or_default()
+            )),
+        }
+        if let Some(res) = b.result.filter(|res| res.noisy) {
+            w.push(format!(
+                "{}: noisy: per-rep decode time varies by {:.1}% (limit {:.0}%); its medians are unreliable.",
+                b.name,
+                res.decode_cv.unwrap_or(0.0) * 100.0,
+                r.cv_limit * 100.0
+            ));
+        }
+    }
+    if !backends.iter().any(|b| b.name == REFERENCE_BACKEND && b.state == State::Ok) {
+        w.push(format!("No {REFERENCE_BACKEND} results: no overhead ratios in this run."));
+    }
+    if (r.scenario.repetitions as usize) < MIN_REPS_FOR_CI {
+        w.push(format!(
+            "Only {} measured rep(s) per backend: intervals from so few reps mean little.",
+            r.scenario.repetitions
+        ));
+    }
+    for (backend, pct) in &r.injected_slowdowns {
+        w.push(format!("{backend} was slowed by {pct}% on purpose (--inject-slowdown): not a clean measurement."));
+    }
+    if r.environment.git_commit.as_deref().is_some_and(|c| c.ends_with("-dirty")) {
+        w.push("Built from a working tree with uncommitted changes (commit ends in -dirty).".into());
+    }
+    w
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clip_cdf_cuts_the_tail_and_runs_to_the_edge() {
+        let pts = vec![(1.0, 0.5), (2.0, 0.9), (50.0, 1.0)];
+        assert_eq!(clip_cdf(pts.clone(), 3.0), vec![(1.0, 0.5), (2.0, 0.9), (3.0, 0.9)]);
+        assert_eq!(clip_cdf(pts.clone(), 60.0), pts);
+        assert_eq!(clip_cdf(pts.clone(), 0.0), pts);
+    }
+
+    #[test]
+    fn cdf_from_the_histogram_ends_at_one_and_split_adds_up() {
+        let r = crate::test_support::run(&[("python-subprocess", 10.0)], 3, 20);
+        let b = &r.backends[0];
+        let cdf = itl_cdf_ms(b);
+        assert!((cdf.last().unwrap().1 - 1.0).abs() < 1e-12);
+        assert!(cdf.windows(2).all(|w| w[0].0 <= w[1].0 && w[0].1 <= w[1].1), "monotone");
+        let split = ipc_split_ms(b).unwrap();
+        let line = timeline_ms(b);
+        assert_eq!(split.len(), 19);
+        for ((_, g, t), (_, total)) in split.iter().zip(&line) {
+            assert!((g + t - total).abs() < 1e-6, "generation + transit = the token's latency");
+        }
+    }
+}

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Measures the regression gate's false-alarm and detection rates on this machine.
+#
+#   scripts/gate_experiment.sh                 # 20 trials per condition, scenario ci
+#   TRIALS=30 SCENARIO=ci scripts/gate_experiment.sh
+#   ANALYZE_ONLY=results/gate-experiment/<stamp> scripts/gate_experiment.sh
+#
+# One clean baseline run, then TRIALS rounds of: a clean run (false alarms)
+# and an injected run with +10% on one FFI backend and +5% on the other
+# (alternating which gets which), interleaved so machine drift hits both
+# conditions alike. Every run is then gated against the baseline for several
+# rep counts (--reps-limit keeps the first N reps) and thresholds, and the
+# rates are printed and written to <out>/rates.md. Needs the release build.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+TRIALS=${TRIALS:-20}
+SCENARIO=${SCENARIO:-ci}
+REPS_LIMITS=${REPS_LIMITS:-"5 8 12"}
+THRESHOLDS=${THRESHOLDS:-"2 3 5"}
+
+if [ -n "${ANALYZE_ONLY:-}" ]; then
+  OUT=$ANALYZE_ONLY
+else
+  OUT=results/gate-experiment/$(date -u +%Y%m%dT%H%M%SZ)
+  mkdir -p "$OUT/runs"
+  # A private copy: a concurrent `cargo build` replacing target/release/crossbench
+  # would break the ffi workers, which re-exec the binary, in the middle of a run.
+  cp "${CROSSBENCH:-target/release/crossbench}" "$OUT/crossbench"
+  : >"$OUT/trials.tsv"
+  run() { # run LABEL [bench args...]: one bench run, recorded in trials.tsv
+    local label=$1; shift
+    local load; load=$(cut -d' ' -f1 /proc/loadavg)
+    local err; err=$(mktemp)
+    "$OUT/crossbench" bench --scenario "$SCENARIO" --no-progress --out "$OUT/runs" "$@" >/dev/null 2>"$err" || true
+    local dir; dir=$(sed -n 's/^results: //p' "$err" | tail -1)
+    cat "$err" >>"$OUT/bench.log"; rm -f "$err"
+    printf '%s\t%s\t%s\t%s\n' "$label" "$dir" "$load" "$*" | tee -a "$OUT/trials.tsv"
+  }
+  start=$(date +%s)
+  run baseline
+  for i in $(seq 1 "$TRIALS"); do
+    run clean
+    if [ $((i % 2)) -eq 1 ]; then
+      run inject --inject-slowdown ffi-token=10 --inject-slowdown ffi-batched=5
+    else
+      run inject --inject-slowdown ffi-token=5 --inject-slowdown ffi-batched=10
+    fi
+  done
+  echo "bench runs took $(( $(date +%s) - start )) s" | tee "$OUT/duration.txt"
+fi
+
+# GATE_BIN: judge the recorded runs with another build of the gate (no re-measuring).
+BIN=${GATE_BIN:-$OUT/crossbench}
+[ -x "$BIN" ] || BIN=target/release/crossbench
+base=$(awk -F'\t' '$1=="baseline"{print $2}' "$OUT/trials.tsv")
+mkdir -p "$OUT/gate"
+for n in $REPS_LIMITS; do
+  for t in $THRESHOLDS; do
+    while IFS=$'\t' read -r label dir _ _; do
+      [ "$label" = baseline ] && continue
+      [ -n "$dir" ] || continue
+      "$BIN" gate --baseline "$base" --current "$dir" --threshold "$t" --reps-limit "$n" \
+        --json "$OUT/gate/$(basename "$dir")-n$n-t$t.json" --quiet >/dev/null 2>&1 || true
+    done <"$OUT/trials.tsv"
+  done
+done
+python3 scripts/gate_experiment_rates.py "$OUT" | tee "$OUT/rates.md"

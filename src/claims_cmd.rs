@@ -1,0 +1,261 @@
+//! `crossbench claims`: collects the criterion microbenchmarks
+//! (`cargo bench -p crossbench-shim`) into `results/microbench.json`, with
+//! the design note's claims set beside the numbers measured here.
+//!
+//! Schema `crossbench.microbench/1` (stable; the HTML report reads it):
+//! - `benchmarks[]`: `id` (criterion's full id, "group/function[/param]"),
+//!   `family` (the bench target), `median_ns`, `ci_low_ns`, `ci_high_ns`
+//!   (criterion's bootstrap interval of the median, `confidence`),
+//!   `mean_ns`, `command` (reruns just this benchmark).
+//! - `claims[]`: `claim` (the note's words), `source`, `measured` and
+//!   `baseline` (benchmark ids), their `*_median_ns`, `difference_ns`
+//!   (measured − baseline) and `ratio`; null where a benchmark is missing.
+//! - `environment`, `generated_at`, `criterion_dir`, `reproduce`.
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use crossbench_core::Environment;
+use serde::Serialize;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+pub const SCHEMA: &str = "crossbench.microbench/1";
+const REPRODUCE: &str = "cargo bench -p crossbench-shim && cargo run --release -- claims";
+
+#[derive(Args)]
+pub struct ClaimsArgs {
+    /// Where criterion wrote its estimates (default: <target dir>/criterion).
+    #[arg(long)]
+    pub criterion_dir: Option<PathBuf>,
+    /// The summary to write.
+    #[arg(long, default_value = "results/microbench.json")]
+    pub out: PathBuf,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Benchmark {
+    pub id: String,
+    pub family: String,
+    pub median_ns: f64,
+    pub ci_low_ns: f64,
+    pub ci_high_ns: f64,
+    pub confidence: f64,
+    pub mean_ns: f64,
+    pub command: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Claim {
+    pub claim: &'static str,
+    pub source: &'static str,
+    pub measured: &'static str,
+    pub baseline: &'static str,
+    pub measured_median_ns: Option<f64>,
+    pub baseline_median_ns: Option<f64>,
+    pub difference_ns: Option<f64>,
+    pub ratio: Option<f64>,
+}
+
+/// (note's claim, where in the note, benchmark measuring it, its twin).
+const CLAIMS: &[(&str, &str, &str, &str)] = &[
+    ("A CGO call costs ~50-200 ns; a regular Go call ~1-2 ns", "§1 Function Call Overhead",
+     "rust_to_c/ffi_noop", "rust_to_c/rust_noop"),
+    ("Streaming uses callbacks from C into Go (cost not stated)", "Async Operations",
+     "c_to_rust/ffi_callback", "c_to_rust/rust_indirect_call"),
+    ("C.CString(prompt): one allocation + copy per prompt", "Generate()",
+     "prompt_pass/cstring_alloc_copy/gen100", "prompt_pass/borrowed_bytes_len/gen100"),
+    ("1 MB copied with one C call per element: Terrible!", "§3 Memory Copying",
+     "float_handoff_1MiB/per_element_call", "float_handoff_1MiB/pointer_no_copy"),
+    ("Sharing memory by pointer: No copy!", "§3 Memory Copying",
+     "float_handoff_1MiB/bulk_copy_call", "float_handoff_1MiB/pointer_no_copy"),
+    ("GetEmbeddings: a slice backed by MLX memory (zero-copy!)", "Direct memory access",
+     "receive_vector/copy_into_vec/4096", "receive_vector/borrow_view/4096"),
+    ("Python subprocess 2.5 s vs pure C++ 2.0 s for 100 tokens", "Benchmark Results",
+     "pipe_round_trip/python_worker/token", "pipe_round_trip/cat_twin/token"),
+    ("CGO overhead (200 ns) is negligible next to MLX work", "Real-World MLX Performance",
+     "mlx_eval_one/rust_crossing_each", "mlx_eval_one/cpp_loop"),
+];
+
+/// Criterion group -> the bench target (family) that defines it.
+fn family_of(group: &str) -> &'static str {
+    match group {
+        "rust_to_c" | "c_to_rust" => "crossing_call",
+        "prompt_pass" => "prompt_pass",
+        "float_handoff_1MiB" => "float_handoff",
+        "receive_vector" | "embed_tiny" => "receive_vector",
+        "pipe_round_trip" => "python_pipe",
+        "mlx_eval_one" => "mlx_eval",
+        _ => "unknown",
+    }
+}
+
+pub fn run(args: ClaimsArgs) -> Result<i32> {
+    let dir = args.criterion_dir.clone().unwrap_or_else(default_criterion_dir);
+    let benchmarks = collect(&dir)?;
+    if benchmarks.is_empty() {
+        bail!("no criterion estimates under {} (run `cargo bench -p crossbench-shim` first)", dir.display());
+    }
+    let claims = claims(&benchmarks);
+    let mut env = Environment::detect();
+    env.mlx_version = Some(crossbench_shim::mlx_version());
+    env.rustc_version = Some(env!("CROSSBENCH_RUSTC_VERSION").to_string());
+    let doc = serde_json::json!({
+        "schema": SCHEMA,
+        "generated_at": crossbench_core::clock::utc_now().1,
+        "criterion_dir": dir.display().to_string(),
+        "reproduce": REPRODUCE,
+        "environment": env,
+        "benchmarks": benchmarks,
+        "claims": claims,
+    });
+    if let Some(parent) = args.out.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+    }
+    std::fs::write(&args.out, serde_json::to_string_pretty(&doc)? + "\n")
+        .with_context(|| format!("writing {}", args.out.display()))?;
+    print!("{}", markdown(&claims));
+    eprintln!("wrote {} ({} benchmarks)", args.out.display(), benchmarks.len());
+    Ok(0)
+}
+
+fn default_criterion_dir() -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(t) => PathBuf::from(t).join("criterion"),
+        None => crate::bootstrap::project_root().join("target/criterion"),
+    }
+}
+
+/// Every `<...>/new/estimates.json` under `dir`, named by its benchmark.json.
+pub fn collect(dir: &Path) -> Result<Vec<Benchmark>> {
+    let mut found = Vec::new();
+    walk(dir, &mut found)?;
+    found.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(found)
+}
+
+fn walk(dir: &Path, out: &mut Vec<Benchmark>) -> Result<()> {
+    let Ok(entries) = std::fs::read_dir(dir) else { return Ok(()) };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.file_name().is_some_and(|n| n == "new") {
+            if let Some(b) = read_one(&path)? {
+                out.push(b);
+            }
+        } else if path.is_dir() && path.file_name().is_some_and(|n| n != "report" && n != "base") {
+            walk(&path, out)?;
+        }
+    }
+    Ok(())
+}
+
+fn read_json(path: &Path) -> Result<Value> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+}
+
+fn read_one(new_dir: &Path) -> Result<Option<Benchmark>> {
+    let (est, meta) = (new_dir.join("estimates.json"), new_dir.join("benchmark.json"));
+    if !est.is_file() || !meta.is_file() {
+        return Ok(None);
+    }
+    let (est, meta) = (read_json(&est)?, read_json(&meta)?);
+    let id = meta["full_id"].as_str().context("benchmark.json without full_id")?.to_string();
+    let group = meta["group_id"].as_str().unwrap_or_default();
+    let num = |v: &Value| v.as_f64().context("estimates.json: missing number");
+    let median = &est["median"];
+    let family = family_of(group).to_string();
+    if family == "unknown" {
+        return Ok(None); // another crate's benchmark in the shared target dir
+    }
+    Ok(Some(Benchmark {
+        command: format!("cargo bench -p crossbench-shim --bench {family} -- --exact '{id}'"),
+        median_ns: num(&median["point_estimate"])?,
+        ci_low_ns: num(&median["confidence_interval"]["lower_bound"])?,
+        ci_high_ns: num(&median["confidence_interval"]["upper_bound"])?,
+        confidence: num(&median["confidence_interval"]["confidence_level"])?,
+        mean_ns: num(&est["mean"]["point_estimate"])?,
+        family,
+        id,
+    }))
+}
+
+pub fn claims(benchmarks: &[Benchmark]) -> Vec<Claim> {
+    let median = |id: &str| benchmarks.iter().find(|b| b.id == id).map(|b| b.median_ns);
+    CLAIMS
+        .iter()
+        .map(|&(claim, source, measured, baseline)| {
+            let (m, b) = (median(measured), median(baseline));
+            Claim {
+                claim,
+                source,
+                measured,
+                baseline,
+                measured_median_ns: m,
+                baseline_median_ns: b,
+                difference_ns: m.zip(b).map(|(m, b)| m - b),
+                ratio: m.zip(b).filter(|(_, b)| *b > 0.0).map(|(m, b)| m / b),
+            }
+        })
+        .collect()
+}
+
+/// "1.52 ns", "5.1 µs", "2.31 ms".
+pub fn fmt_ns(ns: f64) -> String {
+    match ns.abs() {
+        x if x < 1e3 => format!("{ns:.2} ns"),
+        x if x < 1e6 => format!("{:.2} µs", ns / 1e3),
+        x if x < 1e9 => format!("{:.2} ms", ns / 1e6),
+        _ => format!("{:.2} s", ns / 1e9),
+    }
+}
+
+fn markdown(claims: &[Claim]) -> String {
+    let mut s = String::from("| design note claims | measured here | baseline | difference |\n|---|---|---|---|\n");
+    let show = |v: Option<f64>| v.map(fmt_ns).unwrap_or_else(|| "—".into());
+    for c in claims {
+        s += &format!(
+            "| {} | {} = {} | {} = {} | {} |\n",
+            c.claim, c.measured, show(c.measured_median_ns), c.baseline, show(c.baseline_median_ns),
+            show(c.difference_ns)
+        );
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, group: &str, func: &str, median: f64) {
+        let new = dir.join(group).join(func).join("new");
+        std::fs::create_dir_all(&new).unwrap();
+        let meta = serde_json::json!({"group_id": group, "function_id": func, "value_str": null,
+            "full_id": format!("{group}/{func}"), "directory_name": format!("{group}/{func}")});
+        let ci = serde_json::json!({"confidence_level": 0.95, "lower_bound": median - 0.1, "upper_bound": median + 0.1});
+        let est = serde_json::json!({"median": {"point_estimate": median, "confidence_interval": ci, "standard_error": 0.01},
+            "mean": {"point_estimate": median + 0.05, "confidence_interval": ci, "standard_error": 0.01}});
+        std::fs::write(new.join("benchmark.json"), meta.to_string()).unwrap();
+        std::fs::write(new.join("estimates.json"), est.to_string()).unwrap();
+    }
+
+    #[test]
+    fn collects_estimates_and_pairs_claims() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "rust_to_c", "ffi_noop", 1.6);
+        write(dir.path(), "rust_to_c", "rust_noop", 0.4);
+        write(dir.path(), "someone_elses_group", "x", 9.0);
+        // criterion's `base` copy and its report folder must be ignored.
+        std::fs::create_dir_all(dir.path().join("rust_to_c/ffi_noop/base")).unwrap();
+        let got = collect(dir.path()).unwrap();
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[0].id, "rust_to_c/ffi_noop");
+        assert_eq!(got[0].family, "crossing_call");
+        assert!((got[0].ci_low_ns - 1.5).abs() < 1e-9);
+        assert!(got[0].command.contains("--bench crossing_call"));
+        let c = claims(&got);
+        assert!((c[0].difference_ns.unwrap() - 1.2).abs() < 1e-9);
+        assert!((c[0].ratio.unwrap() - 4.0).abs() < 1e-9);
+        assert!(c[1].measured_median_ns.is_none(), "missing benchmarks stay null");
+        assert_eq!(fmt_ns(1520.0), "1.52 µs");
+    }
+}

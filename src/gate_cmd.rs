@@ -1,0 +1,128 @@
+//! `crossbench gate` and `crossbench baseline save`: the CI regression gate
+//! over crossbench-core's `gate` and `baseline` modules.
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Subcommand};
+use crossbench_core::baseline::Baseline;
+use crossbench_core::gate::{compare, GateConfig, EXIT_INCONCLUSIVE, EXIT_REGRESSION};
+use std::path::PathBuf;
+
+#[derive(Args)]
+pub struct GateArgs {
+    /// Baseline: a file from `crossbench baseline save`, a run directory or a results.json.
+    #[arg(long)]
+    pub baseline: PathBuf,
+    /// The run to judge: a run directory or its results.json.
+    #[arg(long)]
+    pub current: PathBuf,
+    /// Slowdown tolerated, percent: a regression needs the whole interval beyond it.
+    #[arg(long, default_value_t = 3.0)]
+    pub threshold: f64,
+    /// Two-sided confidence of the bootstrap interval (0.5 to 0.999).
+    #[arg(long, default_value_t = 0.95)]
+    pub confidence: f64,
+    /// Peak RSS growth tolerated, percent (same machine only).
+    #[arg(long, default_value_t = 10.0)]
+    pub memory_tolerance: f64,
+    /// Coefficient of variation (percent) above which a timing check is inconclusive.
+    #[arg(long)]
+    pub cv_limit: Option<f64>,
+    /// Also write the verdict as markdown (for a CI log or job summary).
+    #[arg(long)]
+    pub markdown: Option<PathBuf>,
+    /// Also write the full report (every check, its interval) as JSON.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+    /// Print only the verdict line.
+    #[arg(long)]
+    pub quiet: bool,
+    /// Use only the first N reps of both runs (scripts/gate_experiment.sh: sensitivity vs reps).
+    #[arg(long, hide = true)]
+    pub reps_limit: Option<usize>,
+}
+
+#[derive(Subcommand)]
+pub enum BaselineCommand {
+    /// Write a small baseline (summary statistics plus per-rep samples) from a run.
+    Save(SaveArgs),
+}
+
+#[derive(Args)]
+pub struct SaveArgs {
+    /// A run directory or its results.json.
+    pub run: PathBuf,
+    /// Baseline name: written to <dir>/<NAME>.json (default: the scenario's name).
+    #[arg(long)]
+    pub name: Option<String>,
+    #[arg(long, default_value = "results/baselines")]
+    pub dir: PathBuf,
+    /// Save even a run flagged noisy (its wide intervals make the gate less sensitive).
+    #[arg(long)]
+    pub force: bool,
+}
+
+pub fn run_gate(a: GateArgs) -> Result<i32> {
+    if !(0.0..100.0).contains(&a.threshold) || !(0.5..=0.999).contains(&a.confidence) {
+        bail!("--threshold must be in [0, 100) percent and --confidence in [0.5, 0.999]");
+    }
+    let (baseline, _) = Baseline::load(&a.baseline)?;
+    let (mut current, cur_file) = Baseline::load(&a.current)?;
+    let mut baseline = baseline;
+    if let Some(n) = a.reps_limit {
+        baseline.truncate_reps(n);
+        current.truncate_reps(n);
+    }
+    let mut cfg = GateConfig {
+        threshold: a.threshold / 100.0,
+        confidence: a.confidence,
+        memory_tolerance: a.memory_tolerance / 100.0,
+        ..GateConfig::default()
+    };
+    if let Some(cv) = a.cv_limit {
+        cfg.cv_limit = cv / 100.0;
+    }
+    let report = compare(&baseline, &current, &cfg)
+        .with_context(|| format!("gate {} against {}", cur_file.display(), a.baseline.display()))?;
+    let text = report.render_text();
+    if a.quiet {
+        print!("{}", text.lines().last().map(|l| format!("{l}\n")).unwrap_or_default());
+    } else {
+        print!("{text}");
+    }
+    if let Some(path) = &a.markdown {
+        std::fs::write(path, report.render_markdown()).with_context(|| format!("writing {}", path.display()))?;
+    }
+    if let Some(path) = &a.json {
+        let json = serde_json::to_string_pretty(&report).expect("reports serialize");
+        std::fs::write(path, json).with_context(|| format!("writing {}", path.display()))?;
+    }
+    let code = report.exit_code();
+    match code {
+        EXIT_REGRESSION => eprintln!("crossbench gate: REGRESSION (exit {code})"),
+        EXIT_INCONCLUSIVE => eprintln!(
+            "crossbench gate: INCONCLUSIVE (exit {code}): the current run is too noisy to judge; rerun on a quieter machine"
+        ),
+        _ => {}
+    }
+    Ok(code)
+}
+
+pub fn run_baseline(cmd: BaselineCommand) -> Result<i32> {
+    let BaselineCommand::Save(a) = cmd;
+    let (loaded, file) = Baseline::load(&a.run)?;
+    if !loaded.injected_slowdowns.is_empty() {
+        bail!("{}: this run has injected slowdowns; a baseline must be a clean run", file.display());
+    }
+    if loaded.noisy && !a.force {
+        bail!("{}: this run is flagged noisy (decode-time CV above the limit); rerun on a quieter machine or pass --force", file.display());
+    }
+    let name = a.name.clone().unwrap_or_else(|| loaded.scenario.name.clone());
+    if name.is_empty() || name.contains(['/', '\\']) || name.starts_with('.') {
+        bail!("--name `{name}`: must be a plain file name");
+    }
+    let baseline = Baseline { name: name.clone(), ..loaded };
+    let path = a.dir.join(format!("{name}.json"));
+    baseline.save(&path)?;
+    eprintln!("wrote {} (from run {})", path.display(), baseline.source_run_id);
+    Ok(0)
+}
