@@ -12,7 +12,11 @@ fn main() {
     let dirty = command_output("git", &["status", "--porcelain", "--untracked-files=no"])
         .map(|s| !s.is_empty())
         .unwrap_or(false);
-    let commit = if dirty && !commit.is_empty() { format!("{commit}-dirty") } else { commit };
+    let commit = if dirty && !commit.is_empty() {
+        format!("{commit}-dirty")
+    } else {
+        commit
+    };
     println!("cargo:rustc-env=CROSSBENCH_GIT_COMMIT={commit}");
     let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
     let version = command_output(&rustc, &["--version"]).unwrap_or_default();
@@ -23,5 +27,7 @@ fn main() {
 
 fn command_output(program: &str, args: &[&str]) -> Option<String> {
     let out = Command::new(program).args(args).output().ok()?;
-    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
 }

@@ -1,6 +1,8 @@
 //! The real backends: how `bench` starts each one's worker process.
 
-use crossbench_core::{Backend, BackendError, BackendRegistry, LaunchContext, MockBackend, StampSource, WorkerSpec};
+use crossbench_core::{
+    Backend, BackendError, BackendRegistry, LaunchContext, MockBackend, StampSource, WorkerSpec,
+};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -9,11 +11,20 @@ pub fn registry() -> BackendRegistry {
     let mut reg = BackendRegistry::new();
     let all: Vec<Arc<dyn Backend>> = vec![
         Arc::new(PythonSubprocess),
-        Arc::new(InProcess { name: "ffi-token", summary: "Rust owns the loop, one shim call per token" }),
-        Arc::new(InProcess { name: "ffi-batched", summary: "one shim call per generation, tokens streamed back by a C->Rust callback" }),
+        Arc::new(InProcess {
+            name: "ffi-token",
+            summary: "Rust owns the loop, one shim call per token",
+        }),
+        Arc::new(InProcess {
+            name: "ffi-batched",
+            summary: "one shim call per generation, tokens streamed back by a C->Rust callback",
+        }),
         Arc::new(NativeCpp),
         #[cfg(feature = "mlx-rs")]
-        Arc::new(InProcess { name: "mlx-rs", summary: "the model in Rust over mlx-rs: one mlx-c call per MLX operation" }),
+        Arc::new(InProcess {
+            name: "mlx-rs",
+            summary: "the model in Rust over mlx-rs: one mlx-c call per MLX operation",
+        }),
         Arc::new(MockBackend::new("mock")),
     ];
     for b in all {
@@ -23,10 +34,14 @@ pub fn registry() -> BackendRegistry {
 }
 
 /// How to get the `mlx-rs` backend when this build lacks it.
-pub const MLX_RS_HOW: &str = "rebuild with the feature: cargo run --release --features mlx-rs -- bench ...";
+pub const MLX_RS_HOW: &str =
+    "rebuild with the feature: cargo run --release --features mlx-rs -- bench ...";
 
 /// `registry.resolve`, but naming `mlx-rs` in a build without it says how to get it.
-pub fn resolve(reg: &BackendRegistry, names: &[String]) -> Result<Vec<Arc<dyn Backend>>, BackendError> {
+pub fn resolve(
+    reg: &BackendRegistry,
+    names: &[String],
+) -> Result<Vec<Arc<dyn Backend>>, BackendError> {
     reg.resolve(names).map_err(|e| match e {
         BackendError::Unknown { name, .. } if name == "mlx-rs" => BackendError::Unavailable {
             backend: name,
@@ -56,10 +71,12 @@ impl Backend for PythonSubprocess {
         "mlx-lm's generate_step in a Python worker; tokens cross a pipe"
     }
     fn launch(&self, ctx: &LaunchContext) -> Result<WorkerSpec, BackendError> {
-        let unavailable = |what: String| BackendError::Unavailable {
+        let unavailable = |what: String| {
+            BackendError::Unavailable {
             backend: self.name().into(),
             what_is_missing: what,
             how_to_get_it: "delete .venv and rebuild, or `python3 -m venv .venv && .venv/bin/pip install -r scripts/requirements.txt`".into(),
+        }
         };
         let python = crate::bootstrap::python().map_err(|e| unavailable(format!("{e:#}")))?;
         let script = crate::bootstrap::project_root().join("scripts/mlx_worker.py");
@@ -70,7 +87,11 @@ impl Backend for PythonSubprocess {
         env.push(("HF_HUB_OFFLINE".into(), "1".into()));
         Ok(WorkerSpec {
             program: python,
-            args: vec![script.display().to_string(), "--model".into(), model_arg(self.name(), ctx)?],
+            args: vec![
+                script.display().to_string(),
+                "--model".into(),
+                model_arg(self.name(), ctx)?,
+            ],
             env,
             stamp: StampSource::DriverReceipt,
             ipc_per_token: true,
@@ -93,11 +114,21 @@ impl Backend for InProcess {
     }
     fn launch(&self, ctx: &LaunchContext) -> Result<WorkerSpec, BackendError> {
         let args = vec![
-            "worker".into(), "--backend".into(), self.name.into(),
-            "--model".into(), model_arg(self.name, ctx)?,
-            "--device".into(), ctx.device.clone(),
+            "worker".into(),
+            "--backend".into(),
+            self.name.into(),
+            "--model".into(),
+            model_arg(self.name, ctx)?,
+            "--device".into(),
+            ctx.device.clone(),
         ];
-        Ok(WorkerSpec { program: ctx.exe.clone(), args, env: ctx.extra_env.clone(), stamp: StampSource::Worker, ipc_per_token: false })
+        Ok(WorkerSpec {
+            program: ctx.exe.clone(),
+            args,
+            env: ctx.extra_env.clone(),
+            stamp: StampSource::Worker,
+            ipc_per_token: false,
+        })
     }
 }
 
@@ -120,7 +151,19 @@ impl Backend for NativeCpp {
                 how_to_get_it: "rebuild: cargo build --release".into(),
             });
         }
-        let args = vec!["--serve".into(), "--model".into(), model_arg(self.name(), ctx)?, "--device".into(), ctx.device.clone()];
-        Ok(WorkerSpec { program: runner, args, env: ctx.extra_env.clone(), stamp: StampSource::DriverReceipt, ipc_per_token: true })
+        let args = vec![
+            "--serve".into(),
+            "--model".into(),
+            model_arg(self.name(), ctx)?,
+            "--device".into(),
+            ctx.device.clone(),
+        ];
+        Ok(WorkerSpec {
+            program: runner,
+            args,
+            env: ctx.extra_env.clone(),
+            stamp: StampSource::DriverReceipt,
+            ipc_per_token: true,
+        })
     }
 }

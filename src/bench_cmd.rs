@@ -81,10 +81,17 @@ pub fn execute(args: &BenchArgs) -> Result<crossbench_core::RunOutcome> {
     let registry = backends::registry();
     let name = args.scenario.as_deref().context("--scenario is required")?;
     let loaded = load_scenario(name, &scenarios_dir)?;
-    let names = args.backends.clone().unwrap_or_else(|| loaded.scenario.run.backends.clone());
+    let names = args
+        .backends
+        .clone()
+        .unwrap_or_else(|| loaded.scenario.run.backends.clone());
     let chosen = backends::resolve(&registry, &names)?;
     let needs_model = names.iter().any(|n| n != "mock");
-    let model_dir = if needs_model || args.model.is_some() { Some(resolve_model(args, &loaded)?) } else { None };
+    let model_dir = if needs_model || args.model.is_some() {
+        Some(resolve_model(args, &loaded)?)
+    } else {
+        None
+    };
     let prompt_ids = prompt_ids(&loaded, model_dir.as_deref())?;
     let exe = std::env::current_exe().context("cannot find the crossbench executable")?;
     let (blas_env, blas_name) = blas_choice(&args.blas)?;
@@ -92,10 +99,22 @@ pub fn execute(args: &BenchArgs) -> Result<crossbench_core::RunOutcome> {
     if loaded.scenario.detokenize {
         extra_env.push(("CROSSBENCH_DETOKENIZE".into(), "1".into()));
     }
-    let launch = LaunchContext { exe, model_dir: model_dir.clone(), device: args.device.clone(), extra_env };
+    let launch = LaunchContext {
+        exe,
+        model_dir: model_dir.clone(),
+        device: args.device.clone(),
+        extra_env,
+    };
     let mut metadata = environment(model_dir.as_deref(), &args.device);
     metadata.blas = Some(blas_name);
-    let mut plan = BenchPlan::from_scenario(loaded, chosen, launch, prompt_ids, args.out.clone(), metadata);
+    let mut plan = BenchPlan::from_scenario(
+        loaded,
+        chosen,
+        launch,
+        prompt_ids,
+        args.out.clone(),
+        metadata,
+    );
     apply_overrides(&mut plan, args)?;
     install_interrupt_handler().context("installing the SIGINT handler")?;
     Ok(run_bench(plan)?)
@@ -103,7 +122,10 @@ pub fn execute(args: &BenchArgs) -> Result<crossbench_core::RunOutcome> {
 
 fn exit_code(outcome: &crossbench_core::RunOutcome) -> Result<i32> {
     if outcome.interrupted {
-        eprintln!("interrupted: the completed measurements are in {}", outcome.out_dir.display());
+        eprintln!(
+            "interrupted: the completed measurements are in {}",
+            outcome.out_dir.display()
+        );
         return Ok(130);
     }
     let failed: Vec<&str> = outcome
@@ -114,7 +136,11 @@ fn exit_code(outcome: &crossbench_core::RunOutcome) -> Result<i32> {
         .map(|b| b.name.as_str())
         .collect();
     if !failed.is_empty() {
-        bail!("backends did not complete: {} (see {})", failed.join(", "), outcome.out_dir.display());
+        bail!(
+            "backends did not complete: {} (see {})",
+            failed.join(", "),
+            outcome.out_dir.display()
+        );
     }
     let agreement = &outcome.results.agreement;
     if agreement.applicable && !agreement.all_match {
@@ -160,20 +186,34 @@ fn print_list(scenarios_dir: &Path, registry: &crossbench_core::BackendRegistry)
 fn resolve_model(args: &BenchArgs, loaded: &LoadedScenario) -> Result<PathBuf> {
     if let Some(dir) = &args.model {
         if !dir.join("config.json").is_file() {
-            bail!("--model {}: no config.json there (expected an mlx-community model directory)", dir.display());
+            bail!(
+                "--model {}: no config.json there (expected an mlx-community model directory)",
+                dir.display()
+            );
         }
         return Ok(dir.clone());
     }
     let s = &loaded.scenario;
-    let dtype = args.dtype.clone().unwrap_or_else(|| dtype_name(s.dtype).to_string());
+    let dtype = args
+        .dtype
+        .clone()
+        .unwrap_or_else(|| dtype_name(s.dtype).to_string());
     let preset = match (&args.preset, &s.model) {
         (Some(p), _) => p.clone(),
         (None, ModelSource::Preset(p)) => p.clone(),
         (None, ModelSource::Path(p)) => {
             let base = loaded.path.parent().unwrap_or(Path::new("."));
-            let dir = if p.is_absolute() { p.clone() } else { base.join(p) };
+            let dir = if p.is_absolute() {
+                p.clone()
+            } else {
+                base.join(p)
+            };
             if !dir.join("config.json").is_file() {
-                bail!("{}: model.path = {}: no config.json there", loaded.path.display(), dir.display());
+                bail!(
+                    "{}: model.path = {}: no config.json there",
+                    loaded.path.display(),
+                    dir.display()
+                );
             }
             return Ok(dir);
         }
@@ -197,7 +237,8 @@ fn prompt_ids(loaded: &LoadedScenario, model_dir: Option<&Path>) -> Result<Vec<u
         None => Ok(Vec::new()),
         Some(PromptSpec::Length(n)) => Ok(synthetic_prompt_ids(*n)),
         Some(PromptSpec::Text(text)) => {
-            let dir = model_dir.context("a text prompt needs a model directory with tokenizer.json")?;
+            let dir =
+                model_dir.context("a text prompt needs a model directory with tokenizer.json")?;
             let tok = tokenizer::load(dir)?;
             tokenizer::encode(&tok, text)
         }
@@ -225,9 +266,15 @@ fn mlx_lm_version() -> Option<String> {
     let venv = mlx_locate::venv_dir(&bootstrap::project_root());
     let lib = std::fs::read_dir(venv.join("lib")).ok()?;
     for py in lib.flatten() {
-        for entry in std::fs::read_dir(py.path().join("site-packages")).ok()?.flatten() {
+        for entry in std::fs::read_dir(py.path().join("site-packages"))
+            .ok()?
+            .flatten()
+        {
             let name = entry.file_name().to_string_lossy().into_owned();
-            if let Some(v) = name.strip_prefix("mlx_lm-").and_then(|s| s.strip_suffix(".dist-info")) {
+            if let Some(v) = name
+                .strip_prefix("mlx_lm-")
+                .and_then(|s| s.strip_suffix(".dist-info"))
+            {
                 return Some(v.to_string());
             }
         }
@@ -242,13 +289,21 @@ const DEBIAN_OPENBLAS: &str = "/usr/lib/x86_64-linux-gnu/openblas-pthread/libbla
 /// fp32 prefill here. A preloaded BLAS replaces it for every backend's worker alike
 /// (the driver itself does no math); the choice is recorded in the results.
 fn blas_choice(arg: &str) -> Result<(Vec<(String, String)>, String)> {
-    let bundled = (Vec::new(), "MLX wheel's bundled BLAS (netlib reference)".to_string());
+    let bundled = (
+        Vec::new(),
+        "MLX wheel's bundled BLAS (netlib reference)".to_string(),
+    );
     let preload = |path: &str| {
-        (vec![("LD_PRELOAD".to_string(), path.to_string())], format!("LD_PRELOAD={path}"))
+        (
+            vec![("LD_PRELOAD".to_string(), path.to_string())],
+            format!("LD_PRELOAD={path}"),
+        )
     };
     match arg {
         "bundled" => Ok(bundled),
-        "auto" if cfg!(target_os = "linux") && Path::new(DEBIAN_OPENBLAS).is_file() => Ok(preload(DEBIAN_OPENBLAS)),
+        "auto" if cfg!(target_os = "linux") && Path::new(DEBIAN_OPENBLAS).is_file() => {
+            Ok(preload(DEBIAN_OPENBLAS))
+        }
         "auto" => {
             if cfg!(target_os = "linux") {
                 eprintln!("crossbench: OpenBLAS not found ({DEBIAN_OPENBLAS}); using MLX's slow bundled BLAS \

@@ -35,7 +35,9 @@ pub fn python() -> Result<PathBuf> {
     let install = mlx_locate::find_or_bootstrap(&root, &mut |line| eprintln!("{line}"))
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let venv = mlx_locate::venv_dir(&root);
-    let python = install.python.unwrap_or_else(|| mlx_locate::venv_python(&venv));
+    let python = install
+        .python
+        .unwrap_or_else(|| mlx_locate::venv_python(&venv));
     if !python.is_file() {
         bail!(
             "no Python environment at {} (MLX came from MLX_DIR); create it with \
@@ -68,9 +70,15 @@ pub fn tokenizer_dir() -> Result<PathBuf> {
     if dir.join("tokenizer.json").is_file() {
         return Ok(dir);
     }
-    eprintln!("crossbench: converting the Mistral v3 tokenizer (once) into {}", dir.display());
+    eprintln!(
+        "crossbench: converting the Mistral v3 tokenizer (once) into {}",
+        dir.display()
+    );
     let tmp = cache_dir().join(format!("tokenizer.tmp-{}", std::process::id()));
-    run_script("convert_tokenizer.py", &["--out", tmp.to_str().context("non-UTF-8 cache path")?])?;
+    run_script(
+        "convert_tokenizer.py",
+        &["--out", tmp.to_str().context("non-UTF-8 cache path")?],
+    )?;
     std::fs::rename(&tmp, &dir).or_else(|e| {
         // Another process may have finished first: keep its copy.
         if dir.join("tokenizer.json").is_file() {
@@ -85,13 +93,19 @@ pub fn tokenizer_dir() -> Result<PathBuf> {
 
 /// Where a preset model lives in the cache.
 pub fn preset_model_dir(preset: &Preset, dtype: &str, seed: u64) -> PathBuf {
-    cache_dir()
-        .join("models")
-        .join(format!("{}-L{}-{}-s{}", preset.name, preset.layers, dtype, seed))
+    cache_dir().join("models").join(format!(
+        "{}-L{}-{}-s{}",
+        preset.name, preset.layers, dtype, seed
+    ))
 }
 
 /// The preset model directory, generated on first use.
-pub fn ensure_preset_model(name: &str, layers: Option<u32>, dtype: &str, seed: u64) -> Result<PathBuf> {
+pub fn ensure_preset_model(
+    name: &str,
+    layers: Option<u32>,
+    dtype: &str,
+    seed: u64,
+) -> Result<PathBuf> {
     let preset = presets::find(name)?.with_layers(layers)?;
     let dtype = presets::normalize_dtype(dtype)?;
     let dir = preset_model_dir(&preset, dtype, seed);
@@ -110,5 +124,7 @@ pub fn ensure_preset_model(name: &str, layers: Option<u32>, dtype: &str, seed: u
 }
 
 pub fn is_dir_nonempty(dir: &Path) -> bool {
-    std::fs::read_dir(dir).map(|mut d| d.next().is_some()).unwrap_or(false)
+    std::fs::read_dir(dir)
+        .map(|mut d| d.next().is_some())
+        .unwrap_or(false)
 }

@@ -58,22 +58,54 @@ pub struct Claim {
 
 /// (note's claim, where in the note, benchmark measuring it, its twin).
 const CLAIMS: &[(&str, &str, &str, &str)] = &[
-    ("A CGO call costs ~50-200 ns; a regular Go call ~1-2 ns", "§1 Function Call Overhead",
-     "rust_to_c/ffi_noop", "rust_to_c/rust_noop"),
-    ("Streaming uses callbacks from C into Go (cost not stated)", "Async Operations",
-     "c_to_rust/ffi_callback", "c_to_rust/rust_indirect_call"),
-    ("C.CString(prompt): one allocation + copy per prompt", "Generate()",
-     "prompt_pass/cstring_alloc_copy/gen100", "prompt_pass/borrowed_bytes_len/gen100"),
-    ("1 MB copied with one C call per element: Terrible!", "§3 Memory Copying",
-     "float_handoff_1MiB/per_element_call", "float_handoff_1MiB/pointer_no_copy"),
-    ("Sharing memory by pointer: No copy!", "§3 Memory Copying",
-     "float_handoff_1MiB/bulk_copy_call", "float_handoff_1MiB/pointer_no_copy"),
-    ("GetEmbeddings: a slice backed by MLX memory (zero-copy!)", "Direct memory access",
-     "receive_vector/copy_into_vec/4096", "receive_vector/borrow_view/4096"),
-    ("Python subprocess 2.5 s vs pure C++ 2.0 s for 100 tokens", "Benchmark Results",
-     "pipe_round_trip/python_worker/token", "pipe_round_trip/cat_twin/token"),
-    ("CGO overhead (200 ns) is negligible next to MLX work", "Real-World MLX Performance",
-     "mlx_eval_one/rust_crossing_each", "mlx_eval_one/cpp_loop"),
+    (
+        "A CGO call costs ~50-200 ns; a regular Go call ~1-2 ns",
+        "§1 Function Call Overhead",
+        "rust_to_c/ffi_noop",
+        "rust_to_c/rust_noop",
+    ),
+    (
+        "Streaming uses callbacks from C into Go (cost not stated)",
+        "Async Operations",
+        "c_to_rust/ffi_callback",
+        "c_to_rust/rust_indirect_call",
+    ),
+    (
+        "C.CString(prompt): one allocation + copy per prompt",
+        "Generate()",
+        "prompt_pass/cstring_alloc_copy/gen100",
+        "prompt_pass/borrowed_bytes_len/gen100",
+    ),
+    (
+        "1 MB copied with one C call per element: Terrible!",
+        "§3 Memory Copying",
+        "float_handoff_1MiB/per_element_call",
+        "float_handoff_1MiB/pointer_no_copy",
+    ),
+    (
+        "Sharing memory by pointer: No copy!",
+        "§3 Memory Copying",
+        "float_handoff_1MiB/bulk_copy_call",
+        "float_handoff_1MiB/pointer_no_copy",
+    ),
+    (
+        "GetEmbeddings: a slice backed by MLX memory (zero-copy!)",
+        "Direct memory access",
+        "receive_vector/copy_into_vec/4096",
+        "receive_vector/borrow_view/4096",
+    ),
+    (
+        "Python subprocess 2.5 s vs pure C++ 2.0 s for 100 tokens",
+        "Benchmark Results",
+        "pipe_round_trip/python_worker/token",
+        "pipe_round_trip/cat_twin/token",
+    ),
+    (
+        "CGO overhead (200 ns) is negligible next to MLX work",
+        "Real-World MLX Performance",
+        "mlx_eval_one/rust_crossing_each",
+        "mlx_eval_one/cpp_loop",
+    ),
 ];
 
 /// Criterion group -> the bench target (family) that defines it.
@@ -90,10 +122,16 @@ fn family_of(group: &str) -> &'static str {
 }
 
 pub fn run(args: ClaimsArgs) -> Result<i32> {
-    let dir = args.criterion_dir.clone().unwrap_or_else(default_criterion_dir);
+    let dir = args
+        .criterion_dir
+        .clone()
+        .unwrap_or_else(default_criterion_dir);
     let benchmarks = collect(&dir)?;
     if benchmarks.is_empty() {
-        bail!("no criterion estimates under {} (run `cargo bench -p crossbench-shim` first)", dir.display());
+        bail!(
+            "no criterion estimates under {} (run `cargo bench -p crossbench-shim` first)",
+            dir.display()
+        );
     }
     let claims = claims(&benchmarks);
     let mut env = Environment::detect();
@@ -109,12 +147,17 @@ pub fn run(args: ClaimsArgs) -> Result<i32> {
         "claims": claims,
     });
     if let Some(parent) = args.out.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("creating {}", parent.display()))?;
     }
     std::fs::write(&args.out, serde_json::to_string_pretty(&doc)? + "\n")
         .with_context(|| format!("writing {}", args.out.display()))?;
     print!("{}", markdown(&claims));
-    eprintln!("wrote {} ({} benchmarks)", args.out.display(), benchmarks.len());
+    eprintln!(
+        "wrote {} ({} benchmarks)",
+        args.out.display(),
+        benchmarks.len()
+    );
     Ok(0)
 }
 
@@ -134,14 +177,20 @@ pub fn collect(dir: &Path) -> Result<Vec<Benchmark>> {
 }
 
 fn walk(dir: &Path, out: &mut Vec<Benchmark>) -> Result<()> {
-    let Ok(entries) = std::fs::read_dir(dir) else { return Ok(()) };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(());
+    };
     for entry in entries.flatten() {
         let path = entry.path();
         if path.file_name().is_some_and(|n| n == "new") {
             if let Some(b) = read_one(&path)? {
                 out.push(b);
             }
-        } else if path.is_dir() && path.file_name().is_some_and(|n| n != "report" && n != "base") {
+        } else if path.is_dir()
+            && path
+                .file_name()
+                .is_some_and(|n| n != "report" && n != "base")
+        {
             walk(&path, out)?;
         }
     }
@@ -149,17 +198,24 @@ fn walk(dir: &Path, out: &mut Vec<Benchmark>) -> Result<()> {
 }
 
 fn read_json(path: &Path) -> Result<Value> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))
 }
 
 fn read_one(new_dir: &Path) -> Result<Option<Benchmark>> {
-    let (est, meta) = (new_dir.join("estimates.json"), new_dir.join("benchmark.json"));
+    let (est, meta) = (
+        new_dir.join("estimates.json"),
+        new_dir.join("benchmark.json"),
+    );
     if !est.is_file() || !meta.is_file() {
         return Ok(None);
     }
     let (est, meta) = (read_json(&est)?, read_json(&meta)?);
-    let id = meta["full_id"].as_str().context("benchmark.json without full_id")?.to_string();
+    let id = meta["full_id"]
+        .as_str()
+        .context("benchmark.json without full_id")?
+        .to_string();
     let group = meta["group_id"].as_str().unwrap_or_default();
     let num = |v: &Value| v.as_f64().context("estimates.json: missing number");
     let median = &est["median"];
@@ -210,12 +266,18 @@ pub fn fmt_ns(ns: f64) -> String {
 }
 
 fn markdown(claims: &[Claim]) -> String {
-    let mut s = String::from("| design note claims | measured here | baseline | difference |\n|---|---|---|---|\n");
+    let mut s = String::from(
+        "| design note claims | measured here | baseline | difference |\n|---|---|---|---|\n",
+    );
     let show = |v: Option<f64>| v.map(fmt_ns).unwrap_or_else(|| "—".into());
     for c in claims {
         s += &format!(
             "| {} | {} = {} | {} = {} | {} |\n",
-            c.claim, c.measured, show(c.measured_median_ns), c.baseline, show(c.baseline_median_ns),
+            c.claim,
+            c.measured,
+            show(c.measured_median_ns),
+            c.baseline,
+            show(c.baseline_median_ns),
             show(c.difference_ns)
         );
     }
@@ -255,7 +317,10 @@ mod tests {
         let c = claims(&got);
         assert!((c[0].difference_ns.unwrap() - 1.2).abs() < 1e-9);
         assert!((c[0].ratio.unwrap() - 4.0).abs() < 1e-9);
-        assert!(c[1].measured_median_ns.is_none(), "missing benchmarks stay null");
+        assert!(
+            c[1].measured_median_ns.is_none(),
+            "missing benchmarks stay null"
+        );
         assert_eq!(fmt_ns(1520.0), "1.52 µs");
     }
 }

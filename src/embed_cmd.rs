@@ -85,10 +85,15 @@ pub fn run(args: EmbedArgs) -> Result<i32> {
     let mut model = Model::load(&dir).with_context(|| format!("loading {}", dir.display()))?;
     let prompt = synthetic_prompt_ids(args.prompt_tokens);
     model.embed(&prompt)?; // warm MLX's kernels and allocator once
-    let (mut copy, mut view, mut identical, mut hidden) = (Samples::default(), Samples::default(), true, 0);
+    let (mut copy, mut view, mut identical, mut hidden) =
+        (Samples::default(), Samples::default(), true, 0);
     for rep in 0..args.reps {
         // Alternate which path goes first so drift favours neither.
-        for path in if rep % 2 == 0 { ["copy", "view"] } else { ["view", "copy"] } {
+        for path in if rep % 2 == 0 {
+            ["copy", "view"]
+        } else {
+            ["view", "copy"]
+        } {
             let base = mlx_active_memory();
             mlx_reset_peak_memory();
             let t = Instant::now();
@@ -133,7 +138,8 @@ impl Samples {
     fn record(&mut self, start: Instant, base_active: u64) {
         self.ns.push(start.elapsed().as_nanos() as u64);
         self.peak.push(mlx_peak_memory());
-        self.held.push(mlx_active_memory().saturating_sub(base_active));
+        self.held
+            .push(mlx_active_memory().saturating_sub(base_active));
     }
 
     fn stats(&self, rust_heap_bytes: u64) -> PathStats {
@@ -156,15 +162,27 @@ fn median(v: &[u64]) -> u64 {
 fn reproduce(a: &EmbedArgs) -> String {
     let what = match &a.model {
         Some(m) => format!("--model {}", m.display()),
-        None => format!("--preset {}{}", a.preset, a.layers.map(|l| format!(" --layers {l}")).unwrap_or_default()),
+        None => format!(
+            "--preset {}{}",
+            a.preset,
+            a.layers
+                .map(|l| format!(" --layers {l}"))
+                .unwrap_or_default()
+        ),
     };
-    format!("cargo run --release -- embed {what} --prompt-tokens {} --reps {}", a.prompt_tokens, a.reps)
+    format!(
+        "cargo run --release -- embed {what} --prompt-tokens {} --reps {}",
+        a.prompt_tokens, a.reps
+    )
 }
 
 fn write(out: &std::path::Path, r: &EmbedReport) -> Result<()> {
     let dir = out.join(&r.run_id);
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    std::fs::write(dir.join("embed.json"), serde_json::to_string_pretty(r)? + "\n")?;
+    std::fs::write(
+        dir.join("embed.json"),
+        serde_json::to_string_pretty(r)? + "\n",
+    )?;
     let ms = |ns: u64| format!("{:.3} ms", ns as f64 / 1e6);
     let kib = |b: u64| format!("{:.1} KiB", b as f64 / 1024.0);
     let mut md = format!(
@@ -172,10 +190,17 @@ fn write(out: &std::path::Path, r: &EmbedReport) -> Result<()> {
          | path | median | min | MLX peak in call | MLX held while alive | Rust heap |\n|---|---|---|---|---|---|\n",
         r.hidden, r.prompt_tokens, r.reps, r.identical
     );
-    for (name, p) in [("copy (cb_embed -> Vec)", &r.copy), ("zero-copy view (EmbeddingView)", &r.view)] {
+    for (name, p) in [
+        ("copy (cb_embed -> Vec)", &r.copy),
+        ("zero-copy view (EmbeddingView)", &r.view),
+    ] {
         md += &format!(
             "| {name} | {} | {} | {} | {} | {} |\n",
-            ms(p.median_ns), ms(p.min_ns), kib(p.mlx_peak_bytes), kib(p.mlx_held_bytes), kib(p.rust_heap_bytes)
+            ms(p.median_ns),
+            ms(p.min_ns),
+            kib(p.mlx_peak_bytes),
+            kib(p.mlx_held_bytes),
+            kib(p.rust_heap_bytes)
         );
     }
     std::fs::write(dir.join("embed.md"), &md)?;

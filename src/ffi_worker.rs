@@ -25,20 +25,34 @@ pub enum FfiShape {
 
 pub fn serve(backend: &str, model: Option<&Path>, device: &str) -> Result<i32> {
     let mut engine: Box<dyn InProcessEngine> = match backend {
-        "mock" => Box::new(MockEngine::new(MockConfig::from_env().map_err(|e| anyhow::anyhow!("{e}"))?)),
+        "mock" => Box::new(MockEngine::new(
+            MockConfig::from_env().map_err(|e| anyhow::anyhow!("{e}"))?,
+        )),
         "ffi-token" | "ffi-batched" => {
-            let shape = if backend == "ffi-token" { FfiShape::PerToken } else { FfiShape::Batched };
+            let shape = if backend == "ffi-token" {
+                FfiShape::PerToken
+            } else {
+                FfiShape::Batched
+            };
             let dir = model.context("--model is required for the FFI backends")?;
             Box::new(FfiEngine::new(shape, dir.to_path_buf(), device.to_string()))
         }
         #[cfg(feature = "mlx-rs")]
         "mlx-rs" => {
             let dir = model.context("--model is required for the mlx-rs backend")?;
-            Box::new(crate::mlx_rs_engine::MlxRsEngine::new(dir.to_path_buf(), device.to_string()))
+            Box::new(crate::mlx_rs_engine::MlxRsEngine::new(
+                dir.to_path_buf(),
+                device.to_string(),
+            ))
         }
         #[cfg(not(feature = "mlx-rs"))]
-        "mlx-rs" => bail!("this crossbench was built without the `mlx-rs` feature; {}", crate::backends::MLX_RS_HOW),
-        other => bail!("the worker does not serve backend '{other}' (ffi-token, ffi-batched, mlx-rs, mock)"),
+        "mlx-rs" => bail!(
+            "this crossbench was built without the `mlx-rs` feature; {}",
+            crate::backends::MLX_RS_HOW
+        ),
+        other => bail!(
+            "the worker does not serve backend '{other}' (ffi-token, ffi-batched, mlx-rs, mock)"
+        ),
     };
     let stdin = io::stdin().lock();
     let stdout = BufWriter::new(io::stdout().lock());
@@ -65,10 +79,22 @@ pub struct FfiEngine {
 
 impl FfiEngine {
     pub fn new(shape: FfiShape, dir: PathBuf, device: String) -> FfiEngine {
-        let name = if shape == FfiShape::PerToken { "ffi-token" } else { "ffi-batched" };
+        let name = if shape == FfiShape::PerToken {
+            "ffi-token"
+        } else {
+            "ffi-batched"
+        };
         let fault = Fault::from_env(name);
         let detokenize = std::env::var("CROSSBENCH_DETOKENIZE").is_ok_and(|v| v == "1");
-        FfiEngine { shape, dir, device, model: None, fault, detokenize, tokenizer: None }
+        FfiEngine {
+            shape,
+            dir,
+            device,
+            model: None,
+            fault,
+            detokenize,
+            tokenizer: None,
+        }
     }
 }
 
@@ -88,18 +114,27 @@ impl InProcessEngine for FfiEngine {
         let load_ns = start.elapsed().as_nanos() as u64;
         self.model = Some(model);
         if self.detokenize {
-            let tok = crate::tokenizer::load(&self.dir).map_err(|e| EngineError::new(codes::LOAD, format!("{e:#}")))?;
+            let tok = crate::tokenizer::load(&self.dir)
+                .map_err(|e| EngineError::new(codes::LOAD, format!("{e:#}")))?;
             self.tokenizer = Some(tok);
         }
         Ok(LoadInfo { load_ns })
     }
 
-    fn generate(&mut self, req: &GenRequest, on_token: &mut dyn FnMut(u32)) -> Result<GenStats, EngineError> {
+    fn generate(
+        &mut self,
+        req: &GenRequest,
+        on_token: &mut dyn FnMut(u32),
+    ) -> Result<GenStats, EngineError> {
         let model = self
             .model
             .as_mut()
             .ok_or_else(|| EngineError::new(codes::GENERATE, "generate before load"))?;
-        let sampling = Sampling { temperature: req.temperature, top_p: req.top_p, seed: req.seed };
+        let sampling = Sampling {
+            temperature: req.temperature,
+            top_p: req.top_p,
+            seed: req.seed,
+        };
         let mut consumer = Consumer::new(self.tokenizer.as_ref());
         let fault = self.fault.clone();
         let mut index = 0u64;
@@ -117,7 +152,9 @@ impl InProcessEngine for FfiEngine {
         };
         let mut stats = stats_from(&counters, calls);
         if self.tokenizer.is_some() {
-            stats.counters.insert("detokenized_bytes".into(), consumer.text.len() as u64);
+            stats
+                .counters
+                .insert("detokenized_bytes".into(), consumer.text.len() as u64);
         }
         Ok(stats)
     }
@@ -127,13 +164,25 @@ impl InProcessEngine for FfiEngine {
 /// detokenizing, as a streaming client does. It runs where the consumer runs: in
 /// the Rust loop (ffi-token) or inside the C++→Rust callback (ffi-batched).
 struct Consumer<'t> {
-    stream: Option<tokenizers::DecodeStream<'t, tokenizers::ModelWrapper, tokenizers::NormalizerWrapper, tokenizers::PreTokenizerWrapper, tokenizers::PostProcessorWrapper, tokenizers::DecoderWrapper>>,
+    stream: Option<
+        tokenizers::DecodeStream<
+            't,
+            tokenizers::ModelWrapper,
+            tokenizers::NormalizerWrapper,
+            tokenizers::PreTokenizerWrapper,
+            tokenizers::PostProcessorWrapper,
+            tokenizers::DecoderWrapper,
+        >,
+    >,
     text: String,
 }
 
 impl<'t> Consumer<'t> {
     fn new(tokenizer: Option<&'t tokenizers::Tokenizer>) -> Self {
-        Consumer { stream: tokenizer.map(|t| t.decode_stream(true)), text: String::new() }
+        Consumer {
+            stream: tokenizer.map(|t| t.decode_stream(true)),
+            text: String::new(),
+        }
     }
 
     #[inline]
@@ -174,10 +223,15 @@ fn batched(
     on_token: &mut dyn FnMut(u32),
 ) -> Result<(crossbench_shim::Counters, u64), EngineError> {
     let counters = model
-        .generate(&req.prompt, req.max_new as usize, sampling, |token, _index| {
-            on_token(token);
-            Flow::Continue
-        })
+        .generate(
+            &req.prompt,
+            req.max_new as usize,
+            sampling,
+            |token, _index| {
+                on_token(token);
+                Flow::Continue
+            },
+        )
         .map_err(engine_error)?;
     Ok((counters, 1))
 }
@@ -193,7 +247,10 @@ impl Fault {
         let spec = std::env::var("CROSSBENCH_FAULT").ok()?;
         let rest = spec.strip_prefix(backend)?.strip_prefix(':')?;
         let (kind, at) = rest.split_once('@')?;
-        Some(Fault { kind: kind.to_string(), at: at.parse().ok()? })
+        Some(Fault {
+            kind: kind.to_string(),
+            at: at.parse().ok()?,
+        })
     }
 
     fn maybe_inject(&self, index: u64) {
@@ -203,7 +260,9 @@ impl Fault {
         match self.kind.as_str() {
             "panic" => panic!("injected panic in the token consumer at token {index}"),
             // Armed now, thrown by the next shim entry point (the next decode step).
-            "throw" => crossbench_shim::debug_arm_throw("runtime").expect("arming the test exception"),
+            "throw" => {
+                crossbench_shim::debug_arm_throw("runtime").expect("arming the test exception")
+            }
             "kill" => unsafe {
                 libc::raise(libc::SIGKILL);
             },
@@ -223,6 +282,13 @@ fn stats_from(c: &crossbench_shim::Counters, calls: u64) -> GenStats {
     counters.insert("syncs".to_string(), c.syncs);
     counters.insert("prompt_tokens".to_string(), c.prompt_tokens);
     counters.insert("bytes_out".to_string(), c.bytes_out);
-    counters.insert("mlx_peak_bytes".to_string(), crossbench_shim::mlx_peak_memory());
-    GenStats { prefill_ns: c.prefill_ns, decode_ns: c.decode_ns, counters }
+    counters.insert(
+        "mlx_peak_bytes".to_string(),
+        crossbench_shim::mlx_peak_memory(),
+    );
+    GenStats {
+        prefill_ns: c.prefill_ns,
+        decode_ns: c.decode_ns,
+        counters,
+    }
 }

@@ -81,16 +81,28 @@ pub fn run_gate(a: GateArgs) -> Result<i32> {
     if let Some(cv) = a.cv_limit {
         cfg.cv_limit = cv / 100.0;
     }
-    let report = compare(&baseline, &current, &cfg)
-        .with_context(|| format!("gate {} against {}", cur_file.display(), a.baseline.display()))?;
+    let report = compare(&baseline, &current, &cfg).with_context(|| {
+        format!(
+            "gate {} against {}",
+            cur_file.display(),
+            a.baseline.display()
+        )
+    })?;
     let text = report.render_text();
     if a.quiet {
-        print!("{}", text.lines().last().map(|l| format!("{l}\n")).unwrap_or_default());
+        print!(
+            "{}",
+            text.lines()
+                .last()
+                .map(|l| format!("{l}\n"))
+                .unwrap_or_default()
+        );
     } else {
         print!("{text}");
     }
     if let Some(path) = &a.markdown {
-        std::fs::write(path, report.render_markdown()).with_context(|| format!("writing {}", path.display()))?;
+        std::fs::write(path, report.render_markdown())
+            .with_context(|| format!("writing {}", path.display()))?;
     }
     if let Some(path) = &a.json {
         let json = serde_json::to_string_pretty(&report).expect("reports serialize");
@@ -111,18 +123,31 @@ pub fn run_baseline(cmd: BaselineCommand) -> Result<i32> {
     let BaselineCommand::Save(a) = cmd;
     let (loaded, file) = Baseline::load(&a.run)?;
     if !loaded.injected_slowdowns.is_empty() {
-        bail!("{}: this run has injected slowdowns; a baseline must be a clean run", file.display());
+        bail!(
+            "{}: this run has injected slowdowns; a baseline must be a clean run",
+            file.display()
+        );
     }
     if loaded.noisy && !a.force {
         bail!("{}: this run is flagged noisy (decode-time CV above the limit); rerun on a quieter machine or pass --force", file.display());
     }
-    let name = a.name.clone().unwrap_or_else(|| loaded.scenario.name.clone());
+    let name = a
+        .name
+        .clone()
+        .unwrap_or_else(|| loaded.scenario.name.clone());
     if name.is_empty() || name.contains(['/', '\\']) || name.starts_with('.') {
         bail!("--name `{name}`: must be a plain file name");
     }
-    let baseline = Baseline { name: name.clone(), ..loaded };
+    let baseline = Baseline {
+        name: name.clone(),
+        ..loaded
+    };
     let path = a.dir.join(format!("{name}.json"));
     baseline.save(&path)?;
-    eprintln!("wrote {} (from run {})", path.display(), baseline.source_run_id);
+    eprintln!(
+        "wrote {} (from run {})",
+        path.display(),
+        baseline.source_run_id
+    );
     Ok(0)
 }

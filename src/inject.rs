@@ -14,9 +14,9 @@ const MOCK_ENV: &str = "CROSSBENCH_MOCK_SLOWDOWN_PCT";
 
 /// Parses `BACKEND=PCT`.
 pub fn parse(spec: &str) -> Result<(String, f64)> {
-    let (backend, pct) = spec
-        .split_once('=')
-        .with_context(|| format!("--inject-slowdown `{spec}`: expected BACKEND=PCT, e.g. ffi-token=5"))?;
+    let (backend, pct) = spec.split_once('=').with_context(|| {
+        format!("--inject-slowdown `{spec}`: expected BACKEND=PCT, e.g. ffi-token=5")
+    })?;
     let pct: f64 = pct
         .trim()
         .parse()
@@ -33,7 +33,10 @@ pub fn apply(plan: &mut BenchPlan, specs: &[String]) -> Result<()> {
         let (backend, pct) = parse(spec)?;
         let Some(b) = plan.backends.iter().find(|b| b.name() == backend) else {
             let names: Vec<&str> = plan.backends.iter().map(|b| b.name()).collect();
-            bail!("--inject-slowdown {backend}: not a backend of this run ({})", names.join(", "));
+            bail!(
+                "--inject-slowdown {backend}: not a backend of this run ({})",
+                names.join(", ")
+            );
         };
         let var = if b.name() == "mock" { MOCK_ENV } else { ENV };
         let env = plan.backend_env.entry(backend.clone()).or_default();
@@ -49,7 +52,10 @@ pub fn apply(plan: &mut BenchPlan, specs: &[String]) -> Result<()> {
 mod tests {
     #[test]
     fn parses_backend_and_percent() {
-        assert_eq!(super::parse("ffi-token=5").unwrap(), ("ffi-token".to_string(), 5.0));
+        assert_eq!(
+            super::parse("ffi-token=5").unwrap(),
+            ("ffi-token".to_string(), 5.0)
+        );
         assert!(super::parse("ffi-token").is_err());
         assert!(super::parse("ffi-token=x").is_err());
         assert!(super::parse("ffi-token=0").is_err());

@@ -10,9 +10,9 @@ mod embed_cmd;
 mod ffi_worker;
 mod gate_cmd;
 mod inject;
-mod model_make;
 #[cfg(feature = "mlx-rs")]
 mod mlx_rs_engine;
+mod model_make;
 mod presets;
 mod report_cmd;
 mod sweep_cmd;
@@ -23,7 +23,11 @@ use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
 #[derive(Parser)]
-#[command(name = "crossbench", version, about = "Measures what crossing into MLX costs during LLM generation")]
+#[command(
+    name = "crossbench",
+    version,
+    about = "Measures what crossing into MLX costs during LLM generation"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -133,15 +137,24 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Compare(args) => report_cmd::run_compare(args),
         Command::Gate(args) => gate_cmd::run_gate(args),
         Command::Baseline { command } => gate_cmd::run_baseline(command),
-        Command::Model { command: ModelCommand::Make(a) } => {
+        Command::Model {
+            command: ModelCommand::Make(a),
+        } => {
             let preset = presets::find(&a.preset)?.with_layers(a.layers)?;
             model_make::make_model(&preset, &a.dtype, a.seed, &a.out, a.force)?;
             eprintln!("wrote {}", a.out.display());
             Ok(0)
         }
-        Command::Model { command: ModelCommand::Presets } => {
+        Command::Model {
+            command: ModelCommand::Presets,
+        } => {
             for p in presets::PRESETS {
-                println!("{:<11} {:>7.0} M params  {}", p.name, p.parameters() as f64 / 1e6, p.summary);
+                println!(
+                    "{:<11} {:>7.0} M params  {}",
+                    p.name,
+                    p.parameters() as f64 / 1e6,
+                    p.summary
+                );
             }
             Ok(0)
         }

@@ -18,7 +18,11 @@ pub struct MlxRsEngine {
 
 impl MlxRsEngine {
     pub fn new(dir: PathBuf, device: String) -> MlxRsEngine {
-        MlxRsEngine { dir, device, model: None }
+        MlxRsEngine {
+            dir,
+            device,
+            model: None,
+        }
     }
 }
 
@@ -31,12 +35,25 @@ impl InProcessEngine for MlxRsEngine {
         crossbench_mlx_rs::set_device(&self.device).map_err(engine_error)?;
         let start = Instant::now();
         self.model = Some(crossbench_mlx_rs::load(&self.dir).map_err(engine_error)?);
-        Ok(LoadInfo { load_ns: start.elapsed().as_nanos() as u64 })
+        Ok(LoadInfo {
+            load_ns: start.elapsed().as_nanos() as u64,
+        })
     }
 
-    fn generate(&mut self, req: &GenRequest, on_token: &mut dyn FnMut(u32)) -> Result<GenStats, EngineError> {
-        let model = self.model.as_ref().ok_or_else(|| EngineError::new(codes::GENERATE, "generate before load"))?;
-        let sampling = Sampling { temperature: req.temperature, top_p: req.top_p, seed: req.seed };
+    fn generate(
+        &mut self,
+        req: &GenRequest,
+        on_token: &mut dyn FnMut(u32),
+    ) -> Result<GenStats, EngineError> {
+        let model = self
+            .model
+            .as_ref()
+            .ok_or_else(|| EngineError::new(codes::GENERATE, "generate before load"))?;
+        let sampling = Sampling {
+            temperature: req.temperature,
+            top_p: req.top_p,
+            seed: req.seed,
+        };
         let calls_before = ops::calls();
         let mut session = Session::new(model, sampling).map_err(engine_error)?;
         on_token(session.prefill(&req.prompt).map_err(engine_error)?);
@@ -53,7 +70,14 @@ impl InProcessEngine for MlxRsEngine {
         counters.insert("syncs".to_string(), c.syncs);
         counters.insert("prompt_tokens".to_string(), c.prompt_tokens);
         counters.insert("bytes_out".to_string(), c.bytes_out);
-        counters.insert("mlx_peak_bytes".to_string(), crossbench_mlx_rs::peak_memory());
-        Ok(GenStats { prefill_ns: c.prefill_ns, decode_ns: c.decode_ns, counters })
+        counters.insert(
+            "mlx_peak_bytes".to_string(),
+            crossbench_mlx_rs::peak_memory(),
+        );
+        Ok(GenStats {
+            prefill_ns: c.prefill_ns,
+            decode_ns: c.decode_ns,
+            counters,
+        })
     }
 }

@@ -15,11 +15,20 @@ const SHARD_BYTES: u64 = 5 << 30;
 pub fn make_model(preset: &Preset, dtype: &str, seed: u64, out: &Path, force: bool) -> Result<()> {
     let dtype = presets::normalize_dtype(dtype)?;
     if out.exists() && bootstrap::is_dir_nonempty(out) && !force {
-        bail!("{} already exists and is not empty (use --force to replace it)", out.display());
+        bail!(
+            "{} already exists and is not empty (use --force to replace it)",
+            out.display()
+        );
     }
-    let parent = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let parent = out
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
-    let name = out.file_name().context("--out has no directory name")?.to_string_lossy();
+    let name = out
+        .file_name()
+        .context("--out has no directory name")?
+        .to_string_lossy();
     let tmp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
     let _ = fs::remove_dir_all(&tmp);
     fs::create_dir_all(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;

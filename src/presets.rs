@@ -17,10 +17,46 @@ pub struct Preset {
 }
 
 pub const PRESETS: &[Preset] = &[
-    Preset { name: "tiny", summary: "tests: hidden 256, 4 layers (~19 M params)", hidden: 256, layers: 4, heads: 8, kv_heads: 2, intermediate: 768, vocab: 32768 },
-    Preset { name: "small", summary: "default of gen100 here: hidden 1024, 8 layers (~176 M params)", hidden: 1024, layers: 8, heads: 16, kv_heads: 4, intermediate: 3584, vocab: 32768 },
-    Preset { name: "medium", summary: "hidden 2048, 16 layers (~1 B params)", hidden: 2048, layers: 16, heads: 16, kv_heads: 4, intermediate: 7168, vocab: 32768 },
-    Preset { name: "mistral-7b", summary: "the real Mistral-7B-v0.3 shape (7.2 B params)", hidden: 4096, layers: 32, heads: 32, kv_heads: 8, intermediate: 14336, vocab: 32768 },
+    Preset {
+        name: "tiny",
+        summary: "tests: hidden 256, 4 layers (~19 M params)",
+        hidden: 256,
+        layers: 4,
+        heads: 8,
+        kv_heads: 2,
+        intermediate: 768,
+        vocab: 32768,
+    },
+    Preset {
+        name: "small",
+        summary: "default of gen100 here: hidden 1024, 8 layers (~176 M params)",
+        hidden: 1024,
+        layers: 8,
+        heads: 16,
+        kv_heads: 4,
+        intermediate: 3584,
+        vocab: 32768,
+    },
+    Preset {
+        name: "medium",
+        summary: "hidden 2048, 16 layers (~1 B params)",
+        hidden: 2048,
+        layers: 16,
+        heads: 16,
+        kv_heads: 4,
+        intermediate: 7168,
+        vocab: 32768,
+    },
+    Preset {
+        name: "mistral-7b",
+        summary: "the real Mistral-7B-v0.3 shape (7.2 B params)",
+        hidden: 4096,
+        layers: 32,
+        heads: 32,
+        kv_heads: 8,
+        intermediate: 14336,
+        vocab: 32768,
+    },
 ];
 
 pub fn find(name: &str) -> Result<Preset> {
@@ -44,7 +80,10 @@ pub fn normalize_dtype(dtype: &str) -> Result<&'static str> {
         "bf16" | "bfloat16" => "bfloat16",
         "q4" | "int4" => "q4",
         "q8" | "int8" => "q8",
-        other => bail!("unsupported dtype '{other}' (allowed: {})", DTYPES.join(", ")),
+        other => bail!(
+            "unsupported dtype '{other}' (allowed: {})",
+            DTYPES.join(", ")
+        ),
     };
     Ok(canonical)
 }
@@ -61,7 +100,11 @@ impl Preset {
     }
 
     pub fn parameters(&self) -> u64 {
-        let (h, i, v) = (self.hidden as u64, self.intermediate as u64, self.vocab as u64);
+        let (h, i, v) = (
+            self.hidden as u64,
+            self.intermediate as u64,
+            self.vocab as u64,
+        );
         let head_dim = h / self.heads as u64;
         let kv = self.kv_heads as u64 * head_dim;
         let per_layer = h * h * 2 + h * kv * 2 + 3 * h * i + 2 * h;

@@ -39,7 +39,10 @@ pub fn run_compare(args: CompareArgs) -> Result<i32> {
         runs.push((dir.display().to_string(), results));
     }
     let comparison = crossbench_report::compare_runs(&runs)?;
-    let out = args.out.clone().unwrap_or_else(|| default_out(&args.runs[0], &runs));
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| default_out(&args.runs[0], &runs));
     std::fs::write(&out, &comparison.html).with_context(|| format!("writing {}", out.display()))?;
     println!("{}", comparison.markdown);
     eprintln!("comparison: {}", out.display());
@@ -49,8 +52,14 @@ pub fn run_compare(args: CompareArgs) -> Result<i32> {
 /// Beside the first run: compare-<random suffix of each run id>.html.
 fn default_out(first: &Path, runs: &[(String, crossbench_core::BenchResults)]) -> PathBuf {
     let (dir, _) = crossbench_report::run_paths(first);
-    let root = dir.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."));
-    let ids: Vec<&str> = runs.iter().map(|(_, r)| r.run_id.rsplit('-').next().unwrap_or(&r.run_id)).collect();
+    let root = dir
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."));
+    let ids: Vec<&str> = runs
+        .iter()
+        .map(|(_, r)| r.run_id.rsplit('-').next().unwrap_or(&r.run_id))
+        .collect();
     root.join(format!("compare-{}.html", ids.join("-")))
 }
 

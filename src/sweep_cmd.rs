@@ -97,7 +97,10 @@ pub fn run(args: SweepArgs) -> Result<i32> {
     let loaded = load_scenario(&args.scenario, &bootstrap::project_root().join("scenarios"))?;
     let ladder = loaded.scenario.sweep.clone();
     if ladder.is_empty() {
-        bail!("{}: no [sweep] ladder (add `[sweep] rungs = [{{ preset = \"tiny\" }}, ...]`)", loaded.path.display());
+        bail!(
+            "{}: no [sweep] ladder (add `[sweep] rungs = [{{ preset = \"tiny\" }}, ...]`)",
+            loaded.path.display()
+        );
     }
     let sweep_id = crossbench_core::results::new_run_id();
     let dir = args.out.join(&sweep_id);
@@ -106,7 +109,11 @@ pub fn run(args: SweepArgs) -> Result<i32> {
         let preset = presets::find(&rung.preset)?.with_layers(rung.layers)?;
         eprintln!(
             "crossbench sweep: rung {}/{}: {} with {} layers ({:.0} M params)",
-            i + 1, ladder.len(), preset.name, preset.layers, preset.parameters() as f64 / 1e6
+            i + 1,
+            ladder.len(),
+            preset.name,
+            preset.layers,
+            preset.parameters() as f64 / 1e6
         );
         let outcome = bench_cmd::execute(&rung_args(&args, &preset, &dir)?)?;
         if outcome.interrupted {
@@ -126,8 +133,11 @@ pub fn run(args: SweepArgs) -> Result<i32> {
         rungs,
     };
     let md = markdown(&report);
-    std::fs::write(dir.join("sweep.json"), serde_json::to_string_pretty(&report)? + "\n")
-        .with_context(|| format!("writing {}", dir.join("sweep.json").display()))?;
+    std::fs::write(
+        dir.join("sweep.json"),
+        serde_json::to_string_pretty(&report)? + "\n",
+    )
+    .with_context(|| format!("writing {}", dir.join("sweep.json").display()))?;
     std::fs::write(dir.join("sweep.md"), &md)?;
     println!("{md}");
     eprintln!("results: {}", dir.display());
@@ -154,7 +164,9 @@ fn rung_args(a: &SweepArgs, preset: &presets::Preset, dir: &Path) -> Result<Benc
     if a.no_progress {
         argv.push("--no-progress".into());
     }
-    Ok(BenchOnly::try_parse_from(argv).context("building a rung's bench arguments")?.bench)
+    Ok(BenchOnly::try_parse_from(argv)
+        .context("building a rung's bench arguments")?
+        .bench)
 }
 
 fn summarize(preset: &presets::Preset, outcome: &RunOutcome) -> Rung {
@@ -199,16 +211,34 @@ pub fn markdown(r: &SweepReport) -> String {
          |---|---|---|---|---|---|---|\n",
         r.scenario, r.max_new_tokens, r.reference_backend
     );
-    let ms = |v: Option<f64>| v.map(|ns| format!("{:.2} ms", ns / 1e6)).unwrap_or_else(|| "—".into());
+    let ms = |v: Option<f64>| {
+        v.map(|ns| format!("{:.2} ms", ns / 1e6))
+            .unwrap_or_else(|| "—".into())
+    };
     for rung in &r.rungs {
-        for b in rung.backends.iter().filter(|b| b.name != r.reference_backend) {
-            let overhead = b.overhead_ratio.as_ref().map(crossbench_core::overhead::fmt_ratio_ci);
-            let delta = b.overhead_per_token_ns.map(|ns| format!("{:+.1} µs", ns / 1e3));
+        for b in rung
+            .backends
+            .iter()
+            .filter(|b| b.name != r.reference_backend)
+        {
+            let overhead = b
+                .overhead_ratio
+                .as_ref()
+                .map(crossbench_core::overhead::fmt_ratio_ci);
+            let delta = b
+                .overhead_per_token_ns
+                .map(|ns| format!("{:+.1} µs", ns / 1e3));
             s += &format!(
                 "| {}-L{} | {:.0} M | {} | {}{} | {} | {} | {} |\n",
-                rung.preset, rung.layers, rung.parameters as f64 / 1e6, ms(rung.native_per_token_ns),
-                b.name, if b.noisy { " (noisy)" } else { "" }, ms(b.per_token_ns),
-                overhead.unwrap_or_else(|| b.status.clone()), delta.unwrap_or_else(|| "—".into())
+                rung.preset,
+                rung.layers,
+                rung.parameters as f64 / 1e6,
+                ms(rung.native_per_token_ns),
+                b.name,
+                if b.noisy { " (noisy)" } else { "" },
+                ms(b.per_token_ns),
+                overhead.unwrap_or_else(|| b.status.clone()),
+                delta.unwrap_or_else(|| "—".into())
             );
         }
     }

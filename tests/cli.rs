@@ -7,7 +7,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn crossbench(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_crossbench")).args(args).output().expect("run crossbench")
+    Command::new(env!("CARGO_BIN_EXE_crossbench"))
+        .args(args)
+        .output()
+        .expect("run crossbench")
 }
 
 fn ok(args: &[&str]) -> Output {
@@ -29,7 +32,12 @@ fn digests(dir: &Path) -> Vec<(String, String)> {
     let mut v: Vec<_> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().path())
-        .map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), format!("{:x}", Sha256::digest(std::fs::read(&p).unwrap()))))
+        .map(|p| {
+            (
+                p.file_name().unwrap().to_string_lossy().into_owned(),
+                format!("{:x}", Sha256::digest(std::fs::read(&p).unwrap())),
+            )
+        })
         .collect();
     v.sort();
     v
@@ -44,20 +52,57 @@ fn model_make_is_deterministic_and_mlx_lm_loads_it() {
     let tmp = tempfile::tempdir().unwrap();
     let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
     for dir in [&a, &b] {
-        ok(&["model", "make", "--preset", "tiny", "--dtype", "q4", "--seed", "9", "--out", dir.to_str().unwrap()]);
+        ok(&[
+            "model",
+            "make",
+            "--preset",
+            "tiny",
+            "--dtype",
+            "q4",
+            "--seed",
+            "9",
+            "--out",
+            dir.to_str().unwrap(),
+        ]);
     }
     let (da, db) = (digests(&a), digests(&b));
-    assert_eq!(da, db, "same preset, dtype and seed must give byte-identical files");
+    assert_eq!(
+        da, db,
+        "same preset, dtype and seed must give byte-identical files"
+    );
     let names: Vec<&str> = da.iter().map(|(n, _)| n.as_str()).collect();
-    for f in ["config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"] {
+    for f in [
+        "config.json",
+        "model.safetensors",
+        "tokenizer.json",
+        "tokenizer_config.json",
+    ] {
         assert!(names.contains(&f), "{f} missing from {names:?}");
     }
     let script = "import sys; from mlx_lm import load; m, t = load(sys.argv[1]); \
                   ids = t.encode('Hello world'); assert ids[0] == 1, ids; print(len(ids))";
-    let out = Command::new(python()).args(["-c", script, a.to_str().unwrap()]).env("HF_HUB_OFFLINE", "1").output().unwrap();
-    assert!(out.status.success(), "mlx_lm.load failed: {}", String::from_utf8_lossy(&out.stderr));
-    let again = crossbench(&["model", "make", "--preset", "tiny", "--out", a.to_str().unwrap()]);
-    assert!(!again.status.success(), "refuses to overwrite without --force");
+    let out = Command::new(python())
+        .args(["-c", script, a.to_str().unwrap()])
+        .env("HF_HUB_OFFLINE", "1")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "mlx_lm.load failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let again = crossbench(&[
+        "model",
+        "make",
+        "--preset",
+        "tiny",
+        "--out",
+        a.to_str().unwrap(),
+    ]);
+    assert!(
+        !again.status.success(),
+        "refuses to overwrite without --force"
+    );
     assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
 }
 
@@ -65,13 +110,28 @@ fn model_make_is_deterministic_and_mlx_lm_loads_it() {
 fn rust_tokenizer_matches_sentencepiece_on_the_fixture() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("m");
-    ok(&["model", "make", "--preset", "tiny", "--out", dir.to_str().unwrap()]);
+    ok(&[
+        "model",
+        "make",
+        "--preset",
+        "tiny",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
     let tok = tokenizers::Tokenizer::from_file(dir.join("tokenizer.json")).unwrap();
-    let fixture: Vec<Value> = serde_json::from_slice(&std::fs::read(root().join("tests/fixtures/tokenizer_samples.json")).unwrap()).unwrap();
+    let fixture: Vec<Value> = serde_json::from_slice(
+        &std::fs::read(root().join("tests/fixtures/tokenizer_samples.json")).unwrap(),
+    )
+    .unwrap();
     assert!(fixture.len() >= 100);
     for sample in &fixture {
         let text = sample["text"].as_str().unwrap();
-        let want: Vec<u32> = sample["ids"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as u32).collect();
+        let want: Vec<u32> = sample["ids"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_u64().unwrap() as u32)
+            .collect();
         let got = tok.encode(text, true).unwrap().get_ids().to_vec();
         assert_eq!(got, want, "text {text:?}");
     }
@@ -81,15 +141,32 @@ fn rust_tokenizer_matches_sentencepiece_on_the_fixture() {
 fn unknown_preset_and_dtype_are_clear_errors() {
     let out = crossbench(&["model", "make", "--preset", "huge", "--out", "/tmp/never"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown preset 'huge'"));
-    let out = crossbench(&["model", "make", "--preset", "tiny", "--dtype", "q3", "--out", "/tmp/never"]);
+    let out = crossbench(&[
+        "model",
+        "make",
+        "--preset",
+        "tiny",
+        "--dtype",
+        "q3",
+        "--out",
+        "/tmp/never",
+    ]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("unsupported dtype 'q3'"));
     let out = crossbench(&["bench", "--scenario", "gen100", "--backends", "ffi-tokn"]);
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("ffi-tokn") && err.contains("ffi-token"), "lists known backends: {err}");
+    assert!(
+        err.contains("ffi-tokn") && err.contains("ffi-token"),
+        "lists known backends: {err}"
+    );
 }
 
 fn backend<'a>(results: &'a Value, name: &str) -> &'a Value {
-    results["backends"].as_array().unwrap().iter().find(|b| b["name"] == name).unwrap_or_else(|| panic!("{name} missing"))
+    results["backends"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["name"] == name)
+        .unwrap_or_else(|| panic!("{name} missing"))
 }
 
 /// All four real backends on gen100's prompt, tiny preset: identical greedy ids,
@@ -98,27 +175,58 @@ fn backend<'a>(results: &'a Value, name: &str) -> &'a Value {
 fn four_backends_agree_and_count_their_crossings() {
     let out_dir = tempfile::tempdir().unwrap();
     let out = ok(&[
-        "bench", "--scenario", "gen100", "--preset", "tiny", "--reps", "1", "--warmup", "0",
-        "--no-progress", "--out", out_dir.path().to_str().unwrap(),
+        "bench",
+        "--scenario",
+        "gen100",
+        "--preset",
+        "tiny",
+        "--reps",
+        "1",
+        "--warmup",
+        "0",
+        "--no-progress",
+        "--out",
+        out_dir.path().to_str().unwrap(),
     ]);
-    assert!(String::from_utf8_lossy(&out.stdout).contains("| Implementation | Time | Memory | Crossings |"));
-    let run = std::fs::read_dir(out_dir.path()).unwrap().next().unwrap().unwrap().path();
+    assert!(String::from_utf8_lossy(&out.stdout)
+        .contains("| Implementation | Time | Memory | Crossings |"));
+    let run = std::fs::read_dir(out_dir.path())
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
     for f in ["results.json", "results.csv", "summary.md"] {
         assert!(run.join(f).is_file(), "{f} written");
     }
-    let r: Value = serde_json::from_slice(&std::fs::read(run.join("results.json")).unwrap()).unwrap();
+    let r: Value =
+        serde_json::from_slice(&std::fs::read(run.join("results.json")).unwrap()).unwrap();
     assert_eq!(r["schema_version"], 1);
     assert_eq!(r["agreement"]["all_match"], true, "{}", r["agreement"]);
-    let names = ["python-subprocess", "ffi-token", "ffi-batched", "native-cpp"];
-    let ids: Vec<&Value> = names.iter().map(|n| &backend(&r, n)["reps"][0]["token_ids"]).collect();
+    let names = [
+        "python-subprocess",
+        "ffi-token",
+        "ffi-batched",
+        "native-cpp",
+    ];
+    let ids: Vec<&Value> = names
+        .iter()
+        .map(|n| &backend(&r, n)["reps"][0]["token_ids"])
+        .collect();
     assert_eq!(ids[0].as_array().unwrap().len(), 100);
     assert!(ids.iter().all(|v| *v == ids[0]), "identical greedy ids");
     let c = |n: &str, k: &str| backend(&r, n)["crossings"][k].as_f64();
     let calls = c("ffi-token", "rust_to_c_calls").unwrap();
-    assert!((100.0..=104.0).contains(&calls), "ffi-token: about one call per token, got {calls}");
+    assert!(
+        (100.0..=104.0).contains(&calls),
+        "ffi-token: about one call per token, got {calls}"
+    );
     assert_eq!(c("ffi-batched", "rust_to_c_calls"), Some(1.0));
     assert_eq!(c("ffi-batched", "c_to_rust_callbacks"), Some(100.0));
     assert_eq!(c("native-cpp", "rust_to_c_calls").unwrap_or(0.0), 0.0);
-    assert!(c("python-subprocess", "ipc_messages_in").unwrap() >= 101.0, "a pipe message per token + done");
+    assert!(
+        c("python-subprocess", "ipc_messages_in").unwrap() >= 101.0,
+        "a pipe message per token + done"
+    );
     assert_eq!(r["environment"]["mlx_version"], "0.32.2");
 }

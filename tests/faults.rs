@@ -8,7 +8,16 @@ use std::time::{Duration, Instant};
 
 fn bench(out: &Path, extra: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_crossbench"));
-    cmd.args(["bench", "--preset", "tiny", "--warmup", "0", "--no-progress", "--out", out.to_str().unwrap()]);
+    cmd.args([
+        "bench",
+        "--preset",
+        "tiny",
+        "--warmup",
+        "0",
+        "--no-progress",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     cmd.args(extra);
     for (k, v) in env {
         cmd.env(k, v);
@@ -17,7 +26,10 @@ fn bench(out: &Path, extra: &[&str], env: &[(&str, &str)]) -> Output {
 }
 
 fn only_run(out: &Path) -> PathBuf {
-    let runs: Vec<PathBuf> = std::fs::read_dir(out).unwrap().map(|e| e.unwrap().path()).collect();
+    let runs: Vec<PathBuf> = std::fs::read_dir(out)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     assert_eq!(runs.len(), 1, "{runs:?}");
     runs[0].clone()
 }
@@ -27,13 +39,21 @@ fn results(run: &Path) -> Value {
 }
 
 fn backend<'a>(r: &'a Value, name: &str) -> &'a Value {
-    r["backends"].as_array().unwrap().iter().find(|b| b["name"] == name).unwrap()
+    r["backends"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["name"] == name)
+        .unwrap()
 }
 
 fn assert_no_temp_files(run: &Path) {
     for e in std::fs::read_dir(run).unwrap() {
         let name = e.unwrap().file_name().to_string_lossy().into_owned();
-        assert!(!name.contains(".tmp") && !name.starts_with('.'), "half-written file left: {name}");
+        assert!(
+            !name.contains(".tmp") && !name.starts_with('.'),
+            "half-written file left: {name}"
+        );
     }
 }
 
@@ -43,18 +63,45 @@ fn fault_case(victim: &str, fault: &str, status: &str, cause: &str) {
     let out = tempfile::tempdir().unwrap();
     let spec = format!("{victim}:{fault}");
     let backends = format!("{victim},ffi-batched");
-    let o = bench(out.path(), &["--scenario", "gen100", "--backends", &backends, "--reps", "2", "--timeout", "20"], &[("CROSSBENCH_FAULT", &spec)]);
-    assert_eq!(o.status.code(), Some(1), "a failed backend fails the command: {}", String::from_utf8_lossy(&o.stderr));
+    let o = bench(
+        out.path(),
+        &[
+            "--scenario",
+            "gen100",
+            "--backends",
+            &backends,
+            "--reps",
+            "2",
+            "--timeout",
+            "20",
+        ],
+        &[("CROSSBENCH_FAULT", &spec)],
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "a failed backend fails the command: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let run = only_run(out.path());
     let r = results(&run);
     let v = backend(&r, victim);
     assert_eq!(v["status"], status, "{victim}: {}", v["error"]);
     let err = v["error"].as_str().unwrap_or_default();
-    assert!(err.contains(cause), "{victim} error should mention {cause:?}: {err}");
+    assert!(
+        err.contains(cause),
+        "{victim} error should mention {cause:?}: {err}"
+    );
     let ok = backend(&r, "ffi-batched");
     assert_eq!(ok["status"], "ok");
-    assert_eq!(ok["reps"].as_array().unwrap().len(), 2, "other backend's results kept");
-    assert!(std::fs::read_to_string(run.join("summary.md")).unwrap().contains("ffi-batched"));
+    assert_eq!(
+        ok["reps"].as_array().unwrap().len(),
+        2,
+        "other backend's results kept"
+    );
+    assert!(std::fs::read_to_string(run.join("summary.md"))
+        .unwrap()
+        .contains("ffi-batched"));
     assert_no_temp_files(&run);
 }
 
@@ -76,13 +123,27 @@ fn cpp_exception_in_the_shim_is_a_typed_error() {
 #[test]
 fn panic_in_the_streaming_callback_never_unwinds_into_cpp() {
     let out = tempfile::tempdir().unwrap();
-    let o = bench(out.path(), &["--scenario", "gen100", "--backends", "ffi-batched,native-cpp", "--reps", "1"], &[("CROSSBENCH_FAULT", "ffi-batched:panic@4")]);
+    let o = bench(
+        out.path(),
+        &[
+            "--scenario",
+            "gen100",
+            "--backends",
+            "ffi-batched,native-cpp",
+            "--reps",
+            "1",
+        ],
+        &[("CROSSBENCH_FAULT", "ffi-batched:panic@4")],
+    );
     assert_eq!(o.status.code(), Some(1));
     let r = results(&only_run(out.path()));
     let b = backend(&r, "ffi-batched");
     assert_eq!(b["status"], "failed");
     let err = b["error"].as_str().unwrap();
-    assert!(err.contains("CB_ERR_CALLBACK_PANIC") && err.contains("token 4"), "{err}");
+    assert!(
+        err.contains("CB_ERR_CALLBACK_PANIC") && err.contains("token 4"),
+        "{err}"
+    );
     assert_eq!(backend(&r, "native-cpp")["status"], "ok");
 }
 
@@ -91,29 +152,68 @@ fn malformed_scenario_is_rejected_before_anything_runs() {
     let out = tempfile::tempdir().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("bad.toml");
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/gen100.toml")).unwrap();
-    std::fs::write(&file, text.replace("max_new_tokens = 100", "max_new_tokens = 0")).unwrap();
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/scenarios/gen100.toml"
+    ))
+    .unwrap();
+    std::fs::write(
+        &file,
+        text.replace("max_new_tokens = 100", "max_new_tokens = 0"),
+    )
+    .unwrap();
     let o = bench(out.path(), &["--scenario", file.to_str().unwrap()], &[]);
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(1));
-    assert!(err.contains("bad.toml") && err.contains("max_new_tokens"), "{err}");
-    assert!(std::fs::read_dir(out.path()).map(|mut d| d.next().is_none()).unwrap_or(true), "nothing written");
+    assert!(
+        err.contains("bad.toml") && err.contains("max_new_tokens"),
+        "{err}"
+    );
+    assert!(
+        std::fs::read_dir(out.path())
+            .map(|mut d| d.next().is_none())
+            .unwrap_or(true),
+        "nothing written"
+    );
 }
 
 #[test]
 fn missing_mlx_says_what_is_missing() {
     let out = tempfile::tempdir().unwrap();
-    let o = bench(out.path(), &["--scenario", "gen100", "--backends", "python-subprocess", "--reps", "1"], &[("MLX_DIR", "/nonexistent/mlx")]);
+    let o = bench(
+        out.path(),
+        &[
+            "--scenario",
+            "gen100",
+            "--backends",
+            "python-subprocess",
+            "--reps",
+            "1",
+        ],
+        &[("MLX_DIR", "/nonexistent/mlx")],
+    );
     let err = String::from_utf8_lossy(&o.stderr);
     assert_ne!(o.status.code(), Some(0));
-    assert!(err.contains("MLX_DIR=/nonexistent/mlx") && err.contains("mlx.h"), "{err}");
+    assert!(
+        err.contains("MLX_DIR=/nonexistent/mlx") && err.contains("mlx.h"),
+        "{err}"
+    );
 }
 
 #[test]
 fn sigint_stops_promptly_and_keeps_completed_results() {
     let out = tempfile::tempdir().unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_crossbench"))
-        .args(["bench", "--scenario", "mock", "--reps", "50", "--no-progress", "--out", out.path().to_str().unwrap()])
+        .args([
+            "bench",
+            "--scenario",
+            "mock",
+            "--reps",
+            "50",
+            "--no-progress",
+            "--out",
+            out.path().to_str().unwrap(),
+        ])
         .env("CROSSBENCH_MOCK_TOKEN_US", "20000")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -122,7 +222,10 @@ fn sigint_stops_promptly_and_keeps_completed_results() {
     // Wait for the first round's results, then interrupt.
     let deadline = Instant::now() + Duration::from_secs(30);
     let run = loop {
-        let found = std::fs::read_dir(out.path()).unwrap().next().map(|e| e.unwrap().path());
+        let found = std::fs::read_dir(out.path())
+            .unwrap()
+            .next()
+            .map(|e| e.unwrap().path());
         if let Some(run) = found.filter(|r| r.join("results.json").is_file()) {
             let r = results(&run);
             if !backend(&r, "mock")["reps"].as_array().unwrap().is_empty() {
@@ -139,7 +242,10 @@ fn sigint_stops_promptly_and_keeps_completed_results() {
     assert_eq!(status.code(), Some(130));
     let r = results(&run);
     assert_eq!(r["status"], "incomplete");
-    assert!(!backend(&r, "mock")["reps"].as_array().unwrap().is_empty(), "completed reps kept");
+    assert!(
+        !backend(&r, "mock")["reps"].as_array().unwrap().is_empty(),
+        "completed reps kept"
+    );
     assert_no_temp_files(&run);
 }
 
@@ -148,7 +254,14 @@ fn two_runs_at_once_do_not_clobber_each_other() {
     let out = tempfile::tempdir().unwrap();
     let spawn = || {
         Command::new(env!("CARGO_BIN_EXE_crossbench"))
-            .args(["bench", "--scenario", "mock", "--no-progress", "--out", out.path().to_str().unwrap()])
+            .args([
+                "bench",
+                "--scenario",
+                "mock",
+                "--no-progress",
+                "--out",
+                out.path().to_str().unwrap(),
+            ])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -156,7 +269,10 @@ fn two_runs_at_once_do_not_clobber_each_other() {
     };
     let (mut a, mut b) = (spawn(), spawn());
     assert!(a.wait().unwrap().success() && b.wait().unwrap().success());
-    let runs: Vec<PathBuf> = std::fs::read_dir(out.path()).unwrap().map(|e| e.unwrap().path()).collect();
+    let runs: Vec<PathBuf> = std::fs::read_dir(out.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     assert_eq!(runs.len(), 2, "two distinct run directories: {runs:?}");
     for run in runs {
         assert_eq!(results(&run)["status"], "complete");

@@ -5,13 +5,28 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn crossbench(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_crossbench")).args(args).output().expect("run crossbench")
+    Command::new(env!("CARGO_BIN_EXE_crossbench"))
+        .args(args)
+        .output()
+        .expect("run crossbench")
 }
 
 fn mock_run(out: &Path) -> PathBuf {
-    let o = crossbench(&["bench", "--scenario", "mock", "--no-progress", "--out", out.to_str().unwrap()]);
+    let o = crossbench(&[
+        "bench",
+        "--scenario",
+        "mock",
+        "--no-progress",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let dirs: Vec<PathBuf> = std::fs::read_dir(out).unwrap().flatten().map(|e| e.path()).filter(|p| p.is_dir()).collect();
+    let dirs: Vec<PathBuf> = std::fs::read_dir(out)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .collect();
     assert_eq!(dirs.len(), 1);
     dirs.into_iter().next().unwrap()
 }
@@ -35,12 +50,23 @@ fn compare_prints_markdown_and_writes_html() {
     let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let (ra, rb) = (mock_run(a.path()), mock_run(b.path()));
     let out = a.path().join("cmp.html");
-    let o = crossbench(&["compare", ra.to_str().unwrap(), rb.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    let o = crossbench(&[
+        "compare",
+        ra.to_str().unwrap(),
+        rb.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let md = String::from_utf8_lossy(&o.stdout);
-    assert!(md.contains("| Backend | Metric | A | B | B vs A (95% CI) |"), "{md}");
+    assert!(
+        md.contains("| Backend | Metric | A | B | B vs A (95% CI) |"),
+        "{md}"
+    );
     assert!(md.contains("| mock | end-to-end time |"), "{md}");
-    assert!(std::fs::read_to_string(&out).unwrap().contains("Changes against A"));
+    assert!(std::fs::read_to_string(&out)
+        .unwrap()
+        .contains("Changes against A"));
 }
 
 #[test]
@@ -48,9 +74,15 @@ fn malformed_and_older_results_name_the_file_and_the_problem() {
     let tmp = tempfile::tempdir().unwrap();
     let cases = [
         ("{\"schema_version\": 1, \"run_id\": ", "not valid JSON"),
-        ("{\"run_id\": \"old\", \"backends\": []}", "no `schema_version`"),
+        (
+            "{\"run_id\": \"old\", \"backends\": []}",
+            "no `schema_version`",
+        ),
         ("{\"schema_version\": 0}", "schema_version 0"),
-        ("{\"schema_version\": 1, \"run_id\": \"x\"}", "missing field"),
+        (
+            "{\"schema_version\": 1, \"run_id\": \"x\"}",
+            "missing field",
+        ),
     ];
     for (i, (text, expected)) in cases.iter().enumerate() {
         let dir = tmp.path().join(format!("run{i}"));
@@ -59,6 +91,9 @@ fn malformed_and_older_results_name_the_file_and_the_problem() {
         let o = crossbench(&["report", dir.to_str().unwrap()]);
         let err = String::from_utf8_lossy(&o.stderr);
         assert!(!o.status.success());
-        assert!(err.contains(&format!("run{i}/results.json")) && err.contains(expected), "{err}");
+        assert!(
+            err.contains(&format!("run{i}/results.json")) && err.contains(expected),
+            "{err}"
+        );
     }
 }

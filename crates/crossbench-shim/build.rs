@@ -8,13 +8,19 @@ use std::process::Command;
 
 fn main() {
     let manifest = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap());
-    let root = manifest.join("../..").canonicalize().expect("workspace root");
+    let root = manifest
+        .join("../..")
+        .canonicalize()
+        .expect("workspace root");
     let shims = root.join("shims");
     for var in ["MLX_DIR", "CROSSBENCH_VENV", "CROSSBENCH_MLX_VARIANT"] {
         println!("cargo:rerun-if-env-changed={var}");
     }
     println!("cargo:rerun-if-changed={}", shims.display());
-    println!("cargo:rerun-if-changed={}", root.join("scripts/requirements.txt").display());
+    println!(
+        "cargo:rerun-if-changed={}",
+        root.join("scripts/requirements.txt").display()
+    );
 
     let mlx = mlx_locate::find_or_bootstrap(&root, &mut |line| println!("cargo:warning={line}"))
         .unwrap_or_else(|e| panic!("crossbench-shim: cannot find MLX: {e}"));
@@ -41,13 +47,19 @@ fn main() {
     // dependents read it from DEP_CROSSBENCH_SHIM_MLX_LIB_DIR (see the root build.rs).
     println!("cargo:rustc-link-arg=-Wl,-rpath,{}", mlx.lib_dir.display());
     println!("cargo:mlx_lib_dir={}", mlx.lib_dir.display());
-    println!("cargo:rustc-env=CROSSBENCH_MLX_LIB_DIR={}", mlx.lib_dir.display());
+    println!(
+        "cargo:rustc-env=CROSSBENCH_MLX_LIB_DIR={}",
+        mlx.lib_dir.display()
+    );
     if let Some(py) = &mlx.python {
         println!("cargo:rustc-env=CROSSBENCH_BUILD_PYTHON={}", py.display());
     }
 
     let runner = build_native_runner(&build, &shims, &out, &mlx);
-    println!("cargo:rustc-env=CROSSBENCH_NATIVE_RUNNER={}", runner.display());
+    println!(
+        "cargo:rustc-env=CROSSBENCH_NATIVE_RUNNER={}",
+        runner.display()
+    );
     bindings::maybe_generate(&shims.join("include/crossbench_shim.h"), &out);
 }
 
@@ -85,7 +97,10 @@ fn build_native_runner(
         .arg("-lmlx")
         .arg(format!("-Wl,-rpath,{}", mlx.lib_dir.display()));
     let status = cmd.status().expect("cannot run the C++ compiler");
-    assert!(status.success(), "building the native runner failed: {cmd:?}");
+    assert!(
+        status.success(),
+        "building the native runner failed: {cmd:?}"
+    );
     exe
 }
 

@@ -4,7 +4,9 @@
 //! exactly the stamping and storing each generated token pays.
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use crossbench_core::{serve_in_process, EngineError, GenRequest, GenStats, InProcessEngine, LoadInfo};
+use crossbench_core::{
+    serve_in_process, EngineError, GenRequest, GenStats, InProcessEngine, LoadInfo,
+};
 use std::cell::Cell;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
@@ -21,7 +23,11 @@ impl InProcessEngine for InstantEngine {
         Ok(LoadInfo::default())
     }
 
-    fn generate(&mut self, req: &GenRequest, on_token: &mut dyn FnMut(u32)) -> Result<GenStats, EngineError> {
+    fn generate(
+        &mut self,
+        req: &GenRequest,
+        on_token: &mut dyn FnMut(u32),
+    ) -> Result<GenStats, EngineError> {
         let start = Instant::now();
         for i in 0..req.max_new {
             on_token(std::hint::black_box(i));
@@ -36,12 +42,16 @@ fn record_one_token(c: &mut Criterion) {
     c.bench_function("record_one_token", |b| {
         b.iter_custom(|iters| {
             let loop_time = Rc::new(Cell::new(Duration::ZERO));
-            let mut engine = InstantEngine { loop_time: loop_time.clone() };
+            let mut engine = InstantEngine {
+                loop_time: loop_time.clone(),
+            };
             // Each iteration is one token: run ceil(iters / TOKENS) generations.
             let generations = iters.div_ceil(TOKENS as u64);
             let input = request.repeat(generations as usize);
             serve_in_process(&mut engine, input.as_bytes(), std::io::sink()).unwrap();
-            loop_time.get().mul_f64(iters as f64 / (generations * TOKENS as u64) as f64)
+            loop_time
+                .get()
+                .mul_f64(iters as f64 / (generations * TOKENS as u64) as f64)
         })
     });
 }

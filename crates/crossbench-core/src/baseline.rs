@@ -21,13 +21,28 @@ pub const BASELINE_FORMAT: u32 = 1;
 #[derive(Debug, thiserror::Error)]
 pub enum BaselineError {
     #[error("{path}: cannot read: {source}")]
-    Read { path: String, source: std::io::Error },
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("{path}: not valid JSON for {what}: {message}")]
-    Parse { path: String, what: &'static str, message: String },
+    Parse {
+        path: String,
+        what: &'static str,
+        message: String,
+    },
     #[error("{path}: {what} version {found}, this crossbench reads version {expected}")]
-    Version { path: String, what: &'static str, found: u32, expected: u32 },
+    Version {
+        path: String,
+        what: &'static str,
+        found: u32,
+        expected: u32,
+    },
     #[error("{path}: cannot write: {source}")]
-    Write { path: String, source: std::io::Error },
+    Write {
+        path: String,
+        source: std::io::Error,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -76,7 +91,11 @@ impl Baseline {
             .iter()
             .map(|b| {
                 let series = |f: &dyn Fn(&str) -> Vec<f64>| {
-                    SERIES.iter().map(|s| (s.to_string(), f(s))).filter(|(_, v)| !v.is_empty()).collect()
+                    SERIES
+                        .iter()
+                        .map(|s| (s.to_string(), f(s)))
+                        .filter(|(_, v)| !v.is_empty())
+                        .collect()
                 };
                 let overhead_samples = match reference.filter(|n| n.name != b.name) {
                     Some(n) => series(&|s| paired_series(b, n, s)),
@@ -90,9 +109,16 @@ impl Baseline {
                     overhead_vs_native: b.overhead_vs_native.clone(),
                     decode_cv: b.decode_cv,
                     tokens_per_rep: b.reps.iter().map(|r| r.token_ids.len()).collect(),
-                    token_ids: b.reps.first().map(|r| r.token_ids.clone()).unwrap_or_default(),
+                    token_ids: b
+                        .reps
+                        .first()
+                        .map(|r| r.token_ids.clone())
+                        .unwrap_or_default(),
                     crossings_per_token: crossings_per_token(b),
-                    peak_rss_bytes: b.memory.peak_rss_bytes.or(b.memory.worker_reported_peak_rss_bytes),
+                    peak_rss_bytes: b
+                        .memory
+                        .peak_rss_bytes
+                        .or(b.memory.worker_reported_peak_rss_bytes),
                 }
             })
             .collect();
@@ -113,7 +139,11 @@ impl Baseline {
     /// experiment measures sensitivity against the rep count from one set of runs.
     pub fn truncate_reps(&mut self, n: usize) {
         for b in &mut self.backends {
-            for v in b.samples.values_mut().chain(b.overhead_samples.values_mut()) {
+            for v in b
+                .samples
+                .values_mut()
+                .chain(b.overhead_samples.values_mut())
+            {
                 v.truncate(n);
             }
             b.tokens_per_rep.truncate(n);
@@ -127,26 +157,54 @@ impl Baseline {
     /// Reads a baseline file, a results.json, or a run directory holding
     /// results.json. Returns the baseline and the file actually read.
     pub fn load(path: &Path) -> Result<(Baseline, PathBuf), BaselineError> {
-        let file = if path.is_dir() { path.join("results.json") } else { path.to_path_buf() };
+        let file = if path.is_dir() {
+            path.join("results.json")
+        } else {
+            path.to_path_buf()
+        };
         let shown = file.display().to_string();
-        let text = std::fs::read_to_string(&file).map_err(|source| BaselineError::Read { path: shown.clone(), source })?;
-        let value: serde_json::Value = serde_json::from_str(&text)
-            .map_err(|e| BaselineError::Parse { path: shown.clone(), what: "a baseline or results.json", message: e.to_string() })?;
+        let text = std::fs::read_to_string(&file).map_err(|source| BaselineError::Read {
+            path: shown.clone(),
+            source,
+        })?;
+        let value: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| BaselineError::Parse {
+                path: shown.clone(),
+                what: "a baseline or results.json",
+                message: e.to_string(),
+            })?;
         let version = |key: &str| value.get(key).and_then(|v| v.as_u64()).map(|v| v as u32);
         if let Some(found) = version("baseline_format") {
             if found != BASELINE_FORMAT {
-                return Err(BaselineError::Version { path: shown, what: "baseline_format", found, expected: BASELINE_FORMAT });
+                return Err(BaselineError::Version {
+                    path: shown,
+                    what: "baseline_format",
+                    found,
+                    expected: BASELINE_FORMAT,
+                });
             }
-            let b = serde_json::from_value(value)
-                .map_err(|e| BaselineError::Parse { path: shown, what: "a baseline", message: e.to_string() })?;
+            let b = serde_json::from_value(value).map_err(|e| BaselineError::Parse {
+                path: shown,
+                what: "a baseline",
+                message: e.to_string(),
+            })?;
             return Ok((b, file));
         }
         let found = version("schema_version").unwrap_or(0);
         if found != SCHEMA_VERSION {
-            return Err(BaselineError::Version { path: shown, what: "results schema_version", found, expected: SCHEMA_VERSION });
+            return Err(BaselineError::Version {
+                path: shown,
+                what: "results schema_version",
+                found,
+                expected: SCHEMA_VERSION,
+            });
         }
-        let results: BenchResults = serde_json::from_value(value)
-            .map_err(|e| BaselineError::Parse { path: shown, what: "results.json", message: e.to_string() })?;
+        let results: BenchResults =
+            serde_json::from_value(value).map_err(|e| BaselineError::Parse {
+                path: shown,
+                what: "results.json",
+                message: e.to_string(),
+            })?;
         let name = results.run_id.clone();
         Ok((Baseline::from_results(&results, &name), file))
     }
@@ -156,20 +214,30 @@ impl Baseline {
         let mut text = serde_json::to_string_pretty(self).expect("baselines serialize");
         text.push('\n');
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| BaselineError::Write { path: shown.clone(), source })?;
+            std::fs::create_dir_all(dir).map_err(|source| BaselineError::Write {
+                path: shown.clone(),
+                source,
+            })?;
         }
-        crate::export::write_atomic(path, text.as_bytes())
-            .map_err(|e| BaselineError::Write { path: shown, source: std::io::Error::other(e.to_string()) })
+        crate::export::write_atomic(path, text.as_bytes()).map_err(|e| BaselineError::Write {
+            path: shown,
+            source: std::io::Error::other(e.to_string()),
+        })
     }
 }
 
 fn crossings_per_token(b: &crate::results::BackendResult) -> BTreeMap<String, f64> {
     let c = &b.crossings;
-    let tokens = b.reps.iter().map(|r| r.token_ids.len() as f64).sum::<f64>() / b.reps.len().max(1) as f64;
+    let tokens =
+        b.reps.iter().map(|r| r.token_ids.len() as f64).sum::<f64>() / b.reps.len().max(1) as f64;
     let mut out = BTreeMap::new();
     let mut put = |k: &str, v: Option<f64>, per_rep: bool| {
         if let Some(v) = v {
-            let per_token = if per_rep && tokens > 0.0 { v / tokens } else { v };
+            let per_token = if per_rep && tokens > 0.0 {
+                v / tokens
+            } else {
+                v
+            };
             out.insert(k.to_string(), per_token);
         }
     };

@@ -95,7 +95,9 @@ pub fn annotate(results: &mut BenchResults) {
         if let Some(reference) = reference.as_ref().filter(|r| r.name != b.name) {
             for series in SERIES {
                 let ratios = paired_series(b, reference, series);
-                if let Some(ci) = median_ci(&ratios, REPORT_CONFIDENCE, DEFAULT_RESAMPLES, DEFAULT_SEED) {
+                if let Some(ci) =
+                    median_ci(&ratios, REPORT_CONFIDENCE, DEFAULT_RESAMPLES, DEFAULT_SEED)
+                {
                     b.overhead_vs_native.insert(series.to_string(), ci);
                 }
             }
@@ -154,8 +156,14 @@ mod tests {
         let mut r = results(vec![ffi, native]);
         annotate(&mut r);
         let ci = r.backends[0].overhead_vs_native["decode_ns"];
-        assert!((ci.estimate - 1.1).abs() < 1e-9 && (ci.low - 1.1).abs() < 1e-9, "{ci:?}");
-        assert!(r.backends[1].overhead_vs_native.is_empty(), "no ratio to itself");
+        assert!(
+            (ci.estimate - 1.1).abs() < 1e-9 && (ci.low - 1.1).abs() < 1e-9,
+            "{ci:?}"
+        );
+        assert!(
+            r.backends[1].overhead_vs_native.is_empty(),
+            "no ratio to itself"
+        );
         // Spans alternate 100/200: cv ~0.46 > limit, so both are noisy.
         assert!(r.backends[0].noisy && r.noisy);
     }

@@ -220,7 +220,12 @@ pub fn parse_scenario(text: &str, file: &Path) -> Result<Scenario, ScenarioError
         generation,
         run: v.run(&raw.run)?,
         detokenize: raw.consumer.is_some_and(|c| c.detokenize),
-        sweep: raw.sweep.as_ref().map(|s| v.sweep(s)).transpose()?.unwrap_or_default(),
+        sweep: raw
+            .sweep
+            .as_ref()
+            .map(|s| v.sweep(s))
+            .transpose()?
+            .unwrap_or_default(),
     })
 }
 
@@ -310,7 +315,10 @@ impl Validator<'_> {
                 Some(n) => Some(self.int_in("sweep.rungs.layers", n, 1, 1024)? as u32),
                 None => None,
             };
-            rungs.push(SweepRung { preset: r.preset.clone(), layers });
+            rungs.push(SweepRung {
+                preset: r.preset.clone(),
+                layers,
+            });
         }
         Ok(rungs)
     }

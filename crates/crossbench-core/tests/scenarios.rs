@@ -140,17 +140,29 @@ fn shipped_scenarios_all_load() {
 #[test]
 fn sweep_ladder_is_parsed_and_validated() {
     let dir = tempfile::tempdir().unwrap();
-    let text = valid() + "\n[sweep]\nrungs = [{ preset = \"tiny\" }, { preset = \"small\", layers = 2 }]\n";
+    let text = valid()
+        + "\n[sweep]\nrungs = [{ preset = \"tiny\" }, { preset = \"small\", layers = 2 }]\n";
     let path = common::write_scenario(dir.path(), "ladder", &text);
-    let s = load_scenario(path.to_str().unwrap(), dir.path()).unwrap().scenario;
-    assert_eq!(s.sweep.len(), 2);
-    assert_eq!((s.sweep[1].preset.as_str(), s.sweep[1].layers), ("small", Some(2)));
-    assert!(load_scenario(common::write_scenario(dir.path(), "plain", &valid()).to_str().unwrap(), dir.path())
+    let s = load_scenario(path.to_str().unwrap(), dir.path())
         .unwrap()
-        .scenario
-        .sweep
-        .is_empty());
-    let message = error_for(&(valid() + "\n[sweep]\nrungs = [{ preset = \"tiny\", layers = 0 }]\n"));
+        .scenario;
+    assert_eq!(s.sweep.len(), 2);
+    assert_eq!(
+        (s.sweep[1].preset.as_str(), s.sweep[1].layers),
+        ("small", Some(2))
+    );
+    assert!(load_scenario(
+        common::write_scenario(dir.path(), "plain", &valid())
+            .to_str()
+            .unwrap(),
+        dir.path()
+    )
+    .unwrap()
+    .scenario
+    .sweep
+    .is_empty());
+    let message =
+        error_for(&(valid() + "\n[sweep]\nrungs = [{ preset = \"tiny\", layers = 0 }]\n"));
     assert!(message.contains("sweep.rungs.layers"), "{message}");
     let message = error_for(&(valid() + "\n[sweep]\nrungs = []\n"));
     assert!(message.contains("sweep.rungs"), "{message}");

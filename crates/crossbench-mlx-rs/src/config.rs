@@ -44,10 +44,17 @@ impl Reader<'_> {
         }
     }
     fn float(&self, key: &str, dflt: f32) -> Result<f32, Error> {
-        self.get(key).map_or(Ok(dflt), |v| v.as_f64().map(|x| x as f32).ok_or_else(|| self.bad(key, "must be a number")))
+        self.get(key).map_or(Ok(dflt), |v| {
+            v.as_f64()
+                .map(|x| x as f32)
+                .ok_or_else(|| self.bad(key, "must be a number"))
+        })
     }
     fn boolean(&self, key: &str, dflt: bool) -> Result<bool, Error> {
-        self.get(key).map_or(Ok(dflt), |v| v.as_bool().ok_or_else(|| self.bad(key, "must be true or false")))
+        self.get(key).map_or(Ok(dflt), |v| {
+            v.as_bool()
+                .ok_or_else(|| self.bad(key, "must be true or false"))
+        })
     }
 }
 
@@ -57,15 +64,23 @@ pub fn load(dir: &Path) -> Result<Config, Error> {
         .map_err(|e| Error::Io(format!("cannot read {}: {e}", path.display())))?;
     let root: Value = serde_json::from_str(&text)
         .map_err(|e| Error::Format(format!("{}: {e}", path.display())))?;
-    let obj = root.as_object().ok_or_else(|| Error::Format(format!("{}: top level must be an object", path.display())))?;
-    let r = Reader { obj, path: path.display().to_string() };
+    let obj = root
+        .as_object()
+        .ok_or_else(|| Error::Format(format!("{}: top level must be an object", path.display())))?;
+    let r = Reader {
+        obj,
+        path: path.display().to_string(),
+    };
     reject_unsupported(&r)?;
     let hidden_size = r.int("hidden_size", None)?;
     let num_heads = r.int("num_attention_heads", None)?;
     let quantization = match r.get("quantization") {
         None => None,
         Some(Value::Object(q)) => {
-            let qr = Reader { obj: q, path: r.path.clone() };
+            let qr = Reader {
+                obj: q,
+                path: r.path.clone(),
+            };
             Some((qr.int("bits", None)?, qr.int("group_size", None)?))
         }
         Some(_) => return Err(r.bad("quantization", "must be an object")),
@@ -90,7 +105,11 @@ fn reject_unsupported(r: &Reader) -> Result<(), Error> {
     let unsupported = |m: String| Err(Error::Unsupported(format!("{}: {m}", r.path)));
     match r.get("model_type").and_then(Value::as_str) {
         Some("mistral" | "llama") => {}
-        Some(other) => return unsupported(format!("model_type '{other}' is not supported (expected mistral or llama)")),
+        Some(other) => {
+            return unsupported(format!(
+                "model_type '{other}' is not supported (expected mistral or llama)"
+            ))
+        }
         None => return Err(r.bad("model_type", "is missing or not a string")),
     }
     for key in ["rope_scaling", "sliding_window"] {

@@ -37,18 +37,30 @@ struct Sampler {
 impl Sampler {
     fn new(s: Sampling) -> Result<Sampler, Error> {
         if !(s.temperature >= 0.0) || !s.temperature.is_finite() {
-            return Err(Error::Argument("temperature must be a finite number >= 0".into()));
+            return Err(Error::Argument(
+                "temperature must be a finite number >= 0".into(),
+            ));
         }
         if !(s.top_p > 0.0 && s.top_p <= 1.0) {
             return Err(Error::Argument("top_p must be in (0, 1]".into()));
         }
-        let key = if s.temperature > 0.0 { Some(c(random::key(s.seed))?) } else { None };
+        let key = if s.temperature > 0.0 {
+            Some(c(random::key(s.seed))?)
+        } else {
+            None
+        };
         Ok(Sampler { s, key })
     }
 
     fn sample(&mut self, logprobs: &Array) -> Result<Array, Error> {
-        let Some(key) = &self.key else { return c(mx::indexing::argmax_axis(logprobs, -1, None)) };
-        let lp = if self.s.top_p < 1.0 { apply_top_p(logprobs, self.s.top_p)? } else { logprobs.clone() };
+        let Some(key) = &self.key else {
+            return c(mx::indexing::argmax_axis(logprobs, -1, None));
+        };
+        let lp = if self.s.top_p < 1.0 {
+            apply_top_p(logprobs, self.s.top_p)?
+        } else {
+            logprobs.clone()
+        };
         // Same split as mx.random's KeySequence::next(). mlx-rs's split is
         // split_num plus two indexing takes, each with its index array: 5 calls.
         let (next, sub) = counted(5, random::split(key, 2))?;
@@ -64,7 +76,8 @@ fn apply_top_p(logprobs: &Array, top_p: f32) -> Result<Array, Error> {
     let probs = c(c(sorted.as_dtype(Dtype::Float32))?.exp())?;
     let mass_above = c(probs.cumsum(-1, true, false))?;
     let rows = probs.shape()[0];
-    let total = c(slice(&mass_above, &[0, 0], &[rows, 1])?.add(slice(&probs, &[0, 0], &[rows, 1])?))?;
+    let total =
+        c(slice(&mass_above, &[0, 0], &[rows, 1])?.add(slice(&probs, &[0, 0], &[rows, 1])?))?;
     let top = c(Ok(Array::from_f32(top_p)))?;
     let dropped = c(c(mass_above.ge(c(top.multiply(&total))?))?.sum_axis(-1, true))?;
     let threshold = c(sorted.take_along_axis(&dropped, -1))?;
@@ -104,7 +117,9 @@ impl<'m> Session<'m> {
     /// tokens [L] -> the sampled next token, shape [1].
     fn forward(&mut self, tokens: &Array) -> Result<Array, Error> {
         let ids = c(tokens.reshape(&[1, -1]))?;
-        let logits = self.model.forward(&ids, &mut self.cache, &mut self.swiglu)?; // [1, L, V]
+        let logits = self
+            .model
+            .forward(&ids, &mut self.cache, &mut self.swiglu)?; // [1, L, V]
         let (l, v) = (logits.shape()[1], logits.shape()[2]);
         let logits = c(slice(&logits, &[0, l - 1, 0], &[1, l, v])?.reshape(&[1, v]))?;
         let logprobs = c(logits.subtract(c(logits.logsumexp_axis(-1, true))?))?;
@@ -121,8 +136,13 @@ impl<'m> Session<'m> {
 
     fn hand_out(&mut self, y: &Array) -> Result<u32, Error> {
         let tok = match y.dtype() {
-            Dtype::Int32 => c(y.try_item_exact::<i32>().map_err(|e| mlx_rs::error::Exception::custom(e.to_string())))? as u32,
-            _ => c(y.try_item_exact::<u32>().map_err(|e| mlx_rs::error::Exception::custom(e.to_string())))?,
+            Dtype::Int32 => c(y
+                .try_item_exact::<i32>()
+                .map_err(|e| mlx_rs::error::Exception::custom(e.to_string())))?
+                as u32,
+            _ => c(y
+                .try_item_exact::<u32>()
+                .map_err(|e| mlx_rs::error::Exception::custom(e.to_string())))?,
         };
         self.counters.syncs += 1;
         self.counters.generated_tokens += 1;
@@ -139,14 +159,18 @@ impl<'m> Session<'m> {
     /// cache), queues the following step, then waits for the first token.
     pub fn prefill(&mut self, prompt: &[u32]) -> Result<u32, Error> {
         if prompt.is_empty() {
-            return Err(Error::Argument("prompt must contain at least one token".into()));
+            return Err(Error::Argument(
+                "prompt must contain at least one token".into(),
+            ));
         }
         if self.next.is_some() || self.cache.offset() > 0 {
             return Err(Error::Argument("session was already prefilled".into()));
         }
         let vocab = self.model.cfg.vocab_size as u32;
         if let Some((i, t)) = prompt.iter().enumerate().find(|(_, &t)| t >= vocab) {
-            return Err(Error::Argument(format!("prompt token {t} at index {i} is outside [0, vocab_size)")));
+            return Err(Error::Argument(format!(
+                "prompt token {t} at index {i} is outside [0, vocab_size)"
+            )));
         }
         let t0 = Instant::now();
         let ids: Vec<i32> = prompt.iter().map(|&t| t as i32).collect();
@@ -156,7 +180,8 @@ impl<'m> Session<'m> {
         while n - done > 1 {
             let len = PREFILL_STEP.min(n - done - 1);
             let chunk = c(slice(&all, &[done as i32], &[(done + len) as i32])?.reshape(&[1, -1]))?;
-            self.model.forward(&chunk, &mut self.cache, &mut self.swiglu)?;
+            self.model
+                .forward(&chunk, &mut self.cache, &mut self.swiglu)?;
             c(mlx_rs::transforms::eval(self.cache.state()))?;
             self.counters.evals += 1;
             self.counters.syncs += 1;
@@ -175,7 +200,10 @@ impl<'m> Session<'m> {
 
     /// Returns the token queued by the previous call, queueing the next one.
     pub fn step(&mut self) -> Result<u32, Error> {
-        let y = self.next.take().ok_or_else(|| Error::Argument("step called before prefill".into()))?;
+        let y = self
+            .next
+            .take()
+            .ok_or_else(|| Error::Argument("step called before prefill".into()))?;
         self.schedule(&y)?;
         let tok = self.hand_out(&y)?;
         if let Some(t) = self.first_token_at {

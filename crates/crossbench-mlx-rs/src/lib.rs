@@ -56,7 +56,11 @@ pub fn set_device(device: &str) -> Result<(), Error> {
     let d = match device {
         "cpu" => mlx_rs::Device::cpu(),
         "gpu" => mlx_rs::Device::gpu(),
-        other => return Err(Error::Argument(format!("unknown device '{other}' (cpu, gpu)"))),
+        other => {
+            return Err(Error::Argument(format!(
+                "unknown device '{other}' (cpu, gpu)"
+            )))
+        }
     };
     mlx_rs::Device::set_default(&d);
     Ok(())
@@ -80,5 +84,7 @@ pub fn peak_memory() -> u64 {
 #[cfg(all(feature = "mlx-rs", target_os = "linux"))]
 #[no_mangle]
 pub extern "C" fn mach_approximate_time() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64)
 }

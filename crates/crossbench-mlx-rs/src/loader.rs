@@ -12,11 +12,21 @@ use std::path::{Path, PathBuf};
 fn weight_files(dir: &Path) -> Result<Vec<PathBuf>, Error> {
     let index = dir.join("model.safetensors.index.json");
     if index.is_file() {
-        let text = std::fs::read_to_string(&index).map_err(|e| Error::Io(format!("{}: {e}", index.display())))?;
-        let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| Error::Format(format!("{}: {e}", index.display())))?;
-        let map = v.get("weight_map").and_then(|m| m.as_object())
-            .ok_or_else(|| Error::Format(format!("{}: missing weight_map object", index.display())))?;
-        let mut files: Vec<PathBuf> = map.values().filter_map(|f| f.as_str()).map(|f| dir.join(f)).collect();
+        let text = std::fs::read_to_string(&index)
+            .map_err(|e| Error::Io(format!("{}: {e}", index.display())))?;
+        let v: serde_json::Value = serde_json::from_str(&text)
+            .map_err(|e| Error::Format(format!("{}: {e}", index.display())))?;
+        let map = v
+            .get("weight_map")
+            .and_then(|m| m.as_object())
+            .ok_or_else(|| {
+                Error::Format(format!("{}: missing weight_map object", index.display()))
+            })?;
+        let mut files: Vec<PathBuf> = map
+            .values()
+            .filter_map(|f| f.as_str())
+            .map(|f| dir.join(f))
+            .collect();
         files.sort();
         files.dedup();
         return Ok(files);
@@ -31,7 +41,10 @@ fn weight_files(dir: &Path) -> Result<Vec<PathBuf>, Error> {
         .collect();
     files.sort();
     if files.is_empty() {
-        return Err(Error::Io(format!("no *.safetensors files in {}", dir.display())));
+        return Err(Error::Io(format!(
+            "no *.safetensors files in {}",
+            dir.display()
+        )));
     }
     Ok(files)
 }
@@ -49,7 +62,11 @@ impl Builder<'_> {
         Some(a)
     }
     fn get(&mut self, name: &str) -> Result<Array, Error> {
-        self.maybe(name).ok_or_else(|| Error::Shape(format!("tensor '{name}' is missing from the safetensors files")))
+        self.maybe(name).ok_or_else(|| {
+            Error::Shape(format!(
+                "tensor '{name}' is missing from the safetensors files"
+            ))
+        })
     }
     fn linear(&mut self, p: &str) -> Result<Linear, Error> {
         let w = self.get(&format!("{p}.weight"))?;
@@ -58,9 +75,19 @@ impl Builder<'_> {
         let (bits, group_size) = match (&scales, self.cfg.quantization) {
             (None, _) => (0, 0),
             (Some(_), Some(q)) => q,
-            (Some(_), None) => return Err(Error::Format(format!("'{p}.scales' exists but config.json has no 'quantization'"))),
+            (Some(_), None) => {
+                return Err(Error::Format(format!(
+                    "'{p}.scales' exists but config.json has no 'quantization'"
+                )))
+            }
         };
-        Ok(Linear { w, scales, biases, bits, group_size })
+        Ok(Linear {
+            w,
+            scales,
+            biases,
+            bits,
+            group_size,
+        })
     }
     fn layer(&mut self, i: i32) -> Result<Layer, Error> {
         let p = format!("model.layers.{i}.");
@@ -80,21 +107,42 @@ impl Builder<'_> {
 
 pub fn load(dir: &Path) -> Result<Model, Error> {
     if !dir.is_dir() {
-        return Err(Error::Io(format!("model directory not found: {}", dir.display())));
+        return Err(Error::Io(format!(
+            "model directory not found: {}",
+            dir.display()
+        )));
     }
     let cfg = config::load(dir)?;
     let mut arrays = HashMap::new();
     for f in weight_files(dir)? {
-        let loaded = Array::load_safetensors(&f).map_err(|e| Error::Io(format!("{}: {e}", f.display())))?;
+        let loaded =
+            Array::load_safetensors(&f).map_err(|e| Error::Io(format!("{}: {e}", f.display())))?;
         arrays.extend(loaded);
     }
-    let mut b = Builder { arrays, cfg: &cfg, used: Vec::new() };
+    let mut b = Builder {
+        arrays,
+        cfg: &cfg,
+        used: Vec::new(),
+    };
     let embed_tokens = b.linear("model.embed_tokens")?;
-    let layers = (0..cfg.num_layers).map(|i| b.layer(i)).collect::<Result<Vec<_>, _>>()?;
+    let layers = (0..cfg.num_layers)
+        .map(|i| b.layer(i))
+        .collect::<Result<Vec<_>, _>>()?;
     let norm = b.get("model.norm.weight")?;
-    let lm_head = if cfg.tie_word_embeddings { None } else { Some(b.linear("lm_head")?) };
+    let lm_head = if cfg.tie_word_embeddings {
+        None
+    } else {
+        Some(b.linear("lm_head")?)
+    };
     // Evaluate now so load time is real and bad data surfaces at load.
     mlx_rs::transforms::eval(&b.used).map_err(|e| Error::Mlx(e.to_string()))?;
     let parameter_bytes = b.used.iter().map(|a| a.nbytes() as u64).sum();
-    Ok(Model { cfg, embed_tokens, layers, norm, lm_head, parameter_bytes })
+    Ok(Model {
+        cfg,
+        embed_tokens,
+        layers,
+        norm,
+        lm_head,
+        parameter_bytes,
+    })
 }

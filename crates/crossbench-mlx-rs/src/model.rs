@@ -20,7 +20,15 @@ pub struct Linear {
 impl Linear {
     pub fn forward(&self, x: &Array) -> Result<Array, Error> {
         match &self.scales {
-            Some(s) => c(mx::quantized_matmul(x, &self.w, s, self.biases.as_ref(), true, self.group_size, self.bits)),
+            Some(s) => c(mx::quantized_matmul(
+                x,
+                &self.w,
+                s,
+                self.biases.as_ref(),
+                true,
+                self.group_size,
+                self.bits,
+            )),
             // `x @ w.T`: the transpose is an op of its own, as in mlx-lm.
             None => c(x.matmul(c(self.w.transpose_axes(&[1, 0]))?)),
         }
@@ -28,14 +36,22 @@ impl Linear {
 
     /// nn.Embedding / nn.QuantizedEmbedding lookup of rows `ids`.
     pub fn embed(&self, ids: &Array) -> Result<Array, Error> {
-        let Some(scales) = &self.scales else { return c(self.w.take_axis(ids, 0)) };
+        let Some(scales) = &self.scales else {
+            return c(self.w.take_axis(ids, 0));
+        };
         let biases = match &self.biases {
             Some(b) => Some(c(b.take_axis(ids, 0))?),
             None => None,
         };
         let w = c(self.w.take_axis(ids, 0))?;
         let s = c(scales.take_axis(ids, 0))?;
-        c(mx::dequantize(&w, &s, biases.as_ref(), self.group_size, self.bits))
+        c(mx::dequantize(
+            &w,
+            &s,
+            biases.as_ref(),
+            self.group_size,
+            self.bits,
+        ))
     }
 }
 
@@ -76,7 +92,11 @@ impl LayerCache {
         let prev = self.offset;
         let (ks, vs) = (k.shape(), v.shape());
         let (b, h, l, d, dv) = (ks[0], ks[1], ks[2], ks[3], vs[3]);
-        if self.keys.as_ref().is_none_or(|keys| prev + l > keys.shape()[2]) {
+        if self
+            .keys
+            .as_ref()
+            .is_none_or(|keys| prev + l > keys.shape()[2])
+        {
             let n = (KV_STEP + l - 1) / KV_STEP * KV_STEP;
             let new_k = c(mx::zeros_dtype(&[b, h, n, d], k.dtype()))?;
             let new_v = c(mx::zeros_dtype(&[b, h, n, dv], v.dtype()))?;
@@ -97,10 +117,23 @@ impl LayerCache {
         }
         self.offset += l;
         let off = self.offset;
-        let keys = slice_update(self.keys.as_ref().unwrap(), k, &[0, 0, prev, 0], &[b, h, off, d])?;
-        let values = slice_update(self.values.as_ref().unwrap(), v, &[0, 0, prev, 0], &[b, h, off, dv])?;
+        let keys = slice_update(
+            self.keys.as_ref().unwrap(),
+            k,
+            &[0, 0, prev, 0],
+            &[b, h, off, d],
+        )?;
+        let values = slice_update(
+            self.values.as_ref().unwrap(),
+            v,
+            &[0, 0, prev, 0],
+            &[b, h, off, dv],
+        )?;
         let fetched = if off < keys.shape()[2] {
-            (slice(&keys, &[0, 0, 0, 0], &[b, h, off, d])?, slice(&values, &[0, 0, 0, 0], &[b, h, off, dv])?)
+            (
+                slice(&keys, &[0, 0, 0, 0], &[b, h, off, d])?,
+                slice(&values, &[0, 0, 0, 0], &[b, h, off, dv])?,
+            )
         } else {
             (keys.clone(), values.clone())
         };
@@ -120,7 +153,9 @@ pub struct KvCache {
 
 impl KvCache {
     pub fn new(n: usize) -> KvCache {
-        KvCache { layers: (0..n).map(|_| LayerCache::default()).collect() }
+        KvCache {
+            layers: (0..n).map(|_| LayerCache::default()).collect(),
+        }
     }
     pub fn offset(&self) -> i32 {
         self.layers.first().map_or(0, |l| l.offset)
@@ -135,7 +170,8 @@ impl KvCache {
 /// keeps half-precision rounding identical. Applying it is one mlx_closure_apply
 /// (counted as one call; mlx-rs also rebuilds the closure handles around it).
 pub struct SwiGlu {
-    compiled: Box<dyn for<'a> FnMut((&'a Array, &'a Array)) -> Result<Array, mlx_rs::error::Exception>>,
+    compiled:
+        Box<dyn for<'a> FnMut((&'a Array, &'a Array)) -> Result<Array, mlx_rs::error::Exception>>,
 }
 
 /// silu(gate) * x, as mlx-lm's swiglu (a fn item: generic over the borrows).
@@ -145,7 +181,9 @@ fn swiglu((g, x): (&Array, &Array)) -> Result<Array, mlx_rs::error::Exception> {
 
 impl SwiGlu {
     pub fn new() -> SwiGlu {
-        SwiGlu { compiled: Box::new(mlx_rs::transforms::compile::compile(swiglu, true)) }
+        SwiGlu {
+            compiled: Box::new(mlx_rs::transforms::compile::compile(swiglu, true)),
+        }
     }
     fn apply(&mut self, gate: &Array, x: &Array) -> Result<Array, Error> {
         counted(1, (self.compiled)((gate, x)))
@@ -160,7 +198,12 @@ impl Default for SwiGlu {
 
 impl Model {
     /// ids: int32 [1, L]. Returns logits [1, L, vocab].
-    pub fn forward(&self, ids: &Array, cache: &mut KvCache, swiglu: &mut SwiGlu) -> Result<Array, Error> {
+    pub fn forward(
+        &self,
+        ids: &Array,
+        cache: &mut KvCache,
+        swiglu: &mut SwiGlu,
+    ) -> Result<Array, Error> {
         let eps = self.cfg.rms_norm_eps;
         let mut h = self.embed_tokens.embed(ids)?;
         for (l, lc) in self.layers.iter().zip(cache.layers.iter_mut()) {
@@ -173,7 +216,10 @@ impl Model {
         }
         let h = c(fast::rms_norm(&h, Some(&self.norm), eps))?;
         // Tied: embed_tokens.as_linear, i.e. the same (quantized) matmul.
-        self.lm_head.as_ref().unwrap_or(&self.embed_tokens).forward(&h)
+        self.lm_head
+            .as_ref()
+            .unwrap_or(&self.embed_tokens)
+            .forward(&h)
     }
 
     fn attention(&self, l: &Layer, x: &Array, cache: &mut LayerCache) -> Result<Array, Error> {
@@ -186,14 +232,24 @@ impl Model {
         let k = heads(l.k.forward(x)?, cfg.num_kv_heads)?;
         let v = heads(l.v.forward(x)?, cfg.num_kv_heads)?;
         let rope = |t: &Array| {
-            c(fast::rope(t, cfg.head_dim, cfg.rope_traditional, cfg.rope_theta, 1.0, cache.offset, None))
+            c(fast::rope(
+                t,
+                cfg.head_dim,
+                cfg.rope_traditional,
+                cfg.rope_theta,
+                1.0,
+                cache.offset,
+                None,
+            ))
         };
         let (q, k) = (rope(&q)?, rope(&k)?);
         let (keys, values) = cache.update_and_fetch(&k, &v)?;
         // base.py: "causal" for multi-token chunks, no mask for a single token.
         let scale = (cfg.head_dim as f64).powf(-0.5) as f32;
         let mask = (len > 1).then_some(ScaledDotProductAttentionMask::Causal);
-        let out = c(fast::scaled_dot_product_attention(&q, &keys, &values, scale, mask, None))?;
+        let out = c(fast::scaled_dot_product_attention(
+            &q, &keys, &values, scale, mask, None,
+        ))?;
         let out = c(c(out.transpose_axes(&[0, 2, 1, 3]))?.reshape(&[b, len, -1]))?;
         l.o.forward(&out)
     }

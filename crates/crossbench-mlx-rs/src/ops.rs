@@ -36,19 +36,39 @@ pub fn slice(a: &Array, start: &[i32], stop: &[i32]) -> Result<Array, Error> {
     let strides = vec![1i32; start.len()];
     raw_op("mlx_slice", |res, s| unsafe {
         mlx_sys::mlx_slice(
-            res, a.as_ptr(), start.as_ptr(), start.len(), stop.as_ptr(), stop.len(),
-            strides.as_ptr(), strides.len(), s,
+            res,
+            a.as_ptr(),
+            start.as_ptr(),
+            start.len(),
+            stop.as_ptr(),
+            stop.len(),
+            strides.as_ptr(),
+            strides.len(),
+            s,
         )
     })
 }
 
 /// `a` with `a[start..stop] = update`: one mlx_slice_update.
-pub fn slice_update(a: &Array, update: &Array, start: &[i32], stop: &[i32]) -> Result<Array, Error> {
+pub fn slice_update(
+    a: &Array,
+    update: &Array,
+    start: &[i32],
+    stop: &[i32],
+) -> Result<Array, Error> {
     let strides = vec![1i32; start.len()];
     raw_op("mlx_slice_update", |res, s| unsafe {
         mlx_sys::mlx_slice_update(
-            res, a.as_ptr(), update.as_ptr(), start.as_ptr(), start.len(), stop.as_ptr(),
-            stop.len(), strides.as_ptr(), strides.len(), s,
+            res,
+            a.as_ptr(),
+            update.as_ptr(),
+            start.as_ptr(),
+            start.len(),
+            stop.as_ptr(),
+            stop.len(),
+            strides.as_ptr(),
+            strides.len(),
+            s,
         )
     })
 }

@@ -8,7 +8,9 @@ use std::path::Path;
 
 /// The tiny preset's config (as `crossbench model make --preset tiny`).
 fn tiny_config(quant_bits: Option<u32>) -> String {
-    let quant = quant_bits.map_or(String::new(), |b| format!(r#","quantization":{{"group_size":64,"bits":{b}}}"#));
+    let quant = quant_bits.map_or(String::new(), |b| {
+        format!(r#","quantization":{{"group_size":64,"bits":{b}}}"#)
+    });
     format!(
         r#"{{"model_type":"mistral","hidden_size":256,"num_hidden_layers":4,"num_attention_heads":8,"num_key_value_heads":2,"head_dim":32,"intermediate_size":768,"vocab_size":32768,"rms_norm_eps":1e-5,"rope_theta":1000000.0,"tie_word_embeddings":false{quant}}}"#
     )
@@ -31,7 +33,11 @@ fn prompt(n: usize) -> Vec<u32> {
 
 fn shim_tokens(dir: &Path, prompt: &[u32], n: usize, s: Sampling) -> Vec<u32> {
     let mut model = crossbench_shim::Model::load(dir).unwrap();
-    let sampling = crossbench_shim::Sampling { temperature: s.temperature, top_p: s.top_p, seed: s.seed };
+    let sampling = crossbench_shim::Sampling {
+        temperature: s.temperature,
+        top_p: s.top_p,
+        seed: s.seed,
+    };
     let mut session = model.session(sampling).unwrap();
     let mut out = vec![session.prefill(prompt).unwrap()];
     while out.len() < n {
@@ -50,14 +56,22 @@ fn rust_tokens(dir: &Path, prompt: &[u32], n: usize, s: Sampling) -> Vec<u32> {
     out
 }
 
-const GREEDY: Sampling = Sampling { temperature: 0.0, top_p: 1.0, seed: 0 };
+const GREEDY: Sampling = Sampling {
+    temperature: 0.0,
+    top_p: 1.0,
+    seed: 0,
+};
 
 #[test]
 fn greedy_gen100_matches_the_shim_fp32_and_q4() {
     for dtype in ["float32", "q4"] {
         let dir = make_tiny(dtype);
         let p = prompt(20);
-        assert_eq!(rust_tokens(dir.path(), &p, 100, GREEDY), shim_tokens(dir.path(), &p, 100, GREEDY), "{dtype}");
+        assert_eq!(
+            rust_tokens(dir.path(), &p, 100, GREEDY),
+            shim_tokens(dir.path(), &p, 100, GREEDY),
+            "{dtype}"
+        );
     }
 }
 
@@ -66,15 +80,33 @@ fn greedy_matches_across_kv_cache_growth() {
     // 250 prompt positions + 40 new ones cross the 256-step boundary mid-decode.
     let dir = make_tiny("float32");
     let p = prompt(250);
-    assert_eq!(rust_tokens(dir.path(), &p, 40, GREEDY), shim_tokens(dir.path(), &p, 40, GREEDY));
+    assert_eq!(
+        rust_tokens(dir.path(), &p, 40, GREEDY),
+        shim_tokens(dir.path(), &p, 40, GREEDY)
+    );
 }
 
 #[test]
 fn seeded_sampling_matches_the_shim() {
     let dir = make_tiny("float32");
     let p = prompt(12);
-    for s in [Sampling { temperature: 0.8, top_p: 1.0, seed: 7 }, Sampling { temperature: 0.7, top_p: 0.9, seed: 3 }] {
-        assert_eq!(rust_tokens(dir.path(), &p, 30, s), shim_tokens(dir.path(), &p, 30, s), "{s:?}");
+    for s in [
+        Sampling {
+            temperature: 0.8,
+            top_p: 1.0,
+            seed: 7,
+        },
+        Sampling {
+            temperature: 0.7,
+            top_p: 0.9,
+            seed: 3,
+        },
+    ] {
+        assert_eq!(
+            rust_tokens(dir.path(), &p, 30, s),
+            shim_tokens(dir.path(), &p, 30, s),
+            "{s:?}"
+        );
     }
 }
 
@@ -90,7 +122,10 @@ fn decode_steps_cost_a_constant_number_of_counted_calls() {
         session.step().unwrap();
         per_step.push(ops::calls() - before);
     }
-    assert!(per_step.iter().all(|&c| c == per_step[0] && c > 4 * 20), "{per_step:?}");
+    assert!(
+        per_step.iter().all(|&c| c == per_step[0] && c > 4 * 20),
+        "{per_step:?}"
+    );
 }
 
 #[test]
@@ -99,7 +134,12 @@ fn bad_input_is_reported_not_panicked() {
     let model = crossbench_mlx_rs::load(dir.path()).unwrap();
     let mut session = Session::new(&model, GREEDY).unwrap();
     assert_eq!(session.prefill(&[]).unwrap_err().code(), "CB_ERR_ARGUMENT");
-    assert_eq!(session.prefill(&[40000]).unwrap_err().code(), "CB_ERR_ARGUMENT");
-    let missing = crossbench_mlx_rs::load(Path::new("/nonexistent/model")).err().unwrap();
+    assert_eq!(
+        session.prefill(&[40000]).unwrap_err().code(),
+        "CB_ERR_ARGUMENT"
+    );
+    let missing = crossbench_mlx_rs::load(Path::new("/nonexistent/model"))
+        .err()
+        .unwrap();
     assert_eq!(missing.code(), "CB_ERR_IO");
 }

@@ -45,8 +45,14 @@ pub fn color_of(name: &str) -> RGBColor {
         "mlx-rs" => RGBColor(0xd6, 0x27, 0x28),
         other => {
             // Stable for names we do not know: a hash of the name picks a hue.
-            let h = other.bytes().fold(7u32, |h, b| h.wrapping_mul(31).wrapping_add(b as u32));
-            RGBColor((h % 160) as u8 + 40, ((h >> 8) % 160) as u8 + 40, ((h >> 16) % 160) as u8 + 40)
+            let h = other
+                .bytes()
+                .fold(7u32, |h, b| h.wrapping_mul(31).wrapping_add(b as u32));
+            RGBColor(
+                (h % 160) as u8 + 40,
+                ((h >> 8) % 160) as u8 + 40,
+                ((h >> 16) % 160) as u8 + 40,
+            )
         }
     }
 }
@@ -62,7 +68,10 @@ pub const SERIES_STROKE: u32 = 2;
 const TRANSIT: RGBColor = RGBColor(0xe7, 0x29, 0x8a);
 
 fn chart_err<E: std::fmt::Debug>(chart: &'static str) -> impl Fn(E) -> ReportError {
-    move |e| ReportError::Chart { chart, message: format!("{e:?}") }
+    move |e| ReportError::Chart {
+        chart,
+        message: format!("{e:?}"),
+    }
 }
 
 /// Inter-token latency CDF, one line per backend, shared x axis (ms).
@@ -92,7 +101,10 @@ pub fn itl_cdf(series: &[Series]) -> Result<String, ReportError> {
 pub fn token_timeline(series: &[Series]) -> Result<String, ReportError> {
     let err = chart_err("token_timeline");
     let (x0, x1) = x_range(series);
-    let y1 = series.iter().flat_map(|s| s.points.iter().map(|p| p.1)).fold(0.0, f64::max);
+    let y1 = series
+        .iter()
+        .flat_map(|s| s.points.iter().map(|p| p.1))
+        .fold(0.0, f64::max);
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
@@ -125,13 +137,19 @@ pub fn bars(axis: &str, items: &[Bar]) -> Result<String, ReportError> {
             .margin(12)
             .x_label_area_size(36)
             .y_label_area_size(140)
-            .build_cartesian_2d(0f64..nonzero(max) * label_room(items), (0..n).into_segmented())
+            .build_cartesian_2d(
+                0f64..nonzero(max) * label_room(items),
+                (0..n).into_segmented(),
+            )
             .map_err(&err)?;
         // Segment 0 is at the bottom: bar k sits in segment n-1-k so the
         // chart reads top-down in the tables' order.
         let row = |k: u32| n - 1 - k;
         let name_of = |v: &SegmentValue<u32>| match v {
-            SegmentValue::CenterOf(j) if *j < n => items.get(row(*j) as usize).map(|b| b.name.clone()).unwrap_or_default(),
+            SegmentValue::CenterOf(j) if *j < n => items
+                .get(row(*j) as usize)
+                .map(|b| b.name.clone())
+                .unwrap_or_default(),
             _ => String::new(),
         };
         chart
@@ -149,15 +167,26 @@ pub fn bars(axis: &str, items: &[Bar]) -> Result<String, ReportError> {
             let i = row(k as u32);
             if let Some(v) = bar.value {
                 let mut rect = Rectangle::new(
-                    [(0.0, SegmentValue::Exact(i)), (v, SegmentValue::Exact(i + 1))],
+                    [
+                        (0.0, SegmentValue::Exact(i)),
+                        (v, SegmentValue::Exact(i + 1)),
+                    ],
                     color_of(&bar.name).filled(),
                 );
                 rect.set_margin(5, 5, 0, 0);
                 chart.draw_series(std::iter::once(rect)).map_err(&err)?;
             }
-            let at = (bar.value.unwrap_or(0.0) + nonzero(max) * 0.02, SegmentValue::CenterOf(i));
-            let style = ("sans-serif", 16).into_font().color(&BLACK).pos(Pos::new(HPos::Left, VPos::Center));
-            chart.draw_series(std::iter::once(Text::new(bar.label.clone(), at, style))).map_err(&err)?;
+            let at = (
+                bar.value.unwrap_or(0.0) + nonzero(max) * 0.02,
+                SegmentValue::CenterOf(i),
+            );
+            let style = ("sans-serif", 16)
+                .into_font()
+                .color(&BLACK)
+                .pos(Pos::new(HPos::Left, VPos::Center));
+            chart
+                .draw_series(std::iter::once(Text::new(bar.label.clone(), at, style)))
+                .map_err(&err)?;
         }
         root.present().map_err(&err)?;
     }
@@ -183,14 +212,17 @@ pub fn ipc_split(backend: &str, split: &[(f64, f64, f64)]) -> Result<String, Rep
             .build_cartesian_2d(0.5f64..tokens + 0.5, 0f64..nonzero(y1) * 1.08)
             .map_err(&err)?;
         mesh(&mut chart, "token index", "latency (ms)").map_err(&err)?;
-        let gen = split.iter().map(|&(x, g, _)| Rectangle::new([(x - 0.4, 0.0), (x + 0.4, g)], base.filled()));
+        let gen = split
+            .iter()
+            .map(|&(x, g, _)| Rectangle::new([(x - 0.4, 0.0), (x + 0.4, g)], base.filled()));
         chart
             .draw_series(gen)
             .map_err(&err)?
             .label("worker-side generation")
             .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], base.filled()));
-        let transit =
-            split.iter().map(|&(x, g, t)| Rectangle::new([(x - 0.4, g), (x + 0.4, g + t)], TRANSIT.filled()));
+        let transit = split
+            .iter()
+            .map(|&(x, g, t)| Rectangle::new([(x - 0.4, g), (x + 0.4, g + t)], TRANSIT.filled()));
         chart
             .draw_series(transit)
             .map_err(&err)?
@@ -199,11 +231,19 @@ pub fn ipc_split(backend: &str, split: &[(f64, f64, f64)]) -> Result<String, Rep
         legend(&mut chart, SeriesLabelPosition::UpperRight).map_err(&err)?;
         root.present().map_err(&err)?;
     }
-    Ok(finish_svg(svg, &format!("{backend}: per-token generation and IPC")))
+    Ok(finish_svg(
+        svg,
+        &format!("{backend}: per-token generation and IPC"),
+    ))
 }
 
-type Chart<'a, 'b> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>>;
-type DrawResult = Result<(), DrawingAreaErrorKind<<SVGBackend<'static> as DrawingBackend>::ErrorType>>;
+type Chart<'a, 'b> = ChartContext<
+    'a,
+    SVGBackend<'b>,
+    Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
+>;
+type DrawResult =
+    Result<(), DrawingAreaErrorKind<<SVGBackend<'static> as DrawingBackend>::ErrorType>>;
 
 fn mesh<'a, 'b: 'a>(chart: &mut Chart<'a, 'b>, x_desc: &str, y_desc: &str) -> DrawResult {
     chart
@@ -220,7 +260,10 @@ fn draw_lines<'a, 'b: 'a>(chart: &mut Chart<'a, 'b>, series: &[Series]) -> DrawR
     for s in series {
         let color = color_of(&s.name);
         chart
-            .draw_series(LineSeries::new(s.points.iter().copied(), color.stroke_width(SERIES_STROKE)))?
+            .draw_series(LineSeries::new(
+                s.points.iter().copied(),
+                color.stroke_width(SERIES_STROKE),
+            ))?
             .label(s.name.clone())
             .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], color.filled()));
     }
@@ -239,7 +282,10 @@ fn legend<'a, 'b: 'a>(chart: &mut Chart<'a, 'b>, position: SeriesLabelPosition) 
 
 fn x_range(series: &[Series]) -> (f64, f64) {
     let xs = || series.iter().flat_map(|s| s.points.iter().map(|p| p.0));
-    let (lo, hi) = (xs().fold(f64::INFINITY, f64::min), xs().fold(f64::NEG_INFINITY, f64::max));
+    let (lo, hi) = (
+        xs().fold(f64::INFINITY, f64::min),
+        xs().fold(f64::NEG_INFINITY, f64::max),
+    );
     if !lo.is_finite() || !hi.is_finite() {
         return (0.0, 1.0);
     }
@@ -254,14 +300,22 @@ fn x_range(series: &[Series]) -> (f64, f64) {
 /// longest bar (labels are ~8 units a character at this size; the plot is
 /// the chart width less the name column).
 fn label_room(items: &[Bar]) -> f64 {
-    let chars = items.iter().map(|b| b.label.chars().count()).max().unwrap_or(0) as f64;
+    let chars = items
+        .iter()
+        .map(|b| b.label.chars().count())
+        .max()
+        .unwrap_or(0) as f64;
     let plot = (WIDTH - 140 - 24) as f64;
     let share = (chars * 8.0 + 12.0) / plot;
     1.0 / (1.0 - share.clamp(0.1, 0.6))
 }
 
 fn nonzero(v: f64) -> f64 {
-    if v > 0.0 && v.is_finite() { v } else { 1.0 }
+    if v > 0.0 && v.is_finite() {
+        v
+    } else {
+        1.0
+    }
 }
 
 /// Makes plotters' standalone SVG an inline element: the namespace
@@ -271,25 +325,34 @@ fn nonzero(v: f64) -> f64 {
 fn finish_svg(svg: String, label: &str) -> String {
     let label = crate::html::escape(label);
     svg.replacen(" xmlns=\"http://www.w3.org/2000/svg\"", "", 1)
-        .replacen("<svg ", &format!("<svg class=\"chart\" role=\"img\" aria-label=\"{label}\" "), 1)
+        .replacen(
+            "<svg ",
+            &format!("<svg class=\"chart\" role=\"img\" aria-label=\"{label}\" "),
+            1,
+        )
 }
 
 /// The opening tags of `element` in `svg`.
 fn tags<'s>(svg: &'s str, element: &'s str) -> impl Iterator<Item = &'s str> + 's {
-    svg.match_indices(element).map(move |(i, _)| &svg[i..svg[i..].find('>').map_or(svg.len(), |e| i + e)])
+    svg.match_indices(element)
+        .map(move |(i, _)| &svg[i..svg[i..].find('>').map_or(svg.len(), |e| i + e)])
 }
 
 /// Filled data rectangles of a chart: bars and legend keys (everything but
 /// the white background and unfilled frames). For tests and checks.
 pub fn data_rects(svg: &str) -> usize {
-    tags(svg, "<rect").filter(|t| !t.contains("fill=\"#FFFFFF\"") && !t.contains("fill=\"none\"")).count()
+    tags(svg, "<rect")
+        .filter(|t| !t.contains("fill=\"#FFFFFF\"") && !t.contains("fill=\"none\""))
+        .count()
 }
 
 /// Series lines of a chart: plotters draws axes and ticks as 1-unit
 /// polylines too, series are drawn `SERIES_STROKE` wide.
 pub fn series_lines(svg: &str) -> usize {
     let width = format!("stroke-width=\"{SERIES_STROKE}\"");
-    tags(svg, "<polyline").filter(|t| t.contains(&width)).count()
+    tags(svg, "<polyline")
+        .filter(|t| t.contains(&width))
+        .count()
 }
 
 #[cfg(test)]

@@ -20,8 +20,14 @@ use crate::view::{BackendView, RunView};
 /// Microbenchmarks (criterion ids in microbench.json) the claims read:
 /// (id, what it measures).
 pub const MICROBENCH_KEYS: [(&str, &str); 2] = [
-    ("rust_to_c/ffi_noop", "Rust→C extern \"C\" call to an empty function, the cgo call's counterpart"),
-    ("rust_to_c/rust_noop", "plain Rust call to an empty non-inlined function, the Go call's counterpart"),
+    (
+        "rust_to_c/ffi_noop",
+        "Rust→C extern \"C\" call to an empty function, the cgo call's counterpart",
+    ),
+    (
+        "rust_to_c/rust_noop",
+        "plain Rust call to an empty non-inlined function, the Go call's counterpart",
+    ),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,19 +98,46 @@ pub fn verdict(measured: &Interval, lo: f64, hi: f64) -> Verdict {
 }
 
 fn point(v: f64) -> Interval {
-    Interval { estimate: v, low: v, high: v, confidence: 1.0, samples: 1 }
+    Interval {
+        estimate: v,
+        low: v,
+        high: v,
+        confidence: 1.0,
+        samples: 1,
+    }
 }
 
-fn row(claim: &'static str, tested_as: String, m: Option<(Interval, String)>, r: Range, scale: Scale) -> ClaimRow {
+fn row(
+    claim: &'static str,
+    tested_as: String,
+    m: Option<(Interval, String)>,
+    r: Range,
+    scale: Scale,
+) -> ClaimRow {
     let Some((ci, measured)) = m else {
-        return ClaimRow { claim, tested_as, measured: "not measured in this run".into(), ratio: None, verdict: Verdict::NotMeasured };
+        return ClaimRow {
+            claim,
+            tested_as,
+            measured: "not measured in this run".into(),
+            ratio: None,
+            verdict: Verdict::NotMeasured,
+        };
     };
     let ratio = match scale {
         Scale::Value => times(ci.estimate / r.claimed),
         Scale::Overhead if ci.estimate <= 1.0 => "measured faster than native-cpp".into(),
-        Scale::Overhead => format!("{} the claimed overhead", times((ci.estimate - 1.0) / (r.claimed - 1.0))),
+        Scale::Overhead => format!(
+            "{} the claimed overhead",
+            times((ci.estimate - 1.0) / (r.claimed - 1.0))
+        ),
     };
-    ClaimRow { claim, tested_as, measured, ratio: Some(ratio), verdict: verdict(&ci, r.lo, r.hi) }
+    ClaimRow {
+        claim,
+        tested_as,
+        measured,
+        ratio: Some(ratio),
+        verdict: verdict(&ci, r.lo, r.hi),
+    }
 }
 
 /// "0.123×", "12.3×", "4000×": three significant digits, or whole numbers.
@@ -121,7 +154,14 @@ fn times(x: f64) -> String {
 fn rep_median(b: &BackendView, values: Vec<f64>) -> Option<(Interval, String)> {
     let ci = median_ci(&values, REPORT_CONFIDENCE, DEFAULT_RESAMPLES, DEFAULT_SEED)?;
     let text = if ci.samples >= crate::view::MIN_REPS_FOR_CI {
-        format!("{} [{}, {}] ({}, n={})", fmt_ns(ci.estimate), fmt_ns(ci.low), fmt_ns(ci.high), b.name, ci.samples)
+        format!(
+            "{} [{}, {}] ({}, n={})",
+            fmt_ns(ci.estimate),
+            fmt_ns(ci.low),
+            fmt_ns(ci.high),
+            b.name,
+            ci.samples
+        )
     } else {
         format!("{} ({}, n={})", fmt_ns(ci.estimate), b.name, ci.samples)
     };
@@ -129,7 +169,9 @@ fn rep_median(b: &BackendView, values: Vec<f64>) -> Option<(Interval, String)> {
 }
 
 fn per_rep(b: &BackendView, f: impl Fn(&RepRecord) -> Option<f64>) -> Vec<f64> {
-    b.result.map(|r: &BackendResult| r.reps.iter().filter_map(&f).collect()).unwrap_or_default()
+    b.result
+        .map(|r: &BackendResult| r.reps.iter().filter_map(&f).collect())
+        .unwrap_or_default()
 }
 
 /// The claims table for one run.
@@ -140,7 +182,9 @@ pub fn evaluate(view: &RunView, micro: Option<&Microbench>) -> Vec<ClaimRow> {
     rows.extend(memory_rows(view));
     rows.push(ClaimRow {
         claim: "cgo locks the goroutine to an OS thread: ~1–2 µs per call",
-        tested_as: "Go-scheduler specific; Rust calls into C on the calling thread, nothing to measure".into(),
+        tested_as:
+            "Go-scheduler specific; Rust calls into C on the calling thread, nothing to measure"
+                .into(),
         measured: "not measured in this run".into(),
         ratio: None,
         verdict: Verdict::NotMeasured,
@@ -150,8 +194,22 @@ pub fn evaluate(view: &RunView, micro: Option<&Microbench>) -> Vec<ClaimRow> {
 
 fn micro_rows(micro: Option<&Microbench>) -> Vec<ClaimRow> {
     let claims = [
-        ("Each cgo call costs ~50–200 ns", Range { lo: 50.0, hi: 200.0, claimed: 125.0 }),
-        ("A regular Go function call: ~1–2 ns", Range { lo: 1.0, hi: 2.0, claimed: 1.5 }),
+        (
+            "Each cgo call costs ~50–200 ns",
+            Range {
+                lo: 50.0,
+                hi: 200.0,
+                claimed: 125.0,
+            },
+        ),
+        (
+            "A regular Go function call: ~1–2 ns",
+            Range {
+                lo: 1.0,
+                hi: 2.0,
+                claimed: 1.5,
+            },
+        ),
     ];
     claims
         .iter()
@@ -159,11 +217,30 @@ fn micro_rows(micro: Option<&Microbench>) -> Vec<ClaimRow> {
         .map(|(&(claim, range), (key, what))| {
             let value = micro.and_then(|m| m.benchmark(key).map(|b| (m, b.bounds())));
             let measured = value.map(|(m, (est, low, high))| {
-                let ci = Interval { estimate: est, low, high, confidence: REPORT_CONFIDENCE, samples: 0 };
-                let interval = if low < high { format!(" [{}, {}]", fmt_ns(low), fmt_ns(high)) } else { String::new() };
-                (ci, format!("{}{interval} (criterion median, {})", fmt_ns(est), m.file))
+                let ci = Interval {
+                    estimate: est,
+                    low,
+                    high,
+                    confidence: REPORT_CONFIDENCE,
+                    samples: 0,
+                };
+                let interval = if low < high {
+                    format!(" [{}, {}]", fmt_ns(low), fmt_ns(high))
+                } else {
+                    String::new()
+                };
+                (
+                    ci,
+                    format!("{}{interval} (criterion median, {})", fmt_ns(est), m.file),
+                )
             });
-            row(claim, format!("{what} (`{key}`), range {}–{} ns", range.lo, range.hi), measured, range, Scale::Value)
+            row(
+                claim,
+                format!("{what} (`{key}`), range {}–{} ns", range.lo, range.hi),
+                measured,
+                range,
+                Scale::Value,
+            )
         })
         .collect()
 }
@@ -172,42 +249,97 @@ fn micro_rows(micro: Option<&Microbench>) -> Vec<ClaimRow> {
 /// else the first ok real one), for this run's model and machine.
 fn duration_rows(view: &RunView) -> Vec<ClaimRow> {
     // The mock engine is no MLX: its times say nothing about the note's claims.
-    let floor = view.backend(REFERENCE_BACKEND).or_else(|| view.ok_backends().find(|b| b.name != "mock"));
-    let ms = |lo: f64, hi: f64| Range { lo: lo * 1e6, hi: hi * 1e6, claimed: (lo + hi) / 2.0 * 1e6 };
+    let floor = view
+        .backend(REFERENCE_BACKEND)
+        .or_else(|| view.ok_backends().find(|b| b.name != "mock"));
+    let ms = |lo: f64, hi: f64| Range {
+        lo: lo * 1e6,
+        hi: hi * 1e6,
+        claimed: (lo + hi) / 2.0 * 1e6,
+    };
     let measure = |f: &dyn Fn(&BackendView) -> Option<(Interval, String)>| floor.and_then(f);
-    let load = measure(&|b| b.load_ns.map(|v| (point(v), format!("{} ({})", fmt_ns(v), b.name))));
+    let load = measure(&|b| {
+        b.load_ns
+            .map(|v| (point(v), format!("{} ({})", fmt_ns(v), b.name)))
+    });
     let token = measure(&|b| rep_median(b, per_rep(b, overhead::rep_itl_median_ns)));
-    let prompt = measure(&|b| rep_median(b, per_rep(b, |r| (r.prefill_ns > 0).then_some(r.prefill_ns as f64))));
+    let prompt = measure(&|b| {
+        rep_median(
+            b,
+            per_rep(b, |r| (r.prefill_ns > 0).then_some(r.prefill_ns as f64)),
+        )
+    });
     let step = measure(&|b| {
-        rep_median(b, per_rep(b, |r| (r.token_ids.len() > 1 && r.decode_ns > 0).then(|| r.decode_ns as f64 / (r.token_ids.len() - 1) as f64)))
+        rep_median(
+            b,
+            per_rep(b, |r| {
+                (r.token_ids.len() > 1 && r.decode_ns > 0)
+                    .then(|| r.decode_ns as f64 / (r.token_ids.len() - 1) as f64)
+            }),
+        )
     });
     vec![
-        row("Load Model (once): 2–5 seconds", "worker's model load time".into(), load, ms(2000.0, 5000.0), Scale::Value),
-        row("Generate Token: 20–50 ms", "median inter-token latency (median of per-rep medians)".into(), token, ms(20.0, 50.0), Scale::Value),
+        row(
+            "Load Model (once): 2–5 seconds",
+            "worker's model load time".into(),
+            load,
+            ms(2000.0, 5000.0),
+            Scale::Value,
+        ),
+        row(
+            "Generate Token: 20–50 ms",
+            "median inter-token latency (median of per-rep medians)".into(),
+            token,
+            ms(20.0, 50.0),
+            Scale::Value,
+        ),
         row(
             "Process Prompt: 100–500 ms",
-            format!("worker-side prefill of the {}-token prompt", view.results.scenario.prompt_tokens),
+            format!(
+                "worker-side prefill of the {}-token prompt",
+                view.results.scenario.prompt_tokens
+            ),
             prompt,
             ms(100.0, 500.0),
             Scale::Value,
         ),
-        row("Model Forward Pass: 15–30 ms", "worker-side decode time per step".into(), step, ms(15.0, 30.0), Scale::Value),
+        row(
+            "Model Forward Pass: 15–30 ms",
+            "worker-side decode time per step".into(),
+            step,
+            ms(15.0, 30.0),
+            Scale::Value,
+        ),
     ]
 }
 
 /// Rounding range of the ratio of two figures given to `step`.
 fn rounded_ratio(num: f64, den: f64, step: f64) -> Range {
     let h = step / 2.0;
-    Range { lo: (num - h) / (den + h), hi: (num + h) / (den - h), claimed: num / den }
+    Range {
+        lo: (num - h) / (den + h),
+        hi: (num + h) / (den - h),
+        claimed: num / den,
+    }
 }
 
 fn overhead_rows(view: &RunView) -> Vec<ClaimRow> {
     let ratio = |name: &str, series: &str| {
         let b = view.backend(name)?;
         let ci = *b.overhead.get(series)?;
-        Some((ci, format!("{} ({name} / {REFERENCE_BACKEND}, {series})", crate::html::fmt_ratio(&ci))))
+        Some((
+            ci,
+            format!(
+                "{} ({name} / {REFERENCE_BACKEND}, {series})",
+                crate::html::fmt_ratio(&ci)
+            ),
+        ))
     };
-    let at_most = |pct: f64| Range { lo: 0.0, hi: 1.0 + pct / 100.0, claimed: 1.0 + pct / 100.0 };
+    let at_most = |pct: f64| Range {
+        lo: 0.0,
+        hi: 1.0 + pct / 100.0,
+        claimed: 1.0 + pct / 100.0,
+    };
     vec![
         row(
             "Generate 100 tokens: Python subprocess 2.5 s vs pure C++ 2.0 s (+25%)",
@@ -248,10 +380,15 @@ fn overhead_rows(view: &RunView) -> Vec<ClaimRow> {
 }
 
 fn memory_rows(view: &RunView) -> Vec<ClaimRow> {
-    let native = view.backend(REFERENCE_BACKEND).and_then(|b| b.peak_rss_bytes);
+    let native = view
+        .backend(REFERENCE_BACKEND)
+        .and_then(|b| b.peak_rss_bytes);
     let ratio = |name: &str| {
         let (b, n) = (view.backend(name)?.peak_rss_bytes? as f64, native? as f64);
-        Some((point(b / n), format!("{:.2}× ({} vs {})", b / n, fmt_bytes(b), fmt_bytes(n))))
+        Some((
+            point(b / n),
+            format!("{:.2}× ({} vs {})", b / n, fmt_bytes(b), fmt_bytes(n)),
+        ))
     };
     let mem = |claim: &'static str, name: &'static str, mb: f64| {
         let range = rounded_ratio(mb, 100.0, 10.0);
@@ -261,16 +398,37 @@ fn memory_rows(view: &RunView) -> Vec<ClaimRow> {
         );
         row(claim, tested, ratio(name), range, Scale::Value)
     };
-    let absolute = native.map(|n| (point(n as f64 / 1e6), format!("{} (native-cpp peak RSS)", fmt_bytes(n as f64))));
+    let absolute = native.map(|n| {
+        (
+            point(n as f64 / 1e6),
+            format!("{} (native-cpp peak RSS)", fmt_bytes(n as f64)),
+        )
+    });
     vec![
-        mem("Memory: Python subprocess 300 MB (3× pure C++)", "python-subprocess", 300.0),
-        mem("Memory: Naive CGO 150 MB (1.5× pure C++)", "ffi-token", 150.0),
-        mem("Memory: Optimized CGO 120 MB (1.2× pure C++)", "ffi-batched", 120.0),
+        mem(
+            "Memory: Python subprocess 300 MB (3× pure C++)",
+            "python-subprocess",
+            300.0,
+        ),
+        mem(
+            "Memory: Naive CGO 150 MB (1.5× pure C++)",
+            "ffi-token",
+            150.0,
+        ),
+        mem(
+            "Memory: Optimized CGO 120 MB (1.2× pure C++)",
+            "ffi-batched",
+            120.0,
+        ),
         row(
             "Memory: pure C++ 100 MB (Mistral-7B)",
             "native-cpp peak RSS, 95–105 MB; depends on the model's size".into(),
             absolute,
-            Range { lo: 95.0, hi: 105.0, claimed: 100.0 },
+            Range {
+                lo: 95.0,
+                hi: 105.0,
+                claimed: 100.0,
+            },
             Scale::Value,
         ),
     ]
@@ -281,14 +439,26 @@ mod tests {
     use super::*;
 
     fn iv(estimate: f64, low: f64, high: f64) -> Interval {
-        Interval { estimate, low, high, confidence: 0.95, samples: 5 }
+        Interval {
+            estimate,
+            low,
+            high,
+            confidence: 0.95,
+            samples: 5,
+        }
     }
 
     #[test]
     fn verdict_compares_the_interval_with_the_range() {
         assert_eq!(verdict(&iv(30.0, 25.0, 35.0), 20.0, 50.0), Verdict::Holds);
-        assert_eq!(verdict(&iv(5.0, 4.0, 6.0), 20.0, 50.0), Verdict::DoesNotHold);
-        assert_eq!(verdict(&iv(1.0, 0.99, 1.01), 0.0, 1.0001), Verdict::Inconclusive);
+        assert_eq!(
+            verdict(&iv(5.0, 4.0, 6.0), 20.0, 50.0),
+            Verdict::DoesNotHold
+        );
+        assert_eq!(
+            verdict(&iv(1.0, 0.99, 1.01), 0.0, 1.0001),
+            Verdict::Inconclusive
+        );
         assert_eq!(verdict(&iv(1.3, 1.2, 1.4), 0.0, 1.05), Verdict::DoesNotHold);
     }
 
@@ -301,10 +471,23 @@ mod tests {
 
     #[test]
     fn missing_measurement_is_not_measured_and_overhead_ratio_reads_plainly() {
-        let r = Range { lo: 0.0, hi: 1.0001, claimed: 1.0001 };
+        let r = Range {
+            lo: 0.0,
+            hi: 1.0001,
+            claimed: 1.0001,
+        };
         let none = row("c", "t".into(), None, r, Scale::Overhead);
-        assert_eq!((none.verdict, none.measured.as_str()), (Verdict::NotMeasured, "not measured in this run"));
-        let slower = row("c", "t".into(), Some((iv(1.02, 1.01, 1.03), "m".into())), r, Scale::Overhead);
+        assert_eq!(
+            (none.verdict, none.measured.as_str()),
+            (Verdict::NotMeasured, "not measured in this run")
+        );
+        let slower = row(
+            "c",
+            "t".into(),
+            Some((iv(1.02, 1.01, 1.03), "m".into())),
+            r,
+            Scale::Overhead,
+        );
         assert_eq!(slower.verdict, Verdict::DoesNotHold);
         assert_eq!(slower.ratio.as_deref(), Some("200× the claimed overhead"));
     }

@@ -8,7 +8,9 @@
 
 use crossbench_core::overhead::{rep_decode_ns, rep_itl_median_ns, REPORT_CONFIDENCE};
 use crossbench_core::results::{BackendResult, BenchResults, RepRecord};
-use crossbench_core::stats::bootstrap::{median, ratio_of_medians_ci, Interval, DEFAULT_RESAMPLES, DEFAULT_SEED};
+use crossbench_core::stats::bootstrap::{
+    median, ratio_of_medians_ci, Interval, DEFAULT_RESAMPLES, DEFAULT_SEED,
+};
 
 use crate::html::{self, escape, fmt_bytes, fmt_ns, fmt_ratio, swatch, Cell};
 use crate::run_page::model_label;
@@ -27,14 +29,28 @@ struct Metric {
 }
 
 fn rep_ttft_ns(rep: &RepRecord) -> Option<f64> {
-    rep.consumer_ns.first().map(|f| f.saturating_sub(rep.request_sent_ns) as f64)
+    rep.consumer_ns
+        .first()
+        .map(|f| f.saturating_sub(rep.request_sent_ns) as f64)
 }
 
 const METRICS: [Metric; 4] = [
-    Metric { name: "end-to-end time", of_rep: rep_e2e_ns },
-    Metric { name: "TTFT", of_rep: rep_ttft_ns },
-    Metric { name: "ITL (median per rep)", of_rep: rep_itl_median_ns },
-    Metric { name: "decode time", of_rep: rep_decode_ns },
+    Metric {
+        name: "end-to-end time",
+        of_rep: rep_e2e_ns,
+    },
+    Metric {
+        name: "TTFT",
+        of_rep: rep_ttft_ns,
+    },
+    Metric {
+        name: "ITL (median per rep)",
+        of_rep: rep_itl_median_ns,
+    },
+    Metric {
+        name: "decode time",
+        of_rep: rep_decode_ns,
+    },
 ];
 
 /// One table row: backend, metric, each run's value, each later run's change.
@@ -48,7 +64,9 @@ struct Row {
 /// Compares `runs` (label, results), the first being the baseline.
 pub fn compare_runs(runs: &[(String, BenchResults)]) -> Result<Comparison, ReportError> {
     if runs.len() < 2 {
-        return Err(ReportError::Compare("compare needs at least two runs".into()));
+        return Err(ReportError::Compare(
+            "compare needs at least two runs".into(),
+        ));
     }
     let base = &runs[0].1.scenario.name;
     if let Some((label, other)) = runs.iter().find(|(_, r)| &r.scenario.name != base) {
@@ -59,7 +77,10 @@ pub fn compare_runs(runs: &[(String, BenchResults)]) -> Result<Comparison, Repor
     }
     let rows = rows(runs);
     let letters: Vec<String> = (0..runs.len()).map(letter).collect();
-    Ok(Comparison { html: render_html(runs, &letters, &rows), markdown: render_markdown(runs, &letters, &rows) })
+    Ok(Comparison {
+        html: render_html(runs, &letters, &rows),
+        markdown: render_markdown(runs, &letters, &rows),
+    })
 }
 
 fn letter(i: usize) -> String {
@@ -83,17 +104,43 @@ fn rows(runs: &[(String, BenchResults)]) -> Vec<Row> {
     for name in backend_names(runs) {
         let found: Vec<Option<&BackendResult>> = runs
             .iter()
-            .map(|(_, r)| r.backends.iter().find(|b| b.name == name && b.status == crossbench_core::BackendStatus::Ok))
+            .map(|(_, r)| {
+                r.backends
+                    .iter()
+                    .find(|b| b.name == name && b.status == crossbench_core::BackendStatus::Ok)
+            })
             .collect();
         for m in &METRICS {
-            let samples: Vec<Vec<f64>> = found.iter().map(|b| b.map(|b| b.reps.iter().filter_map(m.of_rep).collect()).unwrap_or_default()).collect();
-            let values = samples.iter().map(|s| median(s).map(fmt_ns).unwrap_or_else(|| "absent".into())).collect();
+            let samples: Vec<Vec<f64>> = found
+                .iter()
+                .map(|b| {
+                    b.map(|b| b.reps.iter().filter_map(m.of_rep).collect())
+                        .unwrap_or_default()
+                })
+                .collect();
+            let values = samples
+                .iter()
+                .map(|s| median(s).map(fmt_ns).unwrap_or_else(|| "absent".into()))
+                .collect();
             let changes = samples[1..]
                 .iter()
-                .map(|s| ratio_of_medians_ci(s, &samples[0], REPORT_CONFIDENCE, DEFAULT_RESAMPLES, DEFAULT_SEED))
+                .map(|s| {
+                    ratio_of_medians_ci(
+                        s,
+                        &samples[0],
+                        REPORT_CONFIDENCE,
+                        DEFAULT_RESAMPLES,
+                        DEFAULT_SEED,
+                    )
+                })
                 .map(|ci| ci.map(|ci| fmt_ratio(&ci)).unwrap_or_else(|| "—".into()))
                 .collect();
-            out.push(Row { backend: name.clone(), metric: m.name.into(), values, changes });
+            out.push(Row {
+                backend: name.clone(),
+                metric: m.name.into(),
+                values,
+                changes,
+            });
         }
         out.push(memory_row(&name, &found));
         out.push(overhead_row(&name, runs));
@@ -103,18 +150,26 @@ fn rows(runs: &[(String, BenchResults)]) -> Vec<Row> {
 
 /// Peak RSS is one value per run (a maximum): its change has no interval.
 fn memory_row(name: &str, found: &[Option<&BackendResult>]) -> Row {
-    let rss: Vec<Option<f64>> = found.iter().map(|b| b.and_then(|b| b.memory.peak_rss_bytes).map(|v| v as f64)).collect();
+    let rss: Vec<Option<f64>> = found
+        .iter()
+        .map(|b| b.and_then(|b| b.memory.peak_rss_bytes).map(|v| v as f64))
+        .collect();
     let changes = rss[1..]
         .iter()
         .map(|v| match (v, rss[0]) {
-            (Some(v), Some(b)) if b > 0.0 => format!("{:+.1}% (one value each, no CI)", (v / b - 1.0) * 100.0),
+            (Some(v), Some(b)) if b > 0.0 => {
+                format!("{:+.1}% (one value each, no CI)", (v / b - 1.0) * 100.0)
+            }
             _ => "—".into(),
         })
         .collect();
     Row {
         backend: name.into(),
         metric: "peak RSS".into(),
-        values: rss.iter().map(|v| v.map(fmt_bytes).unwrap_or_else(|| "absent".into())).collect(),
+        values: rss
+            .iter()
+            .map(|v| v.map(fmt_bytes).unwrap_or_else(|| "absent".into()))
+            .collect(),
         changes,
     }
 }
@@ -124,7 +179,11 @@ fn memory_row(name: &str, found: &[Option<&BackendResult>]) -> Row {
 fn overhead_row(name: &str, runs: &[(String, BenchResults)]) -> Row {
     let cis: Vec<Option<Interval>> = runs
         .iter()
-        .map(|(_, r)| RunView::new(r).backend(name).and_then(|b| b.overhead.get("e2e_ns").copied()))
+        .map(|(_, r)| {
+            RunView::new(r)
+                .backend(name)
+                .and_then(|b| b.overhead.get("e2e_ns").copied())
+        })
         .collect();
     let changes = cis[1..]
         .iter()
@@ -136,7 +195,10 @@ fn overhead_row(name: &str, runs: &[(String, BenchResults)]) -> Row {
     Row {
         backend: name.into(),
         metric: "end-to-end vs native-cpp".into(),
-        values: cis.iter().map(|c| c.map(|c| fmt_ratio(&c)).unwrap_or_else(|| "—".into())).collect(),
+        values: cis
+            .iter()
+            .map(|c| c.map(|c| fmt_ratio(&c)).unwrap_or_else(|| "—".into()))
+            .collect(),
         changes,
     }
 }
@@ -150,11 +212,24 @@ fn metadata(r: &BenchResults) -> Vec<(&'static str, String)> {
         ("status", r.status.as_str().into()),
         ("commit", opt(&e.git_commit)),
         ("model", model_label(r)),
-        ("machine", format!("{} ({} cores)", opt(&e.cpu_model), e.cores.map_or("?".into(), |c| c.to_string()))),
+        (
+            "machine",
+            format!(
+                "{} ({} cores)",
+                opt(&e.cpu_model),
+                e.cores.map_or("?".into(), |c| c.to_string())
+            ),
+        ),
         ("device", opt(&e.device)),
         ("MLX", opt(&e.mlx_version)),
         ("BLAS", opt(&e.blas)),
-        ("reps", format!("{} (+{} warm-up)", r.scenario.repetitions, r.scenario.warmup)),
+        (
+            "reps",
+            format!(
+                "{} (+{} warm-up)",
+                r.scenario.repetitions, r.scenario.warmup
+            ),
+        ),
         ("noisy", r.noisy.to_string()),
         ("warnings", RunView::new(r).warnings.len().to_string()),
     ]
@@ -170,12 +245,21 @@ fn headers(letters: &[String]) -> Vec<String> {
 fn render_markdown(runs: &[(String, BenchResults)], letters: &[String], rows: &[Row]) -> String {
     let mut md = format!("# crossbench compare: {}\n\n", runs[0].1.scenario.name);
     for (l, (label, r)) in letters.iter().zip(runs) {
-        md.push_str(&format!("- {l}: {label} (commit {}, model {})\n", r.environment.git_commit.as_deref().unwrap_or("unknown"), model_label(r)));
+        md.push_str(&format!(
+            "- {l}: {label} (commit {}, model {})\n",
+            r.environment.git_commit.as_deref().unwrap_or("unknown"),
+            model_label(r)
+        ));
     }
     let h = headers(letters);
-    md.push_str(&format!("\n| {} |\n|{}\n", h.join(" | "), "---|".repeat(h.len())));
+    md.push_str(&format!(
+        "\n| {} |\n|{}\n",
+        h.join(" | "),
+        "---|".repeat(h.len())
+    ));
     for row in rows {
-        let cells: Vec<&str> = [row.backend.as_str(), row.metric.as_str()].into_iter()
+        let cells: Vec<&str> = [row.backend.as_str(), row.metric.as_str()]
+            .into_iter()
             .chain(row.values.iter().map(String::as_str))
             .chain(row.changes.iter().map(String::as_str))
             .collect();
@@ -185,7 +269,10 @@ fn render_markdown(runs: &[(String, BenchResults)], letters: &[String], rows: &[
 }
 
 fn render_html(runs: &[(String, BenchResults)], letters: &[String], rows: &[Row]) -> String {
-    let mut body = format!("<h1>crossbench compare: {}</h1>\n", escape(&runs[0].1.scenario.name));
+    let mut body = format!(
+        "<h1>crossbench compare: {}</h1>\n",
+        escape(&runs[0].1.scenario.name)
+    );
     let meta: Vec<Vec<(&str, String)>> = runs.iter().map(|(_, r)| metadata(r)).collect();
     let mut meta_headers = vec![""];
     meta_headers.extend(letters.iter().map(String::as_str));
@@ -196,7 +283,10 @@ fn render_html(runs: &[(String, BenchResults)], letters: &[String], rows: &[Row]
             (None, cells)
         })
         .collect();
-    body.push_str(&format!("<h2>Runs</h2>\n{}", html::table(&meta_headers, &meta_rows)));
+    body.push_str(&format!(
+        "<h2>Runs</h2>\n{}",
+        html::table(&meta_headers, &meta_rows)
+    ));
     let h = headers(letters);
     let h: Vec<&str> = h.iter().map(String::as_str).collect();
     let table_rows: Vec<(Option<&str>, Vec<Cell>)> = rows
@@ -214,7 +304,10 @@ fn render_html(runs: &[(String, BenchResults)], letters: &[String], rows: &[Row]
          change this data can show. Runs on different machines or models differ in more than the code.</p>\n{}",
         html::table(&h, &table_rows)
     ));
-    html::page(&format!("crossbench compare {}", runs[0].1.scenario.name), &body)
+    html::page(
+        &format!("crossbench compare {}", runs[0].1.scenario.name),
+        &body,
+    )
 }
 
 #[cfg(test)]

@@ -6,9 +6,17 @@ fn change_is_the_ratio_of_medians_with_an_interval() {
     let a = run(&[("native-cpp", 10.0), ("ffi-token", 11.0)], 5, 20);
     let b = run(&[("native-cpp", 12.0), ("ffi-token", 11.0)], 5, 20);
     let cmp = compare_runs(&[("runA".into(), a), ("runB".into(), b)]).unwrap();
-    let line = cmp.markdown.lines().find(|l| l.starts_with("| native-cpp | decode time |")).unwrap();
+    let line = cmp
+        .markdown
+        .lines()
+        .find(|l| l.starts_with("| native-cpp | decode time |"))
+        .unwrap();
     assert!(line.contains("| +20.0% ["), "{line}");
-    let same = cmp.markdown.lines().find(|l| l.starts_with("| ffi-token | decode time |")).unwrap();
+    let same = cmp
+        .markdown
+        .lines()
+        .find(|l| l.starts_with("| ffi-token | decode time |"))
+        .unwrap();
     assert!(same.contains("| +0.0% ["), "{same}");
     assert!(cmp.markdown.contains("- A: runA") && cmp.markdown.contains("- B: runB"));
     assert!(cmp.html.contains("<h2>Runs</h2>") && cmp.html.contains("Changes against A"));
@@ -20,7 +28,11 @@ fn backend_missing_from_one_run_is_absent_not_an_error() {
     let a = run(&[("native-cpp", 10.0), ("python-subprocess", 14.0)], 3, 10);
     let b = run(&[("native-cpp", 10.0)], 3, 10);
     let cmp = compare_runs(&[("a".into(), a), ("b".into(), b)]).unwrap();
-    let line = cmp.markdown.lines().find(|l| l.starts_with("| python-subprocess | end-to-end time |")).unwrap();
+    let line = cmp
+        .markdown
+        .lines()
+        .find(|l| l.starts_with("| python-subprocess | end-to-end time |"))
+        .unwrap();
     assert!(line.contains("| absent | —"), "{line}");
 }
 
@@ -29,7 +41,13 @@ fn different_scenarios_or_one_run_are_refused() {
     let a = run(&[("mock", 1.0)], 2, 5);
     let mut b = a.clone();
     b.scenario.name = "prefill512".into();
-    let err = compare_runs(&[("a".into(), a.clone()), ("b".into(), b)]).err().unwrap().to_string();
-    assert!(err.contains("scenario `prefill512`") && err.contains("`gen100`"), "{err}");
+    let err = compare_runs(&[("a".into(), a.clone()), ("b".into(), b)])
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        err.contains("scenario `prefill512`") && err.contains("`gen100`"),
+        "{err}"
+    );
     assert!(compare_runs(&[("a".into(), a)]).is_err());
 }

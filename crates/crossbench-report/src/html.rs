@@ -148,7 +148,13 @@ pub fn fmt_ratio(ci: &Interval) -> String {
     if ci.samples < crate::view::MIN_REPS_FOR_CI {
         format!("{} (n={}, no CI)", pct(ci.estimate), ci.samples)
     } else {
-        format!("{} [{}, {}] (n={})", pct(ci.estimate), pct(ci.low), pct(ci.high), ci.samples)
+        format!(
+            "{} [{}, {}] (n={})",
+            pct(ci.estimate),
+            pct(ci.low),
+            pct(ci.high),
+            ci.samples
+        )
     }
 }
 
@@ -158,13 +164,22 @@ mod tests {
 
     #[test]
     fn escaping_and_formats() {
-        assert_eq!(escape("<a href=\"x\">&'"), "&lt;a href=&quot;x&quot;&gt;&amp;&#39;");
+        assert_eq!(
+            escape("<a href=\"x\">&'"),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
+        );
         assert_eq!(fmt_ns(2.5e9), "2.500 s");
         assert_eq!(fmt_ns(16_064_511.0), "16.065 ms");
         assert_eq!(fmt_ns(1500.0), "1.50 µs");
         assert_eq!(fmt_bytes(272_105_472.0), "272 MB");
         assert_eq!(fmt_count(103.0), "103");
-        let ci = Interval { estimate: 1.1, low: 1.05, high: 1.2, confidence: 0.95, samples: 5 };
+        let ci = Interval {
+            estimate: 1.1,
+            low: 1.05,
+            high: 1.2,
+            confidence: 0.95,
+            samples: 5,
+        };
         assert_eq!(fmt_ratio(&ci), "+10.0% [+5.0%, +20.0%] (n=5)");
         let one = Interval { samples: 1, ..ci };
         assert_eq!(fmt_ratio(&one), "+10.0% (n=1, no CI)");

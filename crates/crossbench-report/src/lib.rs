@@ -36,7 +36,10 @@ pub const MICROBENCH_FILE: &str = "microbench.json";
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
     #[error("cannot read {file}: {source}")]
-    Read { file: String, source: std::io::Error },
+    Read {
+        file: String,
+        source: std::io::Error,
+    },
     #[error("{file} is not valid JSON: {message}")]
     Json { file: String, message: String },
     #[error("{file}: {message}")]
@@ -44,7 +47,10 @@ pub enum ReportError {
     #[error("cannot write {file}: {message}")]
     Write { file: String, message: String },
     #[error("cannot draw chart `{chart}`: {message}")]
-    Chart { chart: &'static str, message: String },
+    Chart {
+        chart: &'static str,
+        message: String,
+    },
     #[error("{0}")]
     Compare(String),
 }
@@ -63,9 +69,11 @@ pub fn write_run_report(run: &Path, microbench: Option<&Path>) -> Result<PathBuf
     let micro = micro_path.as_deref().map(load_microbench).transpose()?;
     let page = render_run(&results, micro.as_ref())?;
     let out = dir.join(REPORT_FILE);
-    crossbench_core::export::write_atomic(&out, page.as_bytes()).map_err(|e| ReportError::Write {
-        file: out.display().to_string(),
-        message: e.to_string(),
+    crossbench_core::export::write_atomic(&out, page.as_bytes()).map_err(|e| {
+        ReportError::Write {
+            file: out.display().to_string(),
+            message: e.to_string(),
+        }
     })?;
     Ok(out)
 }
@@ -75,7 +83,10 @@ pub fn run_paths(run: &Path) -> (PathBuf, PathBuf) {
     if run.is_dir() {
         (run.to_path_buf(), run.join("results.json"))
     } else {
-        let dir = run.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."));
+        let dir = run
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("."));
         (dir, run.to_path_buf())
     }
 }

@@ -7,13 +7,18 @@ use crossbench_core::scenario::{ModelSource, ScenarioKind};
 
 use crate::charts::{self, Bar, Series};
 use crate::claims;
-use crate::html::{self, escape, fmt_bytes, fmt_count, fmt_ns, fmt_opt_ns, fmt_ratio, swatch, Cell};
+use crate::html::{
+    self, escape, fmt_bytes, fmt_count, fmt_ns, fmt_opt_ns, fmt_ratio, swatch, Cell,
+};
 use crate::load::Microbench;
 use crate::view::{self, BackendView, CrossingCounts, RunView, State};
 use crate::ReportError;
 
 /// The complete HTML document for one run.
-pub fn render_run(results: &BenchResults, micro: Option<&Microbench>) -> Result<String, ReportError> {
+pub fn render_run(
+    results: &BenchResults,
+    micro: Option<&Microbench>,
+) -> Result<String, ReportError> {
     let view = RunView::new(results);
     let mut body = header(&view);
     body.push_str(&warnings(&view));
@@ -32,7 +37,10 @@ pub fn model_label(r: &BenchResults) -> String {
         return "none (mock engine)".into();
     }
     let dir = r.environment.model_dir.as_deref().map(|d| {
-        std::path::Path::new(d).file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_else(|| d.to_string())
+        std::path::Path::new(d)
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_else(|| d.to_string())
     });
     dir.unwrap_or_else(|| match &r.scenario.model {
         ModelSource::Preset(p) => format!("preset {p}, {:?}", r.scenario.dtype).to_lowercase(),
@@ -59,8 +67,15 @@ fn warnings(v: &RunView) -> String {
     if v.warnings.is_empty() {
         return "<p class=\"ok\">No warnings: every backend completed, greedy tokens agree, no backend is noisy.</p>\n".into();
     }
-    let items: String = v.warnings.iter().map(|w| format!("<li>{}</li>", escape(w))).collect();
-    format!("<div class=\"warnings\"><b>Warnings ({})</b><ul>{items}</ul></div>\n", v.warnings.len())
+    let items: String = v
+        .warnings
+        .iter()
+        .map(|w| format!("<li>{}</li>", escape(w)))
+        .collect();
+    format!(
+        "<div class=\"warnings\"><b>Warnings ({})</b><ul>{items}</ul></div>\n",
+        v.warnings.len()
+    )
 }
 
 fn status_cell(b: &BackendView) -> Cell {
@@ -76,26 +91,40 @@ fn row_class(b: &BackendView) -> Option<&'static str> {
 }
 
 pub(crate) fn crossings_text(c: &CrossingCounts) -> String {
-    let parts: Vec<String> = [(c.rust_to_c, "Rust→C calls"), (c.c_to_rust, "C→Rust callbacks"), (c.pipe_per_token, "pipe messages")]
-        .iter()
-        .filter_map(|(v, what)| v.map(|v| format!("{} {what}", fmt_count(v))))
-        .collect();
-    if parts.is_empty() { "—".into() } else { parts.join(", ") }
+    let parts: Vec<String> = [
+        (c.rust_to_c, "Rust→C calls"),
+        (c.c_to_rust, "C→Rust callbacks"),
+        (c.pipe_per_token, "pipe messages"),
+    ]
+    .iter()
+    .filter_map(|(v, what)| v.map(|v| format!("{} {what}", fmt_count(v))))
+    .collect();
+    if parts.is_empty() {
+        "—".into()
+    } else {
+        parts.join(", ")
+    }
 }
 
 /// "103 calls + 0 callbacks", "101 pipe msgs": bar labels.
 fn crossings_short(c: &CrossingCounts) -> String {
-    let parts: Vec<String> = [(c.rust_to_c, "calls"), (c.c_to_rust, "callbacks"), (c.pipe_per_token, "pipe msgs")]
-        .iter()
-        .filter_map(|(v, what)| v.map(|v| format!("{} {what}", fmt_count(v))))
-        .collect();
+    let parts: Vec<String> = [
+        (c.rust_to_c, "calls"),
+        (c.c_to_rust, "callbacks"),
+        (c.pipe_per_token, "pipe msgs"),
+    ]
+    .iter()
+    .filter_map(|(v, what)| v.map(|v| format!("{} {what}", fmt_count(v))))
+    .collect();
     parts.join(" + ")
 }
 
 fn overhead_cell(b: &BackendView, series: &str) -> Cell {
     match b.overhead.get(series) {
         Some(ci) => Cell::Num(fmt_ratio(ci)),
-        None if b.name == REFERENCE_BACKEND && b.state == State::Ok => Cell::Text("reference".into()),
+        None if b.name == REFERENCE_BACKEND && b.state == State::Ok => {
+            Cell::Text("reference".into())
+        }
         None => Cell::Text("—".into()),
     }
 }
@@ -108,7 +137,11 @@ fn headline(v: &RunView) -> String {
             let cells = vec![
                 Cell::Raw(swatch(&b.name)),
                 Cell::Num(fmt_opt_ns(b.e2e.as_ref().map(|s| s.p50))),
-                Cell::Num(b.peak_rss_bytes.map(|m| fmt_bytes(m as f64)).unwrap_or_else(|| "—".into())),
+                Cell::Num(
+                    b.peak_rss_bytes
+                        .map(|m| fmt_bytes(m as f64))
+                        .unwrap_or_else(|| "—".into()),
+                ),
                 Cell::Text(crossings_text(&b.crossings)),
                 overhead_cell(b, "e2e_ns"),
                 status_cell(b),
@@ -116,7 +149,14 @@ fn headline(v: &RunView) -> String {
             (row_class(b), cells)
         })
         .collect();
-    let headers = ["Implementation", "Time (median end-to-end)", "Memory (peak RSS)", "Crossings per generation", "Time vs native-cpp (95% CI)", "Status"];
+    let headers = [
+        "Implementation",
+        "Time (median end-to-end)",
+        "Memory (peak RSS)",
+        "Crossings per generation",
+        "Time vs native-cpp (95% CI)",
+        "Status",
+    ];
     format!(
         "<h2>Headline</h2>\n{}<p class=\"note\">The design note's table, measured. Time: request sent to last token held, median over reps. \
          Memory: the worker's peak resident set (wait4). Crossings: means per generation; FFI calls and callbacks are counted by the shim, \
@@ -131,7 +171,9 @@ fn latency(v: &RunView) -> String {
         .backends
         .iter()
         .map(|b| {
-            let p = |f: fn(&crossbench_core::stats::Summary) -> f64| Cell::Num(fmt_opt_ns(b.itl.as_ref().map(f)));
+            let p = |f: fn(&crossbench_core::stats::Summary) -> f64| {
+                Cell::Num(fmt_opt_ns(b.itl.as_ref().map(f)))
+            };
             let cells = vec![
                 Cell::Raw(swatch(&b.name)),
                 Cell::Num(fmt_opt_ns(b.ttft.as_ref().map(|s| s.p50))),
@@ -146,7 +188,17 @@ fn latency(v: &RunView) -> String {
             (row_class(b), cells)
         })
         .collect();
-    let headers = ["Backend", "TTFT p50", "ITL p50", "ITL p90", "ITL p99", "ITL max", "ITL vs native-cpp", "Decode vs native-cpp", "Model load"];
+    let headers = [
+        "Backend",
+        "TTFT p50",
+        "ITL p50",
+        "ITL p90",
+        "ITL p99",
+        "ITL max",
+        "ITL vs native-cpp",
+        "Decode vs native-cpp",
+        "Model load",
+    ];
     format!(
         "<h2>Latency</h2>\n{}<p class=\"note\">TTFT: request sent to first token held. ITL: inter-token latency at the consumer, \
          pooled over reps (HdrHistogram, 3 significant digits). Decode: first to last token, per rep.</p>\n",
@@ -160,22 +212,47 @@ fn figure(id: &str, series: usize, caption: &str, svg: &str) -> String {
 
 fn charts_section(v: &RunView) -> Result<String, ReportError> {
     let mut out = String::from("<h2>Charts</h2>\n");
-    let with_tokens: Vec<&BackendView> =
-        v.ok_backends().filter(|b| b.result.is_some_and(|r| r.reps.iter().any(|x| x.consumer_ns.len() > 1))).collect();
+    let with_tokens: Vec<&BackendView> = v
+        .ok_backends()
+        .filter(|b| {
+            b.result
+                .is_some_and(|r| r.reps.iter().any(|x| x.consumer_ns.len() > 1))
+        })
+        .collect();
     if v.results.scenario.kind == ScenarioKind::Load || with_tokens.is_empty() {
         out.push_str("<p class=\"note\">No inter-token data in this run (load scenario or no tokens): latency charts left out.</p>\n");
     } else {
         // One stalled token would squeeze every curve to the left: cut the axis
         // just past the slowest backend's p99 (maxima are in the table).
-        let cut_ms = with_tokens.iter().filter_map(|b| b.itl.as_ref()).map(|s| s.p99).fold(0.0, f64::max) * 1.1 / 1e6;
+        let cut_ms = with_tokens
+            .iter()
+            .filter_map(|b| b.itl.as_ref())
+            .map(|s| s.p99)
+            .fold(0.0, f64::max)
+            * 1.1
+            / 1e6;
         let cdf: Vec<Series> = with_tokens
             .iter()
-            .map(|b| Series { name: b.name.clone(), points: view::clip_cdf(view::itl_cdf_ms(b.result.unwrap()), cut_ms) })
+            .map(|b| Series {
+                name: b.name.clone(),
+                points: view::clip_cdf(view::itl_cdf_ms(b.result.unwrap()), cut_ms),
+            })
             .collect();
         let caption = format!("<b>Inter-token latency distribution</b> (CDF from each backend's HdrHistogram, shared axis, cut at {} \
             just past the slowest p99; maxima are in the latency table): further left is faster, a long flat top is a tail of slow tokens.", fmt_ns(cut_ms * 1e6));
-        out.push_str(&figure("itl-cdf", cdf.len(), &caption, &charts::itl_cdf(&cdf)?));
-        let timeline: Vec<Series> = with_tokens.iter().map(|b| Series { name: b.name.clone(), points: view::timeline_ms(b.result.unwrap()) }).collect();
+        out.push_str(&figure(
+            "itl-cdf",
+            cdf.len(),
+            &caption,
+            &charts::itl_cdf(&cdf)?,
+        ));
+        let timeline: Vec<Series> = with_tokens
+            .iter()
+            .map(|b| Series {
+                name: b.name.clone(),
+                points: view::timeline_ms(b.result.unwrap()),
+            })
+            .collect();
         out.push_str(&figure("timeline", timeline.len(), "<b>Per-token latency over the generation</b> (median over reps of each token's latency; \
             token 0, the TTFT, is in the tables): growth along the x axis is the KV cache getting longer, spikes are stalls.", &charts::token_timeline(&timeline)?));
     }
@@ -199,43 +276,92 @@ fn bar_figures(v: &RunView) -> Result<String, ReportError> {
             (State::Ok, Some(_)) => label,
         },
     };
-    let time: Vec<Bar> = v.backends.iter().map(|b| {
-        let ns = b.e2e.as_ref().map(|s| s.p50);
-        bar(b, ns.map(|n| n / 1e9), fmt_opt_ns(ns))
-    }).collect();
-    let mem: Vec<Bar> = v.backends.iter().map(|b| {
-        let m = b.peak_rss_bytes.map(|m| m as f64);
-        bar(b, m.map(|m| m / 1e6), m.map(fmt_bytes).unwrap_or_default())
-    }).collect();
-    let cross: Vec<Bar> = v.backends.iter().map(|b| bar(b, b.crossings.total(), crossings_short(&b.crossings))).collect();
+    let time: Vec<Bar> = v
+        .backends
+        .iter()
+        .map(|b| {
+            let ns = b.e2e.as_ref().map(|s| s.p50);
+            bar(b, ns.map(|n| n / 1e9), fmt_opt_ns(ns))
+        })
+        .collect();
+    let mem: Vec<Bar> = v
+        .backends
+        .iter()
+        .map(|b| {
+            let m = b.peak_rss_bytes.map(|m| m as f64);
+            bar(b, m.map(|m| m / 1e6), m.map(fmt_bytes).unwrap_or_default())
+        })
+        .collect();
+    let cross: Vec<Bar> = v
+        .backends
+        .iter()
+        .map(|b| bar(b, b.crossings.total(), crossings_short(&b.crossings)))
+        .collect();
     let drawn = |bars: &[Bar]| bars.iter().filter(|b| b.value.is_some()).count();
-    let mut out = figure("bars-time", drawn(&time), "<b>End-to-end time</b> per generation (median over reps).", &charts::bars("end-to-end time (s)", &time)?);
-    out.push_str(&figure("bars-memory", drawn(&mem), "<b>Peak memory</b> of each worker process (RSS).", &charts::bars("peak RSS (MB)", &mem)?));
-    out.push_str(&figure("bars-crossings", drawn(&cross), "<b>Boundary crossings</b> per generation (see the headline table's note on what counts).",
-        &charts::bars("crossings per generation", &cross)?));
+    let mut out = figure(
+        "bars-time",
+        drawn(&time),
+        "<b>End-to-end time</b> per generation (median over reps).",
+        &charts::bars("end-to-end time (s)", &time)?,
+    );
+    out.push_str(&figure(
+        "bars-memory",
+        drawn(&mem),
+        "<b>Peak memory</b> of each worker process (RSS).",
+        &charts::bars("peak RSS (MB)", &mem)?,
+    ));
+    out.push_str(&figure(
+        "bars-crossings",
+        drawn(&cross),
+        "<b>Boundary crossings</b> per generation (see the headline table's note on what counts).",
+        &charts::bars("crossings per generation", &cross)?,
+    ));
     Ok(out)
 }
 
 fn ipc_figure(b: &BackendView, split: &[(f64, f64, f64)]) -> Result<String, ReportError> {
     let median = |f: fn(&(f64, f64, f64)) -> f64| {
-        crossbench_core::stats::bootstrap::median(&split.iter().map(f).collect::<Vec<_>>()).unwrap_or(0.0)
+        crossbench_core::stats::bootstrap::median(&split.iter().map(f).collect::<Vec<_>>())
+            .unwrap_or(0.0)
     };
     let (g, t) = (median(|s| s.1), median(|s| s.2));
-    let share = if g + t > 0.0 { t / (g + t) * 100.0 } else { 0.0 };
+    let share = if g + t > 0.0 {
+        t / (g + t) * 100.0
+    } else {
+        0.0
+    };
     let caption = format!(
         "<b>{}: each token's latency split</b> into worker-side generation (worker's stamp minus the previous token's receipt) \
          and transit over the pipe (receipt minus the worker's stamp); medians over reps. Typical token: {} generating + {} in transit ({share:.1}% transit).",
         escape(&b.name), fmt_ns(g * 1e6), fmt_ns(t * 1e6)
     );
-    Ok(figure(&format!("ipc-split-{}", b.name), 2, &caption, &charts::ipc_split(&b.name, split)?))
+    Ok(figure(
+        &format!("ipc-split-{}", b.name),
+        2,
+        &caption,
+        &charts::ipc_split(&b.name, split)?,
+    ))
 }
 
 fn claims_section(v: &RunView, micro: Option<&Microbench>) -> String {
     let rows: Vec<(Option<&str>, Vec<Cell>)> = claims::evaluate(v, micro)
         .into_iter()
         .map(|c| {
-            let verdict = format!("<span class=\"{}\">{}</span>", c.verdict.css(), c.verdict.text());
-            (None, vec![Cell::Text(c.claim.into()), Cell::Text(c.tested_as), Cell::Text(c.measured), Cell::Num(c.ratio.unwrap_or_else(|| "—".into())), Cell::Raw(verdict)])
+            let verdict = format!(
+                "<span class=\"{}\">{}</span>",
+                c.verdict.css(),
+                c.verdict.text()
+            );
+            (
+                None,
+                vec![
+                    Cell::Text(c.claim.into()),
+                    Cell::Text(c.tested_as),
+                    Cell::Text(c.measured),
+                    Cell::Num(c.ratio.unwrap_or_else(|| "—".into())),
+                    Cell::Raw(verdict),
+                ],
+            )
         })
         .collect();
     let micro_note = match micro {
@@ -260,8 +386,22 @@ fn micro_claims(m: &Microbench) -> String {
         .iter()
         .map(|c| {
             let ns = |v: Option<f64>| Cell::Num(fmt_opt_ns(v));
-            let ratio = Cell::Num(c.ratio.map(|r| format!("{r:.2}×")).unwrap_or_else(|| "—".into()));
-            (None, vec![Cell::Text(c.claim.clone()), Cell::Text(format!("{} vs {}", c.measured, c.baseline)), ns(c.measured_median_ns), ns(c.baseline_median_ns), ns(c.difference_ns), ratio])
+            let ratio = Cell::Num(
+                c.ratio
+                    .map(|r| format!("{r:.2}×"))
+                    .unwrap_or_else(|| "—".into()),
+            );
+            (
+                None,
+                vec![
+                    Cell::Text(c.claim.clone()),
+                    Cell::Text(format!("{} vs {}", c.measured, c.baseline)),
+                    ns(c.measured_median_ns),
+                    ns(c.baseline_median_ns),
+                    ns(c.difference_ns),
+                    ratio,
+                ],
+            )
         })
         .collect();
     if rows.is_empty() {
@@ -281,36 +421,133 @@ fn metadata(v: &RunView) -> String {
     let s = &r.scenario;
     let opt = |x: &Option<String>| x.clone().unwrap_or_else(|| "unknown".into());
     let pairs: Vec<(&str, String)> = vec![
-        ("Run", format!("{} ({}), {} → {}", r.run_id, r.status.as_str(), r.started_at, r.finished_at.as_deref().unwrap_or("not finished"))),
-        ("Scenario", format!("{} ({:?}), {} · sha256 {}", s.name, s.kind, s.file, s.sha256)),
-        ("Generation", format!("{} prompt tokens, {} new tokens, temperature {}, top_p {}, seed {}, detokenize {}", s.prompt_tokens, s.max_new_tokens, s.temperature, s.top_p, s.seed, s.detokenize)),
-        ("Repetitions", format!("{} warm-up, {} measured, timeout {} s", s.warmup, s.repetitions, s.timeout_s)),
-        ("Model", format!("{} · dir {} · config sha256 {}", model_label(r), opt(&e.model_dir), opt(&e.model_config_sha256))),
-        ("Machine", format!("{} · {} cores · {} RAM · {} · kernel {} · device {}", opt(&e.cpu_model), e.cores.map_or("?".into(), |c| c.to_string()), e.ram_bytes.map_or("?".into(), |b| fmt_bytes(b as f64)), opt(&e.os), opt(&e.kernel), opt(&e.device))),
-        ("Versions", format!("MLX {} · mlx-lm {} · {}", opt(&e.mlx_version), opt(&e.mlx_lm_version), opt(&e.rustc_version))),
+        (
+            "Run",
+            format!(
+                "{} ({}), {} → {}",
+                r.run_id,
+                r.status.as_str(),
+                r.started_at,
+                r.finished_at.as_deref().unwrap_or("not finished")
+            ),
+        ),
+        (
+            "Scenario",
+            format!(
+                "{} ({:?}), {} · sha256 {}",
+                s.name, s.kind, s.file, s.sha256
+            ),
+        ),
+        (
+            "Generation",
+            format!(
+                "{} prompt tokens, {} new tokens, temperature {}, top_p {}, seed {}, detokenize {}",
+                s.prompt_tokens, s.max_new_tokens, s.temperature, s.top_p, s.seed, s.detokenize
+            ),
+        ),
+        (
+            "Repetitions",
+            format!(
+                "{} warm-up, {} measured, timeout {} s",
+                s.warmup, s.repetitions, s.timeout_s
+            ),
+        ),
+        (
+            "Model",
+            format!(
+                "{} · dir {} · config sha256 {}",
+                model_label(r),
+                opt(&e.model_dir),
+                opt(&e.model_config_sha256)
+            ),
+        ),
+        (
+            "Machine",
+            format!(
+                "{} · {} cores · {} RAM · {} · kernel {} · device {}",
+                opt(&e.cpu_model),
+                e.cores.map_or("?".into(), |c| c.to_string()),
+                e.ram_bytes.map_or("?".into(), |b| fmt_bytes(b as f64)),
+                opt(&e.os),
+                opt(&e.kernel),
+                opt(&e.device)
+            ),
+        ),
+        (
+            "Versions",
+            format!(
+                "MLX {} · mlx-lm {} · {}",
+                opt(&e.mlx_version),
+                opt(&e.mlx_lm_version),
+                opt(&e.rustc_version)
+            ),
+        ),
         ("BLAS", opt(&e.blas)),
         ("Commit", opt(&e.git_commit)),
-        ("Noise", format!("noisy: {} (limit: per-rep decode-time CV {:.0}%)", r.noisy, r.cv_limit * 100.0)),
-        ("Token agreement", format!("{} — {}", if r.agreement.all_match { "all match" } else { "MISMATCH" }, r.agreement.note)),
+        (
+            "Noise",
+            format!(
+                "noisy: {} (limit: per-rep decode-time CV {:.0}%)",
+                r.noisy,
+                r.cv_limit * 100.0
+            ),
+        ),
+        (
+            "Token agreement",
+            format!(
+                "{} — {}",
+                if r.agreement.all_match {
+                    "all match"
+                } else {
+                    "MISMATCH"
+                },
+                r.agreement.note
+            ),
+        ),
     ];
-    let mut rows: Vec<(Option<&str>, Vec<Cell>)> = pairs.into_iter().map(|(k, v)| (None, vec![Cell::Text(k.into()), Cell::Text(v)])).collect();
-    rows.extend(e.extra.iter().map(|(k, v)| (None, vec![Cell::Text(k.clone()), Cell::Text(v.clone())])));
-    let backends: Vec<(Option<&str>, Vec<Cell>)> = v.backends.iter().map(|b| {
-        let res = b.result;
-        let cells = vec![
-            Cell::Raw(swatch(&b.name)),
-            Cell::Text(res.map(|x| x.summary.clone()).unwrap_or_default()),
-            status_cell(b),
-            Cell::Text(res.and_then(|x| x.stamp_source).map(|s| format!("{s:?}")).unwrap_or_default()),
-            Cell::Text(res.and_then(|x| x.exit_status.clone()).unwrap_or_default()),
-            Cell::Text(res.and_then(|x| x.error.clone()).unwrap_or_default()),
-        ];
-        (row_class(b), cells)
-    }).collect();
+    let mut rows: Vec<(Option<&str>, Vec<Cell>)> = pairs
+        .into_iter()
+        .map(|(k, v)| (None, vec![Cell::Text(k.into()), Cell::Text(v)]))
+        .collect();
+    rows.extend(
+        e.extra
+            .iter()
+            .map(|(k, v)| (None, vec![Cell::Text(k.clone()), Cell::Text(v.clone())])),
+    );
+    let backends: Vec<(Option<&str>, Vec<Cell>)> = v
+        .backends
+        .iter()
+        .map(|b| {
+            let res = b.result;
+            let cells = vec![
+                Cell::Raw(swatch(&b.name)),
+                Cell::Text(res.map(|x| x.summary.clone()).unwrap_or_default()),
+                status_cell(b),
+                Cell::Text(
+                    res.and_then(|x| x.stamp_source)
+                        .map(|s| format!("{s:?}"))
+                        .unwrap_or_default(),
+                ),
+                Cell::Text(res.and_then(|x| x.exit_status.clone()).unwrap_or_default()),
+                Cell::Text(res.and_then(|x| x.error.clone()).unwrap_or_default()),
+            ];
+            (row_class(b), cells)
+        })
+        .collect();
     format!(
         "<h2>Run metadata</h2>\n{}\n<h3>Backends</h3>\n{}",
         html::table(&["", ""], &rows),
-        html::table(&["Backend", "What it is", "Status", "Consumer stamp", "Worker exit", "Error"], &backends)
+        html::table(
+            &[
+                "Backend",
+                "What it is",
+                "Status",
+                "Consumer stamp",
+                "Worker exit",
+                "Error"
+            ],
+            &backends
+        )
     )
 }
 

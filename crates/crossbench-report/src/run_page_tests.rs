@@ -8,16 +8,33 @@ use crossbench_core::results::BackendStatus;
 
 /// The <svg> of the figure with this data-chart id.
 fn figure_svg<'p>(page: &'p str, id: &str) -> &'p str {
-    let start = page.find(&format!("data-chart=\"{id}\"")).unwrap_or_else(|| panic!("no figure {id}"));
+    let start = page
+        .find(&format!("data-chart=\"{id}\""))
+        .unwrap_or_else(|| panic!("no figure {id}"));
     let rest = &page[start..];
     &rest[rest.find("<svg").unwrap()..rest.find("</svg>").unwrap()]
 }
 
 #[test]
 fn full_run_has_every_section_and_a_series_per_backend() {
-    let r = run(&[("python-subprocess", 12.0), ("ffi-token", 10.5), ("ffi-batched", 10.1), ("native-cpp", 10.0)], 5, 30);
+    let r = run(
+        &[
+            ("python-subprocess", 12.0),
+            ("ffi-token", 10.5),
+            ("ffi-batched", 10.1),
+            ("native-cpp", 10.0),
+        ],
+        5,
+        30,
+    );
     let page = render_run(&r, None).unwrap();
-    for h in ["Headline", "Latency", "Charts", "The design note's claims", "Run metadata"] {
+    for h in [
+        "Headline",
+        "Latency",
+        "Charts",
+        "The design note's claims",
+        "Run metadata",
+    ] {
         assert!(page.contains(&format!("<h2>{h}</h2>")), "{h}");
     }
     assert_eq!(series_lines(figure_svg(&page, "itl-cdf")), 4);
@@ -25,27 +42,48 @@ fn full_run_has_every_section_and_a_series_per_backend() {
     assert_eq!(data_rects(figure_svg(&page, "bars-time")), 4);
     assert_eq!(data_rects(figure_svg(&page, "bars-memory")), 4);
     // native-cpp and python-subprocess have producer stamps: 29 tokens x 2 parts + 2 keys.
-    assert_eq!(data_rects(figure_svg(&page, "ipc-split-python-subprocess")), 29 * 2 + 2);
+    assert_eq!(
+        data_rects(figure_svg(&page, "ipc-split-python-subprocess")),
+        29 * 2 + 2
+    );
     assert!(page.contains("data-chart=\"ipc-split-native-cpp\""));
     assert!(!page.contains("data-chart=\"ipc-split-ffi-token\""));
     // python is 20% slower in every round: the paired ratio is exact.
-    assert!(page.contains("+20.0% [+20.0%, +20.0%] (n=5)"), "e2e ratio with its interval");
+    assert!(
+        page.contains("+20.0% [+20.0%, +20.0%] (n=5)"),
+        "e2e ratio with its interval"
+    );
     assert!(page.contains("No warnings"));
     assert!(!page.contains("http://") && !page.contains("https://") && !page.contains("<script"));
 }
 
 #[test]
 fn absent_and_failed_backends_are_marked_and_warned() {
-    let mut r = run(&[("python-subprocess", 12.0), ("ffi-token", 10.5), ("native-cpp", 10.0)], 3, 10);
+    let mut r = run(
+        &[
+            ("python-subprocess", 12.0),
+            ("ffi-token", 10.5),
+            ("native-cpp", 10.0),
+        ],
+        3,
+        10,
+    );
     r.backends[1].mark(BackendStatus::Failed, "worker exited with signal 9");
     let page = render_run(&r, None).unwrap();
     assert!(page.contains("ffi-batched: absent from this run (not measured)."));
     assert!(page.contains("ffi-token: failed: worker exited with signal 9"));
     assert!(page.contains("absent: not in this run"));
-    assert_eq!(series_lines(figure_svg(&page, "itl-cdf")), 2, "only ok backends are drawn");
+    assert_eq!(
+        series_lines(figure_svg(&page, "itl-cdf")),
+        2,
+        "only ok backends are drawn"
+    );
     assert_eq!(data_rects(figure_svg(&page, "bars-time")), 2);
     let bars = figure_svg(&page, "bars-time");
-    assert!(bars.contains("\nabsent\n") && bars.contains("\nfailed\n"), "absent and failed bars are labelled");
+    assert!(
+        bars.contains("\nabsent\n") && bars.contains("\nfailed\n"),
+        "absent and failed bars are labelled"
+    );
 }
 
 #[test]
@@ -58,24 +96,44 @@ fn mismatch_noise_and_missing_reference_are_warnings() {
     r.cv_limit = 0.1;
     let page = render_run(&r, None).unwrap();
     assert!(page.contains("TOKEN MISMATCH: ffi-token rep 0"));
-    assert!(page.contains("python-subprocess: noisy: per-rep decode time varies by 25.0% (limit 10%)"));
+    assert!(
+        page.contains("python-subprocess: noisy: per-rep decode time varies by 25.0% (limit 10%)")
+    );
     assert!(page.contains("No native-cpp results: no overhead ratios in this run."));
     assert!(page.contains("Only 2 measured rep(s)"));
 }
 
 #[test]
 fn claims_table_gives_verdicts_and_says_what_was_not_measured() {
-    let r = run(&[("python-subprocess", 12.5), ("ffi-token", 11.5), ("ffi-batched", 10.2), ("native-cpp", 10.0)], 5, 30);
+    let r = run(
+        &[
+            ("python-subprocess", 12.5),
+            ("ffi-token", 11.5),
+            ("ffi-batched", 10.2),
+            ("native-cpp", 10.0),
+        ],
+        5,
+        30,
+    );
     let view = RunView::new(&r);
     let rows = claims::evaluate(&view, None);
     let find = |prefix: &str| rows.iter().find(|c| c.claim.starts_with(prefix)).unwrap();
     // 3 s load is inside 2-5 s; 10 ms tokens are below 20-50 ms.
     assert_eq!(find("Load Model").verdict, claims::Verdict::Holds);
-    assert_eq!(find("Generate Token: 20").verdict, claims::Verdict::DoesNotHold);
+    assert_eq!(
+        find("Generate Token: 20").verdict,
+        claims::Verdict::DoesNotHold
+    );
     // python is exactly 25% slower per round, inside the 1.195-1.308 rounding range.
-    assert_eq!(find("Generate 100 tokens: Python").verdict, claims::Verdict::Holds);
+    assert_eq!(
+        find("Generate 100 tokens: Python").verdict,
+        claims::Verdict::Holds
+    );
     assert_eq!(find("Optimized (batched)").verdict, claims::Verdict::Holds);
-    assert_eq!(find("CGO overhead is 0.01%").verdict, claims::Verdict::DoesNotHold);
+    assert_eq!(
+        find("CGO overhead is 0.01%").verdict,
+        claims::Verdict::DoesNotHold
+    );
     assert_eq!(find("Each cgo call").verdict, claims::Verdict::NotMeasured);
     assert_eq!(find("Each cgo call").measured, "not measured in this run");
 }
@@ -93,9 +151,21 @@ fn microbenchmarks_fill_the_call_claims() {
     )
     .unwrap();
     let rows = claims::evaluate(&RunView::new(&r), Some(&micro));
-    assert_eq!(rows[0].verdict, claims::Verdict::DoesNotHold, "1.6 ns is far below 50-200 ns");
-    assert!(rows[0].measured.starts_with("1.6 ns [1.5 ns, 1.7 ns]"), "{}", rows[0].measured);
-    assert_eq!(rows[1].verdict, claims::Verdict::Holds, "1.1-1.3 ns is inside 1-2 ns");
+    assert_eq!(
+        rows[0].verdict,
+        claims::Verdict::DoesNotHold,
+        "1.6 ns is far below 50-200 ns"
+    );
+    assert!(
+        rows[0].measured.starts_with("1.6 ns [1.5 ns, 1.7 ns]"),
+        "{}",
+        rows[0].measured
+    );
+    assert_eq!(
+        rows[1].verdict,
+        claims::Verdict::Holds,
+        "1.1-1.3 ns is inside 1-2 ns"
+    );
     let page = render_run(&r, Some(&micro)).unwrap();
     assert!(page.contains("Microbenchmark pairs") && page.contains("1.33×"));
 }
@@ -108,5 +178,10 @@ fn mock_only_run_renders_without_absent_rows() {
     assert!(page.contains("none (mock engine)"));
     assert_eq!(series_lines(figure_svg(&page, "itl-cdf")), 1);
     let claims = claims::evaluate(&RunView::new(&r), None);
-    assert!(claims.iter().all(|c| c.verdict == claims::Verdict::NotMeasured), "the mock engine is not MLX");
+    assert!(
+        claims
+            .iter()
+            .all(|c| c.verdict == claims::Verdict::NotMeasured),
+        "the mock engine is not MLX"
+    );
 }

@@ -22,7 +22,12 @@ pub fn run(backends: &[(&str, f64)], reps: u32, tokens: usize) -> BenchResults {
         let mut b = BackendResult::new(name, "synthetic");
         b.ipc_per_token = *name == "python-subprocess" || *name == "native-cpp";
         for i in 0..reps {
-            b.reps.push(rep(i, ms * 1e6 * (1.0 + i as f64 / 100.0), tokens, b.ipc_per_token));
+            b.reps.push(rep(
+                i,
+                ms * 1e6 * (1.0 + i as f64 / 100.0),
+                tokens,
+                b.ipc_per_token,
+            ));
         }
         b.memory.peak_rss_bytes = Some((100.0 * ms * 1e6) as u64);
         b.load_ns = Some(3_000_000_000);
@@ -36,12 +41,19 @@ pub fn run(backends: &[(&str, f64)], reps: u32, tokens: usize) -> BenchResults {
 fn rep(index: u32, step_ns: f64, tokens: usize, producer: bool) -> RepRecord {
     let start = 1_000_000_000u64 * (index as u64 + 1);
     let first = start + (step_ns * 5.0) as u64;
-    let consumer: Vec<u64> = (0..tokens).map(|t| first + (step_ns * t as f64) as u64).collect();
+    let consumer: Vec<u64> = (0..tokens)
+        .map(|t| first + (step_ns * t as f64) as u64)
+        .collect();
     RepRecord {
         index,
         request_sent_ns: start,
         token_ids: vec![7; tokens],
-        producer_ns: producer.then(|| consumer.iter().map(|c| c - (step_ns * 0.05) as u64).collect()),
+        producer_ns: producer.then(|| {
+            consumer
+                .iter()
+                .map(|c| c - (step_ns * 0.05) as u64)
+                .collect()
+        }),
         consumer_ns: consumer,
         prefill_ns: (step_ns * 4.0) as u64,
         decode_ns: (step_ns * (tokens - 1) as f64) as u64,

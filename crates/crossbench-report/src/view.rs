@@ -6,12 +6,19 @@ use std::collections::BTreeMap;
 
 use crossbench_core::overhead::{self, REFERENCE_BACKEND, REPORT_CONFIDENCE};
 use crossbench_core::results::{BackendResult, BackendStatus, BenchResults, RepRecord};
-use crossbench_core::stats::bootstrap::{median, median_ci, paired_ratios, Interval, DEFAULT_RESAMPLES, DEFAULT_SEED};
+use crossbench_core::stats::bootstrap::{
+    median, median_ci, paired_ratios, Interval, DEFAULT_RESAMPLES, DEFAULT_SEED,
+};
 use crossbench_core::stats::{decode_histogram, Summary};
 
 /// The real backends of the design note's table. A run that has any of them
 /// is expected to have all; those it lacks are shown as absent.
-pub const CANONICAL: [&str; 4] = ["python-subprocess", "ffi-token", "ffi-batched", "native-cpp"];
+pub const CANONICAL: [&str; 4] = [
+    "python-subprocess",
+    "ffi-token",
+    "ffi-batched",
+    "native-cpp",
+];
 
 /// Fewer measured reps than this and a bootstrap interval says little.
 pub const MIN_REPS_FOR_CI: usize = 3;
@@ -38,7 +45,10 @@ pub struct CrossingCounts {
 impl CrossingCounts {
     pub fn total(&self) -> Option<f64> {
         let parts = [self.rust_to_c, self.c_to_rust, self.pipe_per_token];
-        parts.iter().any(Option::is_some).then(|| parts.iter().flatten().sum())
+        parts
+            .iter()
+            .any(Option::is_some)
+            .then(|| parts.iter().flatten().sum())
     }
 }
 
@@ -71,15 +81,29 @@ impl<'a> RunView<'a> {
             .backends
             .iter()
             .find(|b| b.name == REFERENCE_BACKEND && b.status == BackendStatus::Ok);
-        let mut backends: Vec<BackendView> =
-            results.backends.iter().map(|b| backend_view(b, reference)).collect();
-        if results.backends.iter().any(|b| CANONICAL.contains(&b.name.as_str())) {
-            for name in CANONICAL.iter().filter(|n| !results.backends.iter().any(|b| &b.name == *n)) {
+        let mut backends: Vec<BackendView> = results
+            .backends
+            .iter()
+            .map(|b| backend_view(b, reference))
+            .collect();
+        if results
+            .backends
+            .iter()
+            .any(|b| CANONICAL.contains(&b.name.as_str()))
+        {
+            for name in CANONICAL
+                .iter()
+                .filter(|n| !results.backends.iter().any(|b| &b.name == *n))
+            {
                 backends.push(absent(name));
             }
         }
         let warnings = warnings(results, &backends);
-        RunView { results, backends, warnings }
+        RunView {
+            results,
+            backends,
+            warnings,
+        }
     }
 
     pub fn ok_backends(&self) -> impl Iterator<Item = &BackendView<'a>> {
@@ -87,7 +111,9 @@ impl<'a> RunView<'a> {
     }
 
     pub fn backend(&self, name: &str) -> Option<&BackendView<'a>> {
-        self.backends.iter().find(|b| b.name == name && b.state == State::Ok)
+        self.backends
+            .iter()
+            .find(|b| b.name == name && b.state == State::Ok)
     }
 }
 
@@ -112,8 +138,14 @@ fn backend_view<'a>(b: &'a BackendResult, reference: Option<&BackendResult>) -> 
         BackendStatus::Ok => State::Ok,
         other => State::NotOk(other.as_str().to_string(), b.error.clone()),
     };
-    let load_ns = b.load_ns.map(|v| v as f64).or_else(|| b.summary_of("load_ns").map(|s| s.p50));
-    let peak_rss_bytes = b.memory.peak_rss_bytes.or(b.memory.worker_reported_peak_rss_bytes);
+    let load_ns = b
+        .load_ns
+        .map(|v| v as f64)
+        .or_else(|| b.summary_of("load_ns").map(|s| s.p50));
+    let peak_rss_bytes = b
+        .memory
+        .peak_rss_bytes
+        .or(b.memory.worker_reported_peak_rss_bytes);
     BackendView {
         name: b.name.clone(),
         result: Some(b),
@@ -125,7 +157,10 @@ fn backend_view<'a>(b: &'a BackendResult, reference: Option<&BackendResult>) -> 
         load_ns,
         peak_rss_bytes,
         crossings: crossing_counts(b),
-        overhead: reference.filter(|r| r.name != b.name).map(|r| overheads(b, r)).unwrap_or_default(),
+        overhead: reference
+            .filter(|r| r.name != b.name)
+            .map(|r| overheads(b, r))
+            .unwrap_or_default(),
     }
 }
 
@@ -134,7 +169,11 @@ fn crossing_counts(b: &BackendResult) -> CrossingCounts {
     CrossingCounts {
         rust_to_c: c.rust_to_c_calls,
         c_to_rust: c.c_to_rust_callbacks,
-        pipe_per_token: if b.ipc_per_token { c.ipc_messages_in } else { None },
+        pipe_per_token: if b.ipc_per_token {
+            c.ipc_messages_in
+        } else {
+            None
+        },
     }
 }
 
@@ -161,14 +200,19 @@ fn overheads(b: &BackendResult, reference: &BackendResult) -> BTreeMap<&'static 
 
 /// Request sent to last token held, per rep.
 pub fn rep_e2e_ns(rep: &RepRecord) -> Option<f64> {
-    rep.consumer_ns.last().map(|last| last.saturating_sub(rep.request_sent_ns) as f64)
+    rep.consumer_ns
+        .last()
+        .map(|last| last.saturating_sub(rep.request_sent_ns) as f64)
 }
 
 /// Per-rep e2e ratio for reps of the same round (same index): paired for the
 /// same reason as core's overhead series, drift cancels.
 fn paired_e2e(b: &BackendResult, reference: &BackendResult) -> Vec<f64> {
-    let by_index: BTreeMap<u32, f64> =
-        reference.reps.iter().filter_map(|r| rep_e2e_ns(r).map(|v| (r.index, v))).collect();
+    let by_index: BTreeMap<u32, f64> = reference
+        .reps
+        .iter()
+        .filter_map(|r| rep_e2e_ns(r).map(|v| (r.index, v)))
+        .collect();
     let (num, den): (Vec<f64>, Vec<f64>) = b
         .reps
         .iter()
@@ -180,17 +224,28 @@ fn paired_e2e(b: &BackendResult, reference: &BackendResult) -> Vec<f64> {
 /// Empirical CDF of inter-token latency in ms from the stored HdrHistogram
 /// (falling back to the raw reps when it is missing or unreadable).
 pub fn itl_cdf_ms(b: &BackendResult) -> Vec<(f64, f64)> {
-    let hist = b.histograms.get("itl_ns").and_then(|h| decode_histogram(h)).or_else(|| {
-        let raw: Vec<u64> = b.reps.iter().flat_map(|r| crossbench_core::stats::diffs(&r.consumer_ns)).collect();
-        crossbench_core::stats::histogram(&raw)
-    });
+    let hist = b
+        .histograms
+        .get("itl_ns")
+        .and_then(|h| decode_histogram(h))
+        .or_else(|| {
+            let raw: Vec<u64> = b
+                .reps
+                .iter()
+                .flat_map(|r| crossbench_core::stats::diffs(&r.consumer_ns))
+                .collect();
+            crossbench_core::stats::histogram(&raw)
+        });
     let Some(hist) = hist else { return Vec::new() };
     let total = hist.len() as f64;
     let mut seen = 0u64;
     let mut points = Vec::new();
     for v in hist.iter_recorded() {
         seen += v.count_at_value();
-        points.push((hist.highest_equivalent(v.value_iterated_to()) as f64 / 1e6, seen as f64 / total));
+        points.push((
+            hist.highest_equivalent(v.value_iterated_to()) as f64 / 1e6,
+            seen as f64 / total,
+        ));
     }
     points
 }
@@ -201,7 +256,11 @@ pub fn clip_cdf(points: Vec<(f64, f64)>, x_max: f64) -> Vec<(f64, f64)> {
     if x_max <= 0.0 || points.last().map_or(true, |p| p.0 <= x_max) {
         return points;
     }
-    let mut kept: Vec<(f64, f64)> = points.iter().copied().take_while(|p| p.0 <= x_max).collect();
+    let mut kept: Vec<(f64, f64)> = points
+        .iter()
+        .copied()
+        .take_while(|p| p.0 <= x_max)
+        .collect();
     let y = kept.last().map_or(0.0, |p| p.1);
     kept.push((x_max, y));
     kept
@@ -211,7 +270,9 @@ pub fn clip_cdf(points: Vec<(f64, f64)>, x_max: f64) -> Vec<(f64, f64)> {
 /// Token 0's latency is the TTFT, shown in the table instead: it includes
 /// the prefill and would flatten the rest of the line.
 pub fn timeline_ms(b: &BackendResult) -> Vec<(f64, f64)> {
-    per_token_median(b, |rep, i| Some(rep.consumer_ns[i].saturating_sub(rep.consumer_ns[i - 1])))
+    per_token_median(b, |rep, i| {
+        Some(rep.consumer_ns[i].saturating_sub(rep.consumer_ns[i - 1]))
+    })
 }
 
 /// For backends with producer stamps: per token index, the medians over reps
@@ -219,17 +280,36 @@ pub fn timeline_ms(b: &BackendResult) -> Vec<(f64, f64)> {
 /// producer stamp minus the previous token's receipt; transit is receipt
 /// minus producer stamp; together they are the token's latency.
 pub fn ipc_split_ms(b: &BackendResult) -> Option<Vec<(f64, f64, f64)>> {
-    b.reps.iter().any(|r| r.producer_ns.is_some()).then_some(())?;
-    let producer = |rep: &RepRecord, i: usize| rep.producer_ns.as_ref().and_then(|p| p.get(i).copied());
-    let generation =
-        per_token_median(b, |rep, i| Some(producer(rep, i)?.saturating_sub(rep.consumer_ns[i - 1])));
-    let transit = per_token_median(b, |rep, i| Some(rep.consumer_ns[i].saturating_sub(producer(rep, i)?)));
-    let split = generation.iter().zip(&transit).map(|(&(x, g), &(_, t))| (x, g, t)).collect();
+    b.reps
+        .iter()
+        .any(|r| r.producer_ns.is_some())
+        .then_some(())?;
+    let producer =
+        |rep: &RepRecord, i: usize| rep.producer_ns.as_ref().and_then(|p| p.get(i).copied());
+    let generation = per_token_median(b, |rep, i| {
+        Some(producer(rep, i)?.saturating_sub(rep.consumer_ns[i - 1]))
+    });
+    let transit = per_token_median(b, |rep, i| {
+        Some(rep.consumer_ns[i].saturating_sub(producer(rep, i)?))
+    });
+    let split = generation
+        .iter()
+        .zip(&transit)
+        .map(|(&(x, g), &(_, t))| (x, g, t))
+        .collect();
     Some(split)
 }
 
-fn per_token_median(b: &BackendResult, f: impl Fn(&RepRecord, usize) -> Option<u64>) -> Vec<(f64, f64)> {
-    let longest = b.reps.iter().map(|r| r.consumer_ns.len()).max().unwrap_or(0);
+fn per_token_median(
+    b: &BackendResult,
+    f: impl Fn(&RepRecord, usize) -> Option<u64>,
+) -> Vec<(f64, f64)> {
+    let longest = b
+        .reps
+        .iter()
+        .map(|r| r.consumer_ns.len())
+        .max()
+        .unwrap_or(0);
     (1..longest)
         .filter_map(|i| {
             let values: Vec<f64> = b
@@ -247,7 +327,10 @@ fn per_token_median(b: &BackendResult, f: impl Fn(&RepRecord, usize) -> Option<u
 fn warnings(r: &BenchResults, backends: &[BackendView]) -> Vec<String> {
     let mut w = Vec::new();
     if r.status != crossbench_core::results::RunStatus::Complete {
-        w.push(format!("Run status is `{}`: figures cover only what was measured.", r.status.as_str()));
+        w.push(format!(
+            "Run status is `{}`: figures cover only what was measured.",
+            r.status.as_str()
+        ));
     }
     w.extend(r.agreement.mismatch_lines());
     for b in backends {
@@ -269,8 +352,13 @@ fn warnings(r: &BenchResults, backends: &[BackendView]) -> Vec<String> {
             ));
         }
     }
-    if !backends.iter().any(|b| b.name == REFERENCE_BACKEND && b.state == State::Ok) {
-        w.push(format!("No {REFERENCE_BACKEND} results: no overhead ratios in this run."));
+    if !backends
+        .iter()
+        .any(|b| b.name == REFERENCE_BACKEND && b.state == State::Ok)
+    {
+        w.push(format!(
+            "No {REFERENCE_BACKEND} results: no overhead ratios in this run."
+        ));
     }
     if (r.scenario.repetitions as usize) < MIN_REPS_FOR_CI {
         w.push(format!(
@@ -281,8 +369,14 @@ fn warnings(r: &BenchResults, backends: &[BackendView]) -> Vec<String> {
     for (backend, pct) in &r.injected_slowdowns {
         w.push(format!("{backend} was slowed by {pct}% on purpose (--inject-slowdown): not a clean measurement."));
     }
-    if r.environment.git_commit.as_deref().is_some_and(|c| c.ends_with("-dirty")) {
-        w.push("Built from a working tree with uncommitted changes (commit ends in -dirty).".into());
+    if r.environment
+        .git_commit
+        .as_deref()
+        .is_some_and(|c| c.ends_with("-dirty"))
+    {
+        w.push(
+            "Built from a working tree with uncommitted changes (commit ends in -dirty).".into(),
+        );
     }
     w
 }
@@ -294,7 +388,10 @@ mod tests {
     #[test]
     fn clip_cdf_cuts_the_tail_and_runs_to_the_edge() {
         let pts = vec![(1.0, 0.5), (2.0, 0.9), (50.0, 1.0)];
-        assert_eq!(clip_cdf(pts.clone(), 3.0), vec![(1.0, 0.5), (2.0, 0.9), (3.0, 0.9)]);
+        assert_eq!(
+            clip_cdf(pts.clone(), 3.0),
+            vec![(1.0, 0.5), (2.0, 0.9), (3.0, 0.9)]
+        );
         assert_eq!(clip_cdf(pts.clone(), 60.0), pts);
         assert_eq!(clip_cdf(pts.clone(), 0.0), pts);
     }
@@ -305,12 +402,18 @@ mod tests {
         let b = &r.backends[0];
         let cdf = itl_cdf_ms(b);
         assert!((cdf.last().unwrap().1 - 1.0).abs() < 1e-12);
-        assert!(cdf.windows(2).all(|w| w[0].0 <= w[1].0 && w[0].1 <= w[1].1), "monotone");
+        assert!(
+            cdf.windows(2).all(|w| w[0].0 <= w[1].0 && w[0].1 <= w[1].1),
+            "monotone"
+        );
         let split = ipc_split_ms(b).unwrap();
         let line = timeline_ms(b);
         assert_eq!(split.len(), 19);
         for ((_, g, t), (_, total)) in split.iter().zip(&line) {
-            assert!((g + t - total).abs() < 1e-6, "generation + transit = the token's latency");
+            assert!(
+                (g + t - total).abs() < 1e-6,
+                "generation + transit = the token's latency"
+            );
         }
     }
 }

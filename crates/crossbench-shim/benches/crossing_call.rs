@@ -15,7 +15,9 @@ fn rust_noop(x: i32) -> i32 {
 
 fn rust_to_c(c: &mut Criterion) {
     let mut g = c.benchmark_group("rust_to_c");
-    g.bench_function("ffi_noop", |b| b.iter(|| crossbench_shim::noop(black_box(7))));
+    g.bench_function("ffi_noop", |b| {
+        b.iter(|| crossbench_shim::noop(black_box(7)))
+    });
     g.bench_function("rust_noop", |b| b.iter(|| rust_noop(black_box(7))));
     g.finish();
 }

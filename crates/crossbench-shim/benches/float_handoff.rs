@@ -30,7 +30,9 @@ fn float_handoff(c: &mut Criterion) {
             black_box(&mut dst);
         })
     });
-    g.bench_function("pointer_no_copy", |b| b.iter(|| borrow_floats(black_box(&src))));
+    g.bench_function("pointer_no_copy", |b| {
+        b.iter(|| borrow_floats(black_box(&src)))
+    });
     g.bench_function("rust_copy_twin", |b| {
         b.iter(|| {
             dst.copy_from_slice(black_box(&src));

@@ -24,14 +24,24 @@ impl Echo {
         let mut child = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).spawn()?;
         let stdin = child.stdin.take().expect("piped stdin");
         let stdout = BufReader::new(child.stdout.take().expect("piped stdout"));
-        Ok(Echo { child, stdin, stdout, line: String::new() })
+        Ok(Echo {
+            child,
+            stdin,
+            stdout,
+            line: String::new(),
+        })
     }
 
     fn round_trip(&mut self, payload: &str) -> usize {
-        self.stdin.write_all(payload.as_bytes()).expect("write to worker");
+        self.stdin
+            .write_all(payload.as_bytes())
+            .expect("write to worker");
         self.stdin.flush().expect("flush");
         self.line.clear();
-        let n = self.stdout.read_line(&mut self.line).expect("read from worker");
+        let n = self
+            .stdout
+            .read_line(&mut self.line)
+            .expect("read from worker");
         assert_eq!(n, payload.len(), "the echo must return the whole line");
         n
     }
@@ -53,7 +63,10 @@ fn workers() -> Vec<(&'static str, Command)> {
         cmd.arg("-u").arg(root.join("scripts/echo_worker.py"));
         out.push(("python_worker", cmd));
     } else {
-        eprintln!("python_pipe: {} missing; skipping the Python worker", python.display());
+        eprintln!(
+            "python_pipe: {} missing; skipping the Python worker",
+            python.display()
+        );
     }
     out.push(("cat_twin", Command::new("cat")));
     out

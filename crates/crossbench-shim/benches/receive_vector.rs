@@ -39,7 +39,9 @@ fn embed_end_to_end(c: &mut Criterion) {
     let dir = models::make_tiny("float32", 3);
     let mut model = Model::load(dir.path()).expect("tiny model");
     let mut g = c.benchmark_group("embed_tiny");
-    g.bench_function("copy_vec", |b| b.iter(|| black_box(model.embed(PROMPT).expect("embed"))));
+    g.bench_function("copy_vec", |b| {
+        b.iter(|| black_box(model.embed(PROMPT).expect("embed")))
+    });
     g.bench_function("zero_copy_view", |b| {
         b.iter(|| {
             let v = model.embed_view(PROMPT).expect("embed_view");

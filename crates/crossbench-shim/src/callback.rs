@@ -54,7 +54,10 @@ pub(crate) fn generate<F>(
 where
     F: FnMut(u32, u64) -> Flow,
 {
-    let mut state = CallbackState { on_token, panic: None };
+    let mut state = CallbackState {
+        on_token,
+        panic: None,
+    };
     let mut counters: sys::cb_counters = unsafe { std::mem::zeroed() };
     let status = unsafe {
         sys::cb_generate(

@@ -69,7 +69,10 @@ impl ShimError {
     }
 
     pub(crate) fn null(what: &str) -> ShimError {
-        ShimError::Shim { kind: ErrorKind::Runtime, message: format!("{what} returned a null handle") }
+        ShimError::Shim {
+            kind: ErrorKind::Runtime,
+            message: format!("{what} returned a null handle"),
+        }
     }
 }
 
@@ -80,6 +83,11 @@ pub(crate) fn check(status: sys::cb_status::Type) -> Result<(), ShimError> {
         return Ok(());
     }
     // SAFETY: cb_last_error returns a thread-local NUL-terminated string.
-    let message = unsafe { CStr::from_ptr(sys::cb_last_error()) }.to_string_lossy().into_owned();
-    Err(ShimError::Shim { kind: ErrorKind::from_status(status), message })
+    let message = unsafe { CStr::from_ptr(sys::cb_last_error()) }
+        .to_string_lossy()
+        .into_owned();
+    Err(ShimError::Shim {
+        kind: ErrorKind::from_status(status),
+        message,
+    })
 }

@@ -11,7 +11,12 @@ pub mod crossing;
 mod error;
 mod view;
 
-#[allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code)]
+#[allow(
+    non_camel_case_types,
+    non_snake_case,
+    non_upper_case_globals,
+    dead_code
+)]
 #[allow(clippy::all)]
 pub mod sys {
     include!("bindings.rs");
@@ -22,9 +27,9 @@ use std::path::Path;
 use std::ptr::NonNull;
 
 pub use callback::Flow;
+use error::check;
 pub use error::{ErrorKind, ShimError};
 pub use view::{test_array_view, EmbeddingView};
-use error::check;
 
 pub type Result<T> = std::result::Result<T, ShimError>;
 
@@ -41,7 +46,9 @@ pub fn mlx_lib_dir() -> &'static Path {
 /// Version string of the linked MLX.
 pub fn mlx_version() -> String {
     // SAFETY: returns a pointer to a static NUL-terminated string.
-    unsafe { CStr::from_ptr(sys::cb_mlx_version()) }.to_string_lossy().into_owned()
+    unsafe { CStr::from_ptr(sys::cb_mlx_version()) }
+        .to_string_lossy()
+        .into_owned()
 }
 
 /// Selects the MLX device: "cpu" or "gpu".
@@ -92,7 +99,9 @@ pub fn make_weights(
 ) -> Result<()> {
     let d = path_cstring(dir)?;
     let t = cstring(dtype, "dtype")?;
-    let s = scales_dtype.map(|s| cstring(s, "scales_dtype")).transpose()?;
+    let s = scales_dtype
+        .map(|s| cstring(s, "scales_dtype"))
+        .transpose()?;
     let s_ptr = s.as_ref().map_or(std::ptr::null(), |s| s.as_ptr());
     check(unsafe { sys::cb_make_weights(d.as_ptr(), seed, t.as_ptr(), s_ptr, shard_bytes) })
 }
@@ -107,13 +116,21 @@ pub struct Sampling {
 
 impl Default for Sampling {
     fn default() -> Self {
-        Sampling { temperature: 0.0, top_p: 1.0, seed: 0 }
+        Sampling {
+            temperature: 0.0,
+            top_p: 1.0,
+            seed: 0,
+        }
     }
 }
 
 impl Sampling {
     fn raw(&self) -> sys::cb_sampling {
-        sys::cb_sampling { temperature: self.temperature, top_p: self.top_p, seed: self.seed }
+        sys::cb_sampling {
+            temperature: self.temperature,
+            top_p: self.top_p,
+            seed: self.seed,
+        }
     }
 }
 
@@ -151,7 +168,10 @@ impl Model {
         let s = sampling.raw();
         check(unsafe { sys::cb_session_new(self.raw.as_ptr(), &s, &mut raw) })?;
         NonNull::new(raw)
-            .map(|raw| Session { raw, _model: std::marker::PhantomData })
+            .map(|raw| Session {
+                raw,
+                _model: std::marker::PhantomData,
+            })
             .ok_or_else(|| ShimError::null("cb_session_new"))
     }
 
@@ -208,7 +228,12 @@ impl Session<'_> {
     pub fn prefill(&mut self, prompt: &[u32]) -> Result<u32> {
         let mut first = 0i32;
         check(unsafe {
-            sys::cb_prefill(self.raw.as_ptr(), prompt.as_ptr().cast(), prompt.len(), &mut first)
+            sys::cb_prefill(
+                self.raw.as_ptr(),
+                prompt.as_ptr().cast(),
+                prompt.len(),
+                &mut first,
+            )
         })?;
         Ok(first as u32)
     }

@@ -55,7 +55,12 @@ impl<'m> EmbeddingView<'m> {
     fn adopt(raw: *mut sys::cb_array_view, data: *const f32, len: usize) -> Result<Self> {
         let raw = NonNull::new(raw).ok_or_else(|| ShimError::null("cb_array_view"))?;
         // Constructed first so that the view is freed even on the error below.
-        let view = EmbeddingView { raw, data, len, _owner: PhantomData };
+        let view = EmbeddingView {
+            raw,
+            data,
+            len,
+            _owner: PhantomData,
+        };
         if data.is_null() || (data as usize) % std::mem::align_of::<f32>() != 0 {
             return Err(ShimError::null("cb_array_view data"));
         }
@@ -92,7 +97,9 @@ impl Drop for EmbeddingView<'_> {
 
 impl std::fmt::Debug for EmbeddingView<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EmbeddingView").field("len", &self.len).finish()
+        f.debug_struct("EmbeddingView")
+            .field("len", &self.len)
+            .finish()
     }
 }
 

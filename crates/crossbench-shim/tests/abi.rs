@@ -21,7 +21,12 @@ fn per_token_ids(model: &mut Model, prompt: &[u32], n: usize, sampling: Sampling
 
 fn batched_ids(model: &mut Model, prompt: &[u32], n: usize, sampling: Sampling) -> Vec<u32> {
     let mut ids = Vec::new();
-    model.generate(prompt, n, sampling, |t, _| { ids.push(t); Flow::Continue }).unwrap();
+    model
+        .generate(prompt, n, sampling, |t, _| {
+            ids.push(t);
+            Flow::Continue
+        })
+        .unwrap();
     ids
 }
 
@@ -31,8 +36,14 @@ fn check_against_mlx_lm(dtype: &str) {
     for prompt in [PROMPT, &[1u32][..]] {
         let ours = per_token_ids(&mut model, prompt, 64, Sampling::default());
         let reference = mlx_lm_greedy(dir.path(), prompt, 64);
-        assert_eq!(ours, reference, "{dtype}: shim vs mlx-lm, prompt {prompt:?}");
-        assert_eq!(batched_ids(&mut model, prompt, 64, Sampling::default()), ours);
+        assert_eq!(
+            ours, reference,
+            "{dtype}: shim vs mlx-lm, prompt {prompt:?}"
+        );
+        assert_eq!(
+            batched_ids(&mut model, prompt, 64, Sampling::default()),
+            ours
+        );
     }
 }
 
@@ -52,7 +63,10 @@ fn digest_dir(dir: &Path) -> Vec<(String, String)> {
         .map(|e| e.unwrap().path())
         .map(|p| {
             let hash = Sha256::digest(std::fs::read(&p).unwrap());
-            (p.file_name().unwrap().to_string_lossy().into_owned(), format!("{hash:x}"))
+            (
+                p.file_name().unwrap().to_string_lossy().into_owned(),
+                format!("{hash:x}"),
+            )
         })
         .collect();
     out.sort();
@@ -62,9 +76,21 @@ fn digest_dir(dir: &Path) -> Vec<(String, String)> {
 #[test]
 fn make_weights_is_byte_identical_for_a_seed() {
     for dtype in ["float32", "q4"] {
-        let (a, b, c) = (make_tiny(dtype, 3), make_tiny(dtype, 3), make_tiny(dtype, 4));
-        assert_eq!(digest_dir(a.path()), digest_dir(b.path()), "{dtype}: same seed");
-        assert_ne!(digest_dir(a.path()), digest_dir(c.path()), "{dtype}: other seed");
+        let (a, b, c) = (
+            make_tiny(dtype, 3),
+            make_tiny(dtype, 3),
+            make_tiny(dtype, 4),
+        );
+        assert_eq!(
+            digest_dir(a.path()),
+            digest_dir(b.path()),
+            "{dtype}: same seed"
+        );
+        assert_ne!(
+            digest_dir(a.path()),
+            digest_dir(c.path()),
+            "{dtype}: other seed"
+        );
     }
 }
 
@@ -76,10 +102,22 @@ fn generation_is_not_degenerate_and_sampling_is_seeded() {
     let mut distinct = greedy.clone();
     distinct.sort();
     distinct.dedup();
-    assert!(distinct.len() >= 8, "greedy output collapsed to {} distinct ids", distinct.len());
-    let hot = Sampling { temperature: 0.8, top_p: 0.9, seed: 7 };
+    assert!(
+        distinct.len() >= 8,
+        "greedy output collapsed to {} distinct ids",
+        distinct.len()
+    );
+    let hot = Sampling {
+        temperature: 0.8,
+        top_p: 0.9,
+        seed: 7,
+    };
     let a = per_token_ids(&mut model, PROMPT, 32, hot);
-    assert_eq!(a, batched_ids(&mut model, PROMPT, 32, hot), "same seed, both API shapes");
+    assert_eq!(
+        a,
+        batched_ids(&mut model, PROMPT, 32, hot),
+        "same seed, both API shapes"
+    );
     let other = per_token_ids(&mut model, PROMPT, 32, Sampling { seed: 8, ..hot });
     assert_ne!(a, other, "another seed should sample differently");
 }
@@ -88,12 +126,18 @@ fn generation_is_not_degenerate_and_sampling_is_seeded() {
 fn counters_count_each_crossing() {
     let dir = make_tiny("float32", 0);
     let mut model = Model::load(dir.path()).unwrap();
-    let c = model.generate(PROMPT, 20, Sampling::default(), |_, _| Flow::Continue).unwrap();
+    let c = model
+        .generate(PROMPT, 20, Sampling::default(), |_, _| Flow::Continue)
+        .unwrap();
     assert_eq!(c.generated_tokens, 20);
     assert_eq!(c.callbacks, 20);
     assert_eq!(c.prompt_tokens, PROMPT.len() as u64);
     assert_eq!(c.bytes_out, 80);
-    assert!(c.syncs >= 20, "at least one host sync per token: {}", c.syncs);
+    assert!(
+        c.syncs >= 20,
+        "at least one host sync per token: {}",
+        c.syncs
+    );
     let mut s = model.session(Sampling::default()).unwrap();
     s.prefill(PROMPT).unwrap();
     for _ in 1..20 {
@@ -123,7 +167,10 @@ fn load_err(dir: &Path) -> ShimError {
 fn missing_directory_names_the_path() {
     let e = load_err(Path::new("/nonexistent/crossbench-model"));
     assert_eq!(e.kind(), ErrorKind::Io);
-    assert!(e.to_string().contains("/nonexistent/crossbench-model"), "{e}");
+    assert!(
+        e.to_string().contains("/nonexistent/crossbench-model"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -144,7 +191,8 @@ fn missing_and_truncated_safetensors_name_the_file() {
 #[test]
 fn config_disagreeing_with_weights_names_the_tensor() {
     let dir = make_tiny("float32", 0);
-    let config = common::tiny_config(None).replace("\"intermediate_size\":768", "\"intermediate_size\":512");
+    let config =
+        common::tiny_config(None).replace("\"intermediate_size\":768", "\"intermediate_size\":512");
     std::fs::write(dir.path().join("config.json"), config).unwrap();
     let e = load_err(dir.path());
     assert_eq!(e.kind(), ErrorKind::Shape, "{e}");
@@ -162,7 +210,10 @@ fn unsupported_quantization_is_refused() {
     let bad = tempfile::tempdir().unwrap();
     std::fs::write(bad.path().join("config.json"), common::tiny_config(None)).unwrap();
     let e = crossbench_shim::make_weights(bad.path(), 0, "q3", None, 1 << 30).unwrap_err();
-    assert!(matches!(e.kind(), ErrorKind::Unsupported | ErrorKind::Argument), "{e}");
+    assert!(
+        matches!(e.kind(), ErrorKind::Unsupported | ErrorKind::Argument),
+        "{e}"
+    );
 }
 
 #[test]
@@ -171,12 +222,20 @@ fn cpp_exceptions_become_typed_errors_and_the_process_lives_on() {
     let mut model = Model::load(dir.path()).unwrap();
     for kind in ["runtime", "bad_alloc"] {
         crossbench_shim::debug_arm_throw(kind).unwrap();
-        let e = model.session(Sampling::default()).err().expect("armed exception");
+        let e = model
+            .session(Sampling::default())
+            .err()
+            .expect("armed exception");
         assert_eq!(e.kind(), ErrorKind::Runtime, "{e}");
     }
-    let e = model.generate(&[], 4, Sampling::default(), |_, _| Flow::Continue).unwrap_err();
+    let e = model
+        .generate(&[], 4, Sampling::default(), |_, _| Flow::Continue)
+        .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Argument, "empty prompt: {e}");
-    assert_eq!(batched_ids(&mut model, PROMPT, 4, Sampling::default()).len(), 4);
+    assert_eq!(
+        batched_ids(&mut model, PROMPT, 4, Sampling::default()).len(),
+        4
+    );
 }
 
 #[test]
@@ -193,10 +252,28 @@ fn a_panicking_callback_stops_generation_without_unwinding_into_cpp() {
             Flow::Continue
         })
         .unwrap_err();
-    assert!(matches!(e, ShimError::CallbackPanic(ref m) if m.contains("token 3")), "{e}");
+    assert!(
+        matches!(e, ShimError::CallbackPanic(ref m) if m.contains("token 3")),
+        "{e}"
+    );
     assert_eq!(seen, 4, "no callback after the panic");
     let mut n = 0;
-    let c = model.generate(PROMPT, 10, Sampling::default(), |_, _| { n += 1; if n == 5 { Flow::Stop } else { Flow::Continue } }).unwrap();
-    assert_eq!(c.callbacks, 5, "a consumer stop is honoured and not an error");
-    assert_eq!(batched_ids(&mut model, PROMPT, 5, Sampling::default()).len(), 5);
+    let c = model
+        .generate(PROMPT, 10, Sampling::default(), |_, _| {
+            n += 1;
+            if n == 5 {
+                Flow::Stop
+            } else {
+                Flow::Continue
+            }
+        })
+        .unwrap();
+    assert_eq!(
+        c.callbacks, 5,
+        "a consumer stop is honoured and not an error"
+    );
+    assert_eq!(
+        batched_ids(&mut model, PROMPT, 5, Sampling::default()).len(),
+        5
+    );
 }

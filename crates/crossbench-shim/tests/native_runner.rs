@@ -22,16 +22,31 @@ fn events(stdout: &[u8]) -> Vec<Value> {
 }
 
 fn token_ids(events: &[Value]) -> Vec<u32> {
-    events.iter().filter(|e| e["ev"] == "token").map(|e| e["id"].as_u64().unwrap() as u32).collect()
+    events
+        .iter()
+        .filter(|e| e["ev"] == "token")
+        .map(|e| e["id"].as_u64().unwrap() as u32)
+        .collect()
 }
 
 fn one_shot(dir: &std::path::Path, n: usize) -> Vec<Value> {
     let ids: Vec<String> = PROMPT.iter().map(|i| i.to_string()).collect();
     let out = runner()
-        .args(["--model", dir.to_str().unwrap(), "--prompt-ids", &ids.join(","), "--max-new", &n.to_string()])
+        .args([
+            "--model",
+            dir.to_str().unwrap(),
+            "--prompt-ids",
+            &ids.join(","),
+            "--max-new",
+            &n.to_string(),
+        ])
         .output()
         .unwrap();
-    assert!(out.status.success(), "runner failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "runner failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     events(&out.stdout)
 }
 
@@ -40,7 +55,11 @@ fn native_runner_greedy_matches_mlx_lm_fp32_and_q4() {
     for dtype in ["float32", "q4"] {
         let dir = make_tiny(dtype, 0);
         let ev = one_shot(dir.path(), 64);
-        assert_eq!(token_ids(&ev), mlx_lm_greedy(dir.path(), PROMPT, 64), "{dtype}");
+        assert_eq!(
+            token_ids(&ev),
+            mlx_lm_greedy(dir.path(), PROMPT, 64),
+            "{dtype}"
+        );
     }
 }
 
@@ -49,13 +68,25 @@ fn native_runner_prints_monotonic_token_stamps_and_a_summary() {
     let dir = make_tiny("float32", 0);
     let ev = one_shot(dir.path(), 16);
     assert_eq!(ev[0]["ev"], "loaded");
-    let stamps: Vec<u64> = ev.iter().filter(|e| e["ev"] == "token").map(|e| e["t_ns"].as_u64().unwrap()).collect();
+    let stamps: Vec<u64> = ev
+        .iter()
+        .filter(|e| e["ev"] == "token")
+        .map(|e| e["t_ns"].as_u64().unwrap())
+        .collect();
     assert_eq!(stamps.len(), 16);
     assert!(stamps.windows(2).all(|w| w[0] <= w[1]));
     let done = ev.last().unwrap();
     assert_eq!(done["ev"], "done");
     assert_eq!(done["tokens"], 16);
-    for key in ["prefill_ns", "decode_ns", "load_ns", "peak_rss_bytes", "mlx_peak_bytes", "evals", "syncs"] {
+    for key in [
+        "prefill_ns",
+        "decode_ns",
+        "load_ns",
+        "peak_rss_bytes",
+        "mlx_peak_bytes",
+        "evals",
+        "syncs",
+    ] {
         assert!(done[key].as_u64().is_some_and(|v| v > 0), "{key} in {done}");
     }
 }
@@ -70,28 +101,57 @@ fn serve_mode_answers_requests_and_survives_bad_ones() {
         .spawn()
         .unwrap();
     let mut stdin = child.stdin.take().unwrap();
-    writeln!(stdin, "generate max_new=4 temperature=0 top_p=1 seed=0 prompt=1,2,3").unwrap();
+    writeln!(
+        stdin,
+        "generate max_new=4 temperature=0 top_p=1 seed=0 prompt=1,2,3"
+    )
+    .unwrap();
     writeln!(stdin, "generate max_new=banana prompt=1").unwrap();
-    writeln!(stdin, "generate max_new=4 temperature=0 top_p=1 seed=0 prompt=1,2,3").unwrap();
+    writeln!(
+        stdin,
+        "generate max_new=4 temperature=0 top_p=1 seed=0 prompt=1,2,3"
+    )
+    .unwrap();
     writeln!(stdin, "quit").unwrap();
     drop(stdin);
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success());
     let ev = events(&out.stdout);
     let kinds: Vec<&str> = ev.iter().map(|e| e["ev"].as_str().unwrap()).collect();
-    assert_eq!(kinds.iter().filter(|k| **k == "done").count(), 2, "{kinds:?}");
-    assert_eq!(kinds.iter().filter(|k| **k == "error").count(), 1, "{kinds:?}");
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "done").count(),
+        2,
+        "{kinds:?}"
+    );
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "error").count(),
+        1,
+        "{kinds:?}"
+    );
     let ids = token_ids(&ev);
     assert_eq!(ids[..4], ids[4..], "same request, same tokens");
 }
 
 #[test]
 fn runner_errors_are_json_lines_naming_the_file() {
-    let out = runner().args(["--model", "/nonexistent/m", "--prompt-ids", "1", "--max-new", "2"]).output().unwrap();
+    let out = runner()
+        .args([
+            "--model",
+            "/nonexistent/m",
+            "--prompt-ids",
+            "1",
+            "--max-new",
+            "2",
+        ])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let ev = events(&out.stdout);
     assert_eq!(ev.last().unwrap()["ev"], "error");
-    assert!(ev.last().unwrap()["message"].as_str().unwrap().contains("/nonexistent/m"));
+    assert!(ev.last().unwrap()["message"]
+        .as_str()
+        .unwrap()
+        .contains("/nonexistent/m"));
     let out = runner().arg("--bogus").output().unwrap();
     assert_eq!(out.status.code(), Some(2), "usage error");
 }

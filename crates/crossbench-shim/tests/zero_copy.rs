@@ -43,7 +43,10 @@ fn many_views_alive_at_once_stay_distinct_and_valid() {
     let dir = common::make_tiny("float32", 3);
     let model = Model::load(dir.path()).unwrap();
     let prompts: [&[u32]; 3] = [&[1, 2, 3], &[1, 7, 9, 11], PROMPT];
-    let views: Vec<_> = prompts.iter().map(|p| model.embed_view(p).unwrap()).collect();
+    let views: Vec<_> = prompts
+        .iter()
+        .map(|p| model.embed_view(p).unwrap())
+        .collect();
     let sums: Vec<f32> = views.iter().map(|v| v.iter().sum()).collect();
     // Dropping a view in the middle leaves the others' buffers intact.
     let mut views = views;

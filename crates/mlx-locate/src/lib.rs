@@ -71,9 +71,9 @@ pub fn venv_python(venv: &Path) -> PathBuf {
 pub fn find(project_root: &Path) -> Result<Option<MlxInstall>, LocateError> {
     if let Some(dir) = std::env::var_os("MLX_DIR") {
         let prefix = PathBuf::from(dir);
-        return check_prefix(&prefix, MlxSource::EnvVar, None).map(Some).map_err(|e| {
-            LocateError(format!("MLX_DIR={}: {}", prefix.display(), e.0))
-        });
+        return check_prefix(&prefix, MlxSource::EnvVar, None)
+            .map(Some)
+            .map_err(|e| LocateError(format!("MLX_DIR={}: {}", prefix.display(), e.0)));
     }
     let venv = venv_dir(project_root);
     match site_packages_mlx(&venv) {
@@ -127,7 +127,13 @@ fn check_prefix(
             prefix.display()
         )));
     }
-    Ok(MlxInstall { prefix: prefix.to_path_buf(), include_dir, lib_dir, python, source })
+    Ok(MlxInstall {
+        prefix: prefix.to_path_buf(),
+        include_dir,
+        lib_dir,
+        python,
+        source,
+    })
 }
 
 /// `<venv>/lib/python3.X/site-packages/mlx`, if present.
@@ -149,7 +155,8 @@ fn pip_install_args(project_root: &Path) -> Vec<String> {
     let mut args = vec!["install".into(), "--disable-pip-version-check".into()];
     args.push("-r".into());
     args.push(req.display().to_string());
-    if cfg!(target_os = "linux") && std::env::var("CROSSBENCH_MLX_VARIANT").as_deref() == Ok("cuda") {
+    if cfg!(target_os = "linux") && std::env::var("CROSSBENCH_MLX_VARIANT").as_deref() == Ok("cuda")
+    {
         args.push(format!("mlx[cuda]=={}", pinned_mlx_version(project_root)));
     }
     args
@@ -162,7 +169,12 @@ pub fn pinned_mlx_version(project_root: &Path) -> String {
     req.lines()
         .filter_map(|l| l.split_once("=="))
         .find(|(name, _)| name.trim().starts_with("mlx[") || name.trim() == "mlx")
-        .map(|(_, v)| v.split(|c: char| c == ';' || c.is_whitespace()).next().unwrap_or("").to_string())
+        .map(|(_, v)| {
+            v.split(|c: char| c == ';' || c.is_whitespace())
+                .next()
+                .unwrap_or("")
+                .to_string()
+        })
         .unwrap_or_else(|| "unknown".into())
 }
 
@@ -181,14 +193,26 @@ fn bootstrap_venv(
         return Ok(()); // another process finished it while we waited
     }
     let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
-    log(&format!("crossbench: creating Python environment {} with {python}", venv.display()));
-    run(Command::new(&python).arg("-m").arg("venv").arg(venv), "python3 -m venv")?;
+    log(&format!(
+        "crossbench: creating Python environment {} with {python}",
+        venv.display()
+    ));
+    run(
+        Command::new(&python).arg("-m").arg("venv").arg(venv),
+        "python3 -m venv",
+    )?;
     let args = pip_install_args(project_root);
     log(&format!(
         "crossbench: installing pinned requirements (pip {}) — takes a few minutes once",
         args.join(" ")
     ));
-    run(Command::new(venv_python(venv)).arg("-m").arg("pip").args(&args), "pip install")?;
+    run(
+        Command::new(venv_python(venv))
+            .arg("-m")
+            .arg("pip")
+            .args(&args),
+        "pip install",
+    )?;
     log("crossbench: Python environment ready");
     Ok(())
 }
@@ -199,8 +223,19 @@ fn run(cmd: &mut Command, what: &str) -> Result<(), LocateError> {
         .map_err(|e| LocateError(format!("{what}: cannot start: {e}")))?;
     if !out.status.success() {
         let stderr = String::from_utf8_lossy(&out.stderr);
-        let tail: String = stderr.lines().rev().take(15).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("\n");
-        return Err(LocateError(format!("{what} failed ({}):\n{tail}", out.status)));
+        let tail: String = stderr
+            .lines()
+            .rev()
+            .take(15)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect::<Vec<_>>()
+            .join("\n");
+        return Err(LocateError(format!(
+            "{what} failed ({}):\n{tail}",
+            out.status
+        )));
     }
     Ok(())
 }

@@ -46,7 +46,11 @@ pub fn render_summary(r: &BenchResults) -> String {
         );
     }
     if !r.injected_slowdowns.is_empty() {
-        let list: Vec<String> = r.injected_slowdowns.iter().map(|(b, p)| format!("{b} +{p}%")).collect();
+        let list: Vec<String> = r
+            .injected_slowdowns
+            .iter()
+            .map(|(b, p)| format!("{b} +{p}%"))
+            .collect();
         let _ = writeln!(
             md,
             "**INJECTED SLOWDOWN ({}): not a clean measurement.**\n",
@@ -147,21 +151,42 @@ fn latency_table(md: &mut String, r: &BenchResults) {
 /// 95% bootstrap intervals, so a reader can check claims such as "ffi-batched
 /// within 1% of native-cpp" against the noise of this run.
 fn overhead_table(md: &mut String, r: &BenchResults) {
-    let with_ratio: Vec<&BackendResult> =
-        r.backends.iter().filter(|b| !b.overhead_vs_native.is_empty()).collect();
+    let with_ratio: Vec<&BackendResult> = r
+        .backends
+        .iter()
+        .filter(|b| !b.overhead_vs_native.is_empty())
+        .collect();
     let any_noisy = r.backends.iter().any(|b| b.noisy);
     if with_ratio.is_empty() && !any_noisy {
         return;
     }
-    let _ = writeln!(md, "## Overhead vs native-cpp (same run, per-rep paired ratio)\n");
+    let _ = writeln!(
+        md,
+        "## Overhead vs native-cpp (same run, per-rep paired ratio)\n"
+    );
     let _ = writeln!(md, "Median of backend / native-cpp per round, [95% bootstrap interval]. Decode = last − first token; a ratio above +0% is slower than native-cpp.\n");
-    let _ = writeln!(md, "| Implementation | decode time | ITL median | decode CV |");
+    let _ = writeln!(
+        md,
+        "| Implementation | decode time | ITL median | decode CV |"
+    );
     let _ = writeln!(md, "|---|---:|---:|---:|");
     for b in &r.backends {
-        let cell = |k: &str| b.overhead_vs_native.get(k).map_or("–".to_string(), crate::overhead::fmt_ratio_ci);
-        let cv = b.decode_cv.map_or("–".to_string(), |c| format!("{:.1}%", c * 100.0));
+        let cell = |k: &str| {
+            b.overhead_vs_native
+                .get(k)
+                .map_or("–".to_string(), crate::overhead::fmt_ratio_ci)
+        };
+        let cv = b
+            .decode_cv
+            .map_or("–".to_string(), |c| format!("{:.1}%", c * 100.0));
         let flag = if b.noisy { " **noisy**" } else { "" };
-        let _ = writeln!(md, "| {} | {} | {} | {cv}{flag} |", name_with_status(b), cell("decode_ns"), cell("itl_median_ns"));
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {cv}{flag} |",
+            name_with_status(b),
+            cell("decode_ns"),
+            cell("itl_median_ns")
+        );
     }
     if any_noisy {
         let _ = writeln!(

@@ -62,8 +62,16 @@ impl Default for GateConfig {
 #[derive(Debug, thiserror::Error)]
 pub enum GateError {
     #[error("cannot compare: {what} differs (baseline {baseline}: `{base}`, current {current}: `{cur}`)")]
-    Mismatch { what: &'static str, baseline: String, current: String, base: String, cur: String },
-    #[error("baseline {0} was measured with an injected slowdown; save a clean run as the baseline")]
+    Mismatch {
+        what: &'static str,
+        baseline: String,
+        current: String,
+        base: String,
+        cur: String,
+    },
+    #[error(
+        "baseline {0} was measured with an injected slowdown; save a clean run as the baseline"
+    )]
     InjectedBaseline(String),
 }
 
@@ -138,11 +146,19 @@ pub fn same_machine(a: &crate::Environment, b: &crate::Environment) -> bool {
         (Some(x), Some(y)) => (x as f64 - y as f64).abs() <= 0.02 * x.max(y) as f64,
         _ => false,
     };
-    a.cpu_model.is_some() && a.cpu_model == b.cpu_model && a.cores.is_some() && a.cores == b.cores && ram_close
+    a.cpu_model.is_some()
+        && a.cpu_model == b.cpu_model
+        && a.cores.is_some()
+        && a.cores == b.cores
+        && ram_close
 }
 
 /// Compares `current` with `baseline`; Err when they are not comparable.
-pub fn compare(baseline: &Baseline, current: &Baseline, cfg: &GateConfig) -> Result<GateReport, GateError> {
+pub fn compare(
+    baseline: &Baseline,
+    current: &Baseline,
+    cfg: &GateConfig,
+) -> Result<GateReport, GateError> {
     check_comparable(baseline, current)?;
     let same = same_machine(&baseline.environment, &current.environment);
     let mut report = GateReport {
@@ -158,8 +174,18 @@ pub fn compare(baseline: &Baseline, current: &Baseline, cfg: &GateConfig) -> Res
         if base.status != BackendStatus::Ok {
             continue;
         }
-        match current.backend(&base.name).filter(|c| c.status == BackendStatus::Ok) {
-            Some(cur) => backend_checks(&mut report.checks, base, cur, (baseline, current), same, cfg),
+        match current
+            .backend(&base.name)
+            .filter(|c| c.status == BackendStatus::Ok)
+        {
+            Some(cur) => backend_checks(
+                &mut report.checks,
+                base,
+                cur,
+                (baseline, current),
+                same,
+                cfg,
+            ),
             None => report.checks.push(Check {
                 backend: base.name.clone(),
                 metric: "status".into(),
@@ -179,15 +205,41 @@ fn check_comparable(baseline: &Baseline, current: &Baseline) -> Result<(), GateE
     let (bs, cs) = (&baseline.scenario, &current.scenario);
     let pairs: [(&'static str, String, String); 6] = [
         ("scenario", bs.name.clone(), cs.name.clone()),
-        ("model (config.json sha256)", opt(&baseline.environment.model_config_sha256), opt(&current.environment.model_config_sha256)),
-        ("prompt tokens", bs.prompt_tokens.to_string(), cs.prompt_tokens.to_string()),
-        ("max_new_tokens", bs.max_new_tokens.to_string(), cs.max_new_tokens.to_string()),
-        ("sampling (temperature, top_p, seed)", format!("{} {} {}", bs.temperature, bs.top_p, bs.seed), format!("{} {} {}", cs.temperature, cs.top_p, cs.seed)),
-        ("device", opt(&baseline.environment.device), opt(&current.environment.device)),
+        (
+            "model (config.json sha256)",
+            opt(&baseline.environment.model_config_sha256),
+            opt(&current.environment.model_config_sha256),
+        ),
+        (
+            "prompt tokens",
+            bs.prompt_tokens.to_string(),
+            cs.prompt_tokens.to_string(),
+        ),
+        (
+            "max_new_tokens",
+            bs.max_new_tokens.to_string(),
+            cs.max_new_tokens.to_string(),
+        ),
+        (
+            "sampling (temperature, top_p, seed)",
+            format!("{} {} {}", bs.temperature, bs.top_p, bs.seed),
+            format!("{} {} {}", cs.temperature, cs.top_p, cs.seed),
+        ),
+        (
+            "device",
+            opt(&baseline.environment.device),
+            opt(&current.environment.device),
+        ),
     ];
     for (what, base, cur) in pairs {
         if base != cur {
-            return Err(GateError::Mismatch { what, baseline: baseline.name.clone(), current: current.name.clone(), base, cur });
+            return Err(GateError::Mismatch {
+                what,
+                baseline: baseline.name.clone(),
+                current: current.name.clone(),
+                base,
+                cur,
+            });
         }
     }
     Ok(())
@@ -200,13 +252,25 @@ fn opt(s: &Option<String>) -> String {
 fn notes(baseline: &Baseline, current: &Baseline, same: bool) -> Vec<String> {
     let mut notes = Vec::new();
     if !current.injected_slowdowns.is_empty() {
-        let list: Vec<String> = current.injected_slowdowns.iter().map(|(b, p)| format!("{b} +{p}%")).collect();
-        notes.push(format!("current run has INJECTED slowdowns ({}): not a clean measurement", list.join(", ")));
+        let list: Vec<String> = current
+            .injected_slowdowns
+            .iter()
+            .map(|(b, p)| format!("{b} +{p}%"))
+            .collect();
+        notes.push(format!(
+            "current run has INJECTED slowdowns ({}): not a clean measurement",
+            list.join(", ")
+        ));
     }
     if !same {
         let e = |b: &Baseline| {
             let env = &b.environment;
-            format!("{} / {} cores / {:.1} GiB", opt(&env.cpu_model), env.cores.unwrap_or(0), env.ram_bytes.unwrap_or(0) as f64 / (1u64 << 30) as f64)
+            format!(
+                "{} / {} cores / {:.1} GiB",
+                opt(&env.cpu_model),
+                env.cores.unwrap_or(0),
+                env.ram_bytes.unwrap_or(0) as f64 / (1u64 << 30) as f64
+            )
         };
         notes.push(format!(
             "different machine (baseline: {}; current: {}): absolute times and memory are informational only",
@@ -218,7 +282,9 @@ fn notes(baseline: &Baseline, current: &Baseline, same: bool) -> Vec<String> {
         notes.push("current run is flagged NOISY in its results (a backend's decode-time CV is above the limit)".into());
     }
     if baseline.noisy {
-        notes.push("baseline is flagged noisy: its intervals are wide, the gate is less sensitive".into());
+        notes.push(
+            "baseline is flagged noisy: its intervals are wide, the gate is less sensitive".into(),
+        );
     }
     notes
 }
@@ -231,17 +297,47 @@ fn same_arithmetic(baseline: &Baseline, current: &Baseline, same: bool) -> bool 
     same && b.blas == c.blas && b.mlx_version == c.mlx_version
 }
 
-fn backend_checks(out: &mut Vec<Check>, base: &BaselineBackend, cur: &BaselineBackend, runs: (&Baseline, &Baseline), same: bool, cfg: &GateConfig) {
+fn backend_checks(
+    out: &mut Vec<Check>,
+    base: &BaselineBackend,
+    cur: &BaselineBackend,
+    runs: (&Baseline, &Baseline),
+    same: bool,
+    cfg: &GateConfig,
+) {
     let greedy = runs.0.scenario.temperature == 0.0;
-    exact_checks(out, base, cur, greedy, same_arithmetic(runs.0, runs.1, same));
+    exact_checks(
+        out,
+        base,
+        cur,
+        greedy,
+        same_arithmetic(runs.0, runs.1, same),
+    );
     for series in SERIES {
-        if let (Some(b), Some(c)) = (base.overhead_samples.get(series), cur.overhead_samples.get(series)) {
-            out.push(timing_check(&base.name, &format!("overhead_vs_native.{series}"), b, c, true, cfg));
+        if let (Some(b), Some(c)) = (
+            base.overhead_samples.get(series),
+            cur.overhead_samples.get(series),
+        ) {
+            out.push(timing_check(
+                &base.name,
+                &format!("overhead_vs_native.{series}"),
+                b,
+                c,
+                true,
+                cfg,
+            ));
         }
     }
     for series in SERIES {
         if let (Some(b), Some(c)) = (base.samples.get(series), cur.samples.get(series)) {
-            out.push(timing_check(&base.name, &format!("absolute.{series}"), b, c, same, cfg));
+            out.push(timing_check(
+                &base.name,
+                &format!("absolute.{series}"),
+                b,
+                c,
+                same,
+                cfg,
+            ));
         }
     }
     if let (Some(b), Some(c)) = (base.peak_rss_bytes, cur.peak_rss_bytes) {
@@ -251,8 +347,21 @@ fn backend_checks(out: &mut Vec<Check>, base: &BaselineBackend, cur: &BaselineBa
 
 /// Timing: whole interval beyond 1 + threshold -> regression; too variable
 /// (CV above the limit) or too few reps -> inconclusive; else pass.
-fn timing_check(backend: &str, metric: &str, base: &[f64], cur: &[f64], gated: bool, cfg: &GateConfig) -> Check {
-    let mut check = Check { backend: backend.into(), metric: metric.into(), verdict: Verdict::Info, ratio: None, detail: String::new() };
+fn timing_check(
+    backend: &str,
+    metric: &str,
+    base: &[f64],
+    cur: &[f64],
+    gated: bool,
+    cfg: &GateConfig,
+) -> Check {
+    let mut check = Check {
+        backend: backend.into(),
+        metric: metric.into(),
+        verdict: Verdict::Info,
+        ratio: None,
+        detail: String::new(),
+    };
     check.ratio = ratio_of_medians_ci(cur, base, cfg.confidence, cfg.resamples, cfg.seed);
     let Some(ci) = check.ratio else {
         check.detail = "no comparable samples".into();
@@ -270,16 +379,25 @@ fn timing_check(backend: &str, metric: &str, base: &[f64], cur: &[f64], gated: b
     // time looked like a regression in the gate experiment. A noisy run is
     // inconclusive either way; only a quiet run can pass or fail.
     check.verdict = if base.len() < MIN_SAMPLES || cur.len() < MIN_SAMPLES {
-        check.detail = format!("only {} / {} reps (need {MIN_SAMPLES})", base.len(), cur.len());
+        check.detail = format!(
+            "only {} / {} reps (need {MIN_SAMPLES})",
+            base.len(),
+            cur.len()
+        );
         Verdict::Inconclusive
     } else if cur_cv > cfg.cv_limit {
-        check.detail.push_str(&format!(" > limit {:.0}%: too noisy to judge", cfg.cv_limit * 100.0));
+        check.detail.push_str(&format!(
+            " > limit {:.0}%: too noisy to judge",
+            cfg.cv_limit * 100.0
+        ));
         Verdict::Inconclusive
     } else if ci.low > limit {
         Verdict::Regression
     } else {
         if ci.high > limit {
-            check.detail.push_str("; interval reaches past the threshold, regression not proven");
+            check
+                .detail
+                .push_str("; interval reaches past the threshold, regression not proven");
         }
         Verdict::Pass
     };
@@ -294,39 +412,96 @@ fn memory_check(backend: &str, base: u64, cur: u64, same: bool, cfg: &GateConfig
         (true, true) => Verdict::Regression,
         (true, false) => Verdict::Pass,
     };
-    let ratio = Interval { estimate: r, low: r, high: r, confidence: 1.0, samples: 1 };
-    let detail = format!("{:.1} -> {:.1} MiB (tolerance +{:.0}%)", base as f64 / 1048576.0, cur as f64 / 1048576.0, cfg.memory_tolerance * 100.0);
-    Check { backend: backend.into(), metric: "peak_rss".into(), verdict, ratio: Some(ratio), detail }
+    let ratio = Interval {
+        estimate: r,
+        low: r,
+        high: r,
+        confidence: 1.0,
+        samples: 1,
+    };
+    let detail = format!(
+        "{:.1} -> {:.1} MiB (tolerance +{:.0}%)",
+        base as f64 / 1048576.0,
+        cur as f64 / 1048576.0,
+        cfg.memory_tolerance * 100.0
+    );
+    Check {
+        backend: backend.into(),
+        metric: "peak_rss".into(),
+        verdict,
+        ratio: Some(ratio),
+        detail,
+    }
 }
 
-fn exact_checks(out: &mut Vec<Check>, base: &BaselineBackend, cur: &BaselineBackend, greedy: bool, ids_gated: bool) {
+fn exact_checks(
+    out: &mut Vec<Check>,
+    base: &BaselineBackend,
+    cur: &BaselineBackend,
+    greedy: bool,
+    ids_gated: bool,
+) {
     let mut push = |metric: &str, ok: bool, detail: String| {
         let verdict = match (ok, metric == "token_ids" && !ids_gated) {
             (_, true) => Verdict::Info,
             (true, false) => Verdict::Pass,
             (false, false) => Verdict::Regression,
         };
-        out.push(Check { backend: base.name.clone(), metric: metric.into(), verdict, ratio: None, detail });
+        out.push(Check {
+            backend: base.name.clone(),
+            metric: metric.into(),
+            verdict,
+            ratio: None,
+            detail,
+        });
     };
     let want = base.tokens_per_rep.first().copied().unwrap_or(0);
     let ok = cur.tokens_per_rep.iter().all(|&n| n == want);
-    push("tokens", ok, format!("{want} per rep in baseline; current {:?}", dedup(&cur.tokens_per_rep)));
+    push(
+        "tokens",
+        ok,
+        format!(
+            "{want} per rep in baseline; current {:?}",
+            dedup(&cur.tokens_per_rep)
+        ),
+    );
     if greedy {
-        let first = base.token_ids.iter().zip(&cur.token_ids).position(|(a, b)| a != b);
+        let first = base
+            .token_ids
+            .iter()
+            .zip(&cur.token_ids)
+            .position(|(a, b)| a != b);
         let ok = first.is_none() && base.token_ids.len() == cur.token_ids.len();
         let detail = match first {
-            Some(i) => format!("first difference at token {i}: {} -> {}", base.token_ids[i], cur.token_ids[i]),
+            Some(i) => format!(
+                "first difference at token {i}: {} -> {}",
+                base.token_ids[i], cur.token_ids[i]
+            ),
             None if ok => "greedy ids identical".into(),
             None => format!("length {} -> {}", base.token_ids.len(), cur.token_ids.len()),
         };
-        let detail = if ids_gated { detail } else { format!("{detail} (other machine, BLAS or MLX: not gated)") };
+        let detail = if ids_gated {
+            detail
+        } else {
+            format!("{detail} (other machine, BLAS or MLX: not gated)")
+        };
         push("token_ids", ok, detail);
     }
     for (key, &b) in &base.crossings_per_token {
         match cur.crossings_per_token.get(key) {
-            Some(&c) if (c - b).abs() <= 1e-9 * b.abs().max(1.0) => push(&format!("crossings.{key}"), true, format!("{b:.3}/token")),
-            Some(&c) => push(&format!("crossings.{key}"), false, format!("{b:.3} -> {c:.3} per token")),
-            None => push(&format!("crossings.{key}"), false, format!("{b:.3}/token in baseline, not reported now")),
+            Some(&c) if (c - b).abs() <= 1e-9 * b.abs().max(1.0) => {
+                push(&format!("crossings.{key}"), true, format!("{b:.3}/token"))
+            }
+            Some(&c) => push(
+                &format!("crossings.{key}"),
+                false,
+                format!("{b:.3} -> {c:.3} per token"),
+            ),
+            None => push(
+                &format!("crossings.{key}"),
+                false,
+                format!("{b:.3}/token in baseline, not reported now"),
+            ),
         }
     }
 }

@@ -30,7 +30,11 @@ fn method(r: &GateReport) -> String {
 
 pub(super) fn text(r: &GateReport) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "gate: baseline {} vs current {}", r.baseline, r.current);
+    let _ = writeln!(
+        out,
+        "gate: baseline {} vs current {}",
+        r.baseline, r.current
+    );
     let _ = writeln!(out, "{}", method(r));
     for n in &r.notes {
         let _ = writeln!(out, "NOTE: {n}");
@@ -41,7 +45,14 @@ pub(super) fn text(r: &GateReport) -> String {
             backend = &c.backend;
             let _ = writeln!(out, "{backend}:");
         }
-        let _ = writeln!(out, "  {:<12} {:<32} {:<28} {}", c.verdict.as_str(), c.metric, ratio_text(c), c.detail);
+        let _ = writeln!(
+            out,
+            "  {:<12} {:<32} {:<28} {}",
+            c.verdict.as_str(),
+            c.metric,
+            ratio_text(c),
+            c.detail
+        );
     }
     let _ = writeln!(out, "verdict: {}", headline(r));
     out
@@ -50,14 +61,23 @@ pub(super) fn text(r: &GateReport) -> String {
 pub(super) fn markdown(r: &GateReport) -> String {
     let mut md = String::new();
     let _ = writeln!(md, "## crossbench regression gate: {}\n", headline(r));
-    let _ = writeln!(md, "Baseline `{}` vs current `{}`. {}.\n", r.baseline, r.current, method(r));
+    let _ = writeln!(
+        md,
+        "Baseline `{}` vs current `{}`. {}.\n",
+        r.baseline,
+        r.current,
+        method(r)
+    );
     for n in &r.notes {
         let _ = writeln!(md, "- **{n}**");
     }
     if !r.notes.is_empty() {
         md.push('\n');
     }
-    let _ = writeln!(md, "| Backend | Metric | Verdict | Change [interval] | Detail |");
+    let _ = writeln!(
+        md,
+        "| Backend | Metric | Verdict | Change [interval] | Detail |"
+    );
     let _ = writeln!(md, "|---|---|---|---:|---|");
     for c in &r.checks {
         // Exact checks that pass are many and dull: keep the table readable.
@@ -68,9 +88,21 @@ pub(super) fn markdown(r: &GateReport) -> String {
             Verdict::Regression | Verdict::Inconclusive => format!("**{}**", c.verdict.as_str()),
             _ => c.verdict.as_str().to_string(),
         };
-        let _ = writeln!(md, "| {} | {} | {} | {} | {} |", c.backend, c.metric, v, ratio_text(c), c.detail);
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} | {} |",
+            c.backend,
+            c.metric,
+            v,
+            ratio_text(c),
+            c.detail
+        );
     }
-    let exact = r.checks.iter().filter(|c| c.ratio.is_none() && c.verdict == Verdict::Pass).count();
+    let exact = r
+        .checks
+        .iter()
+        .filter(|c| c.ratio.is_none() && c.verdict == Verdict::Pass)
+        .count();
     let _ = writeln!(md, "\n{exact} exact checks (token counts, greedy ids, crossings per token) passed and are not listed.");
     md
 }

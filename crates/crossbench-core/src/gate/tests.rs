@@ -7,7 +7,10 @@ use std::collections::BTreeMap;
 fn reps(center: f64, n: usize, seed: u64) -> Vec<f64> {
     let mut rng = SplitMix64::new(seed);
     (0..n)
-        .map(|_| center * (1.0 + 0.03 * (2.0 * ((rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64) - 1.0)))
+        .map(|_| {
+            center
+                * (1.0 + 0.03 * (2.0 * ((rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64) - 1.0))
+        })
         .collect()
 }
 
@@ -17,7 +20,11 @@ fn backend(name: &str, overhead: f64, seed: u64) -> BaselineBackend {
         name: name.into(),
         status: BackendStatus::Ok,
         samples: series(reps(1e8 * overhead, 10, seed)),
-        overhead_samples: if name == "native-cpp" { BTreeMap::new() } else { series(reps(overhead, 10, seed + 100)) },
+        overhead_samples: if name == "native-cpp" {
+            BTreeMap::new()
+        } else {
+            series(reps(overhead, 10, seed + 100))
+        },
         overhead_vs_native: BTreeMap::new(),
         decode_cv: None,
         tokens_per_rep: vec![8; 10],
@@ -49,24 +56,44 @@ fn run(name: &str, ffi_overhead: f64, seed: u64) -> Baseline {
         environment,
         injected_slowdowns: BTreeMap::new(),
         noisy: false,
-        backends: vec![backend("ffi-token", ffi_overhead, seed), backend("native-cpp", 1.0, seed + 1)],
+        backends: vec![
+            backend("ffi-token", ffi_overhead, seed),
+            backend("native-cpp", 1.0, seed + 1),
+        ],
     }
 }
 
 fn verdict_of(r: &GateReport, backend: &str, metric: &str) -> Verdict {
-    r.checks.iter().find(|c| c.backend == backend && c.metric == metric).map(|c| c.verdict).unwrap()
+    r.checks
+        .iter()
+        .find(|c| c.backend == backend && c.metric == metric)
+        .map(|c| c.verdict)
+        .unwrap()
 }
 
 #[test]
 fn same_distribution_passes() {
-    let r = compare(&run("base", 1.02, 1), &run("cur", 1.02, 7), &GateConfig::default()).unwrap();
+    let r = compare(
+        &run("base", 1.02, 1),
+        &run("cur", 1.02, 7),
+        &GateConfig::default(),
+    )
+    .unwrap();
     assert_eq!(r.exit_code(), EXIT_PASS, "{}", r.render_text());
 }
 
 #[test]
 fn twenty_percent_overhead_growth_is_a_regression() {
-    let r = compare(&run("base", 1.02, 1), &run("cur", 1.02 * 1.2, 7), &GateConfig::default()).unwrap();
-    assert_eq!(verdict_of(&r, "ffi-token", "overhead_vs_native.decode_ns"), Verdict::Regression);
+    let r = compare(
+        &run("base", 1.02, 1),
+        &run("cur", 1.02 * 1.2, 7),
+        &GateConfig::default(),
+    )
+    .unwrap();
+    assert_eq!(
+        verdict_of(&r, "ffi-token", "overhead_vs_native.decode_ns"),
+        Verdict::Regression
+    );
     assert_eq!(r.exit_code(), EXIT_REGRESSION);
     assert!(r.render_markdown().contains("REGRESSION"));
 }
@@ -83,14 +110,23 @@ fn absolute_times_from_another_machine_are_informational() {
         b.peak_rss_bytes = Some(300 << 20);
     }
     let r = compare(&base, &cur, &GateConfig::default()).unwrap();
-    assert_eq!(verdict_of(&r, "native-cpp", "absolute.decode_ns"), Verdict::Info);
+    assert_eq!(
+        verdict_of(&r, "native-cpp", "absolute.decode_ns"),
+        Verdict::Info
+    );
     assert_eq!(verdict_of(&r, "native-cpp", "peak_rss"), Verdict::Info);
     assert_eq!(r.exit_code(), EXIT_PASS, "{}", r.render_text());
     // On the same machine the same doubling is a regression.
     cur.environment.cpu_model = Some("cpu".into());
     let r = compare(&base, &cur, &GateConfig::default()).unwrap();
-    assert_eq!(verdict_of(&r, "native-cpp", "absolute.decode_ns"), Verdict::Regression);
-    assert_eq!(verdict_of(&r, "native-cpp", "peak_rss"), Verdict::Regression);
+    assert_eq!(
+        verdict_of(&r, "native-cpp", "absolute.decode_ns"),
+        Verdict::Regression
+    );
+    assert_eq!(
+        verdict_of(&r, "native-cpp", "peak_rss"),
+        Verdict::Regression
+    );
 }
 
 #[test]
@@ -99,10 +135,23 @@ fn noisy_current_run_is_inconclusive_not_passed() {
     let mut cur = run("cur", 1.0, 7);
     let ffi = &mut cur.backends[0];
     // Same median, but every other rep is 40% off: CV far above the limit.
-    let noisy: Vec<f64> = (0..10).map(|i| if i % 2 == 0 { 1.0 } else { 1.4 }).collect();
+    let noisy: Vec<f64> = (0..10)
+        .map(|i| if i % 2 == 0 { 1.0 } else { 1.4 })
+        .collect();
     ffi.overhead_samples.insert("decode_ns".into(), noisy);
-    let r = compare(&base, &cur, &GateConfig { threshold: 0.5, ..GateConfig::default() }).unwrap();
-    assert_eq!(verdict_of(&r, "ffi-token", "overhead_vs_native.decode_ns"), Verdict::Inconclusive);
+    let r = compare(
+        &base,
+        &cur,
+        &GateConfig {
+            threshold: 0.5,
+            ..GateConfig::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        verdict_of(&r, "ffi-token", "overhead_vs_native.decode_ns"),
+        Verdict::Inconclusive
+    );
     assert_eq!(r.exit_code(), EXIT_INCONCLUSIVE);
 }
 
@@ -111,18 +160,29 @@ fn exact_quantities_fail_on_any_change() {
     let base = run("base", 1.0, 1);
     let mut cur = run("cur", 1.0, 1);
     cur.backends[0].token_ids[3] = 99;
-    cur.backends[1].crossings_per_token.insert("rust_to_c_calls".into(), 2.0);
+    cur.backends[1]
+        .crossings_per_token
+        .insert("rust_to_c_calls".into(), 2.0);
     cur.backends[1].tokens_per_rep[4] = 7;
     let r = compare(&base, &cur, &GateConfig::default()).unwrap();
-    assert_eq!(verdict_of(&r, "ffi-token", "token_ids"), Verdict::Regression);
-    assert_eq!(verdict_of(&r, "native-cpp", "crossings.rust_to_c_calls"), Verdict::Regression);
+    assert_eq!(
+        verdict_of(&r, "ffi-token", "token_ids"),
+        Verdict::Regression
+    );
+    assert_eq!(
+        verdict_of(&r, "native-cpp", "crossings.rust_to_c_calls"),
+        Verdict::Regression
+    );
     assert_eq!(verdict_of(&r, "native-cpp", "tokens"), Verdict::Regression);
     assert_eq!(verdict_of(&r, "native-cpp", "token_ids"), Verdict::Pass);
     // Another BLAS may round a near-tie differently: ids are then shown, not gated.
     cur.environment.blas = Some("openblas".into());
     let r = compare(&base, &cur, &GateConfig::default()).unwrap();
     assert_eq!(verdict_of(&r, "ffi-token", "token_ids"), Verdict::Info);
-    assert_eq!(verdict_of(&r, "native-cpp", "crossings.rust_to_c_calls"), Verdict::Regression);
+    assert_eq!(
+        verdict_of(&r, "native-cpp", "crossings.rust_to_c_calls"),
+        Verdict::Regression
+    );
 }
 
 #[test]
@@ -130,11 +190,16 @@ fn incomparable_runs_are_errors_naming_the_difference() {
     let base = run("base", 1.0, 1);
     let mut cur = run("cur", 1.0, 1);
     cur.scenario.name = "gen100".into();
-    let e = compare(&base, &cur, &GateConfig::default()).unwrap_err().to_string();
+    let e = compare(&base, &cur, &GateConfig::default())
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("scenario") && e.contains("gen100"), "{e}");
     let mut injected = run("base", 1.0, 1);
     injected.injected_slowdowns.insert("ffi-token".into(), 5.0);
-    assert!(matches!(compare(&injected, &base, &GateConfig::default()), Err(GateError::InjectedBaseline(_))));
+    assert!(matches!(
+        compare(&injected, &base, &GateConfig::default()),
+        Err(GateError::InjectedBaseline(_))
+    ));
 }
 
 #[test]
@@ -149,7 +214,11 @@ fn missing_backend_is_a_regression() {
 #[test]
 fn verdicts_are_reproducible() {
     let (a, b) = (run("base", 1.0, 1), run("cur", 1.03, 9));
-    let x = compare(&a, &b, &GateConfig::default()).unwrap().render_text();
-    let y = compare(&a, &b, &GateConfig::default()).unwrap().render_text();
+    let x = compare(&a, &b, &GateConfig::default())
+        .unwrap()
+        .render_text();
+    let y = compare(&a, &b, &GateConfig::default())
+        .unwrap()
+        .render_text();
     assert_eq!(x, y);
 }

@@ -97,14 +97,24 @@ pub fn paired_ratios(a: &[f64], b: &[f64]) -> Vec<f64> {
 }
 
 /// Bootstrap interval of the median of one sample.
-pub fn median_ci(samples: &[f64], confidence: f64, resamples: usize, seed: u64) -> Option<Interval> {
+pub fn median_ci(
+    samples: &[f64],
+    confidence: f64,
+    resamples: usize,
+    seed: u64,
+) -> Option<Interval> {
     let estimate = median(samples)?;
     let mut rng = SplitMix64::new(seed);
     let mut scratch = vec![0.0; samples.len()];
     let stats: Vec<f64> = (0..resamples.max(1))
         .map(|_| resampled_median(samples, &mut scratch, &mut rng))
         .collect();
-    Some(percentile_interval(estimate, stats, confidence, samples.len()))
+    Some(percentile_interval(
+        estimate,
+        stats,
+        confidence,
+        samples.len(),
+    ))
 }
 
 /// Bootstrap interval of median(current) / median(baseline), the two samples
@@ -144,14 +154,25 @@ fn resampled_median(samples: &[f64], scratch: &mut [f64], rng: &mut SplitMix64) 
 
 /// Percentile interval: the (1-c)/2 and (1+c)/2 quantiles of the resampled
 /// statistic (nearest rank).
-fn percentile_interval(estimate: f64, mut stats: Vec<f64>, confidence: f64, samples: usize) -> Interval {
+fn percentile_interval(
+    estimate: f64,
+    mut stats: Vec<f64>,
+    confidence: f64,
+    samples: usize,
+) -> Interval {
     stats.sort_by(f64::total_cmp);
     let alpha = (1.0 - confidence.clamp(0.0, 1.0)) / 2.0;
     let at = |q: f64| {
         let idx = (q * (stats.len() - 1) as f64).round() as usize;
         stats[idx.min(stats.len() - 1)]
     };
-    Interval { estimate, low: at(alpha), high: at(1.0 - alpha), confidence, samples }
+    Interval {
+        estimate,
+        low: at(alpha),
+        high: at(1.0 - alpha),
+        confidence,
+        samples,
+    }
 }
 
 #[cfg(test)]

@@ -29,7 +29,10 @@ fn cv_known_answer() {
 
 #[test]
 fn paired_ratios_skip_zero_divisors() {
-    assert_eq!(paired_ratios(&[2.0, 3.0, 4.0], &[1.0, 0.0, 2.0]), vec![2.0, 2.0]);
+    assert_eq!(
+        paired_ratios(&[2.0, 3.0, 4.0], &[1.0, 0.0, 2.0]),
+        vec![2.0, 2.0]
+    );
 }
 
 #[test]
@@ -38,7 +41,10 @@ fn identical_samples_give_an_interval_containing_one() {
     let ci = ratio_of_medians_ci(&a, &a, 0.95, DEFAULT_RESAMPLES, DEFAULT_SEED).unwrap();
     assert_eq!(ci.estimate, 1.0);
     assert!(ci.contains(1.0), "{ci:?}");
-    assert!(ci.low < 1.0 && ci.high > 1.0, "independent resampling must widen it: {ci:?}");
+    assert!(
+        ci.low < 1.0 && ci.high > 1.0,
+        "independent resampling must widen it: {ci:?}"
+    );
 }
 
 #[test]
@@ -55,7 +61,10 @@ fn twenty_percent_shift_is_detected_beyond_a_five_percent_threshold() {
     let slow: Vec<f64> = noisy(100.0, 0.05, 10, 4).iter().map(|x| x * 1.2).collect();
     let ci = ratio_of_medians_ci(&slow, &base, 0.95, DEFAULT_RESAMPLES, DEFAULT_SEED).unwrap();
     assert!(ci.low > 1.05, "whole interval should be beyond +5%: {ci:?}");
-    assert!(ci.contains(1.2) || (ci.estimate - 1.2).abs() < 0.05, "{ci:?}");
+    assert!(
+        ci.contains(1.2) || (ci.estimate - 1.2).abs() < 0.05,
+        "{ci:?}"
+    );
 }
 
 #[test]
@@ -67,7 +76,10 @@ fn seeded_runs_are_deterministic_and_seeds_matter() {
     assert_eq!(x, y);
     let z = ratio_of_medians_ci(&a, &b, 0.9, 1000, 43).unwrap();
     assert_eq!(x.estimate, z.estimate);
-    assert!(x.low != z.low || x.high != z.high, "a different seed resamples differently");
+    assert!(
+        x.low != z.low || x.high != z.high,
+        "a different seed resamples differently"
+    );
 }
 
 #[test]

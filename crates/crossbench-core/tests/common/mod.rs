@@ -17,7 +17,11 @@ pub fn worker() -> PathBuf {
         None => {
             let exe = std::env::current_exe().expect("test executable path");
             // target/<profile>/deps/<test> -> target/<profile>/crossbench-mock-worker
-            let bin = exe.parent().and_then(Path::parent).expect("target dir").join("crossbench-mock-worker");
+            let bin = exe
+                .parent()
+                .and_then(Path::parent)
+                .expect("target dir")
+                .join("crossbench-mock-worker");
             assert!(bin.is_file(), "mock worker not built at {}", bin.display());
             bin
         }

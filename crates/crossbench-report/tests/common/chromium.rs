@@ -23,13 +23,15 @@ const FLAGS: [&str; 9] = [
 /// skipped. With CROSSBENCH_REQUIRE_CHROMIUM=1 (set by .ci/run) a missing
 /// Chromium fails the test instead.
 pub fn find() -> Option<PathBuf> {
-    let found = ["chromium", "chromium-browser", "google-chrome"].iter().find_map(|name| {
-        std::env::var_os("PATH")?
-            .to_str()?
-            .split(':')
-            .map(|dir| Path::new(dir).join(name))
-            .find(|p| p.is_file())
-    });
+    let found = ["chromium", "chromium-browser", "google-chrome"]
+        .iter()
+        .find_map(|name| {
+            std::env::var_os("PATH")?
+                .to_str()?
+                .split(':')
+                .map(|dir| Path::new(dir).join(name))
+                .find(|p| p.is_file())
+        });
     if found.is_none() {
         let msg = "chromium not found: the headless-browser checks of the HTML report did NOT run \
                    (apt-get install -y chromium; .ci/run installs it)";
@@ -54,7 +56,10 @@ pub struct Rendered {
 }
 
 fn run(chromium: &Path, work: &Path, extra: &[String], url: &str) -> std::process::Output {
-    let profile = tempfile::Builder::new().prefix("profile").tempdir_in(work).expect("profile dir");
+    let profile = tempfile::Builder::new()
+        .prefix("profile")
+        .tempdir_in(work)
+        .expect("profile dir");
     let out = Command::new(chromium)
         .args(FLAGS)
         .arg(format!("--user-data-dir={}", profile.path().display()))
@@ -62,7 +67,11 @@ fn run(chromium: &Path, work: &Path, extra: &[String], url: &str) -> std::proces
         .arg(url)
         .output()
         .expect("run chromium");
-    assert!(out.status.success(), "chromium failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "chromium failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     out
 }
 
@@ -76,19 +85,28 @@ pub fn render(chromium: &Path, page: &Path, work: &Path) -> Rendered {
     ];
     let out = run(chromium, work, &extra, &file_url(page));
     let log = std::fs::read_to_string(&net_log).unwrap_or_default();
-    Rendered { dom: String::from_utf8_lossy(&out.stdout).into_owned(), page_requests: page_requests(&log) }
+    Rendered {
+        dom: String::from_utf8_lossy(&out.stdout).into_owned(),
+        page_requests: page_requests(&log),
+    }
 }
 
 /// Screenshot of the page, `width` x `height` CSS pixels, as PNG bytes.
 pub fn screenshot(chromium: &Path, page: &Path, work: &Path, width: u32, height: u32) -> Vec<u8> {
     let png = work.join(format!("shot-{}.png", std::process::id()));
-    let extra = vec![format!("--screenshot={}", png.display()), format!("--window-size={width},{height}")];
+    let extra = vec![
+        format!("--screenshot={}", png.display()),
+        format!("--window-size={width},{height}"),
+    ];
     run(chromium, work, &extra, &file_url(page));
     std::fs::read(&png).expect("chromium wrote the screenshot")
 }
 
 fn file_url(page: &Path) -> String {
-    format!("file://{}", page.canonicalize().expect("page exists").display())
+    format!(
+        "file://{}",
+        page.canonicalize().expect("page exists").display()
+    )
 }
 
 /// URL_REQUEST_START_JOB events the page initiated: requests from a file://
@@ -97,11 +115,18 @@ fn file_url(page: &Path) -> String {
 pub fn page_requests(net_log: &str) -> Vec<String> {
     // Chromium may be killed before closing the JSON array: close it for it.
     let value: serde_json::Value = serde_json::from_str(net_log)
-        .or_else(|_| serde_json::from_str(&format!("{}]}}", net_log.trim_end().trim_end_matches(','))))
+        .or_else(|_| {
+            serde_json::from_str(&format!("{}]}}", net_log.trim_end().trim_end_matches(',')))
+        })
         .unwrap_or_default();
-    let Some(start_job) = value["constants"]["logEventTypes"]["URL_REQUEST_START_JOB"].as_u64() else {
+    let Some(start_job) = value["constants"]["logEventTypes"]["URL_REQUEST_START_JOB"].as_u64()
+    else {
         // Unreadable log: fall back to its text, which names the page's initiator.
-        return if net_log.contains("\"initiator\":\"null\"") { vec!["(unparsed net log)".into()] } else { Vec::new() };
+        return if net_log.contains("\"initiator\":\"null\"") {
+            vec!["(unparsed net log)".into()]
+        } else {
+            Vec::new()
+        };
     };
     let events = value["events"].as_array().cloned().unwrap_or_default();
     events
@@ -115,14 +140,21 @@ pub fn page_requests(net_log: &str) -> Vec<String> {
 
 /// (width, height) of a PNG from its header.
 pub fn png_size(png: &[u8]) -> (u32, u32) {
-    assert!(png.len() > 24 && png.starts_with(b"\x89PNG\r\n\x1a\n"), "not a PNG");
+    assert!(
+        png.len() > 24 && png.starts_with(b"\x89PNG\r\n\x1a\n"),
+        "not a PNG"
+    );
     let be = |i: usize| u32::from_be_bytes([png[i], png[i + 1], png[i + 2], png[i + 3]]);
     (be(16), be(20))
 }
 
 /// The markup of the figure whose `data-chart` is `id`, up to its `</figure>`.
 pub fn figure<'d>(dom: &'d str, id: &str) -> &'d str {
-    let start = dom.find(&format!("data-chart=\"{id}\"")).unwrap_or_else(|| panic!("no figure {id} in the DOM"));
-    let end = dom[start..].find("</figure>").map_or(dom.len(), |e| start + e);
+    let start = dom
+        .find(&format!("data-chart=\"{id}\""))
+        .unwrap_or_else(|| panic!("no figure {id} in the DOM"));
+    let end = dom[start..]
+        .find("</figure>")
+        .map_or(dom.len(), |e| start + e);
     &dom[start..end]
 }

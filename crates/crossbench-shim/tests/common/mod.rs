@@ -31,7 +31,9 @@ pub fn make_tiny(dtype: &str, seed: u64) -> tempfile::TempDir {
 
 /// The pinned Python environment the build found MLX in, if any.
 pub fn python() -> Option<PathBuf> {
-    option_env!("CROSSBENCH_BUILD_PYTHON").map(PathBuf::from).filter(|p| p.is_file())
+    option_env!("CROSSBENCH_BUILD_PYTHON")
+        .map(PathBuf::from)
+        .filter(|p| p.is_file())
 }
 
 pub fn repo_root() -> PathBuf {
@@ -44,9 +46,20 @@ pub fn mlx_lm_greedy(model: &Path, prompt: &[u32], max_new: usize) -> Vec<u32> {
     let ids: Vec<String> = prompt.iter().map(|i| i.to_string()).collect();
     let out = Command::new(python)
         .arg(repo_root().join("scripts/mlx_lm_reference.py"))
-        .args(["--model", model.to_str().unwrap(), "--prompt-ids", &ids.join(","), "--max-new", &max_new.to_string()])
+        .args([
+            "--model",
+            model.to_str().unwrap(),
+            "--prompt-ids",
+            &ids.join(","),
+            "--max-new",
+            &max_new.to_string(),
+        ])
         .output()
         .expect("run mlx_lm_reference.py");
-    assert!(out.status.success(), "mlx_lm_reference.py failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "mlx_lm_reference.py failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).expect("a JSON array of ids")
 }
