@@ -6,8 +6,8 @@
 namespace cb {
 
 // Final-normed hidden state of the prompt's last position: an evaluated,
-// row-contiguous float32 array of shape [hidden]. Same math as embed_last
-// (generation.cpp), which copies it into a std::vector instead.
+// row-contiguous float32 array of shape [hidden]. embed_last (generation.cpp)
+// copies it into a std::vector.
 mx::array embed_last_array(const Model& model, const int32_t* prompt, size_t n);
 
 // An evaluated float32 array 0, 1, ..., n-1 (for delivery benchmarks).

@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <limits>
 
+#include "embed.hpp"
 #include "errors.hpp"
 
 namespace cb {
@@ -154,19 +155,10 @@ int32_t Session::step(bool schedule_next) {
 }
 
 std::vector<float> embed_last(const Model& model, const int32_t* prompt, size_t n) {
-  if (!prompt || n == 0) fail(CB_ERR_ARGUMENT, "prompt must contain at least one token");
-  for (size_t i = 0; i < n; ++i)
-    if (prompt[i] < 0 || prompt[i] >= model.cfg.vocab_size)
-      fail(CB_ERR_ARGUMENT, "prompt token outside [0, vocab_size)");
-  KVCache cache(model.layers.size());
-  mx::array ids(prompt, {1, int(n)}, mx::int32);
-  auto h = model.hidden(ids, cache);
-  const int H = h.shape(2);
-  auto last = mx::astype(mx::reshape(mx::slice(h, {0, int(n) - 1, 0}, {1, int(n), H}), {H}),
-                         mx::float32);
-  mx::eval(last);
+  // The copying twin of cb_embed_view: same array, copied out.
+  auto last = embed_last_array(model, prompt, n);
   const float* p = last.data<float>();
-  return std::vector<float>(p, p + H);
+  return std::vector<float>(p, p + last.size());
 }
 
 }  // namespace cb
