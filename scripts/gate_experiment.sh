@@ -4,19 +4,27 @@
 #   scripts/gate_experiment.sh                 # 20 trials per condition, scenario ci
 #   TRIALS=30 SCENARIO=ci scripts/gate_experiment.sh
 #   ANALYZE_ONLY=results/gate-experiment/<stamp> scripts/gate_experiment.sh
+#   CV_LIMITS="10 15 20" REPS_LIMITS="8 12" ANALYZE_ONLY=... scripts/gate_experiment.sh
 #
 # One clean baseline run, then TRIALS rounds of: a clean run (false alarms)
 # and an injected run with +10% on one FFI backend and +5% on the other
 # (alternating which gets which), interleaved so machine drift hits both
 # conditions alike. Every run is then gated against the baseline for several
-# rep counts (--reps-limit keeps the first N reps) and thresholds, and the
+# rep counts (--reps-limit keeps the first N reps), thresholds and CV limits
+# (--cv-limit, the noise above which a check is inconclusive), and the
 # rates are printed and written to <out>/rates.md. Needs the release build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 TRIALS=${TRIALS:-20}
 SCENARIO=${SCENARIO:-ci}
-REPS_LIMITS=${REPS_LIMITS:-"5 8 12"}
-THRESHOLDS=${THRESHOLDS:-"2 3 5"}
+REPS_LIMITS=${REPS_LIMITS:-"12 24 36"}
+THRESHOLDS=${THRESHOLDS:-"3"}
+CV_LIMITS=${CV_LIMITS:-"20"}
+# Extra bench arguments for every run, e.g. BENCH_ARGS="--reps 36" for a longer curve.
+read -r -a BENCH_ARGS <<<"${BENCH_ARGS:-}"
+# Extra gate arguments, e.g. GATE_ARGS="--same-machine yes" to re-judge runs
+# recorded before results carried a boot id (all of one experiment share a boot).
+read -r -a GATE_ARGS <<<"${GATE_ARGS:-}"
 
 if [ -n "${ANALYZE_ONLY:-}" ]; then
   OUT=$ANALYZE_ONLY
@@ -31,7 +39,8 @@ else
     local label=$1; shift
     local load; load=$(cut -d' ' -f1 /proc/loadavg)
     local err; err=$(mktemp)
-    "$OUT/crossbench" bench --scenario "$SCENARIO" --no-progress --out "$OUT/runs" "$@" >/dev/null 2>"$err" || true
+    "$OUT/crossbench" bench --scenario "$SCENARIO" --no-progress --out "$OUT/runs" \
+      ${BENCH_ARGS[@]+"${BENCH_ARGS[@]}"} "$@" >/dev/null 2>"$err" || true
     local dir; dir=$(sed -n 's/^results: //p' "$err" | tail -1)
     cat "$err" >>"$OUT/bench.log"; rm -f "$err"
     printf '%s\t%s\t%s\t%s\n' "$label" "$dir" "$load" "$*" | tee -a "$OUT/trials.tsv"
@@ -54,14 +63,17 @@ BIN=${GATE_BIN:-$OUT/crossbench}
 [ -x "$BIN" ] || BIN=target/release/crossbench
 base=$(awk -F'\t' '$1=="baseline"{print $2}' "$OUT/trials.tsv")
 mkdir -p "$OUT/gate"
-for n in $REPS_LIMITS; do
-  for t in $THRESHOLDS; do
-    while IFS=$'\t' read -r label dir _ _; do
-      [ "$label" = baseline ] && continue
-      [ -n "$dir" ] || continue
-      "$BIN" gate --baseline "$base" --current "$dir" --threshold "$t" --reps-limit "$n" \
-        --json "$OUT/gate/$(basename "$dir")-n$n-t$t.json" --quiet >/dev/null 2>&1 || true
-    done <"$OUT/trials.tsv"
+for c in $CV_LIMITS; do
+  for n in $REPS_LIMITS; do
+    for t in $THRESHOLDS; do
+      while IFS=$'\t' read -r label dir _ _; do
+        [ "$label" = baseline ] && continue
+        [ -n "$dir" ] || continue
+        "$BIN" gate --baseline "$base" --current "$dir" --threshold "$t" --reps-limit "$n" \
+          --cv-limit "$c" --json "$OUT/gate/$(basename "$dir")-n$n-t$t-c$c.json" \
+          ${GATE_ARGS[@]+"${GATE_ARGS[@]}"} --quiet >/dev/null 2>&1 || true
+      done <"$OUT/trials.tsv"
+    done
   done
 done
 python3 scripts/gate_experiment_rates.py "$OUT" | tee "$OUT/rates.md"

@@ -15,23 +15,24 @@ from collections import defaultdict
 
 def main(out):
     trials = [line.rstrip("\n").split("\t") for line in open(os.path.join(out, "trials.tsv"))]
-    reports = defaultdict(dict)  # (n, t) -> run id -> report
+    reports = defaultdict(dict)  # (cv limit, n, t) -> run id -> report
     for name in os.listdir(os.path.join(out, "gate")):
-        m = re.match(r"(.+)-n(\d+)-t([\d.]+)\.json$", name)
+        # Files without -c<limit> come from before CV_LIMITS: the default 10%.
+        m = re.match(r"(.+)-n(\d+)-t([\d.]+)(?:-c([\d.]+))?\.json$", name)
         if m:
             with open(os.path.join(out, "gate", name)) as f:
-                reports[(int(m[2]), float(m[3]))][m[1]] = json.load(f)
+                reports[(float(m[4] or 10), int(m[2]), float(m[3]))][m[1]] = json.load(f)
     loads = defaultdict(list)
     for label, _, load, _ in trials:
         loads[label].append(float(load))
     print(f"# Gate experiment: {out}\n")
     for label, values in sorted(loads.items()):
         print(f"- {label}: {len(values)} runs, 1-min load average at start: mean {sum(values)/len(values):.2f}, max {max(values):.2f}")
-    print("\n| reps | threshold | false alarms (all) | false alarms (overhead only) | inconclusive clean | detect 10% (all / overhead) | detect 5% (all / overhead) | inconclusive injected |")
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for (n, t) in sorted(reports):
-        row = rates(trials, reports[(n, t)])
-        print(f"| {n} | {t:g}% | {row['fa']} | {row['fa_ovh']} | {row['inc_clean']} | {row['d10']} / {row['d10_ovh']} | {row['d5']} / {row['d5_ovh']} | {row['inc_inj']} |")
+    print("\n| CV limit | reps | threshold | false alarms (all) | false alarms (overhead only) | inconclusive clean | detect 10% (all / overhead) | detect 5% (all / overhead) | inconclusive injected |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for (c, n, t) in sorted(reports):
+        row = rates(trials, reports[(c, n, t)])
+        print(f"| {c:g}% | {n} | {t:g}% | {row['fa']} | {row['fa_ovh']} | {row['inc_clean']} | {row['d10']} / {row['d10_ovh']} | {row['d5']} / {row['d5_ovh']} | {row['inc_inj']} |")
 
 
 def frac(k, n):

@@ -20,9 +20,6 @@ pub struct BenchArgs {
     /// List the scenarios and backends, one line each.
     #[arg(long)]
     pub list: bool,
-    /// Comma-separated backends (default: the scenario's).
-    #[arg(long, value_delimiter = ',')]
-    pub backends: Option<Vec<String>>,
     /// Model directory in the mlx-community layout (e.g. a real Mistral-7B checkpoint).
     #[arg(long, conflicts_with = "preset")]
     pub model: Option<PathBuf>,
@@ -35,6 +32,20 @@ pub struct BenchArgs {
     /// Override the preset's number of layers.
     #[arg(long)]
     pub layers: Option<u32>,
+    #[command(flatten)]
+    pub run: RunOptions,
+    /// Make one backend slower per token by PCT percent (repeatable), to test
+    /// the regression gate: BACKEND=PCT, e.g. ffi-token=5. Recorded in results.json.
+    #[arg(long = "inject-slowdown", value_name = "BACKEND=PCT")]
+    pub inject_slowdown: Vec<String>,
+}
+
+/// How a run is carried out, shared by `bench` and `sweep` (flattened into both).
+#[derive(Args, Clone)]
+pub struct RunOptions {
+    /// Comma-separated backends (default: the scenario's).
+    #[arg(long, value_delimiter = ',')]
+    pub backends: Option<Vec<String>>,
     #[arg(long)]
     pub reps: Option<u32>,
     #[arg(long)]
@@ -54,10 +65,6 @@ pub struct BenchArgs {
     pub blas: String,
     #[arg(long)]
     pub no_progress: bool,
-    /// Make one backend slower per token by PCT percent (repeatable), to test
-    /// the regression gate: BACKEND=PCT, e.g. ffi-token=5. Recorded in results.json.
-    #[arg(long = "inject-slowdown", value_name = "BACKEND=PCT")]
-    pub inject_slowdown: Vec<String>,
 }
 
 pub fn run(args: BenchArgs) -> Result<i32> {
@@ -82,6 +89,7 @@ pub fn execute(args: &BenchArgs) -> Result<crossbench_core::RunOutcome> {
     let name = args.scenario.as_deref().context("--scenario is required")?;
     let loaded = load_scenario(name, &scenarios_dir)?;
     let names = args
+        .run
         .backends
         .clone()
         .unwrap_or_else(|| loaded.scenario.run.backends.clone());
@@ -94,7 +102,7 @@ pub fn execute(args: &BenchArgs) -> Result<crossbench_core::RunOutcome> {
     };
     let prompt_ids = prompt_ids(&loaded, model_dir.as_deref())?;
     let exe = std::env::current_exe().context("cannot find the crossbench executable")?;
-    let (blas_env, blas_name) = blas_choice(&args.blas)?;
+    let (blas_env, blas_name) = blas_choice(&args.run.blas)?;
     let mut extra_env = blas_env;
     if loaded.scenario.detokenize {
         extra_env.push(("CROSSBENCH_DETOKENIZE".into(), "1".into()));
@@ -102,17 +110,17 @@ pub fn execute(args: &BenchArgs) -> Result<crossbench_core::RunOutcome> {
     let launch = LaunchContext {
         exe,
         model_dir: model_dir.clone(),
-        device: args.device.clone(),
+        device: args.run.device.clone(),
         extra_env,
     };
-    let mut metadata = environment(model_dir.as_deref(), &args.device);
+    let mut metadata = environment(model_dir.as_deref(), &args.run.device);
     metadata.blas = Some(blas_name);
     let mut plan = BenchPlan::from_scenario(
         loaded,
         chosen,
         launch,
         prompt_ids,
-        args.out.clone(),
+        args.run.out.clone(),
         metadata,
     );
     apply_overrides(&mut plan, args)?;
@@ -150,22 +158,22 @@ fn exit_code(outcome: &crossbench_core::RunOutcome) -> Result<i32> {
 }
 
 fn apply_overrides(plan: &mut BenchPlan, args: &BenchArgs) -> Result<()> {
-    if let Some(r) = args.reps {
+    if let Some(r) = args.run.reps {
         if r == 0 {
             bail!("--reps must be at least 1");
         }
         plan.repetitions = r;
     }
-    if let Some(w) = args.warmup {
+    if let Some(w) = args.run.warmup {
         plan.warmup = w;
     }
-    if let Some(t) = args.timeout {
+    if let Some(t) = args.run.timeout {
         if t == 0 {
             bail!("--timeout must be positive");
         }
         plan.timeout = std::time::Duration::from_secs(t);
     }
-    plan.progress = !args.no_progress;
+    plan.progress = !args.run.no_progress;
     crate::inject::apply(plan, &args.inject_slowdown)?;
     Ok(())
 }

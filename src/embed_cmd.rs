@@ -6,13 +6,15 @@
 //! times token streams from worker processes over the line protocol; an
 //! embedding is one vector per request and the question (copy or view) lives
 //! inside one process, where both paths share the model and MLX's allocator.
-//! Writes `<out>/<run-id>/embed.json` (schema `crossbench.embed/1`) and
-//! prints a Markdown table.
+//! Writes `<out>/<run-id>/embed.json` (schema `crossbench.embed/1`),
+//! `embed.md` and `report.html`, and prints the Markdown table.
 
 use crate::bootstrap;
 use anyhow::{bail, Context, Result};
 use clap::Args;
+use crossbench_core::export::write_atomic;
 use crossbench_core::scenario::synthetic_prompt_ids;
+use crossbench_report::embed_page::{render_embed, EmbedPath, EmbedRun};
 use crossbench_shim::{mlx_active_memory, mlx_peak_memory, mlx_reset_peak_memory, Model};
 use serde::Serialize;
 use std::path::PathBuf;
@@ -176,13 +178,45 @@ fn reproduce(a: &EmbedArgs) -> String {
     )
 }
 
+/// Writes embed.json, embed.md and report.html under <out>/<run-id>/, each
+/// atomically, and prints the Markdown table.
 fn write(out: &std::path::Path, r: &EmbedReport) -> Result<()> {
     let dir = out.join(&r.run_id);
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    std::fs::write(
-        dir.join("embed.json"),
-        serde_json::to_string_pretty(r)? + "\n",
+    let save = |name: &str, bytes: &[u8]| {
+        let path = dir.join(name);
+        write_atomic(&path, bytes).with_context(|| format!("writing {}", path.display()))
+    };
+    save(
+        "embed.json",
+        (serde_json::to_string_pretty(r)? + "\n").as_bytes(),
     )?;
+    let md = markdown(r);
+    save("embed.md", md.as_bytes())?;
+    let paths = [("copy", &r.copy), ("view", &r.view)].map(|(name, p)| EmbedPath {
+        name,
+        median_ns: p.median_ns as f64,
+        min_ns: p.min_ns as f64,
+        mlx_peak_bytes: p.mlx_peak_bytes,
+        mlx_held_bytes: p.mlx_held_bytes,
+        rust_heap_bytes: p.rust_heap_bytes,
+    });
+    let run = EmbedRun {
+        run_id: &r.run_id,
+        model_dir: &r.model_dir,
+        hidden: r.hidden,
+        prompt_tokens: r.prompt_tokens,
+        reps: r.reps,
+        identical: r.identical,
+        reproduce: &r.reproduce,
+    };
+    save("report.html", render_embed(&run, &paths)?.as_bytes())?;
+    println!("{md}");
+    eprintln!("results: {}", dir.display());
+    Ok(())
+}
+
+fn markdown(r: &EmbedReport) -> String {
     let ms = |ns: u64| format!("{:.3} ms", ns as f64 / 1e6);
     let kib = |b: u64| format!("{:.1} KiB", b as f64 / 1024.0);
     let mut md = format!(
@@ -203,8 +237,5 @@ fn write(out: &std::path::Path, r: &EmbedReport) -> Result<()> {
             kib(p.rust_heap_bytes)
         );
     }
-    std::fs::write(dir.join("embed.md"), &md)?;
-    println!("{md}");
-    eprintln!("results: {}", dir.display());
-    Ok(())
+    md
 }

@@ -15,16 +15,25 @@ pub struct GateArgs {
     /// The run to judge: a run directory or its results.json.
     #[arg(long)]
     pub current: PathBuf,
-    /// Slowdown tolerated, percent: a regression needs the whole interval beyond it.
+    /// Slowdown of an overhead vs native-cpp tolerated, percent: a regression
+    /// needs the whole interval beyond it.
     #[arg(long, default_value_t = 3.0)]
     pub threshold: f64,
+    /// Slowdown of an absolute time tolerated, percent (gated on the same machine only).
+    #[arg(long, default_value_t = 10.0)]
+    pub absolute_threshold: f64,
+    /// Whether baseline and current ran on the same machine: auto (same boot,
+    /// CPU, cores, RAM) | yes | no. Absolute times and memory are gated only on one.
+    #[arg(long, default_value = "auto", value_parser = ["auto", "yes", "no"])]
+    pub same_machine: String,
     /// Two-sided confidence of the bootstrap interval (0.5 to 0.999).
     #[arg(long, default_value_t = 0.95)]
     pub confidence: f64,
     /// Peak RSS growth tolerated, percent (same machine only).
     #[arg(long, default_value_t = 10.0)]
     pub memory_tolerance: f64,
-    /// Coefficient of variation (percent) above which a timing check is inconclusive.
+    /// Coefficient of variation (percent) above which a timing check is inconclusive
+    /// [default: 20].
     #[arg(long)]
     pub cv_limit: Option<f64>,
     /// Also write the verdict as markdown (for a CI log or job summary).
@@ -62,8 +71,12 @@ pub struct SaveArgs {
 }
 
 pub fn run_gate(a: GateArgs) -> Result<i32> {
-    if !(0.0..100.0).contains(&a.threshold) || !(0.5..=0.999).contains(&a.confidence) {
-        bail!("--threshold must be in [0, 100) percent and --confidence in [0.5, 0.999]");
+    let percent = 0.0..100.0;
+    if !percent.contains(&a.threshold) || !percent.contains(&a.absolute_threshold) {
+        bail!("--threshold and --absolute-threshold must be in [0, 100) percent");
+    }
+    if !(0.5..=0.999).contains(&a.confidence) {
+        bail!("--confidence must be in [0.5, 0.999]");
     }
     let (baseline, _) = Baseline::load(&a.baseline)?;
     let (mut current, cur_file) = Baseline::load(&a.current)?;
@@ -74,6 +87,12 @@ pub fn run_gate(a: GateArgs) -> Result<i32> {
     }
     let mut cfg = GateConfig {
         threshold: a.threshold / 100.0,
+        absolute_threshold: a.absolute_threshold / 100.0,
+        same_machine: match a.same_machine.as_str() {
+            "yes" => Some(true),
+            "no" => Some(false),
+            _ => None,
+        },
         confidence: a.confidence,
         memory_tolerance: a.memory_tolerance / 100.0,
         ..GateConfig::default()

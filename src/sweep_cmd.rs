@@ -5,20 +5,21 @@
 //! claims the crossing's share vanishes as the model grows; this measures it.
 //!
 //! Writes `<out>/<sweep-id>/sweep.json` (schema `crossbench.sweep/1`, see
-//! [`SweepReport`]), `sweep.md`, and each rung's full bench run under
-//! `<out>/<sweep-id>/rungs/<run-id>/`.
+//! `crossbench_report::sweep`), `sweep.md`, `report.html` with the overhead
+//! chart, and each rung's full bench run under `<out>/<sweep-id>/rungs/<run-id>/`.
 
-use crate::bench_cmd::{self, BenchArgs};
+use crate::bench_cmd::{self, BenchArgs, RunOptions};
 use crate::{bootstrap, presets};
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser};
 use crossbench_core::overhead::{rep_series, REFERENCE_BACKEND};
-use crossbench_core::stats::bootstrap::{median, Interval};
+use crossbench_core::stats::bootstrap::median;
 use crossbench_core::{load_scenario, BackendStatus, RunOutcome};
-use serde::Serialize;
-use std::path::{Path, PathBuf};
+use crossbench_report::sweep::{
+    markdown, write_sweep, Rung, RungBackend, SweepReport, SWEEP_SCHEMA,
+};
+use std::path::Path;
 
-pub const SCHEMA: &str = "crossbench.sweep/1";
 /// Per-token time: the median over reps of each rep's median inter-token gap.
 const SERIES: &str = "itl_median_ns";
 
@@ -27,62 +28,9 @@ pub struct SweepArgs {
     /// Scenario with a `[sweep]` ladder (scenarios/NAME.toml or a path).
     #[arg(long, default_value = "sweep")]
     pub scenario: String,
-    /// Comma-separated backends (default: the scenario's).
-    #[arg(long, value_delimiter = ',')]
-    pub backends: Option<Vec<String>>,
-    #[arg(long)]
-    pub reps: Option<u32>,
-    #[arg(long)]
-    pub warmup: Option<u32>,
-    #[arg(long, default_value = "results")]
-    pub out: PathBuf,
-    #[arg(long, default_value = "cpu")]
-    pub device: String,
-    #[arg(long, default_value = "auto")]
-    pub blas: String,
-    #[arg(long)]
-    pub no_progress: bool,
-}
-
-/// sweep.json. Ratios are paired per-rep ratios (backend / native-cpp in the
-/// same round) with their 95% bootstrap interval, from the rung's results.
-#[derive(Debug, Serialize)]
-pub struct SweepReport {
-    pub schema: &'static str,
-    pub sweep_id: String,
-    pub scenario: String,
-    pub scenario_file: String,
-    pub max_new_tokens: u32,
-    pub reference_backend: &'static str,
-    /// What `per_token_ns` is: "itl_median_ns".
-    pub series: &'static str,
-    pub reproduce: String,
-    pub rungs: Vec<Rung>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct Rung {
-    pub preset: String,
-    pub layers: u32,
-    pub hidden: u32,
-    pub parameters: u64,
-    pub run_id: String,
-    pub run_dir: String,
-    /// native-cpp's per-token time: the denominator of every overhead.
-    pub native_per_token_ns: Option<f64>,
-    pub backends: Vec<RungBackend>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct RungBackend {
-    pub name: String,
-    pub status: String,
-    pub per_token_ns: Option<f64>,
-    /// backend / native-cpp per-token time (1.0 = no overhead).
-    pub overhead_ratio: Option<Interval>,
-    /// (ratio - 1) × native per-token time: the overhead in ns per token.
-    pub overhead_per_token_ns: Option<f64>,
-    pub noisy: bool,
+    /// The same run options as `bench`; `--out` holds <out>/<sweep-id>/.
+    #[command(flatten)]
+    pub run: RunOptions,
 }
 
 /// Lets `sweep` build each rung's BenchArgs through clap, so fields added to
@@ -103,7 +51,7 @@ pub fn run(args: SweepArgs) -> Result<i32> {
         );
     }
     let sweep_id = crossbench_core::results::new_run_id();
-    let dir = args.out.join(&sweep_id);
+    let dir = args.run.out.join(&sweep_id);
     let mut rungs = Vec::new();
     for (i, rung) in ladder.iter().enumerate() {
         let preset = presets::find(&rung.preset)?.with_layers(rung.layers)?;
@@ -122,51 +70,40 @@ pub fn run(args: SweepArgs) -> Result<i32> {
         rungs.push(summarize(&preset, &outcome));
     }
     let report = SweepReport {
-        schema: SCHEMA,
+        schema: SWEEP_SCHEMA.into(),
         sweep_id,
         scenario: loaded.scenario.name.clone(),
         scenario_file: loaded.path.display().to_string(),
         max_new_tokens: loaded.scenario.generation.max_new_tokens,
-        reference_backend: REFERENCE_BACKEND,
-        series: SERIES,
+        reference_backend: REFERENCE_BACKEND.into(),
+        series: SERIES.into(),
         reproduce: format!("cargo run --release -- sweep --scenario {}", args.scenario),
         rungs,
     };
-    let md = markdown(&report);
-    std::fs::write(
-        dir.join("sweep.json"),
-        serde_json::to_string_pretty(&report)? + "\n",
-    )
-    .with_context(|| format!("writing {}", dir.join("sweep.json").display()))?;
-    std::fs::write(dir.join("sweep.md"), &md)?;
-    println!("{md}");
+    let page = write_sweep(&dir, &report)?;
+    println!("{}", markdown(&report));
+    eprintln!("report: {}", page.display());
     eprintln!("results: {}", dir.display());
     Ok(0)
 }
 
+/// The rung's bench: the sweep's own run options, its model, and its
+/// results under <sweep-dir>/rungs/.
 fn rung_args(a: &SweepArgs, preset: &presets::Preset, dir: &Path) -> Result<BenchArgs> {
-    let mut argv: Vec<String> = vec!["bench".into(), "--scenario".into(), a.scenario.clone()];
-    let mut push = |k: &str, v: String| argv.extend([k.to_string(), v]);
-    push("--preset", preset.name.into());
-    push("--layers", preset.layers.to_string());
-    push("--out", dir.join("rungs").display().to_string());
-    push("--device", a.device.clone());
-    push("--blas", a.blas.clone());
-    if let Some(b) = &a.backends {
-        push("--backends", b.join(","));
-    }
-    if let Some(r) = a.reps {
-        push("--reps", r.to_string());
-    }
-    if let Some(w) = a.warmup {
-        push("--warmup", w.to_string());
-    }
-    if a.no_progress {
-        argv.push("--no-progress".into());
-    }
-    Ok(BenchOnly::try_parse_from(argv)
+    let argv = [
+        "bench".to_string(),
+        format!("--scenario={}", a.scenario),
+        format!("--preset={}", preset.name),
+        format!("--layers={}", preset.layers),
+    ];
+    let mut bench = BenchOnly::try_parse_from(argv)
         .context("building a rung's bench arguments")?
-        .bench)
+        .bench;
+    bench.run = RunOptions {
+        out: dir.join("rungs"),
+        ..a.run.clone()
+    };
+    Ok(bench)
 }
 
 fn summarize(preset: &presets::Preset, outcome: &RunOutcome) -> Rung {
@@ -201,46 +138,4 @@ fn summarize(preset: &presets::Preset, outcome: &RunOutcome) -> Rung {
         native_per_token_ns: native,
         backends,
     }
-}
-
-/// One row per rung and backend: per-token time, overhead vs native-cpp.
-pub fn markdown(r: &SweepReport) -> String {
-    let mut s = format!(
-        "sweep `{}`: gen{} per rung; per-token time = median inter-token latency; overhead = paired \
-         ratio to {} [95% CI]\n\n| model | params | native per token | backend | per token | overhead | per token Δ |\n\
-         |---|---|---|---|---|---|---|\n",
-        r.scenario, r.max_new_tokens, r.reference_backend
-    );
-    let ms = |v: Option<f64>| {
-        v.map(|ns| format!("{:.2} ms", ns / 1e6))
-            .unwrap_or_else(|| "—".into())
-    };
-    for rung in &r.rungs {
-        for b in rung
-            .backends
-            .iter()
-            .filter(|b| b.name != r.reference_backend)
-        {
-            let overhead = b
-                .overhead_ratio
-                .as_ref()
-                .map(crossbench_core::overhead::fmt_ratio_ci);
-            let delta = b
-                .overhead_per_token_ns
-                .map(|ns| format!("{:+.1} µs", ns / 1e3));
-            s += &format!(
-                "| {}-L{} | {:.0} M | {} | {}{} | {} | {} | {} |\n",
-                rung.preset,
-                rung.layers,
-                rung.parameters as f64 / 1e6,
-                ms(rung.native_per_token_ns),
-                b.name,
-                if b.noisy { " (noisy)" } else { "" },
-                ms(b.per_token_ns),
-                overhead.unwrap_or_else(|| b.status.clone()),
-                delta.unwrap_or_else(|| "—".into())
-            );
-        }
-    }
-    s
 }

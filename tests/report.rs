@@ -97,3 +97,64 @@ fn malformed_and_older_results_name_the_file_and_the_problem() {
         );
     }
 }
+
+/// `sweep` over a two-rung ladder of the tiny preset (1 and 2 layers) on the
+/// in-process backends: sweep.json with an overhead interval per rung,
+/// sweep.md, and report.html with the chart.
+#[test]
+fn sweep_writes_its_json_table_and_chart() {
+    let tmp = tempfile::tempdir().unwrap();
+    let scenario = tmp.path().join("ladder.toml");
+    let text = std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scenarios/sweep.toml"),
+    )
+    .unwrap();
+    let rungs = text
+        .find("[sweep]")
+        .expect("sweep.toml has a [sweep] table");
+    let ladder = "[sweep]\nrungs = [{ preset = \"tiny\", layers = 1 }, { preset = \"tiny\" }]\n";
+    let text = text[..rungs].replace("max_new_tokens = 32", "max_new_tokens = 8") + ladder;
+    std::fs::write(&scenario, text).unwrap();
+    let out = tmp.path().join("out");
+    let o = crossbench(&[
+        "sweep",
+        "--scenario",
+        scenario.to_str().unwrap(),
+        "--backends",
+        "ffi-batched,native-cpp",
+        "--reps",
+        "3",
+        "--timeout",
+        "120",
+        "--no-progress",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let dir = std::fs::read_dir(&out)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("sweep.json")).unwrap()).unwrap();
+    assert_eq!(json["schema"], "crossbench.sweep/1");
+    let rungs = json["rungs"].as_array().unwrap();
+    assert_eq!(rungs.len(), 2);
+    for rung in rungs {
+        assert!(rung["native_per_token_ns"].as_f64().unwrap() > 0.0);
+        let ffi = rung["backends"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|b| b["name"] == "ffi-batched");
+        let ratio = &ffi.expect("ffi-batched measured")["overhead_ratio"];
+        assert!(ratio["low"].as_f64().unwrap() <= ratio["high"].as_f64().unwrap());
+    }
+    assert!(std::fs::read_to_string(dir.join("sweep.md"))
+        .unwrap()
+        .contains("| tiny-L1 |"));
+    let page = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    assert!(page.contains("<svg class=\"chart\"") && page.contains("ffi-batched"));
+}

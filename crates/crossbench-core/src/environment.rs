@@ -21,6 +21,11 @@ pub struct Environment {
     pub model_dir: Option<String>,
     pub model_config_sha256: Option<String>,
     pub device: Option<String>,
+    /// This boot of this machine (/proc/sys/kernel/random/boot_id). On cloud
+    /// VMs a new boot may be a new host, and every CI run is a fresh VM: the
+    /// gate compares absolute times only within one boot.
+    #[serde(default)]
+    pub boot_id: Option<String>,
     /// Anything else the caller wants on record.
     #[serde(default)]
     pub extra: BTreeMap<String, String>,
@@ -37,6 +42,7 @@ impl Environment {
             ram_bytes: ram_bytes(),
             os: os_name(),
             kernel: read_trimmed("/proc/sys/kernel/osrelease"),
+            boot_id: read_trimmed("/proc/sys/kernel/random/boot_id"),
             ..Environment::default()
         }
     }

@@ -34,6 +34,13 @@ pub struct Bar {
     pub label: String,
 }
 
+/// One named line with an interval at each point: (x, low, estimate, high).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ErrorSeries {
+    pub name: String,
+    pub points: Vec<(f64, f64, f64, f64)>,
+}
+
 /// Colour of a backend, the same in every chart and table.
 pub fn color_of(name: &str) -> RGBColor {
     match name {
@@ -234,6 +241,79 @@ pub fn ipc_split(backend: &str, split: &[(f64, f64, f64)]) -> Result<String, Rep
     Ok(finish_svg(
         svg,
         &format!("{backend}: per-token generation and IPC"),
+    ))
+}
+
+/// Overhead (%) with its interval against per-token time (ms, log x), one
+/// line per backend plus a zero line: the sweep's chart.
+pub fn overhead_vs_size(series: &[ErrorSeries]) -> Result<String, ReportError> {
+    let err = chart_err("overhead_vs_size");
+    let xs = || series.iter().flat_map(|s| s.points.iter().map(|p| p.0));
+    let x0 = xs().fold(f64::INFINITY, f64::min);
+    let x1 = xs().fold(0.0, f64::max);
+    let (x0, x1) = if x0.is_finite() && x0 > 0.0 {
+        (x0 / 1.4, x1 * 1.4)
+    } else {
+        (0.1, 10.0)
+    };
+    let ys = || {
+        series
+            .iter()
+            .flat_map(|s| s.points.iter().flat_map(|p| [p.1, p.3]))
+    };
+    let y0 = ys().fold(0.0, f64::min);
+    let y1 = ys().fold(0.0, f64::max);
+    let pad = ((y1 - y0) * 0.08).max(1.0);
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
+        root.fill(&WHITE).map_err(&err)?;
+        let mut chart = ChartBuilder::on(&root)
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(56)
+            .build_cartesian_2d((x0..x1).log_scale(), (y0 - pad)..(y1 + pad))
+            .map_err(&err)?;
+        chart
+            .configure_mesh()
+            .bold_line_style(BLACK.mix(0.12))
+            .light_line_style(TRANSPARENT)
+            .x_desc("native-cpp per-token time (ms, log scale)")
+            .y_desc("overhead vs native-cpp (%)")
+            .label_style(("sans-serif", 16))
+            .draw()
+            .map_err(&err)?;
+        let zero = PathElement::new(vec![(x0, 0.0), (x1, 0.0)], BLACK.mix(0.6));
+        chart.draw_series(std::iter::once(zero)).map_err(&err)?;
+        for s in series {
+            let color = color_of(&s.name);
+            let line = s.points.iter().map(|p| (p.0, p.2));
+            chart
+                .draw_series(LineSeries::new(line, color.stroke_width(SERIES_STROKE)))
+                .map_err(&err)?
+                .label(s.name.clone())
+                .legend(move |(x, y)| {
+                    Rectangle::new([(x, y - 5), (x + 12, y + 5)], color.filled())
+                });
+            let bars = s.points.iter().map(|&(x, lo, est, hi)| {
+                ErrorBar::new_vertical(x, lo, est, hi, color.stroke_width(1), 8)
+            });
+            chart.draw_series(bars).map_err(&err)?;
+        }
+        // `legend` is typed for linear axes; the same style on the log chart.
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperRight)
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK.mix(0.3))
+            .label_font(("sans-serif", 16))
+            .draw()
+            .map_err(&err)?;
+        root.present().map_err(&err)?;
+    }
+    Ok(finish_svg(
+        svg,
+        "Overhead vs native-cpp against per-token time",
     ))
 }
 

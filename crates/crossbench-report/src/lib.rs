@@ -13,9 +13,11 @@
 pub mod charts;
 pub mod claims;
 pub mod compare;
+pub mod embed_page;
 mod html;
 pub mod load;
 mod run_page;
+pub mod sweep;
 pub mod view;
 
 #[cfg(test)]
@@ -26,6 +28,7 @@ use std::path::{Path, PathBuf};
 pub use compare::{compare_runs, Comparison};
 pub use load::{load_microbench, load_results, Microbench};
 pub use run_page::render_run;
+pub use sweep::{write_sweep, SweepReport};
 
 /// File name of a run's report inside its run directory.
 pub const REPORT_FILE: &str = "report.html";

@@ -6,9 +6,10 @@
 //!   regression is declared only when the *whole* interval lies beyond
 //!   1 + threshold, so noise alone rarely fails a build. Drift of the
 //!   machine cancels in the pairing, so this is gated on any machine.
-//! - Absolute decode time and ITL: same test, but only gated when baseline
-//!   and current ran on the same machine (cpu model, cores, RAM); on another
-//!   machine they are informational.
+//! - Absolute decode time and ITL: same test with its own, wider threshold
+//!   (whole runs drift), and only gated when baseline and current ran on the
+//!   same machine (same boot, cpu model, cores, RAM); on another machine they
+//!   are informational.
 //! - Exact quantities (tokens per rep, greedy token ids, crossings per
 //!   token): any change is a failure.
 //! - Peak RSS: its own tolerance (same machine only).
@@ -20,7 +21,7 @@ mod render;
 use serde::Serialize;
 
 use crate::baseline::{Baseline, BaselineBackend};
-use crate::overhead::{CV_LIMIT, SERIES};
+use crate::overhead::SERIES;
 use crate::results::BackendStatus;
 use crate::stats::bootstrap::{cv, ratio_of_medians_ci, Interval, DEFAULT_RESAMPLES, DEFAULT_SEED};
 
@@ -30,18 +31,37 @@ pub const EXIT_ERROR: i32 = 1;
 pub const EXIT_REGRESSION: i32 = 3;
 pub const EXIT_INCONCLUSIVE: i32 = 4;
 
+/// The gate's default CV limit. On this 2-core VM, quiet, the `ci` scenario's
+/// per-rep CV is 10-14% (the hypervisor steals 3-7% of the CPU in bursts), so
+/// the run-level noise flag (`overhead::CV_LIMIT`, 10%) left 80-90% of quiet
+/// runs inconclusive. At 20% quiet runs are judged and the bootstrap interval
+/// carries their noise, while runs disturbed by parallel builds (CV 20-75%)
+/// stay inconclusive. Measured rates: README, "Regression gate".
+pub const GATE_CV_LIMIT: f64 = 0.20;
+
 /// Fewer reps than this cannot support a median interval worth the name.
 const MIN_SAMPLES: usize = 3;
 
 #[derive(Debug, Clone)]
 pub struct GateConfig {
-    /// Relative slowdown tolerated, e.g. 0.03 for 3%.
+    /// Relative slowdown of an overhead vs native-cpp tolerated, e.g. 0.03 for 3%.
     pub threshold: f64,
+    /// Relative slowdown of an absolute time tolerated (same machine only).
+    /// Wider than `threshold`: a whole run drifts against another run of the
+    /// same code by up to ~11% on this 2-core VM (scripts/gate_experiment.sh),
+    /// which the within-run interval cannot see; the same-run ratio to
+    /// native-cpp cancels it.
+    pub absolute_threshold: f64,
     /// Two-sided confidence of the bootstrap interval, e.g. 0.95.
     pub confidence: f64,
     /// Relative peak-RSS growth tolerated, e.g. 0.10.
     pub memory_tolerance: f64,
+    /// Per-rep coefficient of variation above which a timing check is
+    /// inconclusive.
     pub cv_limit: f64,
+    /// Overrides the machine match (`same_machine`): Some(true) for runs known
+    /// to share a machine (e.g. a dedicated runner rebooted in between).
+    pub same_machine: Option<bool>,
     pub resamples: usize,
     pub seed: u64,
 }
@@ -50,9 +70,11 @@ impl Default for GateConfig {
     fn default() -> Self {
         GateConfig {
             threshold: 0.03,
+            absolute_threshold: 0.10,
             confidence: 0.95,
             memory_tolerance: 0.10,
-            cv_limit: CV_LIMIT,
+            cv_limit: GATE_CV_LIMIT,
+            same_machine: None,
             resamples: DEFAULT_RESAMPLES,
             seed: DEFAULT_SEED,
         }
@@ -112,6 +134,7 @@ pub struct GateReport {
     pub current: String,
     pub same_machine: bool,
     pub threshold: f64,
+    pub absolute_threshold: f64,
     pub confidence: f64,
     pub checks: Vec<Check>,
     /// Loud notes: injected slowdowns, noise, machine mismatch.
@@ -139,14 +162,17 @@ impl GateReport {
     }
 }
 
-/// Same machine for absolute timings: same CPU model and core count, RAM
-/// within 2% (MemTotal moves a little between kernels).
+/// Same machine for absolute timings: the same boot (a reboot of a cloud VM,
+/// or a fresh CI VM from the same image, may be a different host with other
+/// neighbours), same CPU model and core count, RAM within 2%.
 pub fn same_machine(a: &crate::Environment, b: &crate::Environment) -> bool {
     let ram_close = match (a.ram_bytes, b.ram_bytes) {
         (Some(x), Some(y)) => (x as f64 - y as f64).abs() <= 0.02 * x.max(y) as f64,
         _ => false,
     };
-    a.cpu_model.is_some()
+    a.boot_id.is_some()
+        && a.boot_id == b.boot_id
+        && a.cpu_model.is_some()
         && a.cpu_model == b.cpu_model
         && a.cores.is_some()
         && a.cores == b.cores
@@ -160,12 +186,15 @@ pub fn compare(
     cfg: &GateConfig,
 ) -> Result<GateReport, GateError> {
     check_comparable(baseline, current)?;
-    let same = same_machine(&baseline.environment, &current.environment);
+    let same = cfg
+        .same_machine
+        .unwrap_or_else(|| same_machine(&baseline.environment, &current.environment));
     let mut report = GateReport {
         baseline: baseline.name.clone(),
         current: current.name.clone(),
         same_machine: same,
         threshold: cfg.threshold,
+        absolute_threshold: cfg.absolute_threshold,
         confidence: cfg.confidence,
         checks: Vec::new(),
         notes: notes(baseline, current, same),
@@ -323,7 +352,7 @@ fn backend_checks(
                 &format!("overhead_vs_native.{series}"),
                 b,
                 c,
-                true,
+                Some(cfg.threshold),
                 cfg,
             ));
         }
@@ -335,7 +364,7 @@ fn backend_checks(
                 &format!("absolute.{series}"),
                 b,
                 c,
-                same,
+                same.then_some(cfg.absolute_threshold),
                 cfg,
             ));
         }
@@ -347,12 +376,13 @@ fn backend_checks(
 
 /// Timing: whole interval beyond 1 + threshold -> regression; too variable
 /// (CV above the limit) or too few reps -> inconclusive; else pass.
+/// `threshold: None` -> informational (absolute times from another machine).
 fn timing_check(
     backend: &str,
     metric: &str,
     base: &[f64],
     cur: &[f64],
-    gated: bool,
+    threshold: Option<f64>,
     cfg: &GateConfig,
 ) -> Check {
     let mut check = Check {
@@ -367,13 +397,13 @@ fn timing_check(
         check.detail = "no comparable samples".into();
         return check;
     };
-    let limit = 1.0 + cfg.threshold;
     let cur_cv = cv(cur).unwrap_or(0.0);
     check.detail = format!("current CV {:.1}%", cur_cv * 100.0);
-    if !gated {
+    let Some(threshold) = threshold else {
         check.detail.push_str(" (different machine: not gated)");
         return check;
-    }
+    };
+    let limit = 1.0 + threshold;
     // Noise is judged first: on this 2-core shared machine a parallel build
     // both widens the spread and shifts whole runs, and a shifted absolute
     // time looked like a regression in the gate experiment. A noisy run is

@@ -22,9 +22,10 @@ fn headline(r: &GateReport) -> &'static str {
 
 fn method(r: &GateReport) -> String {
     format!(
-        "method: {:.0}% bootstrap interval of the ratio of medians (current / baseline); regression only when the whole interval is beyond +{:.1}%",
+        "method: {:.0}% bootstrap interval of the ratio of medians (current / baseline); regression only when the whole interval is beyond +{:.1}% (overheads) / +{:.1}% (absolute times, same machine)",
         r.confidence * 100.0,
-        r.threshold * 100.0
+        r.threshold * 100.0,
+        r.absolute_threshold * 100.0
     )
 }
 
