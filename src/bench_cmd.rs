@@ -296,7 +296,7 @@ const DEBIAN_OPENBLAS: &str = "/usr/lib/x86_64-linux-gnu/openblas-pthread/libbla
 /// MLX's Linux wheel bundles the netlib reference BLAS, ~30x slower than OpenBLAS for
 /// fp32 prefill here. A preloaded BLAS replaces it for every backend's worker alike
 /// (the driver itself does no math); the choice is recorded in the results.
-fn blas_choice(arg: &str) -> Result<(Vec<(String, String)>, String)> {
+pub(crate) fn blas_choice(arg: &str) -> Result<(Vec<(String, String)>, String)> {
     let bundled = (
         Vec::new(),
         "MLX wheel's bundled BLAS (netlib reference)".to_string(),

@@ -6,7 +6,9 @@
 //! - `benchmarks[]`: `id` (criterion's full id, "group/function[/param]"),
 //!   `family` (the bench target), `median_ns`, `ci_low_ns`, `ci_high_ns`
 //!   (criterion's bootstrap interval of the median, `confidence`),
-//!   `mean_ns`, `command` (reruns just this benchmark).
+//!   `mean_ns`, `command` (reruns just this benchmark), `measured_unix_s`
+//!   (when criterion wrote it; estimates older than their family's latest
+//!   run by over an hour are left out as stale).
 //! - `claims[]`: `claim` (the note's words), `source`, `measured` and
 //!   `baseline` (benchmark ids), their `*_median_ns`, `difference_ns`
 //!   (measured − baseline) and `ratio`; null where a benchmark is missing.
@@ -42,6 +44,8 @@ pub struct Benchmark {
     pub confidence: f64,
     pub mean_ns: f64,
     pub command: String,
+    /// When criterion wrote the estimate (file mtime, Unix seconds).
+    pub measured_unix_s: u64,
 }
 
 #[derive(Debug, Serialize)]
@@ -126,7 +130,14 @@ pub fn run(args: ClaimsArgs) -> Result<i32> {
         .criterion_dir
         .clone()
         .unwrap_or_else(default_criterion_dir);
-    let benchmarks = collect(&dir)?;
+    let (benchmarks, stale) = collect(&dir)?;
+    if !stale.is_empty() {
+        eprintln!(
+            "left out {} estimates older than their family's latest run: {}",
+            stale.len(),
+            stale.join(", ")
+        );
+    }
     if benchmarks.is_empty() {
         bail!(
             "no criterion estimates under {} (run `cargo bench -p crossbench-shim` first)",
@@ -168,12 +179,38 @@ fn default_criterion_dir() -> PathBuf {
     }
 }
 
-/// Every `<...>/new/estimates.json` under `dir`, named by its benchmark.json.
-pub fn collect(dir: &Path) -> Result<Vec<Benchmark>> {
+/// A family's estimates are one `cargo bench` run; one older than its
+/// family's newest by more than this is left over from an earlier run (a
+/// renamed or removed benchmark criterion never deletes).
+const STALE_AFTER_S: u64 = 3600;
+
+/// Every current `<...>/new/estimates.json` under `dir`, named by its
+/// benchmark.json, and the ids of stale ones (see `STALE_AFTER_S`), left out.
+pub fn collect(dir: &Path) -> Result<(Vec<Benchmark>, Vec<String>)> {
     let mut found = Vec::new();
     walk(dir, &mut found)?;
     found.sort_by(|a, b| a.id.cmp(&b.id));
-    Ok(found)
+    let newest = |family: &str| {
+        found
+            .iter()
+            .filter(|b| b.family == family)
+            .map(|b| b.measured_unix_s)
+            .max()
+            .unwrap_or(0)
+    };
+    let stale: Vec<bool> = found
+        .iter()
+        .map(|b| b.measured_unix_s + STALE_AFTER_S < newest(&b.family))
+        .collect();
+    let (mut current, mut left_out) = (Vec::new(), Vec::new());
+    for (b, old) in found.into_iter().zip(stale) {
+        if old {
+            left_out.push(b.id);
+        } else {
+            current.push(b);
+        }
+    }
+    Ok((current, left_out))
 }
 
 fn walk(dir: &Path, out: &mut Vec<Benchmark>) -> Result<()> {
@@ -211,6 +248,11 @@ fn read_one(new_dir: &Path) -> Result<Option<Benchmark>> {
     if !est.is_file() || !meta.is_file() {
         return Ok(None);
     }
+    let measured_unix_s = std::fs::metadata(&est)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_secs());
     let (est, meta) = (read_json(&est)?, read_json(&meta)?);
     let id = meta["full_id"]
         .as_str()
@@ -230,6 +272,7 @@ fn read_one(new_dir: &Path) -> Result<Option<Benchmark>> {
         ci_high_ns: num(&median["confidence_interval"]["upper_bound"])?,
         confidence: num(&median["confidence_interval"]["confidence_level"])?,
         mean_ns: num(&est["mean"]["point_estimate"])?,
+        measured_unix_s,
         family,
         id,
     }))
@@ -308,8 +351,9 @@ mod tests {
         write(dir.path(), "someone_elses_group", "x", 9.0);
         // criterion's `base` copy and its report folder must be ignored.
         std::fs::create_dir_all(dir.path().join("rust_to_c/ffi_noop/base")).unwrap();
-        let got = collect(dir.path()).unwrap();
+        let (got, stale) = collect(dir.path()).unwrap();
         assert_eq!(got.len(), 2);
+        assert!(stale.is_empty());
         assert_eq!(got[0].id, "rust_to_c/ffi_noop");
         assert_eq!(got[0].family, "crossing_call");
         assert!((got[0].ci_low_ns - 1.5).abs() < 1e-9);
@@ -322,5 +366,24 @@ mod tests {
             "missing benchmarks stay null"
         );
         assert_eq!(fmt_ns(1520.0), "1.52 µs");
+    }
+
+    #[test]
+    fn estimates_left_from_an_earlier_run_of_the_family_are_left_out() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "prompt_pass", "old_name", 5.0);
+        write(dir.path(), "prompt_pass", "new_name", 6.0);
+        let old = dir.path().join("prompt_pass/old_name/new/estimates.json");
+        let two_hours_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(7200);
+        std::fs::File::options()
+            .write(true)
+            .open(&old)
+            .unwrap()
+            .set_modified(two_hours_ago)
+            .unwrap();
+        let (got, stale) = collect(dir.path()).unwrap();
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].id, "prompt_pass/new_name");
+        assert_eq!(stale, vec!["prompt_pass/old_name".to_string()]);
     }
 }

@@ -37,6 +37,40 @@ pub struct EmbedArgs {
     pub reps: u32,
     #[arg(long, default_value = "results")]
     pub out: PathBuf,
+    /// BLAS, as for `bench`: auto (Debian's OpenBLAS when installed) | bundled | a path.
+    #[arg(long, default_value = "auto")]
+    pub blas: String,
+}
+
+/// Set in the re-executed process: the BLAS it runs with.
+const BLAS_APPLIED: &str = "CROSSBENCH_EMBED_BLAS";
+
+enum BlasStep {
+    /// Measure in this process, which runs with this BLAS.
+    Here(String),
+    /// A re-executed child measured; its exit code.
+    Ran(i32),
+}
+
+/// The model runs in this process, so a preloaded BLAS must be in place before
+/// MLX loads: the first process re-executes itself once with LD_PRELOAD set
+/// (as `bench` does for its workers).
+fn reexec_with_blas(blas: &str) -> Result<BlasStep> {
+    if let Ok(name) = std::env::var(BLAS_APPLIED) {
+        return Ok(BlasStep::Here(name));
+    }
+    let (env, name) = crate::bench_cmd::blas_choice(blas)?;
+    if env.is_empty() {
+        return Ok(BlasStep::Here(name));
+    }
+    let exe = std::env::current_exe().context("cannot find the crossbench executable")?;
+    let status = std::process::Command::new(exe)
+        .args(std::env::args_os().skip(1))
+        .envs(env)
+        .env(BLAS_APPLIED, name)
+        .status()
+        .context("re-executing crossbench embed with the chosen BLAS")?;
+    Ok(BlasStep::Ran(status.code().unwrap_or(1)))
 }
 
 /// One delivery path over all reps.
@@ -66,6 +100,8 @@ pub struct EmbedReport {
     pub view: PathStats,
     /// Every rep's view held bit-for-bit the numbers of its copy.
     pub identical: bool,
+    /// The BLAS MLX ran with (`--blas`).
+    pub blas: String,
     pub reproduce: String,
 }
 
@@ -80,6 +116,10 @@ pub fn run(args: EmbedArgs) -> Result<i32> {
     if args.reps == 0 || args.prompt_tokens == 0 {
         bail!("--reps and --prompt-tokens must be at least 1");
     }
+    let blas = match reexec_with_blas(&args.blas)? {
+        BlasStep::Ran(code) => return Ok(code),
+        BlasStep::Here(name) => name,
+    };
     let dir = match &args.model {
         Some(d) => d.clone(),
         None => bootstrap::ensure_preset_model(&args.preset, args.layers, "float32", 0)?,
@@ -122,6 +162,7 @@ pub fn run(args: EmbedArgs) -> Result<i32> {
         copy: copy.stats((hidden * 4) as u64),
         view: view.stats(0),
         identical,
+        blas,
         reproduce: reproduce(&args),
     };
     write(&args.out, &report)?;
@@ -172,8 +213,13 @@ fn reproduce(a: &EmbedArgs) -> String {
                 .unwrap_or_default()
         ),
     };
+    let blas = if a.blas == "auto" {
+        String::new()
+    } else {
+        format!(" --blas {}", a.blas)
+    };
     format!(
-        "cargo run --release -- embed {what} --prompt-tokens {} --reps {}",
+        "cargo run --release -- embed {what} --prompt-tokens {} --reps {}{blas}",
         a.prompt_tokens, a.reps
     )
 }
@@ -208,6 +254,7 @@ fn write(out: &std::path::Path, r: &EmbedReport) -> Result<()> {
         prompt_tokens: r.prompt_tokens,
         reps: r.reps,
         identical: r.identical,
+        blas: &r.blas,
         reproduce: &r.reproduce,
     };
     save("report.html", render_embed(&run, &paths)?.as_bytes())?;
@@ -220,9 +267,9 @@ fn markdown(r: &EmbedReport) -> String {
     let ms = |ns: u64| format!("{:.3} ms", ns as f64 / 1e6);
     let kib = |b: u64| format!("{:.1} KiB", b as f64 / 1024.0);
     let mut md = format!(
-        "embed: hidden {} (float32), prompt {} tokens, {} reps, identical: {}\n\n\
+        "embed: hidden {} (float32), prompt {} tokens, {} reps, BLAS {}, identical: {}\n\n\
          | path | median | min | MLX peak in call | MLX held while alive | Rust heap |\n|---|---|---|---|---|---|\n",
-        r.hidden, r.prompt_tokens, r.reps, r.identical
+        r.hidden, r.prompt_tokens, r.reps, r.blas, r.identical
     );
     for (name, p) in [
         ("copy (cb_embed -> Vec)", &r.copy),

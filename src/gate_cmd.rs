@@ -4,7 +4,9 @@
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
 use crossbench_core::baseline::Baseline;
-use crossbench_core::gate::{compare, GateConfig, EXIT_INCONCLUSIVE, EXIT_REGRESSION};
+use crossbench_core::gate::{
+    compare, GateConfig, EXIT_INCONCLUSIVE, EXIT_REGRESSION, GATE_CV_LIMIT,
+};
 use std::path::PathBuf;
 
 #[derive(Args)]
@@ -65,7 +67,8 @@ pub struct SaveArgs {
     pub name: Option<String>,
     #[arg(long, default_value = "results/baselines")]
     pub dir: PathBuf,
-    /// Save even a run flagged noisy (its wide intervals make the gate less sensitive).
+    /// Save even a run whose decode-time CV is above the gate's limit (its wide
+    /// intervals make the gate less sensitive).
     #[arg(long)]
     pub force: bool,
 }
@@ -147,8 +150,23 @@ pub fn run_baseline(cmd: BaselineCommand) -> Result<i32> {
             file.display()
         );
     }
-    if loaded.noisy && !a.force {
-        bail!("{}: this run is flagged noisy (decode-time CV above the limit); rerun on a quieter machine or pass --force", file.display());
+    // Judged by the gate's own CV limit: a baseline the gate would call
+    // inconclusive as a current run would only widen every interval.
+    let too_noisy: Vec<String> = loaded
+        .backends
+        .iter()
+        .filter_map(|b| {
+            let cv = b.decode_cv.filter(|&cv| cv > GATE_CV_LIMIT)?;
+            Some(format!("{} {:.0}%", b.name, cv * 100.0))
+        })
+        .collect();
+    if !too_noisy.is_empty() && !a.force {
+        bail!(
+            "{}: decode-time CV above the gate's {:.0}% limit ({}); rerun on a quieter machine or pass --force",
+            file.display(),
+            GATE_CV_LIMIT * 100.0,
+            too_noisy.join(", ")
+        );
     }
     let name = a
         .name

@@ -264,6 +264,8 @@ pub fn overhead_vs_size(series: &[ErrorSeries]) -> Result<String, ReportError> {
     let y0 = ys().fold(0.0, f64::min);
     let y1 = ys().fold(0.0, f64::max);
     let pad = ((y1 - y0) * 0.08).max(1.0);
+    // Headroom above the data for the legend box.
+    let top = y1 + pad + (y1 - y0 + 2.0 * pad) * 0.3;
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
@@ -272,13 +274,15 @@ pub fn overhead_vs_size(series: &[ErrorSeries]) -> Result<String, ReportError> {
             .margin(12)
             .x_label_area_size(40)
             .y_label_area_size(56)
-            .build_cartesian_2d((x0..x1).log_scale(), (y0 - pad)..(y1 + pad))
+            .build_cartesian_2d((x0..x1).log_scale(), (y0 - pad)..top)
             .map_err(&err)?;
         chart
             .configure_mesh()
             .bold_line_style(BLACK.mix(0.12))
             .light_line_style(TRANSPARENT)
             .x_desc("native-cpp per-token time (ms, log scale)")
+            .x_labels(6)
+            .x_label_formatter(&|v: &f64| format!("{v:.0}"))
             .y_desc("overhead vs native-cpp (%)")
             .label_style(("sans-serif", 16))
             .draw()

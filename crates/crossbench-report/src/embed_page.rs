@@ -27,19 +27,21 @@ pub struct EmbedRun<'a> {
     pub prompt_tokens: usize,
     pub reps: u32,
     pub identical: bool,
+    pub blas: &'a str,
     pub reproduce: &'a str,
 }
 
 pub fn render_embed(run: &EmbedRun, paths: &[EmbedPath]) -> Result<String, ReportError> {
     let mut body = format!(
         "<h1>crossbench embed — {}</h1>\n<p class=\"sub\">model <code>{}</code>: hidden {} \
-         (float32), prompt {} tokens, {} reps, paths alternated per rep. Reproduce: \
-         <code>{}</code></p>\n",
+         (float32), prompt {} tokens, {} reps, paths alternated per rep; BLAS: {}. \
+         Reproduce: <code>{}</code></p>\n",
         escape(run.run_id),
         escape(run.model_dir),
         run.hidden,
         run.prompt_tokens,
         run.reps,
+        escape(run.blas),
         escape(run.reproduce)
     );
     body.push_str(if run.identical {
@@ -115,6 +117,7 @@ mod tests {
             prompt_tokens: 64,
             reps: 5,
             identical: true,
+            blas: "bundled",
             reproduce: "cargo run --release -- embed",
         };
         let paths = [path("copy", 2e6), path("view", 1.5e6)];
