@@ -113,6 +113,11 @@ uint64_t cb_mlx_peak_memory(void);
 uint64_t cb_mlx_active_memory(void);
 void cb_mlx_reset_peak_memory(void);
 
+/* Sets MLX's buffer-cache limit in bytes and returns the previous one. With 0
+ * a freed array's memory goes straight back to malloc instead of a cache, so
+ * a memory checker sees a read after free (scripts/memcheck-zero-copy.sh). */
+uint64_t cb_mlx_set_cache_limit(uint64_t bytes);
+
 /* Writes deterministic random weights for the config.json already in dir.
  * dtype: "float32" | "float16" | "bfloat16" | "q4" | "q8" (quantized with
  * group size 64). scales_dtype ("float32" | "float16" | "bfloat16", NULL =

@@ -244,6 +244,14 @@ void cb_mlx_reset_peak_memory(void) {
   }
 }
 
+uint64_t cb_mlx_set_cache_limit(uint64_t bytes) {
+  try {
+    return mx::set_cache_limit(bytes);
+  } catch (...) {
+    return 0;
+  }
+}
+
 cb_status cb_make_weights(const char* dir, uint64_t seed, const char* dtype,
                           const char* scales_dtype, uint64_t shard_bytes) {
   return guard([&] {

@@ -197,6 +197,9 @@ unsafe extern "C" {
     pub fn cb_mlx_reset_peak_memory();
 }
 unsafe extern "C" {
+    pub fn cb_mlx_set_cache_limit(bytes: u64) -> u64;
+}
+unsafe extern "C" {
     pub fn cb_make_weights(
         dir: *const ::std::os::raw::c_char,
         seed: u64,

@@ -70,6 +70,12 @@ pub fn mlx_reset_peak_memory() {
     unsafe { sys::cb_mlx_reset_peak_memory() }
 }
 
+/// Sets MLX's buffer-cache limit in bytes; returns the previous limit. 0 sends
+/// freed array memory straight back to malloc, where a memory checker sees it.
+pub fn mlx_set_cache_limit(bytes: u64) -> u64 {
+    unsafe { sys::cb_mlx_set_cache_limit(bytes) }
+}
+
 /// An empty shim call: the bare cost of a Rust→C crossing.
 #[inline]
 pub fn noop(x: i32) -> i32 {

@@ -6,12 +6,21 @@
 
 mod common;
 
-use crossbench_shim::{crossing, test_array_view, Model};
+use crossbench_shim::{crossing, mlx_set_cache_limit, test_array_view, Model};
+
+/// MLX's allocator keeps freed buffers in a cache, where a read after free
+/// reads valid (recycled) memory that valgrind cannot flag. Every test here
+/// turns the cache off so that memcheck sees each free
+/// (scripts/memcheck-zero-copy.sh, whose negative control proves it does).
+fn without_mlx_buffer_cache() {
+    mlx_set_cache_limit(0);
+}
 
 const PROMPT: &[u32] = &[1, 415, 2936, 9060, 285, 1142, 10575];
 
 #[test]
 fn view_and_copy_hold_bit_identical_numbers() {
+    without_mlx_buffer_cache();
     let dir = common::make_tiny("float32", 3);
     let mut model = Model::load(dir.path()).unwrap();
     let copied = model.embed(PROMPT).unwrap();
@@ -28,6 +37,7 @@ fn view_and_copy_hold_bit_identical_numbers() {
 
 #[test]
 fn data_read_before_the_guard_drops_survives_it() {
+    without_mlx_buffer_cache();
     let dir = common::make_tiny("float32", 3);
     let model = Model::load(dir.path()).unwrap();
     let owned: Vec<f32> = {
@@ -40,6 +50,7 @@ fn data_read_before_the_guard_drops_survives_it() {
 
 #[test]
 fn many_views_alive_at_once_stay_distinct_and_valid() {
+    without_mlx_buffer_cache();
     let dir = common::make_tiny("float32", 3);
     let model = Model::load(dir.path()).unwrap();
     let prompts: [&[u32]; 3] = [&[1, 2, 3], &[1, 7, 9, 11], PROMPT];
@@ -58,6 +69,7 @@ fn many_views_alive_at_once_stay_distinct_and_valid() {
 
 #[test]
 fn guard_dropped_after_its_model_is_still_sound_for_test_arrays() {
+    without_mlx_buffer_cache();
     // A view does not need the model's memory: the 'static test array view
     // outlives everything else here, and MLX frees it only on our drop.
     let view = test_array_view(1 << 18).unwrap();
@@ -72,6 +84,7 @@ fn guard_dropped_after_its_model_is_still_sound_for_test_arrays() {
 
 #[test]
 fn bad_prompts_are_errors_not_dangling_views() {
+    without_mlx_buffer_cache();
     let dir = common::make_tiny("float32", 3);
     let model = Model::load(dir.path()).unwrap();
     assert!(model.embed_view(&[]).is_err());
@@ -81,6 +94,7 @@ fn bad_prompts_are_errors_not_dangling_views() {
 
 #[test]
 fn crossing_hooks_do_what_the_benchmarks_assume() {
+    without_mlx_buffer_cache();
     assert_eq!(crossing::call_callback_n(4, |x| x * 2), 12);
     let c = std::ffi::CString::new("hello").unwrap();
     assert_eq!(crossing::prompt_cstr(&c), crossing::prompt_bytes(b"hello"));
@@ -97,6 +111,7 @@ fn crossing_hooks_do_what_the_benchmarks_assume() {
 #[test]
 #[should_panic(expected = "callback boom")]
 fn a_panicking_int_callback_resurfaces_in_rust() {
+    without_mlx_buffer_cache();
     crossing::call_callback_n(3, |x| if x == 1 { panic!("callback boom") } else { x });
 }
 
@@ -107,6 +122,7 @@ fn a_panicking_int_callback_resurfaces_in_rust() {
 #[test]
 #[ignore = "deliberately reads freed memory; run only under valgrind (scripts/memcheck-zero-copy.sh)"]
 fn negative_control_read_after_guard_drop() {
+    without_mlx_buffer_cache();
     let view = test_array_view(1024).unwrap();
     let p = view.as_ptr();
     drop(view);
