@@ -52,7 +52,17 @@ pub fn run(args: SweepArgs) -> Result<i32> {
     }
     let sweep_id = crossbench_core::results::new_run_id();
     let dir = args.run.out.join(&sweep_id);
-    let mut rungs = Vec::new();
+    let mut report = SweepReport {
+        schema: SWEEP_SCHEMA.into(),
+        sweep_id,
+        scenario: loaded.scenario.name.clone(),
+        scenario_file: loaded.path.display().to_string(),
+        max_new_tokens: loaded.scenario.generation.max_new_tokens,
+        reference_backend: REFERENCE_BACKEND.into(),
+        series: SERIES.into(),
+        reproduce: format!("cargo run --release -- sweep --scenario {}", args.scenario),
+        rungs: Vec::new(),
+    };
     for (i, rung) in ladder.iter().enumerate() {
         let preset = presets::find(&rung.preset)?.with_layers(rung.layers)?;
         eprintln!(
@@ -65,22 +75,16 @@ pub fn run(args: SweepArgs) -> Result<i32> {
         );
         let outcome = bench_cmd::execute(&rung_args(&args, &preset, &dir)?)?;
         if outcome.interrupted {
-            bail!("interrupted: completed rungs are under {}", dir.display());
+            bail!(
+                "interrupted: completed rungs are in {}",
+                dir.join("sweep.json").display()
+            );
         }
-        rungs.push(summarize(&preset, &outcome));
+        report.rungs.push(summarize(&preset, &outcome));
+        // After every rung, so an interrupted or failed sweep keeps what it measured.
+        write_sweep(&dir, &report)?;
     }
-    let report = SweepReport {
-        schema: SWEEP_SCHEMA.into(),
-        sweep_id,
-        scenario: loaded.scenario.name.clone(),
-        scenario_file: loaded.path.display().to_string(),
-        max_new_tokens: loaded.scenario.generation.max_new_tokens,
-        reference_backend: REFERENCE_BACKEND.into(),
-        series: SERIES.into(),
-        reproduce: format!("cargo run --release -- sweep --scenario {}", args.scenario),
-        rungs,
-    };
-    let page = write_sweep(&dir, &report)?;
+    let page = dir.join(crossbench_report::REPORT_FILE);
     println!("{}", markdown(&report));
     eprintln!("report: {}", page.display());
     eprintln!("results: {}", dir.display());
