@@ -304,15 +304,7 @@ pub fn overhead_vs_size(series: &[ErrorSeries]) -> Result<String, ReportError> {
             });
             chart.draw_series(bars).map_err(&err)?;
         }
-        // `legend` is typed for linear axes; the same style on the log chart.
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.3))
-            .label_font(("sans-serif", 16))
-            .draw()
-            .map_err(&err)?;
+        legend(&mut chart, SeriesLabelPosition::UpperRight).map_err(&err)?;
         root.present().map_err(&err)?;
     }
     Ok(finish_svg(
@@ -354,7 +346,11 @@ fn draw_lines<'a, 'b: 'a>(chart: &mut Chart<'a, 'b>, series: &[Series]) -> DrawR
     Ok(())
 }
 
-fn legend<'a, 'b: 'a>(chart: &mut Chart<'a, 'b>, position: SeriesLabelPosition) -> DrawResult {
+/// The legend box every chart uses, on linear or log axes.
+fn legend<'a, 'b: 'a, CT: plotters::coord::CoordTranslate>(
+    chart: &mut ChartContext<'a, SVGBackend<'b>, CT>,
+    position: SeriesLabelPosition,
+) -> DrawResult {
     chart
         .configure_series_labels()
         .position(position)
