@@ -158,3 +158,37 @@ fn sweep_writes_its_json_table_and_chart() {
     let page = std::fs::read_to_string(dir.join("report.html")).unwrap();
     assert!(page.contains("<svg class=\"chart\"") && page.contains("ffi-batched"));
 }
+
+/// `embed` on the tiny preset: both delivery paths agree bit for bit, and it
+/// writes embed.json (with the BLAS it ran with), embed.md and report.html.
+#[test]
+fn embed_writes_both_paths_and_its_page() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = crossbench(&[
+        "embed",
+        "--preset",
+        "tiny",
+        "--prompt-tokens",
+        "8",
+        "--reps",
+        "2",
+        "--out",
+        tmp.path().to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let dir = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("embed.json")).unwrap()).unwrap();
+    assert_eq!(json["identical"], true);
+    assert_eq!(json["hidden"], 256);
+    assert!(!json["blas"].as_str().unwrap().is_empty());
+    assert!(json["copy"]["median_ns"].as_u64().unwrap() > 0);
+    let page = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    assert!(page.contains("bit-for-bit") && page.contains("<svg class=\"chart\""));
+    assert!(dir.join("embed.md").is_file());
+}
