@@ -14,9 +14,8 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 use crossbench_core::export::write_atomic;
 use crossbench_core::scenario::synthetic_prompt_ids;
-use crossbench_report::embed_page::{render_embed, EmbedPath, EmbedRun};
+use crossbench_report::embed_page::{render_embed, EmbedReport, PathStats};
 use crossbench_shim::{mlx_active_memory, mlx_peak_memory, mlx_reset_peak_memory, Model};
-use serde::Serialize;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -71,38 +70,6 @@ fn reexec_with_blas(blas: &str) -> Result<BlasStep> {
         .status()
         .context("re-executing crossbench embed with the chosen BLAS")?;
     Ok(BlasStep::Ran(status.code().unwrap_or(1)))
-}
-
-/// One delivery path over all reps.
-#[derive(Debug, Default, Serialize)]
-pub struct PathStats {
-    /// Call that computes and delivers the vector (forward pass included).
-    pub median_ns: u64,
-    pub min_ns: u64,
-    /// Median MLX allocator peak during the call (peak reset before it).
-    pub mlx_peak_bytes: u64,
-    /// MLX bytes still held while the result is alive, over the baseline:
-    /// what keeping the view (vs the copy) costs in MLX memory.
-    pub mlx_held_bytes: u64,
-    /// Rust heap bytes the delivery allocates (the Vec of the copy).
-    pub rust_heap_bytes: u64,
-}
-
-#[derive(Debug, Serialize)]
-pub struct EmbedReport {
-    pub schema: &'static str,
-    pub run_id: String,
-    pub model_dir: String,
-    pub hidden: usize,
-    pub prompt_tokens: usize,
-    pub reps: u32,
-    pub copy: PathStats,
-    pub view: PathStats,
-    /// Every rep's view held bit-for-bit the numbers of its copy.
-    pub identical: bool,
-    /// The BLAS MLX ran with (`--blas`).
-    pub blas: String,
-    pub reproduce: String,
 }
 
 #[derive(Default)]
@@ -239,25 +206,7 @@ fn write(out: &std::path::Path, r: &EmbedReport) -> Result<()> {
     )?;
     let md = markdown(r);
     save("embed.md", md.as_bytes())?;
-    let paths = [("copy", &r.copy), ("view", &r.view)].map(|(name, p)| EmbedPath {
-        name,
-        median_ns: p.median_ns as f64,
-        min_ns: p.min_ns as f64,
-        mlx_peak_bytes: p.mlx_peak_bytes,
-        mlx_held_bytes: p.mlx_held_bytes,
-        rust_heap_bytes: p.rust_heap_bytes,
-    });
-    let run = EmbedRun {
-        run_id: &r.run_id,
-        model_dir: &r.model_dir,
-        hidden: r.hidden,
-        prompt_tokens: r.prompt_tokens,
-        reps: r.reps,
-        identical: r.identical,
-        blas: &r.blas,
-        reproduce: &r.reproduce,
-    };
-    save("report.html", render_embed(&run, &paths)?.as_bytes())?;
+    save("report.html", render_embed(r)?.as_bytes())?;
     println!("{md}");
     eprintln!("results: {}", dir.display());
     Ok(())
