@@ -190,17 +190,14 @@ pub fn collect(dir: &Path) -> Result<(Vec<Benchmark>, Vec<String>)> {
     let mut found = Vec::new();
     walk(dir, &mut found)?;
     found.sort_by(|a, b| a.id.cmp(&b.id));
-    let newest = |family: &str| {
-        found
-            .iter()
-            .filter(|b| b.family == family)
-            .map(|b| b.measured_unix_s)
-            .max()
-            .unwrap_or(0)
-    };
+    let mut newest: std::collections::BTreeMap<&str, u64> = Default::default();
+    for b in &found {
+        let t = newest.entry(b.family.as_str()).or_default();
+        *t = (*t).max(b.measured_unix_s);
+    }
     let stale: Vec<bool> = found
         .iter()
-        .map(|b| b.measured_unix_s + STALE_AFTER_S < newest(&b.family))
+        .map(|b| b.measured_unix_s + STALE_AFTER_S < newest[b.family.as_str()])
         .collect();
     let (mut current, mut left_out) = (Vec::new(), Vec::new());
     for (b, old) in found.into_iter().zip(stale) {

@@ -34,10 +34,9 @@ pub struct GateArgs {
     /// Peak RSS growth tolerated, percent (same machine only).
     #[arg(long, default_value_t = 10.0)]
     pub memory_tolerance: f64,
-    /// Coefficient of variation (percent) above which a timing check is inconclusive
-    /// [default: 20].
-    #[arg(long)]
-    pub cv_limit: Option<f64>,
+    /// Coefficient of variation (percent) above which a timing check is inconclusive.
+    #[arg(long, default_value_t = GATE_CV_LIMIT * 100.0)]
+    pub cv_limit: f64,
     /// Also write the verdict as markdown (for a CI log or job summary).
     #[arg(long)]
     pub markdown: Option<PathBuf>,
@@ -88,7 +87,7 @@ pub fn run_gate(a: GateArgs) -> Result<i32> {
         baseline.truncate_reps(n);
         current.truncate_reps(n);
     }
-    let mut cfg = GateConfig {
+    let cfg = GateConfig {
         threshold: a.threshold / 100.0,
         absolute_threshold: a.absolute_threshold / 100.0,
         same_machine: match a.same_machine.as_str() {
@@ -98,11 +97,9 @@ pub fn run_gate(a: GateArgs) -> Result<i32> {
         },
         confidence: a.confidence,
         memory_tolerance: a.memory_tolerance / 100.0,
+        cv_limit: a.cv_limit / 100.0,
         ..GateConfig::default()
     };
-    if let Some(cv) = a.cv_limit {
-        cfg.cv_limit = cv / 100.0;
-    }
     let report = compare(&baseline, &current, &cfg).with_context(|| {
         format!(
             "gate {} against {}",

@@ -21,13 +21,18 @@ fn mock_run(out: &Path) -> PathBuf {
         out.to_str().unwrap(),
     ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    only_dir(out)
+}
+
+/// The one run directory a command wrote under `out`.
+fn only_dir(out: &Path) -> PathBuf {
     let dirs: Vec<PathBuf> = std::fs::read_dir(out)
         .unwrap()
         .flatten()
         .map(|e| e.path())
         .filter(|p| p.is_dir())
         .collect();
-    assert_eq!(dirs.len(), 1);
+    assert_eq!(dirs.len(), 1, "{dirs:?}");
     dirs.into_iter().next().unwrap()
 }
 
@@ -131,12 +136,7 @@ fn sweep_writes_its_json_table_and_chart() {
         out.to_str().unwrap(),
     ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let dir = std::fs::read_dir(&out)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+    let dir = only_dir(&out);
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("sweep.json")).unwrap()).unwrap();
     assert_eq!(json["schema"], "crossbench.sweep/1");
@@ -176,12 +176,7 @@ fn embed_writes_both_paths_and_its_page() {
         tmp.path().to_str().unwrap(),
     ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let dir = std::fs::read_dir(tmp.path())
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+    let dir = only_dir(tmp.path());
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("embed.json")).unwrap()).unwrap();
     assert_eq!(json["identical"], true);
