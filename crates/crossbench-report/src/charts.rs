@@ -89,10 +89,7 @@ pub fn itl_cdf(series: &[Series]) -> Result<String, ReportError> {
     {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
         root.fill(&WHITE).map_err(&err)?;
-        let mut chart = ChartBuilder::on(&root)
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(56)
+        let mut chart = plot_area(&root)
             .build_cartesian_2d(x0..x1, 0f64..1.0)
             .map_err(&err)?;
         mesh(&mut chart, "inter-token latency (ms)", "fraction of tokens").map_err(&err)?;
@@ -116,10 +113,7 @@ pub fn token_timeline(series: &[Series]) -> Result<String, ReportError> {
     {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
         root.fill(&WHITE).map_err(&err)?;
-        let mut chart = ChartBuilder::on(&root)
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(56)
+        let mut chart = plot_area(&root)
             .build_cartesian_2d(x0..x1, 0f64..nonzero(y1) * 1.08)
             .map_err(&err)?;
         mesh(&mut chart, "token index", "latency (ms)").map_err(&err)?;
@@ -212,10 +206,7 @@ pub fn ipc_split(backend: &str, split: &[(f64, f64, f64)]) -> Result<String, Rep
     {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
         root.fill(&WHITE).map_err(&err)?;
-        let mut chart = ChartBuilder::on(&root)
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(56)
+        let mut chart = plot_area(&root)
             .build_cartesian_2d(0.5f64..tokens + 0.5, 0f64..nonzero(y1) * 1.08)
             .map_err(&err)?;
         mesh(&mut chart, "token index", "latency (ms)").map_err(&err)?;
@@ -270,10 +261,7 @@ pub fn overhead_vs_size(series: &[ErrorSeries]) -> Result<String, ReportError> {
     {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
         root.fill(&WHITE).map_err(&err)?;
-        let mut chart = ChartBuilder::on(&root)
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(56)
+        let mut chart = plot_area(&root)
             .build_cartesian_2d((x0..x1).log_scale(), (y0 - pad)..top)
             .map_err(&err)?;
         chart
@@ -311,6 +299,18 @@ pub fn overhead_vs_size(series: &[ErrorSeries]) -> Result<String, ReportError> {
         svg,
         "Overhead vs native-cpp against per-token time",
     ))
+}
+
+/// The frame of every x/y chart: margin and room for axis labels.
+fn plot_area<'a, 'b, DB: DrawingBackend>(
+    root: &'a DrawingArea<DB, plotters::coord::Shift>,
+) -> ChartBuilder<'a, 'b, DB> {
+    let mut builder = ChartBuilder::on(root);
+    builder
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(56);
+    builder
 }
 
 type Chart<'a, 'b> = ChartContext<
