@@ -1,14 +1,14 @@
 #!/usr/bin/env python3
 """The python-subprocess backend's worker: mlx-lm's own generation loop behind a line protocol.
 
-    .venv/bin/python scripts/mlx_worker.py --model DIR
+    .venv/bin/python scripts/mlx_worker.py --model DIR [--device cpu|gpu]
 
 DIR holds config.json and *.safetensors (tokenizer files are not needed: requests carry ids).
-stdin, one request a line:
+stdin, one request a line (docs/protocol.md; parse errors word for word as crossbench-core's):
     generate max_new=100 temperature=0 top_p=1 seed=0 prompt=1,2,3
     quit
 stdout, one JSON event a line, flushed each time (nothing else ever goes to stdout):
-    {"ev":"loaded","load_ns":N,"t_ns":N}
+    {"ev":"loaded","device":"cpu","load_ns":N,"t_ns":N}
     {"ev":"token","i":I,"id":ID,"t_ns":T}       as soon as each token id is on the host
     {"ev":"done","tokens":N,"prefill_ns":N,"decode_ns":N,...counters}
     {"ev":"error","code":C,"message":M}
@@ -33,6 +33,7 @@ sys.stdout = sys.stderr
 
 # Error codes of crossbench-core's protocol::codes, shared by every worker.
 E_PROTOCOL, E_LOAD, E_GENERATE = "CB_ERR_PROTOCOL", "CB_ERR_LOAD", "CB_ERR_GENERATE"
+E_ARGUMENT = "CB_ERR_ARGUMENT"  # a well-formed request the model cannot serve (the shim's code)
 
 
 def emit(line):
@@ -47,6 +48,7 @@ def emit_error(code, message):
 
 
 import argparse
+import re
 import resource
 from pathlib import Path
 
@@ -58,7 +60,7 @@ import mlx.core as mx
 # mx.array.item method catches every Python caller; each wrapper costs ~0.1 us per call,
 # negligible next to a decode step. Counters are reset at the start of each request.
 _eval, _async_eval, _item = mx.eval, mx.async_eval, mx.array.item
-evals = syncs = 0
+evals = syncs = passes = 0
 
 
 def _counting_eval(*args, **kwargs):
@@ -89,44 +91,66 @@ except Exception as e:  # a broken environment is a load failure to the driver
     emit_error(E_LOAD, f"importing mlx_lm: {type(e).__name__}: {e}")
     sys.exit(2)
 
-U32_MAX = 2**32 - 1
+U32_MAX, U64_MAX = 2**32 - 1, 2**64 - 1
+KEYS = ("max_new", "temperature", "top_p", "seed", "prompt")
+# The number grammar of docs/protocol.md (Rust's u64/f32 parsers): no underscores, no spaces.
+UINT = re.compile(r"\+?[0-9]+")
+FLOAT = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
 
 
 class BadRequest(Exception):
     pass
 
 
-def parse_generate(words, vocab_size):
-    """Mirror of crossbench-core's Request::parse, plus a range check on the prompt ids."""
+def _uint(value, lo, hi):
+    n = int(value) if UINT.fullmatch(value) else None
+    return n if n is not None and lo <= n <= hi else None
+
+
+def _float(value, ok):
+    x = float(value) if FLOAT.fullmatch(value) else None
+    # f32 like Rust: a finite double can overflow to inf in f32 (1e39)
+    return x if x is not None and abs(x) <= 3.4028234663852886e38 and ok(x) else None
+
+
+def parse_value(key, value):
+    """The value of one key, or None when it is not valid (docs/protocol.md)."""
+    if key == "max_new":
+        return _uint(value, 1, U32_MAX)
+    if key == "temperature":
+        return _float(value, lambda t: t >= 0)
+    if key == "top_p":
+        return _float(value, lambda p: 0 < p <= 1)
+    if key == "seed":
+        return _uint(value, 0, U64_MAX)
+    ids = [_uint(x, 0, U32_MAX) for x in value.split(",")]
+    return None if None in ids else ids
+
+
+def parse_generate(words):
+    """crossbench-core's Request::parse, with its error messages word for word."""
     req = {"temperature": 0.0, "top_p": 1.0, "seed": 0}
+    seen = set()
     for word in words:
         key, sep, value = word.partition("=")
         if not sep:
             raise BadRequest(f"`{word}` is not key=value")
-        try:
-            if key == "max_new":
-                req[key] = int(value)
-                ok = 1 <= req[key] <= U32_MAX
-            elif key in ("temperature", "top_p"):
-                req[key] = float(value)
-                ok = req[key] >= 0 and req[key] != float("inf") and (key != "top_p" or req[key] <= 1)
-            elif key == "seed":
-                req[key] = int(value)
-                ok = 0 <= req[key] < 2**64
-            elif key == "prompt":
-                req[key] = [int(x) for x in value.split(",")]
-                limit = vocab_size - 1 if vocab_size else U32_MAX
-                ok = all(0 <= x <= limit for x in req[key])
-            else:
-                raise BadRequest(f"unknown key `{key}` (allowed: max_new, temperature, top_p, seed, prompt)")
-        except ValueError:
-            ok = False
-        if not ok:  # NaN fails the comparisons above too
+        if key not in KEYS:
+            raise BadRequest(f"unknown key `{key}` (allowed: {', '.join(KEYS)})")
+        if key in seen:
+            raise BadRequest(f"repeated key `{key}`")
+        seen.add(key)
+        req[key] = parse_value(key, value)
+        if req[key] is None:
             raise BadRequest(f"bad value for `{key}`: `{value}`")
     for key in ("max_new", "prompt"):
         if key not in req:
             raise BadRequest(f"missing key `{key}`")
     return req
+
+
+class ModelArgumentError(Exception):
+    """A well-formed request this model cannot serve (the shim's CB_ERR_ARGUMENT)."""
 
 
 def inject_slowdown_from_env():
@@ -141,18 +165,21 @@ def inject_slowdown_from_env():
 
 
 class Worker:
-    def __init__(self, model, load_ns, vocab_size, detokenizer=None):
-        self.model, self.load_ns, self.vocab_size = model, load_ns, vocab_size
+    def __init__(self, model, load_ns, vocab_size, stream, detokenizer=None):
+        self.model, self.load_ns, self.vocab_size, self.stream = model, load_ns, vocab_size, stream
         self.mlx_peak = mx.get_peak_memory()  # process peak so far: the load
         # stream100: the consumer's per-token work, as mlx-lm's stream_generate does it.
         self.detokenizer = detokenizer
 
     def generate(self, req):
-        global evals, syncs
+        global evals, syncs, passes
+        bad = next(((i, t) for i, t in enumerate(req["prompt"]) if t >= self.vocab_size), None)
+        if bad is not None:  # the shim's check and message (shims/src/generation.cpp)
+            raise ModelArgumentError(f"prompt token {bad[1]} at index {bad[0]} is outside [0, vocab_size)")
         # Pre-bound names: the loop below runs once per token.
         now, write, flush = time.monotonic_ns, _out.write, _out.flush
         t_start = now()
-        evals = syncs = 0
+        evals = syncs = passes = 0
         mx.reset_peak_memory()  # per-generation peak; the process peak is kept in self.mlx_peak
         mx.random.seed(req["seed"])
         sampler = make_sampler(req["temperature"], req["top_p"])  # temp 0 -> argmax
@@ -167,7 +194,8 @@ class Worker:
             detok.reset()
         # generate_step has already queued step n+1 (async_eval) when it yields token n, so the
         # write below overlaps with compute, exactly as in mlx-lm's own stream_generate.
-        for token, _ in generate_step(prompt, self.model, max_tokens=req["max_new"], sampler=sampler):
+        for token, _ in generate_step(prompt, self.model, self.stream, max_tokens=req["max_new"],
+                                      sampler=sampler):
             if n == fault_at:
                 inject_fault(fault_kind)
             t_last = now()
@@ -181,7 +209,7 @@ class Worker:
                 # The regression gate's sensitivity test (see inject_slowdown_from_env). Wait
                 # for the step generate_step already queued, so the spin below cannot overlap
                 # with (and hide behind) its computation; synchronize is not a counted sync.
-                mx.synchronize()
+                mx.synchronize(self.stream)
                 step = t_last - t_prev - spun  # this token's period, minus the previous spin
                 t_spin = now()
                 until = t_spin + int(step * inject)
@@ -190,6 +218,9 @@ class Worker:
                 spun = now() - t_spin
             t_prev = t_last
             n += 1
+        # generate_step queued one step past the last token: wait for it, so nothing of this
+        # generation is still computing when the driver moves on (as the shim's finish()).
+        mx.synchronize(self.stream)
         t_end = now()
         gen_peak = mx.get_peak_memory()
         self.mlx_peak = max(self.mlx_peak, gen_peak)
@@ -199,7 +230,8 @@ class Worker:
             f'{{"ev":"done","tokens":{n},"prefill_ns":{t_first - t_start},'
             f'"decode_ns":{t_last - t_first},"load_ns":{self.load_ns},"peak_rss_bytes":{rss},'
             f'"mlx_peak_bytes":{self.mlx_peak},"mlx_peak_gen_bytes":{gen_peak},'
-            f'"evals":{evals},"syncs":{syncs},"worker_gen_ns":{t_end - t_start}}}\n'
+            f'"evals":{evals},"syncs":{syncs},"forward_passes":{passes},'
+            f'"worker_gen_ns":{t_end - t_start}}}\n'
         )
 
     def serve(self, lines):
@@ -212,12 +244,14 @@ class Worker:
             try:
                 if words[0] != "generate":
                     raise BadRequest(f"unknown request `{words[0]}` (expected `generate` or `quit`)")
-                req = parse_generate(words[1:], self.vocab_size)
+                req = parse_generate(words[1:])
             except BadRequest as e:
                 emit_error(E_PROTOCOL, f"{e} in `{line.strip()}`")
                 continue
             try:
                 self.generate(req)
+            except ModelArgumentError as e:
+                emit_error(E_ARGUMENT, e)
             except Exception as e:
                 emit_error(E_GENERATE, f"{type(e).__name__}: {e}")
 
@@ -241,6 +275,21 @@ def inject_fault(kind):
             time.sleep(3600)
 
 
+def count_forward_passes(model):
+    """Counts every forward pass mlx-lm makes (generate_step calls `model(...)` once per
+    prefill chunk and once per step), by wrapping the model class's __call__: Python looks
+    __call__ up on the type, so an instance attribute would not be seen."""
+    cls = type(model)
+    inner = cls.__call__
+
+    def counting_call(self, *args, **kwargs):
+        global passes
+        passes += 1
+        return inner(self, *args, **kwargs)
+
+    cls.__call__ = counting_call
+
+
 def load_detokenizer(model_dir):
     """mlx-lm's streaming detokenizer when CROSSBENCH_DETOKENIZE=1 (stream100), else None."""
     if os.environ.get("CROSSBENCH_DETOKENIZE") != "1":
@@ -253,7 +302,14 @@ def load_detokenizer(model_dir):
 def main():
     ap = argparse.ArgumentParser(description="mlx-lm generate_step behind crossbench's line protocol")
     ap.add_argument("--model", required=True, help="directory with config.json and *.safetensors")
+    ap.add_argument("--device", default="cpu", choices=("cpu", "gpu"), help="MLX default device")
     args = ap.parse_args()
+    device = mx.gpu if args.device == "gpu" else mx.cpu
+    if not mx.is_available(device):  # the shim's check and message (shims/src/api.cpp)
+        emit_error("CB_ERR_UNSUPPORTED", f"device '{args.device}' is not available in this MLX "
+                   "build (no Metal/CUDA backend); use 'cpu'")
+        return 2
+    mx.set_default_device(device)
 
     t0 = time.monotonic_ns()
     try:
@@ -263,11 +319,16 @@ def main():
         return 2
     t1 = time.monotonic_ns()
     vocab_size = config.get("vocab_size") or config.get("text_config", {}).get("vocab_size")
+    count_forward_passes(model)
+    # mlx-lm's own generation_stream was made at import on the then-default device; a stream of
+    # our own on the device asked for is what generate_step runs on (its `stream` argument).
+    stream = mx.new_thread_local_stream(device)
+    running_on = "gpu" if stream.device.type == mx.DeviceType.gpu else "cpu"
     print(f"mlx_worker: imports {(t0 - T_START) / 1e6:.0f} ms, load {(t1 - t0) / 1e6:.0f} ms, "
           f"device {mx.default_device()}", file=sys.stderr)
-    emit(f'{{"ev":"loaded","load_ns":{t1 - t0},"t_ns":{time.monotonic_ns()}}}\n')
+    emit(f'{{"ev":"loaded","device":"{running_on}","load_ns":{t1 - t0},"t_ns":{time.monotonic_ns()}}}\n')
     try:
-        Worker(model, t1 - t0, vocab_size, load_detokenizer(args.model)).serve(sys.stdin)
+        Worker(model, t1 - t0, vocab_size, stream, load_detokenizer(args.model)).serve(sys.stdin)
     except BrokenPipeError:  # the driver went away; nothing left to tell it
         return 1
     return 0

@@ -91,6 +91,8 @@ impl Backend for PythonSubprocess {
                 script.display().to_string(),
                 "--model".into(),
                 model_arg(self.name(), ctx)?,
+                "--device".into(),
+                ctx.device.clone(),
             ],
             env,
             stamp: StampSource::DriverReceipt,
@@ -158,12 +160,14 @@ impl Backend for NativeCpp {
             "--device".into(),
             ctx.device.clone(),
         ];
+        // The runner stamps each token in C++ the moment it holds it and prints
+        // the stamps after the generation, like the Rust workers.
         Ok(WorkerSpec {
             program: runner,
             args,
             env: ctx.extra_env.clone(),
-            stamp: StampSource::DriverReceipt,
-            ipc_per_token: true,
+            stamp: StampSource::Worker,
+            ipc_per_token: false,
         })
     }
 }

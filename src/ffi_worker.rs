@@ -118,7 +118,10 @@ impl InProcessEngine for FfiEngine {
                 .map_err(|e| EngineError::new(codes::LOAD, format!("{e:#}")))?;
             self.tokenizer = Some(tok);
         }
-        Ok(LoadInfo { load_ns })
+        Ok(LoadInfo {
+            load_ns,
+            device: Some(crossbench_shim::default_device()),
+        })
     }
 
     fn generate(
@@ -146,11 +149,17 @@ impl InProcessEngine for FfiEngine {
             on_token(token);
             consumer.take(token);
         };
-        let (counters, calls) = match self.shape {
+        // Crossings are what the shim counted between these two readings (the
+        // readings themselves are not counted): the generation's calls, the
+        // session's free, and the peak-memory query below.
+        let calls_before = crossbench_shim::abi_calls_total();
+        let counters = match self.shape {
             FfiShape::PerToken => per_token(model, req, sampling, &mut consume)?,
             FfiShape::Batched => batched(model, req, sampling, &mut consume)?,
         };
-        let mut stats = stats_from(&counters, calls);
+        let mlx_peak = crossbench_shim::mlx_peak_memory();
+        let calls = crossbench_shim::abi_calls_total() - calls_before;
+        let mut stats = stats_from(&counters, calls, mlx_peak);
         if self.tokenizer.is_some() {
             stats
                 .counters
@@ -195,24 +204,30 @@ impl<'t> Consumer<'t> {
     }
 }
 
-/// Rust owns the loop. Every shim call made for the generation is counted.
+/// Rust owns the loop: one shim call per token, then `finish` drains the step
+/// queued past the last token (the same passes as mlx-lm's loop).
 fn per_token(
     model: &mut Model,
     req: &GenRequest,
     sampling: Sampling,
     on_token: &mut dyn FnMut(u32),
-) -> Result<(crossbench_shim::Counters, u64), EngineError> {
+) -> Result<crossbench_shim::Counters, EngineError> {
+    let extra_call = extra_call_per_token();
     let mut session = model.session(sampling).map_err(engine_error)?;
-    let mut calls = 1u64;
     on_token(session.prefill(&req.prompt).map_err(engine_error)?);
-    calls += 1;
     for _ in 1..req.max_new {
+        if extra_call {
+            crossbench_shim::mlx_active_memory();
+        }
         on_token(session.decode_step().map_err(engine_error)?);
-        calls += 1;
     }
-    let counters = session.counters().map_err(engine_error)?;
-    calls += 2; // cb_session_counters and cb_session_free (on drop)
-    Ok((counters, calls))
+    session.finish().map_err(engine_error)
+}
+
+/// Test hook (CROSSBENCH_TEST_EXTRA_CALL=1): ffi-token makes one more shim call
+/// per decode step, so a test can see the shim's crossing count follow it.
+fn extra_call_per_token() -> bool {
+    std::env::var("CROSSBENCH_TEST_EXTRA_CALL").is_ok_and(|v| v == "1")
 }
 
 /// One crossing; the C++ loop calls back into Rust per token.
@@ -221,8 +236,8 @@ fn batched(
     req: &GenRequest,
     sampling: Sampling,
     on_token: &mut dyn FnMut(u32),
-) -> Result<(crossbench_shim::Counters, u64), EngineError> {
-    let counters = model
+) -> Result<crossbench_shim::Counters, EngineError> {
+    model
         .generate(
             &req.prompt,
             req.max_new as usize,
@@ -232,8 +247,7 @@ fn batched(
                 Flow::Continue
             },
         )
-        .map_err(engine_error)?;
-    Ok((counters, 1))
+        .map_err(engine_error)
 }
 
 #[derive(Debug, Clone)]
@@ -274,18 +288,16 @@ impl Fault {
     }
 }
 
-fn stats_from(c: &crossbench_shim::Counters, calls: u64) -> GenStats {
+fn stats_from(c: &crossbench_shim::Counters, calls: u64, mlx_peak: u64) -> GenStats {
     let mut counters = BTreeMap::new();
     counters.insert("calls".to_string(), calls);
     counters.insert("callbacks".to_string(), c.callbacks);
     counters.insert("evals".to_string(), c.evals);
+    counters.insert("forward_passes".to_string(), c.forward_passes);
     counters.insert("syncs".to_string(), c.syncs);
     counters.insert("prompt_tokens".to_string(), c.prompt_tokens);
     counters.insert("bytes_out".to_string(), c.bytes_out);
-    counters.insert(
-        "mlx_peak_bytes".to_string(),
-        crossbench_shim::mlx_peak_memory(),
-    );
+    counters.insert("mlx_peak_bytes".to_string(), mlx_peak);
     GenStats {
         prefill_ns: c.prefill_ns,
         decode_ns: c.decode_ns,

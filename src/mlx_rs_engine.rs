@@ -37,6 +37,7 @@ impl InProcessEngine for MlxRsEngine {
         self.model = Some(crossbench_mlx_rs::load(&self.dir).map_err(engine_error)?);
         Ok(LoadInfo {
             load_ns: start.elapsed().as_nanos() as u64,
+            device: Some(crossbench_mlx_rs::default_device()),
         })
     }
 
@@ -60,13 +61,14 @@ impl InProcessEngine for MlxRsEngine {
         for _ in 1..req.max_new {
             on_token(session.step().map_err(engine_error)?);
         }
+        session.finish().map_err(engine_error)?;
         let c = session.counters().clone();
-        // The queued-but-unread next step is dropped with the session, as in the shim.
         drop(session);
         let mut counters = BTreeMap::new();
         counters.insert("calls".to_string(), ops::calls() - calls_before);
         counters.insert("callbacks".to_string(), 0);
         counters.insert("evals".to_string(), c.evals);
+        counters.insert("forward_passes".to_string(), c.forward_passes);
         counters.insert("syncs".to_string(), c.syncs);
         counters.insert("prompt_tokens".to_string(), c.prompt_tokens);
         counters.insert("bytes_out".to_string(), c.bytes_out);

@@ -41,17 +41,19 @@ typedef struct cb_sampling {
   uint64_t seed;     /* used only when temperature > 0 */
 } cb_sampling;
 
-/* Monotonic counters. Per session (cb_session_counters) or per generation
- * (cb_generate). */
+/* Monotonic counters. Per session (cb_session_counters, cb_session_finish) or
+ * per generation (cb_generate). Counted where it happens, with the meaning of
+ * the same counters in the Python worker around mlx-lm's generate_step. */
 typedef struct cb_counters {
   uint64_t prompt_tokens;    /* tokens fed through prefill */
   uint64_t generated_tokens; /* tokens handed out */
   uint64_t evals;            /* mx::eval / mx::async_eval calls issued */
-  uint64_t syncs;            /* host waits for a value (item(), eval) */
+  uint64_t syncs;            /* token values read back to the host (item()) */
   uint64_t callbacks;        /* token callbacks invoked (cb_generate) */
   uint64_t bytes_out;        /* bytes handed to the caller (token ids) */
   uint64_t prefill_ns;       /* wall time of prefill, up to the first token */
   uint64_t decode_ns;        /* wall time from first token to last token */
+  uint64_t forward_passes;   /* model forward graphs built (prefill chunks + steps) */
 } cb_counters;
 
 typedef struct cb_model_info {
@@ -78,15 +80,20 @@ const char* cb_mlx_version(void);
 
 /* device: "cpu" or "gpu" (Metal / CUDA where the linked MLX has it). */
 cb_status cb_set_device(const char* device);
+/* MLX's default device as MLX reports it now: "cpu" or "gpu" (static string). */
+const char* cb_default_device(void);
 
 /* Loads config.json and *.safetensors from an mlx-community model directory. */
 cb_status cb_model_load(const char* dir, cb_model** out);
 void cb_model_free(cb_model* model);
 cb_status cb_model_get_info(const cb_model* model, cb_model_info* out);
 
-/* Per-token API (ffi-token): prefill once, then one cb_decode_step per token.
- * cb_prefill returns the first generated token. Like mlx-lm, the session
- * schedules the next step with async_eval before handing out the current. */
+/* Per-token API (ffi-token): prefill once, then one cb_decode_step per token,
+ * then cb_session_finish. cb_prefill returns the first generated token. Like
+ * mlx-lm's generate_step, the session always schedules the next step with
+ * async_eval before handing out the current one, so a generation of N tokens
+ * runs one forward pass past its last token; cb_session_finish waits for that
+ * pass (the stream is drained) and returns the final counters. */
 cb_status cb_session_new(cb_model* model, const cb_sampling* sampling,
                          cb_session** out);
 void cb_session_free(cb_session* session);
@@ -94,9 +101,12 @@ cb_status cb_prefill(cb_session* session, const int32_t* prompt, size_t n,
                      int32_t* first_token);
 cb_status cb_decode_step(cb_session* session, int32_t* next_token);
 cb_status cb_session_counters(const cb_session* session, cb_counters* out);
+cb_status cb_session_finish(cb_session* session, cb_counters* out);
 
 /* Batched API (ffi-batched): one call generates max_new tokens, streaming
- * each through the callback. It never stops at EOS. counters may be NULL. */
+ * each through the callback. It never stops at EOS. The same loop as the
+ * per-token API (one pass past the last token, drained before returning).
+ * counters may be NULL. */
 cb_status cb_generate(cb_model* model, const int32_t* prompt, size_t n,
                       size_t max_new, const cb_sampling* sampling,
                       cb_token_callback callback, void* user,
@@ -107,6 +117,20 @@ cb_status cb_generate(cb_model* model, const int32_t* prompt, size_t n,
  * *len. */
 cb_status cb_embed(cb_model* model, const int32_t* prompt, size_t n,
                    float* out, size_t cap, size_t* len);
+
+/* Crossings counted where they happen: every call into a counted entry point
+ * of this ABI adds one to that entry point's count (a relaxed atomic, a few ns).
+ * Not counted: the meter itself (cb_abi_counts, cb_abi_counts_reset),
+ * cb_last_error, and the microbenchmark hooks (cb_noop, the crossing.cpp
+ * functions, cb_mlx_eval_one/_n) whose bare cost is what they measure.
+ * Writes up to cap entries into out and returns the number of counted entry
+ * points. Names are static strings. */
+typedef struct cb_abi_count {
+  const char* entry;
+  uint64_t calls;
+} cb_abi_count;
+size_t cb_abi_counts(cb_abi_count* out, size_t cap);
+void cb_abi_counts_reset(void);
 
 /* MLX allocator peak / active memory in bytes, and reset of the peak. */
 uint64_t cb_mlx_peak_memory(void);

@@ -6,12 +6,14 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <cmath>
 
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
 #include <iostream>
 #include <optional>
+#include <set>
 #include <sstream>
 #include <string>
 #include <type_traits>
@@ -56,10 +58,12 @@ void emit(const std::string& line) {
   std::fflush(stdout);
 }
 
-void emit_error(cb_status s, const std::string& msg) {
-  emit(std::string("{\"ev\":\"error\",\"code\":\"") + status_name(s) +
-       "\",\"message\":\"" + cb::json::escape(msg) + "\"}");
+void emit_error(const char* code, const std::string& msg) {
+  emit(std::string("{\"ev\":\"error\",\"code\":\"") + code + "\",\"message\":\"" +
+       cb::json::escape(msg) + "\"}");
 }
+
+void emit_error(cb_status s, const std::string& msg) { emit_error(status_name(s), msg); }
 
 struct Request {
   std::vector<int32_t> prompt;
@@ -153,17 +157,21 @@ void maybe_fault(const Fault& f, uint64_t index) {
     for (;;) pause();
 }
 
+// Tokens are stamped into memory preallocated for the whole generation and
+// printed only after it, like the Rust and Go workers: nothing crosses the
+// pipe between the request and the generation's end (the floor is a floor).
 struct TokenCtx {
-  uint64_t count = 0;
+  std::vector<int32_t> ids;
+  std::vector<uint64_t> stamps;
   Fault fault = fault_from_env();
 };
 
 int on_token(int32_t token, uint64_t index, void* user) {
   auto* ctx = static_cast<TokenCtx*>(user);
+  const uint64_t t = now_ns();
   maybe_fault(ctx->fault, index);
-  ctx->count++;
-  emit("{\"ev\":\"token\",\"i\":" + std::to_string(index) + ",\"id\":" +
-       std::to_string(token) + ",\"t_ns\":" + std::to_string(now_ns()) + "}");
+  ctx->ids.push_back(token);  // within the reserved capacity: no allocation
+  ctx->stamps.push_back(t);
   return 0;
 }
 
@@ -175,52 +183,93 @@ uint64_t peak_rss_bytes() {
 
 cb_status generate(cb_model* model, const Request& r, uint64_t load_ns) {
   TokenCtx ctx;
+  ctx.ids.reserve(r.max_new);
+  ctx.stamps.reserve(r.max_new);
   cb_counters c{};
+  const uint64_t t0 = now_ns();
   cb_status s = cb_generate(model, r.prompt.data(), r.prompt.size(), r.max_new,
                             &r.sampling, on_token, &ctx, &c);
+  const uint64_t worker_gen_ns = now_ns() - t0;
+  std::string out;
+  out.reserve(64 * (ctx.ids.size() + 2));
+  for (size_t i = 0; i < ctx.ids.size(); ++i)
+    out += "{\"ev\":\"token\",\"i\":" + std::to_string(i) + ",\"id\":" +
+           std::to_string(ctx.ids[i]) + ",\"t_ns\":" + std::to_string(ctx.stamps[i]) + "}\n";
+  std::fputs(out.c_str(), stdout);
   if (s != CB_OK) {
     emit_error(s, cb_last_error());
     return s;
   }
-  emit("{\"ev\":\"done\",\"tokens\":" + std::to_string(ctx.count) +
+  emit("{\"ev\":\"done\",\"tokens\":" + std::to_string(ctx.ids.size()) +
        ",\"prefill_ns\":" + std::to_string(c.prefill_ns) +
        ",\"decode_ns\":" + std::to_string(c.decode_ns) +
        ",\"load_ns\":" + std::to_string(load_ns) +
        ",\"peak_rss_bytes\":" + std::to_string(peak_rss_bytes()) +
        ",\"mlx_peak_bytes\":" + std::to_string(cb_mlx_peak_memory()) +
+       ",\"worker_gen_ns\":" + std::to_string(worker_gen_ns) +
+       ",\"forward_passes\":" + std::to_string(c.forward_passes) +
+       ",\"callbacks\":" + std::to_string(c.callbacks) +
        ",\"evals\":" + std::to_string(c.evals) + ",\"syncs\":" + std::to_string(c.syncs) + "}");
   return CB_OK;
 }
 
-// Parses "generate k=v ... prompt=1,2,3" into a request.
-bool parse_request(const std::string& line, Request& r, std::string& err) {
-  std::istringstream in(line);
-  std::string word, tok;
-  in >> word;
-  if (word != "generate") { err = "unknown command '" + word + "' (generate, quit)"; return false; }
-  bool have_prompt = false;
-  while (in >> tok) {
-    auto eq = tok.find('=');
-    if (eq == std::string::npos || !apply_option(r, tok.substr(0, eq), tok.substr(eq + 1))) {
-      err = "bad field '" + tok + "'";
-      return false;
-    }
-    if (tok.substr(0, eq) == "prompt") have_prompt = true;
+// A request line of docs/protocol.md. The messages are crossbench-core's
+// RequestParseError word for word: tests/protocol_conformance.rs sends the
+// same lines to every worker and expects the same answer.
+bool apply_request_key(Request& r, const std::string& key, const std::string& val) {
+  if (key == "max_new") {
+    uint32_t n = 0;
+    if (!parse_num(val, n) || n == 0) return false;
+    r.max_new = n;
+    return true;
   }
-  if (!have_prompt) { err = "missing prompt=ID,ID,..."; return false; }
-  return true;
+  if (key == "temperature")
+    return parse_num(val, r.sampling.temperature) && std::isfinite(r.sampling.temperature) &&
+           r.sampling.temperature >= 0.0f;
+  if (key == "top_p")
+    return parse_num(val, r.sampling.top_p) && std::isfinite(r.sampling.top_p) &&
+           r.sampling.top_p > 0.0f && r.sampling.top_p <= 1.0f;
+  if (key == "seed") return parse_num(val, r.sampling.seed);
+  return !val.empty() && val.back() != ',' && parse_ids(val, r.prompt);  // prompt
+}
+
+std::optional<std::string> parse_request(const std::string& line, Request& r) {
+  std::istringstream in(line);
+  std::string verb, word;
+  in >> verb;
+  if (verb != "generate")
+    return "unknown request `" + verb + "` (expected `generate` or `quit`)";
+  std::set<std::string> seen;
+  while (in >> word) {
+    auto eq = word.find('=');
+    if (eq == std::string::npos) return "`" + word + "` is not key=value";
+    std::string key = word.substr(0, eq), val = word.substr(eq + 1);
+    if (key != "max_new" && key != "temperature" && key != "top_p" && key != "seed" &&
+        key != "prompt")
+      return "unknown key `" + key + "` (allowed: max_new, temperature, top_p, seed, prompt)";
+    if (!seen.insert(key).second) return "repeated key `" + key + "`";
+    if (!apply_request_key(r, key, val)) return "bad value for `" + key + "`: `" + val + "`";
+  }
+  if (!seen.count("max_new")) return "missing key `max_new`";
+  if (!seen.count("prompt")) return "missing key `prompt`";
+  return std::nullopt;
+}
+
+std::string trim(const std::string& s) {
+  const char* ws = " \t\r\n";
+  auto b = s.find_first_not_of(ws);
+  return b == std::string::npos ? "" : s.substr(b, s.find_last_not_of(ws) - b + 1);
 }
 
 void serve(cb_model* model, uint64_t load_ns) {
-  std::string line;
-  while (std::getline(std::cin, line)) {
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    if (line == "quit" || line == "quit\r") return;
+  std::string raw;
+  while (std::getline(std::cin, raw)) {
+    const std::string line = trim(raw);
+    if (line.empty()) continue;
+    if (line == "quit" || line.rfind("quit ", 0) == 0 || line.rfind("quit\t", 0) == 0) return;
     Request r;
-    r.max_new = 100;
-    std::string err;
-    if (!parse_request(line, r, err)) {
-      emit_error(CB_ERR_ARGUMENT, err);
+    if (auto err = parse_request(line, r)) {
+      emit_error("CB_ERR_PROTOCOL", *err + " in `" + line + "`");
       continue;
     }
     generate(model, r, load_ns);
@@ -251,7 +300,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   const uint64_t load_ns = now_ns() - t0;
-  emit("{\"ev\":\"loaded\",\"load_ns\":" + std::to_string(load_ns) +
+  emit(std::string("{\"ev\":\"loaded\",\"device\":\"") + cb_default_device() +
+       "\",\"load_ns\":" + std::to_string(load_ns) +
        ",\"t_ns\":" + std::to_string(now_ns()) + "}");
   int rc = 0;
   if (a.serve) serve(model, load_ns);

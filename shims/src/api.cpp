@@ -1,12 +1,13 @@
-// The C ABI. Every entry point runs inside guard(), which converts any C++
-// exception into a cb_status plus a thread-local message: nothing unwinds
-// across the FFI boundary.
+// The C ABI. Every entry point runs inside guard() (abi.hpp), which counts the
+// crossing and converts any C++ exception into a cb_status plus a thread-local
+// message: nothing unwinds across the FFI boundary.
 #include <mlx/mlx.h>
 
 #include <cstring>
 #include <memory>
 #include <new>
 
+#include "abi.hpp"
 #include "crossbench_shim.h"
 #include "embed.hpp"
 #include "errors.hpp"
@@ -28,39 +29,8 @@ struct cb_array_view {
 
 namespace {
 namespace mx = mlx::core;
-
-thread_local std::string g_last_error;
-thread_local std::string g_armed;  // one-shot exception kind for tests
-
-void maybe_throw_armed() {
-  if (g_armed.empty()) return;
-  std::string kind;
-  kind.swap(g_armed);
-  if (kind == "bad_alloc") throw std::bad_alloc();
-  throw std::runtime_error("armed test exception (" + kind + ")");
-}
-
-cb_status set_error(cb_status s, const std::string& msg) {
-  g_last_error = msg;
-  return s;
-}
-
-template <typename F>
-cb_status guard(F&& f) {
-  try {
-    maybe_throw_armed();
-    f();
-    return CB_OK;
-  } catch (const cb::Error& e) {
-    return set_error(e.status(), e.what());
-  } catch (const std::bad_alloc&) {
-    return set_error(CB_ERR_RUNTIME, "out of memory (std::bad_alloc)");
-  } catch (const std::exception& e) {
-    return set_error(CB_ERR_RUNTIME, e.what());
-  } catch (...) {
-    return set_error(CB_ERR_RUNTIME, "unknown C++ exception");
-  }
-}
+using cb::abi::Entry;
+using cb::abi::guard;
 
 void need(const void* p, const char* what) {
   if (!p) cb::fail(CB_ERR_ARGUMENT, std::string(what) + " must not be NULL");
@@ -87,12 +57,13 @@ void need_view_outs(cb_array_view** out, const float** data, size_t* len) {
 
 extern "C" {
 
-const char* cb_last_error(void) { return g_last_error.c_str(); }
-
-const char* cb_mlx_version(void) { return mx::version(); }
+const char* cb_mlx_version(void) {
+  cb::abi::count(Entry::kMlxVersion);
+  return mx::version();
+}
 
 cb_status cb_set_device(const char* device) {
-  return guard([&] {
+  return guard(Entry::kSetDevice, [&] {
     need(device, "device");
     std::string d = device;
     if (d == "cpu") {
@@ -108,8 +79,17 @@ cb_status cb_set_device(const char* device) {
   });
 }
 
+const char* cb_default_device(void) {
+  cb::abi::count(Entry::kDefaultDevice);
+  try {
+    return mx::default_device() == mx::Device::gpu ? "gpu" : "cpu";
+  } catch (...) {
+    return "unknown";
+  }
+}
+
 cb_status cb_model_load(const char* dir, cb_model** out) {
-  return guard([&] {
+  return guard(Entry::kModelLoad, [&] {
     need(dir, "dir");
     need(out, "out");
     *out = nullptr;
@@ -117,10 +97,13 @@ cb_status cb_model_load(const char* dir, cb_model** out) {
   });
 }
 
-void cb_model_free(cb_model* model) { delete model; }
+void cb_model_free(cb_model* model) {
+  cb::abi::count(Entry::kModelFree);
+  delete model;
+}
 
 cb_status cb_model_get_info(const cb_model* model, cb_model_info* out) {
-  return guard([&] {
+  return guard(Entry::kModelGetInfo, [&] {
     need(model, "model");
     need(out, "out");
     const cb::Model& m = model->model;
@@ -145,7 +128,7 @@ cb_status cb_model_get_info(const cb_model* model, cb_model_info* out) {
 }
 
 cb_status cb_session_new(cb_model* model, const cb_sampling* sampling, cb_session** out) {
-  return guard([&] {
+  return guard(Entry::kSessionNew, [&] {
     need(model, "model");
     need(sampling, "sampling");
     need(out, "out");
@@ -154,11 +137,14 @@ cb_status cb_session_new(cb_model* model, const cb_sampling* sampling, cb_sessio
   });
 }
 
-void cb_session_free(cb_session* session) { delete session; }
+void cb_session_free(cb_session* session) {
+  cb::abi::count(Entry::kSessionFree);
+  delete session;
+}
 
 cb_status cb_prefill(cb_session* session, const int32_t* prompt, size_t n,
                      int32_t* first_token) {
-  return guard([&] {
+  return guard(Entry::kPrefill, [&] {
     need(session, "session");
     need(first_token, "first_token");
     *first_token = session->session.prefill(prompt, n);
@@ -166,7 +152,7 @@ cb_status cb_prefill(cb_session* session, const int32_t* prompt, size_t n,
 }
 
 cb_status cb_decode_step(cb_session* session, int32_t* next_token) {
-  return guard([&] {
+  return guard(Entry::kDecodeStep, [&] {
     need(session, "session");
     need(next_token, "next_token");
     *next_token = session->session.step();
@@ -174,9 +160,18 @@ cb_status cb_decode_step(cb_session* session, int32_t* next_token) {
 }
 
 cb_status cb_session_counters(const cb_session* session, cb_counters* out) {
-  return guard([&] {
+  return guard(Entry::kSessionCounters, [&] {
     need(session, "session");
     need(out, "out");
+    *out = session->session.counters();
+  });
+}
+
+cb_status cb_session_finish(cb_session* session, cb_counters* out) {
+  return guard(Entry::kSessionFinish, [&] {
+    need(session, "session");
+    need(out, "out");
+    session->session.finish();
     *out = session->session.counters();
   });
 }
@@ -184,7 +179,7 @@ cb_status cb_session_counters(const cb_session* session, cb_counters* out) {
 cb_status cb_generate(cb_model* model, const int32_t* prompt, size_t n, size_t max_new,
                       const cb_sampling* sampling, cb_token_callback callback,
                       void* user, cb_counters* counters) {
-  return guard([&] {
+  return guard(Entry::kGenerate, [&] {
     need(model, "model");
     need(sampling, "sampling");
     if (counters) *counters = cb_counters{};
@@ -192,15 +187,16 @@ cb_status cb_generate(cb_model* model, const int32_t* prompt, size_t n, size_t m
     cb::Session s(model->model, *sampling);
     uint64_t callbacks = 0;
     bool stopped = false;
-    // Same loop as mlx-lm: no step is scheduled past the last token.
+    // mlx-lm's generate_step loop, as cb_prefill/cb_decode_step run it: each
+    // token's successor is already scheduled when the token is handed out.
     for (size_t i = 0; i < max_new && !stopped; ++i) {
-      bool more = i + 1 < max_new;
-      int32_t tok = i == 0 ? s.prefill(prompt, n, more) : s.step(more);
+      int32_t tok = i == 0 ? s.prefill(prompt, n) : s.step();
       if (callback) {
         ++callbacks;
         stopped = callback(tok, i, user) != 0;
       }
     }
+    s.finish();  // the pass past the last token, drained before returning
     if (counters) {
       *counters = s.counters();
       counters->callbacks = callbacks;
@@ -211,7 +207,7 @@ cb_status cb_generate(cb_model* model, const int32_t* prompt, size_t n, size_t m
 
 cb_status cb_embed(cb_model* model, const int32_t* prompt, size_t n, float* out,
                    size_t cap, size_t* len) {
-  return guard([&] {
+  return guard(Entry::kEmbed, [&] {
     need(model, "model");
     need(len, "len");
     if (cap > 0) need(out, "out");
@@ -222,6 +218,7 @@ cb_status cb_embed(cb_model* model, const int32_t* prompt, size_t n, float* out,
 }
 
 uint64_t cb_mlx_peak_memory(void) {
+  cb::abi::count(Entry::kMlxPeakMemory);
   try {
     return mx::get_peak_memory();
   } catch (...) {
@@ -230,6 +227,7 @@ uint64_t cb_mlx_peak_memory(void) {
 }
 
 uint64_t cb_mlx_active_memory(void) {
+  cb::abi::count(Entry::kMlxActiveMemory);
   try {
     return mx::get_active_memory();
   } catch (...) {
@@ -238,6 +236,7 @@ uint64_t cb_mlx_active_memory(void) {
 }
 
 void cb_mlx_reset_peak_memory(void) {
+  cb::abi::count(Entry::kMlxResetPeakMemory);
   try {
     mx::reset_peak_memory();
   } catch (...) {
@@ -245,6 +244,7 @@ void cb_mlx_reset_peak_memory(void) {
 }
 
 uint64_t cb_mlx_set_cache_limit(uint64_t bytes) {
+  cb::abi::count(Entry::kMlxSetCacheLimit);
   try {
     return mx::set_cache_limit(bytes);
   } catch (...) {
@@ -254,7 +254,7 @@ uint64_t cb_mlx_set_cache_limit(uint64_t bytes) {
 
 cb_status cb_make_weights(const char* dir, uint64_t seed, const char* dtype,
                           const char* scales_dtype, uint64_t shard_bytes) {
-  return guard([&] {
+  return guard(Entry::kMakeWeights, [&] {
     need(dir, "dir");
     need(dtype, "dtype");
     cb::make_weights(dir, seed, dtype, scales_dtype, shard_bytes);
@@ -262,7 +262,7 @@ cb_status cb_make_weights(const char* dir, uint64_t seed, const char* dtype,
 }
 
 cb_status cb_mlx_eval_one(float* out) {
-  return guard([&] {
+  return cb::abi::guard_uncounted([&] {
     need(out, "out");
     auto a = mx::add(mx::array(1.0f), mx::array(2.0f));
     mx::eval(a);
@@ -274,18 +274,19 @@ int32_t cb_noop(int32_t x) { return x; }
 
 cb_status cb_debug_arm_throw(const char* kind) {
   // Not guarded: arming must not consume the armed exception itself.
-  if (!kind) return set_error(CB_ERR_ARGUMENT, "kind must not be NULL");
+  cb::abi::count(Entry::kDebugArmThrow);
+  if (!kind) return cb::abi::set_error(CB_ERR_ARGUMENT, "kind must not be NULL");
   std::string k = kind;
   if (k != "runtime" && k != "bad_alloc")
-    return set_error(CB_ERR_ARGUMENT, "unknown kind '" + k + "' (runtime, bad_alloc)");
-  g_armed = k;
+    return cb::abi::set_error(CB_ERR_ARGUMENT, "unknown kind '" + k + "' (runtime, bad_alloc)");
+  cb::abi::arm(k);
   return CB_OK;
 }
 
 
 cb_status cb_embed_view(cb_model* model, const int32_t* prompt, size_t n,
                         cb_array_view** out, const float** data, size_t* len) {
-  return guard([&] {
+  return guard(Entry::kEmbedView, [&] {
     need(model, "model");
     need_view_outs(out, data, len);
     lend(cb::embed_last_array(model->model, prompt, n), out, data, len);
@@ -294,7 +295,7 @@ cb_status cb_embed_view(cb_model* model, const int32_t* prompt, size_t n,
 
 cb_status cb_array_view_copy(const cb_array_view* view, float* out, size_t cap,
                              size_t* len) {
-  return guard([&] {
+  return guard(Entry::kArrayViewCopy, [&] {
     need(view, "view");
     need(len, "len");
     if (cap > 0) need(out, "out");
@@ -304,18 +305,21 @@ cb_status cb_array_view_copy(const cb_array_view* view, float* out, size_t cap,
   });
 }
 
-void cb_array_view_free(cb_array_view* view) { delete view; }
+void cb_array_view_free(cb_array_view* view) {
+  cb::abi::count(Entry::kArrayViewFree);
+  delete view;
+}
 
 cb_status cb_test_array_view(size_t n, cb_array_view** out, const float** data,
                              size_t* len) {
-  return guard([&] {
+  return guard(Entry::kTestArrayView, [&] {
     need_view_outs(out, data, len);
     lend(cb::test_array(n), out, data, len);
   });
 }
 
 cb_status cb_mlx_eval_n(uint64_t n, float* out) {
-  return guard([&] {
+  return cb::abi::guard_uncounted([&] {
     need(out, "out");
     for (uint64_t i = 0; i < n; ++i) {
       auto a = mx::add(mx::array(1.0f), mx::array(2.0f));

@@ -81,6 +81,7 @@ void Session::inject_delay() {
 }
 
 mx::array Session::forward(const mx::array& tokens) {
+  counters_.forward_passes++;
   auto logits = model_(mx::reshape(tokens, {1, -1}), cache_);  // [1, L, V]
   const int L = logits.shape(1), V = logits.shape(2);
   logits = mx::reshape(mx::slice(logits, {0, L - 1, 0}, {1, L, V}), {1, V});
@@ -104,7 +105,7 @@ int32_t Session::hand_out(const mx::array& y) {
   return tok;
 }
 
-int32_t Session::prefill(const int32_t* prompt, size_t n, bool schedule_next) {
+int32_t Session::prefill(const int32_t* prompt, size_t n) {
   if (!prompt || n == 0) fail(CB_ERR_ARGUMENT, "prompt must contain at least one token");
   if (next_ || cache_.offset() > 0) fail(CB_ERR_ARGUMENT, "session was already prefilled");
   for (size_t i = 0; i < n; ++i)
@@ -118,17 +119,20 @@ int32_t Session::prefill(const int32_t* prompt, size_t n, bool schedule_next) {
   while (int(n) - done > 1) {
     int len = std::min(kPrefillStep, int(n) - done - 1);
     model_(mx::reshape(mx::slice(all, {done}, {done + len}), {1, -1}), cache_);
+    counters_.forward_passes++;
     mx::eval(cache_.state());
     counters_.evals++;
-    counters_.syncs++;
     done += len;
     mx::clear_cache();
   }
   counters_.prompt_tokens += n;
   schedule(mx::slice(all, {done}, {int(n)}));
   mx::array y = *next_;
-  if (schedule_next) schedule(y);
-  else next_.reset();
+  schedule(y);
+  // mlx-lm's `if n == 0: mx.eval(y)`: the first token is waited for by an
+  // explicit eval (its item() below then finds it computed).
+  mx::eval(y);
+  counters_.evals++;
   int32_t tok = hand_out(y);
   first_token_at_ = Clock::now();
   last_token_at_ = first_token_at_;
@@ -136,7 +140,7 @@ int32_t Session::prefill(const int32_t* prompt, size_t n, bool schedule_next) {
   return tok;
 }
 
-int32_t Session::step(bool schedule_next) {
+int32_t Session::step() {
   if (!next_) fail(CB_ERR_ARGUMENT, "cb_decode_step called before cb_prefill");
   mx::array y = *next_;
   if (inject_pct_ > 0.0) {
@@ -146,12 +150,19 @@ int32_t Session::step(bool schedule_next) {
     mx::eval(y);
     inject_delay();
   }
-  if (schedule_next) schedule(y);
-  else next_.reset();
+  schedule(y);
   int32_t tok = hand_out(y);
   counters_.decode_ns = ns_since(first_token_at_);
   last_token_at_ = Clock::now();
   return tok;
+}
+
+void Session::finish() {
+  if (!next_) return;
+  // The queued pass is drained like mlx-lm's worker drains its stream
+  // (synchronize, not an eval: neither side counts it).
+  mx::synchronize();
+  next_.reset();
 }
 
 std::vector<float> embed_last(const Model& model, const int32_t* prompt, size_t n) {

@@ -24,11 +24,14 @@ class Session {
  public:
   Session(const Model& model, const cb_sampling& sampling);
 
-  // Feeds the prompt and returns the first token. When schedule_next is set,
-  // the following step is already queued (async_eval) before the item() wait.
-  int32_t prefill(const int32_t* prompt, size_t n, bool schedule_next = true);
+  // Feeds the prompt and returns the first token; the following step is
+  // already queued (async_eval) before the item() wait, as in mlx-lm.
+  int32_t prefill(const int32_t* prompt, size_t n);
   // Returns the token queued by the previous call, queueing the next one.
-  int32_t step(bool schedule_next = true);
+  int32_t step();
+  // Waits for the step queued past the last token: nothing of this session is
+  // still computing when the caller moves on. Idempotent.
+  void finish();
   const cb_counters& counters() const { return counters_; }
 
  private:

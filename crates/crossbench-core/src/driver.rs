@@ -273,6 +273,7 @@ impl Run {
             match start_worker(spec, self.plan.timeout) {
                 Ok(started) => {
                     slot.result.load_ns = Some(started.load_ns);
+                    slot.result.device = started.device.clone();
                     slot.worker = Some(started.worker);
                 }
                 Err(failure) => slot.fail(failure, &self.progress),

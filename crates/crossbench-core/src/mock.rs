@@ -232,6 +232,7 @@ impl InProcessEngine for MockEngine {
         self.wait(self.config.load_delay);
         Ok(LoadInfo {
             load_ns: monotonic_ns() - start,
+            device: None, // no MLX
         })
     }
 

@@ -54,6 +54,8 @@ pub enum RequestParseError {
     BadValue { key: String, value: String },
     #[error("missing key `{0}`")]
     Missing(&'static str),
+    #[error("repeated key `{0}`")]
+    Repeated(String),
 }
 
 impl Request {
@@ -101,28 +103,50 @@ fn parse_generate<'a>(
         seed: 0,
         prompt: Vec::new(),
     };
+    let mut seen: Vec<&str> = Vec::with_capacity(5);
     for word in words {
         let (key, value) = word
             .split_once('=')
             .ok_or_else(|| RequestParseError::NotKeyValue(word.to_string()))?;
-        match key {
-            "max_new" => max_new = Some(value.parse::<u32>().map_err(|_| bad(key, value))?),
-            "temperature" => req.temperature = value.parse().map_err(|_| bad(key, value))?,
-            "top_p" => req.top_p = value.parse().map_err(|_| bad(key, value))?,
-            "seed" => req.seed = value.parse().map_err(|_| bad(key, value))?,
-            "prompt" => {
-                let ids: Result<Vec<u32>, _> = value.split(',').map(str::parse).collect();
-                prompt = Some(ids.map_err(|_| bad(key, value))?);
-            }
-            _ => return Err(RequestParseError::UnknownKey(key.to_string())),
+        if !KEYS.contains(&key) {
+            return Err(RequestParseError::UnknownKey(key.to_string()));
         }
+        if seen.contains(&key) {
+            return Err(RequestParseError::Repeated(key.to_string()));
+        }
+        seen.push(key);
+        let ok = match key {
+            "max_new" => value
+                .parse::<u32>()
+                .ok()
+                .filter(|&n| n > 0)
+                .map(|n| max_new = Some(n)),
+            "temperature" => parse_f32_in(value, |t| t >= 0.0).map(|t| req.temperature = t),
+            "top_p" => parse_f32_in(value, |p| p > 0.0 && p <= 1.0).map(|p| req.top_p = p),
+            "seed" => value.parse().ok().map(|s| req.seed = s),
+            _ => value
+                .split(',')
+                .map(str::parse)
+                .collect::<Result<Vec<u32>, _>>()
+                .ok()
+                .map(|ids| prompt = Some(ids)),
+        };
+        ok.ok_or_else(|| bad(key, value))?;
     }
     req.max_new = max_new.ok_or(RequestParseError::Missing("max_new"))?;
     req.prompt = prompt.ok_or(RequestParseError::Missing("prompt"))?;
-    if req.max_new == 0 {
-        return Err(bad("max_new", "0"));
-    }
     Ok(req)
+}
+
+/// The keys of a `generate` request (docs/protocol.md).
+const KEYS: [&str; 5] = ["max_new", "temperature", "top_p", "seed", "prompt"];
+
+/// A finite f32 for which `valid` holds.
+fn parse_f32_in(value: &str, valid: impl Fn(f32) -> bool) -> Option<f32> {
+    value
+        .parse::<f32>()
+        .ok()
+        .filter(|v| v.is_finite() && valid(*v))
 }
 
 /// An event line from a worker.
@@ -132,6 +156,10 @@ pub enum Event {
     Loaded {
         load_ns: u64,
         t_ns: u64,
+        /// The MLX device the worker runs on, as the worker's MLX reports it
+        /// (absent from workers without MLX, and from results before it existed).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        device: Option<String>,
     },
     Token {
         i: u32,
@@ -169,6 +197,8 @@ impl Event {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct LoadInfo {
     pub load_ns: u64,
+    /// The device the engine runs on, as its MLX reports it; None without MLX.
+    pub device: Option<String>,
 }
 
 /// What an engine reports after one generation.
@@ -236,14 +266,16 @@ pub fn serve_in_process(
     let loaded = Event::Loaded {
         load_ns: info.load_ns,
         t_ns: monotonic_ns(),
+        device: info.device,
     };
     emit(&mut output, &(loaded.to_line() + "\n"))?;
     for line in input.lines() {
-        let line = line?;
-        if line.trim().is_empty() {
+        let raw = line?;
+        let line = raw.trim();
+        if line.is_empty() {
             continue;
         }
-        match Request::parse(&line) {
+        match Request::parse(line) {
             Ok(Request::Quit) => break,
             Ok(Request::Generate(req)) => {
                 let text = serve_one(engine, &req);

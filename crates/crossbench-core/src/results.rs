@@ -162,6 +162,10 @@ pub struct BackendResult {
     pub error: Option<String>,
     /// The long-lived worker's load time (generate kind).
     pub load_ns: Option<u64>,
+    /// The MLX device as the worker reported it in its `loaded` event (not as
+    /// the driver asked); None for workers without MLX or older results.
+    #[serde(default)]
+    pub device: Option<String>,
     pub warmups_done: u32,
     pub reps: Vec<RepRecord>,
     /// Metric name -> summary over all reps; `_ns` metrics in nanoseconds.
@@ -194,6 +198,7 @@ impl BackendResult {
             status: BackendStatus::Ok,
             error: None,
             load_ns: None,
+            device: None,
             warmups_done: 0,
             reps: Vec::new(),
             summaries: BTreeMap::new(),

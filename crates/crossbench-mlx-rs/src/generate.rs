@@ -1,6 +1,7 @@
 //! One generation: mlx-lm's generate_step loop over the Rust model, split like
 //! the C++ shim's Session (shims/src/generation.cpp): prefill() then step(), each
-//! handing out the token queued before, with the next one already async_eval'd.
+//! handing out the token queued before, with the next one already async_eval'd,
+//! and finish() draining the step queued past the last token.
 
 use crate::model::{KvCache, Model, SwiGlu};
 use crate::ops::{c, counted, slice};
@@ -27,6 +28,8 @@ pub struct Counters {
     pub bytes_out: u64,
     pub prefill_ns: u64,
     pub decode_ns: u64,
+    /// Model forward graphs built: prefill chunks + one per scheduled step.
+    pub forward_passes: u64,
 }
 
 struct Sampler {
@@ -116,6 +119,7 @@ impl<'m> Session<'m> {
 
     /// tokens [L] -> the sampled next token, shape [1].
     fn forward(&mut self, tokens: &Array) -> Result<Array, Error> {
+        self.counters.forward_passes += 1;
         let ids = c(tokens.reshape(&[1, -1]))?;
         let logits = self
             .model
@@ -182,9 +186,9 @@ impl<'m> Session<'m> {
             let chunk = c(slice(&all, &[done as i32], &[(done + len) as i32])?.reshape(&[1, -1]))?;
             self.model
                 .forward(&chunk, &mut self.cache, &mut self.swiglu)?;
+            self.counters.forward_passes += 1;
             c(mlx_rs::transforms::eval(self.cache.state()))?;
             self.counters.evals += 1;
-            self.counters.syncs += 1;
             done += len;
             c(mlx_rs::memory::clear_cache())?;
         }
@@ -192,6 +196,9 @@ impl<'m> Session<'m> {
         self.schedule(&slice(&all, &[done as i32], &[n as i32])?)?;
         let y = self.next.take().expect("just scheduled");
         self.schedule(&y)?;
+        // mlx-lm's `if n == 0: mx.eval(y)` before the first item().
+        c(mlx_rs::transforms::eval([&y]))?;
+        self.counters.evals += 1;
         let tok = self.hand_out(&y)?;
         self.first_token_at = Some(Instant::now());
         self.counters.prefill_ns += t0.elapsed().as_nanos() as u64;
@@ -210,5 +217,15 @@ impl<'m> Session<'m> {
             self.counters.decode_ns = t.elapsed().as_nanos() as u64;
         }
         Ok(tok)
+    }
+
+    /// Waits for the step queued past the last token, as the shim's
+    /// Session::finish does (a wait, not counted as an eval, like mlx-lm's
+    /// worker synchronizing its stream). Idempotent.
+    pub fn finish(&mut self) -> Result<(), Error> {
+        if let Some(y) = self.next.take() {
+            c(mlx_rs::transforms::eval([&y]))?;
+        }
+        Ok(())
     }
 }

@@ -66,6 +66,17 @@ pub fn set_device(device: &str) -> Result<(), Error> {
     Ok(())
 }
 
+/// MLX's default device as mlx-c reports it now: "cpu", "gpu" or "unknown".
+#[cfg(feature = "mlx-rs")]
+pub fn default_device() -> String {
+    let kind = mlx_rs::Device::try_default().and_then(|d| d.get_type());
+    match kind {
+        Ok(mlx_rs::DeviceType::Cpu) => "cpu".into(),
+        Ok(mlx_rs::DeviceType::Gpu) => "gpu".into(),
+        Err(_) => "unknown".into(),
+    }
+}
+
 /// Loads a model directory (see `loader`).
 #[cfg(feature = "mlx-rs")]
 pub fn load(dir: &std::path::Path) -> Result<Model, Error> {

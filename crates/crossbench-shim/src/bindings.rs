@@ -48,10 +48,11 @@ pub struct cb_counters {
     pub bytes_out: u64,
     pub prefill_ns: u64,
     pub decode_ns: u64,
+    pub forward_passes: u64,
 }
 #[allow(clippy::unnecessary_operation, clippy::identity_op)]
 const _: () = {
-    ["Size of cb_counters"][::std::mem::size_of::<cb_counters>() - 64usize];
+    ["Size of cb_counters"][::std::mem::size_of::<cb_counters>() - 72usize];
     ["Alignment of cb_counters"][::std::mem::align_of::<cb_counters>() - 8usize];
     ["Offset of field: cb_counters::prompt_tokens"]
         [::std::mem::offset_of!(cb_counters, prompt_tokens) - 0usize];
@@ -67,6 +68,8 @@ const _: () = {
         [::std::mem::offset_of!(cb_counters, prefill_ns) - 48usize];
     ["Offset of field: cb_counters::decode_ns"]
         [::std::mem::offset_of!(cb_counters, decode_ns) - 56usize];
+    ["Offset of field: cb_counters::forward_passes"]
+        [::std::mem::offset_of!(cb_counters, forward_passes) - 64usize];
 };
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]
@@ -127,6 +130,9 @@ unsafe extern "C" {
     pub fn cb_set_device(device: *const ::std::os::raw::c_char) -> cb_status::Type;
 }
 unsafe extern "C" {
+    pub fn cb_default_device() -> *const ::std::os::raw::c_char;
+}
+unsafe extern "C" {
     pub fn cb_model_load(
         dir: *const ::std::os::raw::c_char,
         out: *mut *mut cb_model,
@@ -166,6 +172,9 @@ unsafe extern "C" {
     ) -> cb_status::Type;
 }
 unsafe extern "C" {
+    pub fn cb_session_finish(session: *mut cb_session, out: *mut cb_counters) -> cb_status::Type;
+}
+unsafe extern "C" {
     pub fn cb_generate(
         model: *mut cb_model,
         prompt: *const i32,
@@ -186,6 +195,25 @@ unsafe extern "C" {
         cap: usize,
         len: *mut usize,
     ) -> cb_status::Type;
+}
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct cb_abi_count {
+    pub entry: *const ::std::os::raw::c_char,
+    pub calls: u64,
+}
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    ["Size of cb_abi_count"][::std::mem::size_of::<cb_abi_count>() - 16usize];
+    ["Alignment of cb_abi_count"][::std::mem::align_of::<cb_abi_count>() - 8usize];
+    ["Offset of field: cb_abi_count::entry"][::std::mem::offset_of!(cb_abi_count, entry) - 0usize];
+    ["Offset of field: cb_abi_count::calls"][::std::mem::offset_of!(cb_abi_count, calls) - 8usize];
+};
+unsafe extern "C" {
+    pub fn cb_abi_counts(out: *mut cb_abi_count, cap: usize) -> usize;
+}
+unsafe extern "C" {
+    pub fn cb_abi_counts_reset();
 }
 unsafe extern "C" {
     pub fn cb_mlx_peak_memory() -> u64;

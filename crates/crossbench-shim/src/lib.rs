@@ -57,6 +57,14 @@ pub fn set_device(device: &str) -> Result<()> {
     check(unsafe { sys::cb_set_device(c.as_ptr()) })
 }
 
+/// MLX's default device as MLX reports it now ("cpu" or "gpu").
+pub fn default_device() -> String {
+    // SAFETY: returns a pointer to a static NUL-terminated string.
+    unsafe { CStr::from_ptr(sys::cb_default_device()) }
+        .to_string_lossy()
+        .into_owned()
+}
+
 /// MLX allocator peak memory in bytes since start or the last reset.
 pub fn mlx_peak_memory() -> u64 {
     unsafe { sys::cb_mlx_peak_memory() }
@@ -74,6 +82,36 @@ pub fn mlx_reset_peak_memory() {
 /// freed array memory straight back to malloc, where a memory checker sees it.
 pub fn mlx_set_cache_limit(bytes: u64) -> u64 {
     unsafe { sys::cb_mlx_set_cache_limit(bytes) }
+}
+
+/// Calls into the shim's C ABI so far in this process, per counted entry point
+/// (name, calls), counted by the shim itself where each call arrives. Reading
+/// them is not counted. See `cb_abi_counts` in the header for what is not.
+pub fn abi_counts() -> Vec<(&'static str, u64)> {
+    // SAFETY: with a NULL buffer and cap 0 the shim only returns the count.
+    let n = unsafe { sys::cb_abi_counts(std::ptr::null_mut(), 0) };
+    let mut raw = vec![
+        sys::cb_abi_count {
+            entry: std::ptr::null(),
+            calls: 0
+        };
+        n
+    ];
+    // SAFETY: `raw` holds `n` writable entries and the shim writes at most `cap`.
+    let written = unsafe { sys::cb_abi_counts(raw.as_mut_ptr(), raw.len()) }.min(n);
+    raw[..written]
+        .iter()
+        .map(|c| {
+            // SAFETY: every name is a static NUL-terminated string in the shim.
+            let name = unsafe { CStr::from_ptr(c.entry) }.to_str().unwrap_or("?");
+            (name, c.calls)
+        })
+        .collect()
+}
+
+/// Sum of [`abi_counts`]: every counted call into the shim so far.
+pub fn abi_calls_total() -> u64 {
+    abi_counts().iter().map(|(_, n)| n).sum()
 }
 
 /// An empty shim call: the bare cost of a Rust→C crossing.
@@ -253,8 +291,20 @@ impl Session<'_> {
     }
 
     pub fn counters(&self) -> Result<Counters> {
+        // SAFETY: cb_counters is plain integers, for which all-zero is valid.
         let mut c: Counters = unsafe { std::mem::zeroed() };
+        // SAFETY: the handle is live (owned by self) and `c` is a valid out pointer.
         check(unsafe { sys::cb_session_counters(self.raw.as_ptr(), &mut c) })?;
+        Ok(c)
+    }
+
+    /// Waits for the step the session queued past its last token (as mlx-lm
+    /// does, every step queues its successor) and returns the final counters.
+    pub fn finish(&mut self) -> Result<Counters> {
+        // SAFETY: cb_counters is plain integers, for which all-zero is valid.
+        let mut c: Counters = unsafe { std::mem::zeroed() };
+        // SAFETY: the handle is live (owned by self) and `c` is a valid out pointer.
+        check(unsafe { sys::cb_session_finish(self.raw.as_ptr(), &mut c) })?;
         Ok(c)
     }
 }

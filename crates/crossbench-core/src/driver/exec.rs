@@ -60,6 +60,8 @@ pub(crate) struct Started {
     pub spawn_ns: u64,
     pub load_ns: u64,
     pub spawn_to_loaded_ns: u64,
+    /// The device the worker says it runs on.
+    pub device: Option<String>,
 }
 
 /// Spawns the worker and waits for its `loaded` event.
@@ -71,12 +73,15 @@ pub(crate) fn start_worker(spec: &WorkerSpec, timeout: Duration) -> Result<Start
     let first = worker.next_event(deadline);
     match first {
         Ok(StampedEvent {
-            event: Event::Loaded { load_ns, .. },
+            event: Event::Loaded {
+                load_ns, device, ..
+            },
             receipt_ns,
         }) => Ok(Started {
             worker,
             spawn_ns,
             load_ns,
+            device,
             spawn_to_loaded_ns: receipt_ns.saturating_sub(spawn_ns),
         }),
         Ok(StampedEvent {

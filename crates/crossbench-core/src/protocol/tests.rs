@@ -68,7 +68,10 @@ struct EchoEngine;
 
 impl InProcessEngine for EchoEngine {
     fn load(&mut self) -> Result<LoadInfo, EngineError> {
-        Ok(LoadInfo { load_ns: 42 })
+        Ok(LoadInfo {
+            load_ns: 42,
+            device: None,
+        })
     }
     fn generate(
         &mut self,
