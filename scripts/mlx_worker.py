@@ -48,7 +48,9 @@ def emit_error(code, message):
 
 
 import argparse
+import math
 import re
+import struct
 import resource
 from pathlib import Path
 
@@ -108,9 +110,15 @@ def _uint(value, lo, hi):
 
 
 def _float(value, ok):
-    x = float(value) if FLOAT.fullmatch(value) else None
-    # f32 like Rust: a finite double can overflow to inf in f32 (1e39)
-    return x if x is not None and abs(x) <= 3.4028234663852886e38 and ok(x) else None
+    """Read as a 32-bit float, like Rust's f32 parser: 1e39 overflows (rejected), while
+    3.4028235e38 rounds to the largest f32 (accepted)."""
+    if not FLOAT.fullmatch(value):
+        return None
+    try:
+        x = struct.unpack("f", struct.pack("f", float(value)))[0]
+    except OverflowError:
+        return None
+    return x if math.isfinite(x) and ok(x) else None
 
 
 def parse_value(key, value):

@@ -93,9 +93,9 @@ bool parse_ids(const std::string& s, std::vector<int32_t>& out) {
   std::stringstream ss(s);
   std::string item;
   while (std::getline(ss, item, ',')) {
-    int32_t v = 0;
+    uint32_t v = 0;  // ids are u32 on the wire; the shim rejects those >= vocab_size
     if (!parse_num(item, v)) return false;
-    out.push_back(v);
+    out.push_back(int32_t(v));
   }
   return !out.empty();
 }

@@ -127,6 +127,10 @@ pub struct RepRecord {
     pub spawn_to_loaded_ns: Option<u64>,
     /// Load kind: the fresh worker's peak RSS from wait4.
     pub peak_rss_bytes: Option<u64>,
+    /// Token lines the driver received before the worker stamped the last
+    /// token (see driver::exec): per-token IPC inside the generation.
+    #[serde(default)]
+    pub messages_in_generation: Option<u32>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -130,6 +130,7 @@ pub(crate) fn run_generation(
         producer_ns: (stamp == StampSource::DriverReceipt).then(|| Vec::with_capacity(capacity)),
         ..RepRecord::default()
     };
+    let mut token_receipts: Vec<u64> = Vec::with_capacity(capacity);
     loop {
         let StampedEvent { event, receipt_ns } = worker
             .next_event(deadline)
@@ -143,6 +144,7 @@ pub(crate) fn run_generation(
                     )));
                 }
                 rep.token_ids.push(id);
+                token_receipts.push(receipt_ns);
                 match rep.producer_ns.as_mut() {
                     None => rep.consumer_ns.push(t_ns),
                     Some(producer) => {
@@ -168,6 +170,7 @@ pub(crate) fn run_generation(
                 rep.decode_ns = decode_ns;
                 rep.counters = counters;
                 rep.ipc = worker.ipc().since(&ipc_before);
+                rep.messages_in_generation = Some(messages_in_generation(&rep, &token_receipts));
                 return Ok(rep);
             }
             Event::Error { code, message } => {
@@ -183,4 +186,16 @@ pub(crate) fn run_generation(
             }
         }
     }
+}
+
+/// Token lines the driver received while the worker was still generating: those
+/// that arrived before the worker stamped the generation's last token. Only a
+/// design with per-token IPC (python-subprocess) has any; a worker that holds
+/// its stamps until the generation ends has none. Counted, not assumed.
+fn messages_in_generation(rep: &RepRecord, receipts: &[u64]) -> u32 {
+    let worker_stamps = rep.producer_ns.as_ref().unwrap_or(&rep.consumer_ns);
+    let Some(&last_stamp) = worker_stamps.last() else {
+        return 0;
+    };
+    receipts.iter().filter(|&&r| r < last_stamp).count() as u32
 }
