@@ -5,6 +5,8 @@
 #   TRIALS=30 SCENARIO=ci scripts/gate_experiment.sh
 #   ANALYZE_ONLY=results/gate-experiment/<stamp> scripts/gate_experiment.sh
 #   CV_LIMITS="10 15 20" REPS_LIMITS="8 12" ANALYZE_ONLY=... scripts/gate_experiment.sh
+#   CLEAN_ARGS="--aa native-cpp" GATE_ARGS="--same-machine no" scripts/gate_experiment.sh
+#     (the CI setting: absolute times informational; A/A coverage from the clean runs)
 #
 # One clean baseline run, then TRIALS rounds of: a clean run (false alarms)
 # and an injected run with +10% on one FFI backend and +5% on the other
@@ -22,6 +24,9 @@ THRESHOLDS=${THRESHOLDS:-"3"}
 CV_LIMITS=${CV_LIMITS:-"20"}
 # Extra bench arguments for every run, e.g. BENCH_ARGS="--reps 36" for a longer curve.
 read -r -a BENCH_ARGS <<<"${BENCH_ARGS:-}"
+# Extra bench arguments for the clean runs only, e.g. CLEAN_ARGS="--aa native-cpp"
+# to measure each clean run's A/A interval (its resolution) as well.
+read -r -a CLEAN_ARGS <<<"${CLEAN_ARGS:-}"
 # Extra gate arguments, e.g. GATE_ARGS="--same-machine yes" to re-judge runs
 # recorded before results carried a boot id (all of one experiment share a boot).
 read -r -a GATE_ARGS <<<"${GATE_ARGS:-}"
@@ -48,7 +53,7 @@ else
   start=$(date +%s)
   run baseline
   for i in $(seq 1 "$TRIALS"); do
-    run clean
+    run clean ${CLEAN_ARGS[@]+"${CLEAN_ARGS[@]}"}
     if [ $((i % 2)) -eq 1 ]; then
       run inject --inject-slowdown ffi-token=10 --inject-slowdown ffi-batched=5
     else

@@ -9,6 +9,7 @@ drift-robust checks (ratio to native-cpp in the same run), the ones gated on any
 import json
 import os
 import re
+import statistics
 import sys
 from collections import defaultdict
 
@@ -33,10 +34,60 @@ def main(out):
     for (c, n, t) in sorted(reports):
         row = rates(trials, reports[(c, n, t)])
         print(f"| {c:g}% | {n} | {t:g}% | {row['fa']} | {row['fa_ovh']} | {row['inc_clean']} | {row['d10']} / {row['d10_ovh']} | {row['d5']} / {row['d5_ovh']} | {row['inc_inj']} |")
+    print("\nFalse-alarm upper bounds are one-sided 95% Clopper-Pearson bounds on the true rate.")
+    clean_runs(out, trials)
+
+
+def upper_bound(k, n, conf=0.95):
+    """One-sided Clopper-Pearson upper bound on a rate seen k times in n trials."""
+    if n == 0:
+        return 1.0
+    if k >= n:
+        return 1.0
+    lo, hi = k / n, 1.0
+    for _ in range(60):  # bisection on P(X <= k | p) = 1 - conf
+        mid = (lo + hi) / 2
+        cdf = sum(binom(n, i) * mid**i * (1 - mid) ** (n - i) for i in range(k + 1))
+        lo, hi = (mid, hi) if cdf > 1 - conf else (lo, mid)
+    return hi
+
+
+def binom(n, k):
+    out = 1
+    for i in range(k):
+        out = out * (n - i) // (i + 1)
+    return out
+
+
+def clean_runs(out, trials):
+    """A/A coverage and resolution, and the floor property, from the clean runs' results.json."""
+    aa, widths, faster, backends_seen = [], [], 0, 0
+    for label, run_dir, _, _ in trials:
+        path = os.path.join(run_dir, "results.json") if run_dir else ""
+        if label != "clean" or not os.path.isfile(path):
+            continue
+        r = json.load(open(path))
+        res = r.get("resolution") or {}
+        if res.get("aa"):
+            ci = res["aa"]
+            aa.append(ci["low"] <= 1.0 <= ci["high"])
+            widths.append((ci["high"] - ci["low"]) / 2)
+        for b in r["backends"]:
+            ci = (b.get("overhead_vs_native") or {}).get("decode_ns")
+            if ci and not b["name"].endswith("~aa"):
+                backends_seen += 1
+                faster += ci["high"] < 1.0
+    if aa:
+        widths.sort()
+        med = statistics.median(widths)
+        print(f"\nA/A (twin vs original, decode time): interval contains 0 in {sum(aa)}/{len(aa)} clean runs; "
+              f"median half-width (the runs' resolution) {100 * med:.1f}% (range {100 * widths[0]:.1f}-{100 * widths[-1]:.1f}%)")
+    if backends_seen:
+        print(f"\nFloor: a backend faster than native-cpp beyond its own interval in {faster} of {backends_seen} backend-runs")
 
 
 def frac(k, n):
-    return f"{k}/{n} ({100 * k / n:.0f}%)" if n else "–"
+    return f"{k}/{n} ({100 * k / n:.0f}%, upper {100 * upper_bound(k, n):.0f}%)" if n else "–"
 
 
 def regressed(report, backend=None, overhead_only=False):

@@ -4,6 +4,7 @@
 use crate::{backends, bootstrap, tokenizer};
 use anyhow::{bail, Context, Result};
 use clap::Args;
+use crossbench_core::results::ModelRun;
 use crossbench_core::scenario::{synthetic_prompt_ids, ModelSource, PromptSpec};
 use crossbench_core::{
     install_interrupt_handler, list_scenarios, load_scenario, run_bench, BackendStatus, BenchPlan,
@@ -65,6 +66,24 @@ pub struct RunOptions {
     pub blas: String,
     #[arg(long)]
     pub no_progress: bool,
+    /// Workers kept loaded: auto (all when their models fit in 60% of the available
+    /// memory, else one at a time) | all | one (load, warm up, measure, quit per rep).
+    #[arg(long, default_value = "auto")]
+    pub residency: String,
+    /// Idle seconds before every generation, so nothing of the previous one lingers.
+    #[arg(long, default_value_t = 0.0)]
+    pub gap: f64,
+    /// Also run a twin of BACKEND (named BACKEND~aa) in the same interleaving: the
+    /// A/A interval twin/original shows how small a difference this run resolves.
+    #[arg(long, value_name = "BACKEND")]
+    pub aa: Option<String>,
+    /// After the planned reps (the pilot), plan once how many rounds make every
+    /// decode-overhead interval's half-width at most PCT percent, and run them.
+    #[arg(long, value_name = "PCT")]
+    pub until_resolution: Option<f64>,
+    /// Wall-time budget of the whole run for --until-resolution (e.g. 90s, 10m; default 10m).
+    #[arg(long)]
+    pub budget: Option<String>,
 }
 
 pub fn run(args: BenchArgs) -> Result<i32> {
@@ -115,6 +134,9 @@ pub fn execute(args: &BenchArgs) -> Result<crossbench_core::RunOutcome> {
     };
     let mut metadata = environment(model_dir.as_deref(), &args.run.device);
     metadata.blas = Some(blas_name);
+    let model = model_dir
+        .as_deref()
+        .map(|dir| model_asked(args, &loaded, dir));
     let mut plan = BenchPlan::from_scenario(
         loaded,
         chosen,
@@ -123,6 +145,7 @@ pub fn execute(args: &BenchArgs) -> Result<crossbench_core::RunOutcome> {
         args.run.out.clone(),
         metadata,
     );
+    plan.model = model;
     apply_overrides(&mut plan, args)?;
     install_interrupt_handler().context("installing the SIGINT handler")?;
     Ok(run_bench(plan)?)
@@ -174,6 +197,7 @@ fn apply_overrides(plan: &mut BenchPlan, args: &BenchArgs) -> Result<()> {
         plan.timeout = std::time::Duration::from_secs(t);
     }
     plan.progress = !args.run.no_progress;
+    crate::design_opts::apply(plan, &args.run)?;
     crate::inject::apply(plan, &args.inject_slowdown)?;
     Ok(())
 }
@@ -227,6 +251,23 @@ fn resolve_model(args: &BenchArgs, loaded: &LoadedScenario) -> Result<PathBuf> {
         }
     };
     bootstrap::ensure_preset_model(&preset, args.layers, &dtype, 0)
+}
+
+/// The model as asked (preset, dtype, layers; None for a directory given by
+/// path) and as its directory says.
+fn model_asked(args: &BenchArgs, loaded: &LoadedScenario, dir: &Path) -> ModelRun {
+    let s = &loaded.scenario;
+    let preset = match (&args.model, &args.preset, &s.model) {
+        (Some(_), _, _) | (None, None, ModelSource::Path(_)) => None,
+        (None, Some(p), _) | (None, None, ModelSource::Preset(p)) => Some(p.clone()),
+    };
+    let dtype = preset.as_ref().map(|_| {
+        args.dtype
+            .clone()
+            .unwrap_or_else(|| dtype_name(s.dtype).to_string())
+    });
+    let layers = preset.as_ref().and(args.layers);
+    crate::design_opts::model_run(dir, preset, dtype, layers)
 }
 
 fn dtype_name(d: crossbench_core::scenario::Dtype) -> &'static str {
@@ -302,9 +343,11 @@ pub(crate) fn blas_choice(arg: &str) -> Result<(Vec<(String, String)>, String)> 
         "MLX wheel's bundled BLAS (netlib reference)".to_string(),
     );
     let preload = |path: &str| {
+        let core = crate::blas_probe::core_name(path)
+            .map_or(String::new(), |c| format!(" (OpenBLAS core {c})"));
         (
             vec![("LD_PRELOAD".to_string(), path.to_string())],
-            format!("LD_PRELOAD={path}"),
+            format!("LD_PRELOAD={path}{core}"),
         )
     };
     match arg {

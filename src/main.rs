@@ -4,8 +4,10 @@
 
 mod backends;
 mod bench_cmd;
+mod blas_probe;
 mod bootstrap;
 mod claims_cmd;
+mod design_opts;
 mod embed_cmd;
 mod ffi_worker;
 mod gate_cmd;
@@ -67,6 +69,9 @@ enum Command {
     /// Internal: serve one in-process backend over stdin/stdout (started by `bench`).
     #[command(hide = true)]
     Worker(WorkerArgs),
+    /// Internal: print the kernel ("core") an OpenBLAS library picks here.
+    #[command(hide = true)]
+    BlasCore { path: String },
 }
 
 #[derive(Subcommand)]
@@ -159,5 +164,6 @@ fn run(cli: Cli) -> Result<i32> {
             Ok(0)
         }
         Command::Worker(a) => ffi_worker::serve(&a.backend, a.model.as_deref(), &a.device),
+        Command::BlasCore { path } => blas_probe::print_core_name(&path),
     }
 }

@@ -135,6 +135,45 @@ impl Backend for MockBackend {
     }
 }
 
+/// The A/A twin of a backend: the same worker under another name, run in
+/// the same interleaving as its original so the run can measure how far
+/// apart two identical backends come out (see `design`).
+pub struct TwinBackend {
+    inner: Arc<dyn Backend>,
+    name: String,
+    summary: String,
+}
+
+impl TwinBackend {
+    /// Suffix of a twin's name: `native-cpp` -> `native-cpp~aa`.
+    pub const SUFFIX: &'static str = "~aa";
+
+    pub fn new(inner: Arc<dyn Backend>) -> Self {
+        TwinBackend {
+            name: format!("{}{}", inner.name(), Self::SUFFIX),
+            summary: format!(
+                "A/A twin of {}: the same worker, measured separately",
+                inner.name()
+            ),
+            inner,
+        }
+    }
+}
+
+impl Backend for TwinBackend {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn summary(&self) -> &str {
+        &self.summary
+    }
+
+    fn launch(&self, ctx: &LaunchContext) -> Result<WorkerSpec, BackendError> {
+        self.inner.launch(ctx)
+    }
+}
+
 /// Backends by name.
 #[derive(Default, Clone)]
 pub struct BackendRegistry {

@@ -2,6 +2,7 @@
 //! interleaved order, writing every result file after each round.
 
 mod exec;
+mod generate;
 
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
@@ -13,17 +14,18 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::backend::{Backend, BackendError, LaunchContext, WorkerSpec};
 use crate::clock::utc_now;
+use crate::design::{williams_order, Residency, ResolutionTarget, RunDesign};
 use crate::environment::Environment;
 use crate::export::{ensure_writable_dir, render_summary, write_results, ExportError};
 use crate::interrupt::interrupt_requested;
 use crate::protocol::GenRequest;
 use crate::results::{
-    compute_agreement, new_run_id, BackendResult, BackendStatus, BenchResults, RepRecord,
+    compute_agreement, new_run_id, BackendResult, BackendStatus, BenchResults, ModelRun, RepRecord,
     RunStatus, ScenarioRecord, SCHEMA_VERSION,
 };
 use crate::scenario::{LoadedScenario, ScenarioKind};
 use crate::worker::WorkerProcess;
-use exec::{run_generation, start_worker, RepFailure};
+use exec::{start_worker, RepFailure};
 
 /// How long a worker may take to exit after `quit` before it is killed.
 const QUIT_GRACE: Duration = Duration::from_secs(10);
@@ -50,6 +52,18 @@ pub struct BenchPlan {
     pub backend_env: BTreeMap<String, Vec<(String, String)>>,
     /// Backend name -> percent slowdown injected; recorded in results.json.
     pub injected_slowdowns: BTreeMap<String, f64>,
+    /// Which workers stay loaded, and why (recorded in results.json).
+    pub residency: Residency,
+    pub residency_reason: String,
+    /// Idle time before every generation (lets the other core's leftovers
+    /// settle); zero by default.
+    pub gap: Duration,
+    /// (original, twin) when `backends` holds an A/A twin of one backend.
+    pub aa: Option<(String, String)>,
+    /// Add rounds after the planned reps until this resolution (see `design`).
+    pub until_resolution: Option<ResolutionTarget>,
+    /// What model actually runs, for results.json.
+    pub model: Option<ModelRun>,
 }
 
 impl BenchPlan {
@@ -76,6 +90,12 @@ impl BenchPlan {
             progress: true,
             backend_env: BTreeMap::new(),
             injected_slowdowns: BTreeMap::new(),
+            residency: Residency::All,
+            residency_reason: "default".into(),
+            gap: Duration::ZERO,
+            aa: None,
+            until_resolution: None,
+            model: None,
         }
     }
 }
@@ -102,23 +122,14 @@ pub enum DriverError {
     NoRepetitions,
 }
 
-/// Backend order for a round: forward on even rounds, reversed on odd ones
-/// (A B C D, D C B A, ...), so drift over time (thermal, caches) does not
-/// always favour the same backend.
-pub fn interleaved_order(backends: usize, round: usize) -> Vec<usize> {
-    if round % 2 == 0 {
-        (0..backends).collect()
-    } else {
-        (0..backends).rev().collect()
-    }
-}
-
 /// One backend during a run.
 struct Slot {
     backend: Arc<dyn Backend>,
     spec: Option<WorkerSpec>,
     worker: Option<WorkerProcess>,
     result: BackendResult,
+    /// (load_ns, spawn_to_loaded_ns) of the worker's latest start.
+    last_load: Option<(u64, u64)>,
 }
 
 impl Slot {
@@ -150,6 +161,8 @@ struct Run {
     results: BenchResults,
     out_dir: PathBuf,
     progress: ProgressBar,
+    /// When the run began (the resolution budget counts from here).
+    began: std::time::Instant,
 }
 
 /// Runs the plan; see the module docs. Returns Err only for problems that
@@ -188,6 +201,7 @@ impl Run {
                 spec: None,
                 worker: None,
                 result: BackendResult::new(b.name(), b.summary()),
+                last_load: None,
             })
             .collect();
         let results = BenchResults {
@@ -203,6 +217,16 @@ impl Run {
             noisy: false,
             cv_limit: crate::overhead::CV_LIMIT,
             injected_slowdowns: plan.injected_slowdowns.clone(),
+            model: plan.model.clone(),
+            design: RunDesign {
+                order: "williams".into(),
+                residency: plan.residency,
+                residency_reason: plan.residency_reason.clone(),
+                gap_s: plan.gap.as_secs_f64(),
+                aa: plan.aa.clone(),
+                resolution_plan: None,
+            },
+            resolution: None,
         };
         let progress = make_progress(&plan);
         Run {
@@ -211,6 +235,7 @@ impl Run {
             results,
             out_dir,
             progress,
+            began: std::time::Instant::now(),
         }
     }
 
@@ -246,85 +271,11 @@ impl Run {
         (self.plan.warmup + self.plan.repetitions) as usize
     }
 
-    fn generate_rounds(&mut self) -> Result<(), DriverError> {
-        self.load_long_lived_workers();
-        let req = self.gen_request();
-        let warmup = self.plan.warmup as usize;
-        for round in 0..self.rounds() {
-            for idx in interleaved_order(self.slots.len(), round) {
-                if interrupt_requested() {
-                    return Ok(());
-                }
-                self.generate_once(idx, &req, round.checked_sub(warmup));
-            }
-            if round >= warmup {
-                self.write_snapshot()?;
-            }
-        }
-        Ok(())
-    }
-
-    /// Starts each worker in turn (sequentially, so loads do not compete).
-    fn load_long_lived_workers(&mut self) {
-        for slot in self.slots.iter_mut().filter(|s| s.alive()) {
-            self.progress
-                .set_message(format!("loading {}", slot.result.name));
-            let spec = slot.spec.as_ref().expect("alive slots have a spec");
-            match start_worker(spec, self.plan.timeout) {
-                Ok(started) => {
-                    slot.result.load_ns = Some(started.load_ns);
-                    slot.result.device = started.device.clone();
-                    slot.worker = Some(started.worker);
-                }
-                Err(failure) => slot.fail(failure, &self.progress),
-            }
-        }
-    }
-
-    /// One generation on one backend; `measured` is the rep index or None
-    /// for a warmup.
-    fn generate_once(&mut self, idx: usize, req: &GenRequest, measured: Option<usize>) {
-        let (timeout, reps) = (self.plan.timeout, self.plan.repetitions);
-        let slot = &mut self.slots[idx];
-        let Some(worker) = slot
-            .worker
-            .as_mut()
-            .filter(|_| slot.result.status == BackendStatus::Ok)
-        else {
-            return;
-        };
-        let index = measured.unwrap_or(0) as u32;
-        match run_generation(
-            worker,
-            slot.result
-                .stamp_source
-                .unwrap_or(crate::StampSource::Worker),
-            req,
-            timeout,
-            index,
-        ) {
-            Ok(rep) => match measured {
-                Some(i) => {
-                    let rate = rep_rate(&rep);
-                    slot.result.reps.push(rep);
-                    self.progress.inc(1);
-                    self.progress.set_message(format!(
-                        "{} rep {}/{reps} {rate:.0} tok/s",
-                        slot.result.name,
-                        i + 1
-                    ));
-                }
-                None => slot.result.warmups_done += 1,
-            },
-            Err(failure) => slot.fail(failure, &self.progress),
-        }
-    }
-
     /// Load kind: a fresh worker per rep, measuring its load.
     fn load_rounds(&mut self) -> Result<(), DriverError> {
         let warmup = self.plan.warmup as usize;
         for round in 0..self.rounds() {
-            for idx in interleaved_order(self.slots.len(), round) {
+            for idx in williams_order(self.slots.len(), round) {
                 if interrupt_requested() {
                     return Ok(());
                 }
@@ -477,24 +428,4 @@ fn make_progress(plan: &BenchPlan) -> ProgressBar {
     }
     bar.set_prefix(plan.scenario.scenario.name.clone());
     bar
-}
-
-#[cfg(test)]
-mod tests {
-    use super::interleaved_order;
-
-    #[test]
-    fn rounds_alternate_direction() {
-        let rounds: Vec<Vec<usize>> = (0..4).map(|r| interleaved_order(4, r)).collect();
-        assert_eq!(
-            rounds,
-            vec![
-                vec![0, 1, 2, 3],
-                vec![3, 2, 1, 0],
-                vec![0, 1, 2, 3],
-                vec![3, 2, 1, 0]
-            ]
-        );
-        assert!(interleaved_order(0, 1).is_empty());
-    }
 }

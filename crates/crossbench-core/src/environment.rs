@@ -26,9 +26,85 @@ pub struct Environment {
     /// gate compares absolute times only within one boot.
     #[serde(default)]
     pub boot_id: Option<String>,
+    /// The CPU precisely enough to tell two machines with the same marketing
+    /// name apart (a Zen 3 and a Zen 5 both say "AMD EPYC" on this cloud).
+    #[serde(default)]
+    pub cpu: Option<CpuIdentity>,
     /// Anything else the caller wants on record.
     #[serde(default)]
     pub extra: BTreeMap<String, String>,
+}
+
+/// Vendor, family/model/stepping and the SIMD flags that select MLX's and
+/// OpenBLAS's kernels, from /proc/cpuinfo.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CpuIdentity {
+    pub vendor: Option<String>,
+    pub family: Option<u32>,
+    pub model: Option<u32>,
+    pub stepping: Option<u32>,
+    /// The kernel-selecting flags present, in `KERNEL_FLAGS` order.
+    pub simd: Vec<String>,
+}
+
+/// Flags that decide which SIMD kernels a BLAS or MLX build runs.
+pub const KERNEL_FLAGS: [&str; 12] = [
+    "sse4_2",
+    "avx",
+    "avx2",
+    "fma",
+    "f16c",
+    "avx_vnni",
+    "avx512f",
+    "avx512bw",
+    "avx512vl",
+    "avx512_vnni",
+    "avx512_bf16",
+    "amx_tile",
+];
+
+impl CpuIdentity {
+    /// "AuthenticAMD family 25 model 1 stepping 1, avx2 fma ..." for notes.
+    pub fn describe(&self) -> String {
+        let num = |v: Option<u32>| v.map_or("?".to_string(), |v| v.to_string());
+        format!(
+            "{} family {} model {} stepping {}, {}",
+            self.vendor.as_deref().unwrap_or("unknown vendor"),
+            num(self.family),
+            num(self.model),
+            num(self.stepping),
+            if self.simd.is_empty() {
+                "no SIMD flags read".to_string()
+            } else {
+                self.simd.join(" ")
+            }
+        )
+    }
+
+    /// Parses the first processor block of /proc/cpuinfo's text.
+    pub fn from_cpuinfo(info: &str) -> Option<CpuIdentity> {
+        let field = |key: &str| {
+            info.lines()
+                .filter_map(|l| l.split_once(':'))
+                .find(|(k, _)| k.trim() == key)
+                .map(|(_, v)| v.trim().to_string())
+        };
+        let number = |key: &str| field(key).and_then(|v| v.parse().ok());
+        let flags = field("flags").unwrap_or_default();
+        let present: Vec<&str> = flags.split_whitespace().collect();
+        let id = CpuIdentity {
+            vendor: field("vendor_id"),
+            family: number("cpu family"),
+            model: number("model"),
+            stepping: number("stepping"),
+            simd: KERNEL_FLAGS
+                .iter()
+                .filter(|f| present.contains(f))
+                .map(|f| f.to_string())
+                .collect(),
+        };
+        (id != CpuIdentity::default()).then_some(id)
+    }
 }
 
 impl Environment {
@@ -43,6 +119,9 @@ impl Environment {
             os: os_name(),
             kernel: read_trimmed("/proc/sys/kernel/osrelease"),
             boot_id: read_trimmed("/proc/sys/kernel/random/boot_id"),
+            cpu: std::fs::read_to_string("/proc/cpuinfo")
+                .ok()
+                .and_then(|info| CpuIdentity::from_cpuinfo(&info)),
             ..Environment::default()
         }
     }
@@ -82,6 +161,27 @@ fn os_name() -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+    use super::CpuIdentity;
+
+    #[test]
+    fn cpuinfo_identity_tells_zen3_from_zen5() {
+        let block = |model: u32, flags: &str| {
+            format!("processor\t: 0\nvendor_id\t: AuthenticAMD\ncpu family\t: 25\nmodel\t\t: {model}\nmodel name\t: AMD EPYC\nstepping\t: 1\nflags\t\t: fpu sse4_2 avx avx2 fma {flags}\n\nprocessor\t: 1\n")
+        };
+        let zen3 = CpuIdentity::from_cpuinfo(&block(1, "")).unwrap();
+        let zen5 = CpuIdentity::from_cpuinfo(&block(17, "avx512f avx512bw")).unwrap();
+        assert_eq!(zen3.vendor.as_deref(), Some("AuthenticAMD"));
+        assert_eq!(
+            (zen3.family, zen3.model, zen3.stepping),
+            (Some(25), Some(1), Some(1))
+        );
+        assert_eq!(zen3.simd, ["sse4_2", "avx", "avx2", "fma"]);
+        assert!(zen5.simd.contains(&"avx512f".to_string()));
+        assert_ne!(zen3, zen5);
+        assert!(zen5.describe().contains("model 17"), "{}", zen5.describe());
+        assert!(CpuIdentity::from_cpuinfo("").is_none());
+    }
+
     #[test]
     fn detect_reads_the_system() {
         let env = super::Environment::detect();

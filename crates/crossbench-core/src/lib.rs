@@ -9,6 +9,7 @@ pub mod agreement;
 pub mod backend;
 pub mod baseline;
 pub mod clock;
+pub mod design;
 pub mod driver;
 pub mod environment;
 pub mod export;
@@ -23,9 +24,11 @@ pub mod stats;
 pub mod worker;
 
 pub use backend::{
-    Backend, BackendError, BackendRegistry, LaunchContext, MockBackend, StampSource, WorkerSpec,
+    Backend, BackendError, BackendRegistry, LaunchContext, MockBackend, StampSource, TwinBackend,
+    WorkerSpec,
 };
-pub use driver::{interleaved_order, run_bench, BenchPlan, DriverError, RunOutcome};
+pub use design::{williams_order, Residency, ResolutionTarget};
+pub use driver::{run_bench, BenchPlan, DriverError, RunOutcome};
 pub use environment::Environment;
 pub use interrupt::{install_interrupt_handler, interrupt_requested};
 pub use mock::{MockConfig, MockEngine};

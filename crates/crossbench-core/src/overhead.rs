@@ -10,6 +10,8 @@
 
 use std::collections::BTreeMap;
 
+use serde::{Deserialize, Serialize};
+
 use crate::results::{BackendResult, BackendStatus, BenchResults, RepRecord};
 use crate::stats::bootstrap::{cv, median, median_ci, paired_ratios, Interval};
 use crate::stats::bootstrap::{DEFAULT_RESAMPLES, DEFAULT_SEED};
@@ -107,6 +109,85 @@ pub fn annotate(results: &mut BenchResults) {
     }
     results.cv_limit = CV_LIMIT;
     results.noisy = results.backends.iter().any(|b| b.noisy);
+    results.resolution = resolution(results);
+}
+
+/// The smallest difference a run can tell apart, in words a reviewer reads.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Resolution {
+    /// Half-width (fraction of the ratio) of the widest decode-time overhead
+    /// interval in the run; with an A/A twin, the wider of that and the A/A
+    /// interval's.
+    pub half_width: f64,
+    /// The backend whose interval set `half_width`.
+    pub widest: String,
+    /// twin / original decode time, paired per round, when the run has an
+    /// A/A twin: a true 95% interval contains 1.0 in ~95% of runs.
+    pub aa: Option<Interval>,
+    pub statement: String,
+}
+
+/// Decode-time intervals of every backend against native-cpp, plus the A/A
+/// twin against its original; None when the run has no interval at all.
+fn resolution(results: &BenchResults) -> Option<Resolution> {
+    let aa = results.design.aa.as_ref().and_then(|(original, twin)| {
+        let find = |n: &str| {
+            results
+                .backends
+                .iter()
+                .find(|b| &b.name == n && b.status == BackendStatus::Ok)
+        };
+        let ratios = paired_series(find(twin)?, find(original)?, "decode_ns");
+        median_ci(&ratios, REPORT_CONFIDENCE, DEFAULT_RESAMPLES, DEFAULT_SEED)
+    });
+    let mut widest: Option<(f64, String)> = None;
+    for b in results
+        .backends
+        .iter()
+        .filter(|b| b.status == BackendStatus::Ok)
+    {
+        if let Some(ci) = b.overhead_vs_native.get("decode_ns") {
+            let wider = match &widest {
+                Some((w, _)) => ci.half_width() > *w,
+                None => true,
+            };
+            if wider {
+                widest = Some((ci.half_width(), b.name.clone()));
+            }
+        }
+    }
+    if let (Some(ci), Some((w, _))) = (&aa, &widest) {
+        if ci.half_width() > *w {
+            widest = results
+                .design
+                .aa
+                .as_ref()
+                .map(|(_, twin)| (ci.half_width(), format!("A/A {twin}")));
+        }
+    }
+    let (half_width, name) = widest?;
+    let mut statement = format!(
+        "differences below {:.1}% cannot be told apart in this run (widest 95% interval of decode time vs native-cpp: {name}, \u{b1}{:.1}%)",
+        half_width * 100.0,
+        half_width * 100.0
+    );
+    if let (Some(ci), Some((original, twin))) = (&aa, &results.design.aa) {
+        let verdict = if ci.contains(1.0) {
+            "contains 0, as it should"
+        } else {
+            "EXCLUDES 0: the run is biased or its interval too narrow"
+        };
+        statement.push_str(&format!(
+            "; A/A {twin} vs {original}: {} ({verdict})",
+            fmt_ratio_ci(ci)
+        ));
+    }
+    Some(Resolution {
+        half_width,
+        widest: name,
+        aa,
+        statement,
+    })
 }
 
 /// "+1.2% [+0.4%, +2.0%]" for a ratio interval.

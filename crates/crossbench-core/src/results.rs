@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::backend::StampSource;
+use crate::design::RunDesign;
 use crate::environment::Environment;
+use crate::overhead::Resolution;
 use crate::scenario::{Dtype, ModelSource, ScenarioKind};
 use crate::stats::bootstrap::Interval;
 use crate::stats::{encode_histogram, histogram, rep_metrics, summarize, summarize_f64, Summary};
@@ -39,6 +41,37 @@ pub struct BenchResults {
     /// --inject-slowdown`). Non-empty means this is not a clean measurement.
     #[serde(default)]
     pub injected_slowdowns: BTreeMap<String, f64>,
+    /// The model that actually ran (after --preset/--dtype/--layers/--model),
+    /// not the scenario file's default.
+    #[serde(default)]
+    pub model: Option<ModelRun>,
+    /// Order, residency, gap, A/A twin and resolution plan of this run.
+    #[serde(default)]
+    pub design: RunDesign,
+    /// The smallest difference this run can tell apart (see `overhead`).
+    #[serde(default)]
+    pub resolution: Option<Resolution>,
+}
+
+/// What model ran: where it came from and what its config.json says.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ModelRun {
+    /// The preset name, or None for a model directory given by path.
+    pub preset: Option<String>,
+    /// float32 | float16 | bfloat16 | q4 | q8 as asked, or as the config says.
+    pub dtype: Option<String>,
+    /// Layers override (--layers), if any.
+    pub layers_override: Option<u32>,
+    pub dir: String,
+    pub config_sha256: Option<String>,
+    /// From config.json: num_hidden_layers, hidden_size, vocab_size and the
+    /// quantization bits (None: not quantized).
+    pub num_hidden_layers: Option<u64>,
+    pub hidden_size: Option<u64>,
+    pub vocab_size: Option<u64>,
+    pub quantization_bits: Option<u64>,
+    /// Sum of the safetensors files' sizes.
+    pub weight_bytes: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

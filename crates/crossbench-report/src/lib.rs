@@ -16,6 +16,7 @@ pub mod compare;
 pub mod embed_page;
 mod html;
 pub mod load;
+mod run_design;
 mod run_page;
 pub mod sweep;
 pub mod view;

@@ -23,6 +23,7 @@ pub fn render_run(
     let mut body = header(&view);
     body.push_str(&warnings(&view));
     body.push_str(&headline(&view));
+    body.push_str(&crate::run_design::resolution_html(results));
     body.push_str(&latency(&view));
     body.push_str(&charts_section(&view)?);
     body.push_str(&claims_section(&view, micro));
@@ -35,6 +36,14 @@ pub fn render_run(
 pub fn model_label(r: &BenchResults) -> String {
     if r.backends.iter().all(|b| b.name == "mock") {
         return "none (mock engine)".into();
+    }
+    if let Some(m) = &r.model {
+        if let Some(p) = &m.preset {
+            let layers = m
+                .num_hidden_layers
+                .map_or(String::new(), |l| format!(", {l} layers"));
+            return format!("preset {p}, {}{layers}", m.dtype.as_deref().unwrap_or("?"));
+        }
     }
     let dir = r.environment.model_dir.as_deref().map(|d| {
         std::path::Path::new(d)
@@ -507,6 +516,7 @@ fn metadata(v: &RunView) -> String {
     ];
     let mut rows: Vec<(Option<&str>, Vec<Cell>)> = pairs
         .into_iter()
+        .chain(crate::run_design::metadata_rows(r))
         .map(|(k, v)| (None, vec![Cell::Text(k.into()), Cell::Text(v)]))
         .collect();
     rows.extend(

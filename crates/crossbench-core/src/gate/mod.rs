@@ -4,7 +4,9 @@
 //! - Overhead vs native-cpp (per-rep paired ratio, same run): the bootstrap
 //!   interval of median(current ratios) / median(baseline ratios). A
 //!   regression is declared only when the *whole* interval lies beyond
-//!   1 + threshold, so noise alone rarely fails a build. Drift of the
+//!   1 + threshold, so noise alone rarely fails a build, and a pass only when
+//!   the whole interval lies within it; an interval straddling the threshold
+//!   is inconclusive. Drift of the
 //!   machine cancels in the pairing, so this is gated on any machine.
 //! - Absolute decode time and ITL: same test with its own, wider threshold
 //!   (whole runs drift), and only gated when baseline and current ran on the
@@ -16,7 +18,10 @@
 //! - Noise: when the sample a timing check resamples has a coefficient of
 //!   variation above the limit, the check is inconclusive, never passed.
 
+mod machine;
 mod render;
+
+pub use machine::{differences as machine_differences, same_machine};
 
 use serde::Serialize;
 
@@ -162,23 +167,6 @@ impl GateReport {
     }
 }
 
-/// Same machine for absolute timings: the same boot (a reboot of a cloud VM,
-/// or a fresh CI VM from the same image, may be a different host with other
-/// neighbours), same CPU model and core count, RAM within 2%.
-pub fn same_machine(a: &crate::Environment, b: &crate::Environment) -> bool {
-    let ram_close = match (a.ram_bytes, b.ram_bytes) {
-        (Some(x), Some(y)) => (x as f64 - y as f64).abs() <= 0.02 * x.max(y) as f64,
-        _ => false,
-    };
-    a.boot_id.is_some()
-        && a.boot_id == b.boot_id
-        && a.cpu_model.is_some()
-        && a.cpu_model == b.cpu_model
-        && a.cores.is_some()
-        && a.cores == b.cores
-        && ram_close
-}
-
 /// Compares `current` with `baseline`; Err when they are not comparable.
 pub fn compare(
     baseline: &Baseline,
@@ -292,19 +280,14 @@ fn notes(baseline: &Baseline, current: &Baseline, same: bool) -> Vec<String> {
         ));
     }
     if !same {
-        let e = |b: &Baseline| {
-            let env = &b.environment;
-            format!(
-                "{} / {} cores / {:.1} GiB",
-                opt(&env.cpu_model),
-                env.cores.unwrap_or(0),
-                env.ram_bytes.unwrap_or(0) as f64 / (1u64 << 30) as f64
-            )
+        let differs = machine::differences(&baseline.environment, &current.environment);
+        let why = if differs.is_empty() {
+            "not identified as the same machine: boot id, CPU or cores unrecorded, or --same-machine no".to_string()
+        } else {
+            differs.join("; ")
         };
         notes.push(format!(
-            "different machine (baseline: {}; current: {}): absolute times and memory are informational only",
-            e(baseline),
-            e(current)
+            "different machine ({why}): absolute times and memory are informational only"
         ));
     }
     if current.noisy {
@@ -374,8 +357,9 @@ fn backend_checks(
     }
 }
 
-/// Timing: whole interval beyond 1 + threshold -> regression; too variable
-/// (CV above the limit) or too few reps -> inconclusive; else pass.
+/// Timing: whole interval beyond 1 + threshold -> regression; whole interval
+/// within it -> pass; straddling it, too variable (CV above the limit) or too
+/// few reps -> inconclusive.
 /// `threshold: None` -> informational (absolute times from another machine).
 fn timing_check(
     backend: &str,
@@ -423,13 +407,18 @@ fn timing_check(
         Verdict::Inconclusive
     } else if ci.low > limit {
         Verdict::Regression
-    } else {
-        if ci.high > limit {
-            check
-                .detail
-                .push_str("; interval reaches past the threshold, regression not proven");
-        }
+    } else if ci.high <= limit {
         Verdict::Pass
+    } else {
+        // An interval straddling the threshold cannot tell "within it" from
+        // "beyond it": calling that a pass would let a real regression the
+        // run was too coarse to see through.
+        check.detail.push_str(&format!(
+            "; interval straddles +{:.1}%: cannot tell (this run resolves \u{b1}{:.1}%)",
+            threshold * 100.0,
+            ci.half_width() * 100.0
+        ));
+        Verdict::Inconclusive
     };
     check
 }

@@ -15,7 +15,9 @@ fn ratio_text(c: &Check) -> String {
 fn headline(r: &GateReport) -> &'static str {
     match r.exit_code() {
         super::EXIT_REGRESSION => "REGRESSION",
-        super::EXIT_INCONCLUSIVE => "INCONCLUSIVE (too noisy to judge; not a pass)",
+        super::EXIT_INCONCLUSIVE => {
+            "INCONCLUSIVE (too noisy, or intervals too wide for the threshold; not a pass)"
+        }
         _ => "pass",
     }
 }

@@ -3,15 +3,21 @@ use crate::baseline::{Baseline, BaselineBackend};
 use crate::stats::bootstrap::SplitMix64;
 use std::collections::BTreeMap;
 
-/// Per-rep values around `center` with +-3% uniform noise.
-fn reps(center: f64, n: usize, seed: u64) -> Vec<f64> {
+/// Per-rep values around `center` with +-`amp` uniform noise.
+fn noisy_reps(center: f64, n: usize, seed: u64, amp: f64) -> Vec<f64> {
     let mut rng = SplitMix64::new(seed);
     (0..n)
         .map(|_| {
             center
-                * (1.0 + 0.03 * (2.0 * ((rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64) - 1.0))
+                * (1.0 + amp * (2.0 * ((rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64) - 1.0))
         })
         .collect()
+}
+
+/// Per-rep values around `center` with +-1% noise: intervals narrow enough
+/// to decide against a 3% threshold.
+fn reps(center: f64, n: usize, seed: u64) -> Vec<f64> {
+    noisy_reps(center, n, seed, 0.01)
 }
 
 fn backend(name: &str, overhead: f64, seed: u64) -> BaselineBackend {
@@ -135,6 +141,28 @@ fn absolute_times_from_another_machine_are_informational() {
         verdict_of(&r, "native-cpp", "absolute.decode_ns"),
         Verdict::Info
     );
+}
+
+#[test]
+fn interval_straddling_the_threshold_is_inconclusive_not_passed() {
+    let base = run("base", 1.0, 1);
+    let mut cur = run("cur", 1.0, 7);
+    // +2% with +-6% noise: the interval reaches both sides of +3%.
+    let wide = noisy_reps(1.02, 10, 11, 0.06);
+    cur.backends[0]
+        .overhead_samples
+        .insert("decode_ns".into(), wide);
+    let r = compare(&base, &cur, &GateConfig::default()).unwrap();
+    let check = r
+        .checks
+        .iter()
+        .find(|c| c.backend == "ffi-token" && c.metric == "overhead_vs_native.decode_ns")
+        .unwrap();
+    let ci = check.ratio.unwrap();
+    assert!(ci.low < 1.03 && ci.high > 1.03, "{ci:?}");
+    assert_eq!(check.verdict, Verdict::Inconclusive, "{}", check.detail);
+    assert!(check.detail.contains("cannot tell"), "{}", check.detail);
+    assert_eq!(r.exit_code(), EXIT_INCONCLUSIVE);
 }
 
 #[test]

@@ -31,6 +31,12 @@ impl Interval {
     pub fn contains(&self, x: f64) -> bool {
         self.low <= x && x <= self.high
     }
+
+    /// Half the interval's width: the smallest difference (as a fraction of
+    /// a ratio near 1) this interval can tell from none.
+    pub fn half_width(&self) -> f64 {
+        (self.high - self.low) / 2.0
+    }
 }
 
 /// SplitMix64: tiny, fast, and good enough to pick resample indices.

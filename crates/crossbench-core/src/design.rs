@@ -1,0 +1,226 @@
+//! The run's experimental design: the order backends take within a round,
+//! which workers stay resident, an optional idle gap, the A/A twin, and the
+//! plan that adds rounds until a target resolution is reached.
+//!
+//! Why a Williams design: with A B C D / D C B A, B always follows A or C
+//! and never itself or D, so whatever one backend leaves behind (a warm
+//! cache, a pass still draining on the other core) always lands on the same
+//! neighbour. In a Williams square every backend immediately follows every
+//! other backend equally often, so such carryover is balanced over each
+//! complete cycle of rounds.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// Order of backends `0..n` in measured round `round`: row `round mod
+/// cycle` of a Williams design (cycle = n for even n, 2n for odd n).
+pub fn williams_order(n: usize, round: usize) -> Vec<usize> {
+    if n == 0 {
+        return Vec::new();
+    }
+    // First row 0, 1, n-1, 2, n-2, ...; row r adds r mod n to every entry.
+    let first: Vec<usize> = (0..n)
+        .map(|j| match j {
+            0 => 0,
+            j if j % 2 == 1 => j.div_ceil(2),
+            j => n - j / 2,
+        })
+        .collect();
+    let row = round % williams_cycle(n);
+    let shifted: Vec<usize> = first.iter().map(|&v| (v + row) % n).collect();
+    if row >= n {
+        // Odd n needs the reversed rows too for every ordered pair to occur.
+        shifted.into_iter().rev().collect()
+    } else {
+        shifted
+    }
+}
+
+/// Rounds after which every ordered pair of backends has occurred equally
+/// often as neighbours.
+pub fn williams_cycle(n: usize) -> usize {
+    if n % 2 == 0 {
+        n.max(1)
+    } else {
+        2 * n
+    }
+}
+
+/// Which workers stay loaded during the run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Residency {
+    /// Every worker loaded once and kept: only one generates at a time, the
+    /// others sit idle in memory.
+    #[default]
+    All,
+    /// One worker at a time: loaded before its generation (plus its warm-ups)
+    /// and quit after it, so models too big to coexist never do. Load time is
+    /// recorded per rep and excluded from every generation figure.
+    One,
+}
+
+impl Residency {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Residency::All => "all",
+            Residency::One => "one",
+        }
+    }
+}
+
+/// "Keep adding rounds until every overhead interval is at most `target`
+/// wide (half-width, as a fraction), or `budget` of wall time is spent".
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ResolutionTarget {
+    pub target: f64,
+    pub budget: Duration,
+}
+
+/// What the run's design was, recorded in results.json.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RunDesign {
+    /// "williams": see `williams_order`.
+    pub order: String,
+    pub residency: Residency,
+    /// Why that residency (e.g. "auto: 4 workers x 0.9 GiB fit in 21 GiB").
+    pub residency_reason: String,
+    /// Idle seconds between two generations.
+    pub gap_s: f64,
+    /// (backend, its A/A twin) when the run measures itself with A/A.
+    #[serde(default)]
+    pub aa: Option<(String, String)>,
+    #[serde(default)]
+    pub resolution_plan: Option<ResolutionPlan>,
+}
+
+/// The two-stage plan behind `--until-resolution`: a pilot of the planned
+/// reps, then one fixed number of further rounds computed from the pilot's
+/// widest interval (half-width shrinks as 1/sqrt(reps)), capped by the
+/// budget. The intervals are looked at once after the pilot and never again,
+/// so repeated looks cannot shop for a narrow interval.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResolutionPlan {
+    pub target_half_width: f64,
+    pub budget_s: f64,
+    pub pilot_reps: u32,
+    /// Widest overhead half-width after the pilot; None when it had none.
+    pub pilot_half_width: Option<f64>,
+    /// Reps the pilot says the target needs.
+    pub needed_reps: u32,
+    /// Reps actually planned (needed, capped by the budget).
+    pub planned_reps: u32,
+    /// "target reached by the pilot", "planned to reach the target",
+    /// "budget-limited: ...".
+    pub outcome: String,
+}
+
+/// Decides the total reps after a pilot of `pilot_reps` reps that took
+/// `pilot_elapsed` per round on average, with `remaining` budget left.
+pub fn plan_after_pilot(
+    t: ResolutionTarget,
+    pilot_reps: u32,
+    pilot_half_width: Option<f64>,
+    per_round: Duration,
+    remaining: Duration,
+) -> ResolutionPlan {
+    let mut plan = ResolutionPlan {
+        target_half_width: t.target,
+        budget_s: t.budget.as_secs_f64(),
+        pilot_reps,
+        pilot_half_width,
+        needed_reps: pilot_reps,
+        planned_reps: pilot_reps,
+        outcome: String::new(),
+    };
+    let Some(hw) = pilot_half_width else {
+        plan.outcome = "no overhead interval after the pilot: nothing to plan".into();
+        return plan;
+    };
+    if hw <= t.target {
+        plan.outcome = "target reached by the pilot".into();
+        return plan;
+    }
+    let needed = (f64::from(pilot_reps) * (hw / t.target).powi(2)).ceil();
+    plan.needed_reps = needed.min(f64::from(u32::MAX)) as u32;
+    let secs = per_round.as_secs_f64().max(1e-9);
+    let affordable = pilot_reps as f64 + (remaining.as_secs_f64() / secs).floor();
+    plan.planned_reps = plan.needed_reps.min(affordable as u32).max(pilot_reps);
+    plan.outcome = if plan.planned_reps >= plan.needed_reps {
+        "planned to reach the target".into()
+    } else {
+        format!(
+            "budget-limited: the target needs ~{} reps, the budget allows {}",
+            plan.needed_reps, plan.planned_reps
+        )
+    };
+    plan
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    /// Counts how often backend b immediately follows a within rounds.
+    fn follows(n: usize, rounds: usize) -> BTreeMap<(usize, usize), usize> {
+        let mut count = BTreeMap::new();
+        for r in 0..rounds {
+            let row = williams_order(n, r);
+            let mut sorted = row.clone();
+            sorted.sort_unstable();
+            assert_eq!(
+                sorted,
+                (0..n).collect::<Vec<_>>(),
+                "row {r} is a permutation"
+            );
+            for w in row.windows(2) {
+                *count.entry((w[0], w[1])).or_insert(0) += 1;
+            }
+        }
+        count
+    }
+
+    #[test]
+    fn every_backend_follows_every_other_equally_often() {
+        for n in 2..=7 {
+            let cycle = williams_cycle(n);
+            let count = follows(n, cycle);
+            assert_eq!(count.len(), n * (n - 1), "n={n}: every ordered pair occurs");
+            let per = count.values().copied().collect::<Vec<_>>();
+            assert!(per.iter().all(|&c| c == per[0]), "n={n}: {count:?}");
+        }
+        assert_eq!(williams_order(4, 0), [0, 1, 3, 2]);
+        assert_eq!(williams_order(1, 3), [0]);
+        assert!(williams_order(0, 0).is_empty());
+    }
+
+    #[test]
+    fn each_backend_takes_each_position_equally_often() {
+        let n = 4;
+        let mut first = [0usize; 4];
+        for r in 0..williams_cycle(n) {
+            first[williams_order(n, r)[0]] += 1;
+        }
+        assert_eq!(first, [1, 1, 1, 1]);
+    }
+
+    #[test]
+    fn pilot_plan_scales_with_the_square_of_the_width() {
+        let t = ResolutionTarget {
+            target: 0.01,
+            budget: Duration::from_secs(600),
+        };
+        let round = Duration::from_secs(1);
+        let p = plan_after_pilot(t, 10, Some(0.02), round, Duration::from_secs(500));
+        assert_eq!((p.needed_reps, p.planned_reps), (40, 40));
+        assert_eq!(p.outcome, "planned to reach the target");
+        let p = plan_after_pilot(t, 10, Some(0.02), round, Duration::from_secs(5));
+        assert_eq!(p.planned_reps, 15);
+        assert!(p.outcome.starts_with("budget-limited"), "{}", p.outcome);
+        let p = plan_after_pilot(t, 10, Some(0.005), round, Duration::ZERO);
+        assert_eq!(p.planned_reps, 10);
+        assert_eq!(p.outcome, "target reached by the pilot");
+    }
+}

@@ -1,0 +1,199 @@
+//! The run-design flags of `bench` and `sweep` (residency, idle gap, A/A
+//! twin, resolution on demand) and the record of the model that ran.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use crossbench_core::results::ModelRun;
+use crossbench_core::{Backend, BenchPlan, Residency, ResolutionTarget, TwinBackend};
+use sha2::{Digest, Sha256};
+
+/// Per-worker memory beyond the weights (MLX's buffers, the KV cache, and
+/// for python-subprocess the interpreter): ~70 MiB measured for the Python
+/// worker on the small model (README); 256 MiB leaves room for the KV cache.
+const WORKER_OVERHEAD_BYTES: u64 = 256 << 20;
+/// Share of the currently available memory all resident workers may take
+/// before `--residency auto` loads them one at a time.
+const RESIDENT_SHARE: f64 = 0.6;
+
+/// Applies `--residency`, `--gap`, `--aa` and `--until-resolution/--budget`.
+pub fn apply(plan: &mut BenchPlan, opts: &crate::bench_cmd::RunOptions) -> Result<()> {
+    if let Some(name) = &opts.aa {
+        add_twin(plan, name)?;
+    }
+    let weights = plan.model.as_ref().and_then(|m| m.weight_bytes);
+    (plan.residency, plan.residency_reason) =
+        residency(&opts.residency, plan.backends.len(), weights)?;
+    if !(opts.gap.is_finite() && (0.0..=600.0).contains(&opts.gap)) {
+        bail!("--gap {}: seconds between 0 and 600", opts.gap);
+    }
+    plan.gap = Duration::from_secs_f64(opts.gap);
+    plan.until_resolution = match (opts.until_resolution, &opts.budget) {
+        (None, None) => None,
+        (None, Some(_)) => bail!("--budget needs --until-resolution PCT"),
+        (Some(pct), budget) => {
+            if !(pct.is_finite() && pct > 0.0 && pct < 100.0) {
+                bail!("--until-resolution {pct}: a percent in (0, 100), e.g. 2");
+            }
+            let budget = parse_duration(budget.as_deref().unwrap_or("10m"))?;
+            Some(ResolutionTarget {
+                target: pct / 100.0,
+                budget,
+            })
+        }
+    };
+    Ok(())
+}
+
+fn add_twin(plan: &mut BenchPlan, name: &str) -> Result<()> {
+    let Some(original) = plan.backends.iter().find(|b| b.name() == name).cloned() else {
+        let names: Vec<&str> = plan.backends.iter().map(|b| b.name()).collect();
+        bail!(
+            "--aa {name}: not a backend of this run ({})",
+            names.join(", ")
+        );
+    };
+    let twin = TwinBackend::new(original);
+    plan.aa = Some((name.to_string(), twin.name().to_string()));
+    plan.backends.push(Arc::new(twin));
+    Ok(())
+}
+
+/// auto: all workers resident when they fit in `RESIDENT_SHARE` of the
+/// memory available now, else one at a time.
+fn residency(arg: &str, workers: usize, weights: Option<u64>) -> Result<(Residency, String)> {
+    match arg {
+        "all" => Ok((Residency::All, "--residency all".into())),
+        "one" => Ok((Residency::One, "--residency one".into())),
+        "auto" => {
+            let (Some(weights), Some(avail)) = (weights, mem_available()) else {
+                return Ok((
+                    Residency::All,
+                    "auto: model size or free memory unknown".into(),
+                ));
+            };
+            let need = workers as u64 * (weights + WORKER_OVERHEAD_BYTES);
+            let room = (avail as f64 * RESIDENT_SHARE) as u64;
+            let gib = |b: u64| b as f64 / (1u64 << 30) as f64;
+            let what = format!(
+                "{workers} workers x {:.2} GiB (weights + {} MiB) vs {:.0}% of {:.1} GiB available",
+                gib(weights + WORKER_OVERHEAD_BYTES),
+                WORKER_OVERHEAD_BYTES >> 20,
+                RESIDENT_SHARE * 100.0,
+                gib(avail)
+            );
+            Ok(if need <= room {
+                (Residency::All, format!("auto: {what}: all fit"))
+            } else {
+                (Residency::One, format!("auto: {what}: one at a time"))
+            })
+        }
+        other => bail!("--residency {other}: expected auto, all or one"),
+    }
+}
+
+fn mem_available() -> Option<u64> {
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = info.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    Some(line.split_whitespace().nth(1)?.parse::<u64>().ok()? * 1024)
+}
+
+/// "90", "90s", "10m", "1h" -> Duration.
+pub fn parse_duration(text: &str) -> Result<Duration> {
+    let t = text.trim();
+    let (num, unit) = match t.char_indices().find(|(_, c)| c.is_ascii_alphabetic()) {
+        Some((i, _)) => (&t[..i], &t[i..]),
+        None => (t, "s"),
+    };
+    let value: f64 = num
+        .parse()
+        .with_context(|| format!("--budget {text}: expected e.g. 90s, 10m or 1h"))?;
+    let secs = match unit {
+        "s" => value,
+        "m" => value * 60.0,
+        "h" => value * 3600.0,
+        _ => bail!("--budget {text}: unit must be s, m or h"),
+    };
+    if !(secs.is_finite() && secs > 0.0 && secs <= 7.0 * 86400.0) {
+        bail!("--budget {text}: must be positive and at most a week");
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+/// What model ran, read from its directory: the ask (preset, dtype, layers)
+/// and what config.json and the weight files say.
+pub fn model_run(
+    dir: &Path,
+    preset: Option<String>,
+    dtype: Option<String>,
+    layers: Option<u32>,
+) -> ModelRun {
+    let config_bytes = std::fs::read(dir.join("config.json")).ok();
+    let config: serde_json::Value = config_bytes
+        .as_deref()
+        .and_then(|b| serde_json::from_slice(b).ok())
+        .unwrap_or_default();
+    let num = |key: &str| config.get(key).and_then(|v| v.as_u64());
+    let bits = config
+        .get("quantization")
+        .and_then(|q| q.get("bits"))
+        .and_then(|v| v.as_u64());
+    let weight_bytes = std::fs::read_dir(dir).ok().map(|entries| {
+        entries
+            .flatten()
+            .filter(|e| e.path().extension().is_some_and(|x| x == "safetensors"))
+            .filter_map(|e| e.metadata().ok())
+            .map(|m| m.len())
+            .sum()
+    });
+    ModelRun {
+        preset,
+        dtype: dtype.or_else(|| {
+            config
+                .get("torch_dtype")
+                .and_then(|v| v.as_str())
+                .map(String::from)
+        }),
+        layers_override: layers,
+        dir: dir.display().to_string(),
+        config_sha256: config_bytes.map(|b| format!("{:x}", Sha256::digest(b))),
+        num_hidden_layers: num("num_hidden_layers"),
+        hidden_size: num("hidden_size"),
+        vocab_size: num("vocab_size"),
+        quantization_bits: bits,
+        weight_bytes,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_and_residency_parse_with_clear_errors() {
+        assert_eq!(parse_duration("90").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse_duration("10m").unwrap(), Duration::from_secs(600));
+        assert_eq!(parse_duration("1h").unwrap(), Duration::from_secs(3600));
+        assert!(parse_duration("10d")
+            .unwrap_err()
+            .to_string()
+            .contains("unit"));
+        assert!(parse_duration("-1s").is_err());
+        let (r, why) = residency("auto", 4, Some(1 << 50)).unwrap();
+        if mem_available().is_some() {
+            assert_eq!(r, Residency::One, "{why}");
+            assert!(why.contains("one at a time"), "{why}");
+            assert_eq!(
+                residency("auto", 4, Some(1 << 20)).unwrap().0,
+                Residency::All
+            );
+        }
+        assert_eq!(residency("one", 4, None).unwrap().0, Residency::One);
+        assert!(residency("some", 4, None)
+            .unwrap_err()
+            .to_string()
+            .contains("--residency"));
+    }
+}
