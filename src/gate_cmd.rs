@@ -131,7 +131,7 @@ pub fn run_gate(a: GateArgs) -> Result<i32> {
     match code {
         EXIT_REGRESSION => eprintln!("crossbench gate: REGRESSION (exit {code})"),
         EXIT_INCONCLUSIVE => eprintln!(
-            "crossbench gate: INCONCLUSIVE (exit {code}): the current run is too noisy to judge; rerun on a quieter machine"
+            "crossbench gate: INCONCLUSIVE (exit {code}): the current run is too noisy, or its intervals too wide for the threshold, to judge; rerun with more reps or on a quieter machine"
         ),
         _ => {}
     }
