@@ -9,9 +9,10 @@ drift-robust checks (ratio to native-cpp in the same run), the ones gated on any
 import json
 import os
 import re
-import statistics
 import sys
 from collections import defaultdict
+
+from calibration_summary import summarize
 
 
 def main(out):
@@ -61,29 +62,8 @@ def binom(n, k):
 
 def clean_runs(out, trials):
     """A/A coverage and resolution, and the floor property, from the clean runs' results.json."""
-    aa, widths, faster, backends_seen = [], [], 0, 0
-    for label, run_dir, _, _ in trials:
-        path = os.path.join(run_dir, "results.json") if run_dir else ""
-        if label != "clean" or not os.path.isfile(path):
-            continue
-        r = json.load(open(path))
-        res = r.get("resolution") or {}
-        if res.get("aa"):
-            ci = res["aa"]
-            aa.append(ci["low"] <= 1.0 <= ci["high"])
-            widths.append((ci["high"] - ci["low"]) / 2)
-        for b in r["backends"]:
-            ci = (b.get("overhead_vs_native") or {}).get("decode_ns")
-            if ci and not b["name"].endswith("~aa"):
-                backends_seen += 1
-                faster += ci["high"] < 1.0
-    if aa:
-        widths.sort()
-        med = statistics.median(widths)
-        print(f"\nA/A (twin vs original, decode time): interval contains 0 in {sum(aa)}/{len(aa)} clean runs; "
-              f"median half-width (the runs' resolution) {100 * med:.1f}% (range {100 * widths[0]:.1f}-{100 * widths[-1]:.1f}%)")
-    if backends_seen:
-        print(f"\nFloor: a backend faster than native-cpp beyond its own interval in {faster} of {backends_seen} backend-runs")
+    print("\n## Clean runs\n")
+    summarize([d for label, d, _, _ in trials if label == "clean" and d])
 
 
 def frac(k, n):

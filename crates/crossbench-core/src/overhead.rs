@@ -5,7 +5,8 @@
 //! round, so rep i of ffi-token and rep i of native-cpp ran seconds apart
 //! under the same machine load. Their ratio cancels slow drift (thermal
 //! state, another engineer's build) that would move both absolute times;
-//! the median of those ratios, with its bootstrap interval, is the overhead
+//! the median of those ratios, with its distribution-free interval
+//! (`stats::order`), is the overhead
 //! we report and gate.
 
 use std::collections::BTreeMap;
@@ -13,8 +14,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::results::{BackendResult, BackendStatus, BenchResults, RepRecord};
-use crate::stats::bootstrap::{cv, median, median_ci, paired_ratios, Interval};
-use crate::stats::bootstrap::{DEFAULT_RESAMPLES, DEFAULT_SEED};
+use crate::stats::bootstrap::{cv, median, paired_ratios, Interval};
+use crate::stats::order::median_ci;
 
 /// The backend every other one is compared with (the floor).
 pub const REFERENCE_BACKEND: &str = "native-cpp";
@@ -97,9 +98,7 @@ pub fn annotate(results: &mut BenchResults) {
         if let Some(reference) = reference.as_ref().filter(|r| r.name != b.name) {
             for series in SERIES {
                 let ratios = paired_series(b, reference, series);
-                if let Some(ci) =
-                    median_ci(&ratios, REPORT_CONFIDENCE, DEFAULT_RESAMPLES, DEFAULT_SEED)
-                {
+                if let Some(ci) = median_ci(&ratios, REPORT_CONFIDENCE) {
                     b.overhead_vs_native.insert(series.to_string(), ci);
                 }
             }
@@ -138,7 +137,7 @@ fn resolution(results: &BenchResults) -> Option<Resolution> {
                 .find(|b| &b.name == n && b.status == BackendStatus::Ok)
         };
         let ratios = paired_series(find(twin)?, find(original)?, "decode_ns");
-        median_ci(&ratios, REPORT_CONFIDENCE, DEFAULT_RESAMPLES, DEFAULT_SEED)
+        median_ci(&ratios, REPORT_CONFIDENCE)
     });
     let mut widest: Option<(f64, String)> = None;
     for b in results

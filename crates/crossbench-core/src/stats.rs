@@ -8,6 +8,7 @@
 //! HdrHistogram log files), so any HdrHistogram implementation can read them.
 
 pub mod bootstrap;
+pub mod order;
 
 use base64::Engine as _;
 use hdrhistogram::serialization::{Serializer as _, V2DeflateSerializer};

@@ -11,7 +11,8 @@
 
 use crossbench_core::overhead::{self, REFERENCE_BACKEND, REPORT_CONFIDENCE};
 use crossbench_core::results::{BackendResult, RepRecord};
-use crossbench_core::stats::bootstrap::{median_ci, Interval, DEFAULT_RESAMPLES, DEFAULT_SEED};
+use crossbench_core::stats::bootstrap::Interval;
+use crossbench_core::stats::order::median_ci;
 
 use crate::html::{fmt_bytes, fmt_ns};
 use crate::load::Microbench;
@@ -152,7 +153,7 @@ fn times(x: f64) -> String {
 
 /// Interval of the median of per-rep values (ns), formatted with its backend.
 fn rep_median(b: &BackendView, values: Vec<f64>) -> Option<(Interval, String)> {
-    let ci = median_ci(&values, REPORT_CONFIDENCE, DEFAULT_RESAMPLES, DEFAULT_SEED)?;
+    let ci = median_ci(&values, REPORT_CONFIDENCE)?;
     let text = if ci.samples >= crate::view::MIN_REPS_FOR_CI {
         format!(
             "{} [{}, {}] ({}, n={})",

@@ -6,9 +6,8 @@ use std::collections::BTreeMap;
 
 use crossbench_core::overhead::{self, REFERENCE_BACKEND, REPORT_CONFIDENCE};
 use crossbench_core::results::{BackendResult, BackendStatus, BenchResults, RepRecord};
-use crossbench_core::stats::bootstrap::{
-    median, median_ci, paired_ratios, Interval, DEFAULT_RESAMPLES, DEFAULT_SEED,
-};
+use crossbench_core::stats::bootstrap::{median, paired_ratios, Interval};
+use crossbench_core::stats::order::median_ci;
 use crossbench_core::stats::{decode_histogram, Summary};
 
 /// The real backends of the design note's table. A run that has any of them
@@ -185,14 +184,14 @@ fn overheads(b: &BackendResult, reference: &BackendResult) -> BTreeMap<&'static 
     for series in overhead::SERIES {
         let ci = b.overhead_vs_native.get(series).copied().or_else(|| {
             let ratios = overhead::paired_series(b, reference, series);
-            median_ci(&ratios, REPORT_CONFIDENCE, DEFAULT_RESAMPLES, DEFAULT_SEED)
+            median_ci(&ratios, REPORT_CONFIDENCE)
         });
         if let Some(ci) = ci {
             out.insert(series, ci);
         }
     }
     let ratios = paired_e2e(b, reference);
-    if let Some(ci) = median_ci(&ratios, REPORT_CONFIDENCE, DEFAULT_RESAMPLES, DEFAULT_SEED) {
+    if let Some(ci) = median_ci(&ratios, REPORT_CONFIDENCE) {
         out.insert("e2e_ns", ci);
     }
     out

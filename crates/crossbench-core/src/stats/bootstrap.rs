@@ -102,27 +102,6 @@ pub fn paired_ratios(a: &[f64], b: &[f64]) -> Vec<f64> {
         .collect()
 }
 
-/// Bootstrap interval of the median of one sample.
-pub fn median_ci(
-    samples: &[f64],
-    confidence: f64,
-    resamples: usize,
-    seed: u64,
-) -> Option<Interval> {
-    let estimate = median(samples)?;
-    let mut rng = SplitMix64::new(seed);
-    let mut scratch = vec![0.0; samples.len()];
-    let stats: Vec<f64> = (0..resamples.max(1))
-        .map(|_| resampled_median(samples, &mut scratch, &mut rng))
-        .collect();
-    Some(percentile_interval(
-        estimate,
-        stats,
-        confidence,
-        samples.len(),
-    ))
-}
-
 /// Bootstrap interval of median(current) / median(baseline), the two samples
 /// resampled independently (they come from different runs).
 pub fn ratio_of_medians_ci(
