@@ -19,6 +19,14 @@ use crate::stats::order::median_ci;
 
 /// The backend every other one is compared with (the floor).
 pub const REFERENCE_BACKEND: &str = "native-cpp";
+/// native-cpp or its A/A twin: pure C++ consumers, whose token callback
+/// stays inside one language (the shim counts it, but it is no crossing).
+pub fn is_floor(name: &str) -> bool {
+    name.strip_suffix(crate::backend::TwinBackend::SUFFIX)
+        .unwrap_or(name)
+        == REFERENCE_BACKEND
+}
+
 /// Confidence of the intervals written into results.json.
 pub const REPORT_CONFIDENCE: f64 = 0.95;
 /// A backend whose per-rep decode time varies by more than this (coefficient

@@ -170,7 +170,7 @@ fn headline(v: &RunView) -> String {
         "<h2>Headline</h2>\n{}<p class=\"note\">The design note's table, measured. Time: request sent to last token held, median over reps. \
          Memory: the worker's peak resident set (wait4). Crossings: means per generation; FFI calls and callbacks are counted by the shim, \
          pipe messages only for backends whose tokens cross a process boundary one at a time (python-subprocess; \
-         the other workers print their stamps after the generation, so nothing crosses their pipe inside it). Ratios are medians of per-round paired ratios to native-cpp with a bootstrap 95% interval.</p>\n",
+         the other workers print their stamps after the generation, so nothing crosses their pipe inside it). Ratios are medians of per-round paired ratios to native-cpp with a distribution-free 95% interval (order statistics).</p>\n",
         html::table(&headers, &rows)
     )
 }

@@ -21,7 +21,7 @@ use crate::ReportError;
 pub const SWEEP_SCHEMA: &str = "crossbench.sweep/1";
 
 /// sweep.json. Ratios are paired per-rep ratios (backend / native-cpp in the
-/// same round) with their 95% bootstrap interval, from the rung's results.
+/// same round) with their 95% interval, from the rung's results.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SweepReport {
     pub schema: String,
@@ -125,7 +125,7 @@ pub fn render_sweep(report: &SweepReport) -> Result<String, ReportError> {
     let mut body = format!(
         "<h1>crossbench sweep — {}</h1>\n<p class=\"sub\">scenario <code>{}</code>: gen{} on \
          each rung of a model-size ladder; per-token time = median inter-token latency; \
-         overhead = paired per-round ratio to {} with its 95% bootstrap interval. \
+         overhead = paired per-round ratio to {} with its 95% interval (order statistics). \
          Reproduce: <code>{}</code></p>\n",
         escape(&report.sweep_id),
         escape(&report.scenario),

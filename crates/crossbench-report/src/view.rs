@@ -19,7 +19,7 @@ pub const CANONICAL: [&str; 4] = [
     "native-cpp",
 ];
 
-/// Fewer measured reps than this and a bootstrap interval says little.
+/// Fewer measured reps than this and an interval says little.
 pub const MIN_REPS_FOR_CI: usize = 3;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -167,7 +167,10 @@ fn crossing_counts(b: &BackendResult) -> CrossingCounts {
     let c = &b.crossings;
     CrossingCounts {
         rust_to_c: c.rust_to_c_calls,
-        c_to_rust: c.c_to_rust_callbacks,
+        // native-cpp's token callback is C++ calling C++: no boundary.
+        c_to_rust: c
+            .c_to_rust_callbacks
+            .filter(|_| !overhead::is_floor(&b.name)),
         pipe_per_token: if b.ipc_per_token {
             c.ipc_messages_in
         } else {

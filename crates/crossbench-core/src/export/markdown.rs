@@ -197,7 +197,7 @@ fn latency_table(md: &mut String, r: &BenchResults) {
 }
 
 /// Each backend's overhead vs native-cpp from per-rep paired ratios, with
-/// 95% bootstrap intervals, so a reader can check claims such as "ffi-batched
+/// 95% intervals (order statistics), so a reader can check claims such as "ffi-batched
 /// within 1% of native-cpp" against the noise of this run.
 fn overhead_table(md: &mut String, r: &BenchResults) {
     let with_ratio: Vec<&BackendResult> = r
@@ -213,7 +213,7 @@ fn overhead_table(md: &mut String, r: &BenchResults) {
         md,
         "## Overhead vs native-cpp (same run, per-rep paired ratio)\n"
     );
-    let _ = writeln!(md, "Median of backend / native-cpp per round, [95% bootstrap interval]. Decode = last − first token; a ratio above +0% is slower than native-cpp.\n");
+    let _ = writeln!(md, "Median of backend / native-cpp per round, [95% distribution-free interval of the median]. Decode = last − first token; a ratio above +0% is slower than native-cpp.\n");
     let _ = writeln!(
         md,
         "| Implementation | decode time | ITL median | decode CV |"
@@ -329,7 +329,11 @@ fn crossings(b: &BackendResult) -> String {
         }
     };
     add(c.rust_to_c_calls, "Rust→C calls");
-    add(c.c_to_rust_callbacks, "C→Rust callbacks");
+    if crate::overhead::is_floor(&b.name) {
+        add(c.c_to_rust_callbacks, "C++→C++ callbacks (no crossing)");
+    } else {
+        add(c.c_to_rust_callbacks, "C→Rust callbacks");
+    }
     if b.ipc_per_token {
         add(c.ipc_messages_in, "IPC msgs in");
     }
