@@ -37,6 +37,9 @@ pub const REPORT_CONFIDENCE: f64 = 0.95;
 /// "Regression gate").
 pub const CV_LIMIT: f64 = 0.10;
 
+/// Fewer paired rounds than this and a run states no resolution.
+pub const MIN_ROUNDS_FOR_RESOLUTION: usize = 3;
+
 /// The timing series the gate and the report use, one value per rep.
 pub const SERIES: [&str; 2] = ["decode_ns", "itl_median_ns"];
 
@@ -173,11 +176,29 @@ fn resolution(results: &BenchResults) -> Option<Resolution> {
         }
     }
     let (half_width, name) = widest?;
+    // An interval over fewer rounds than this is a single point or two: it
+    // says nothing about what the run can resolve.
+    let fewest = results
+        .backends
+        .iter()
+        .filter_map(|b| b.overhead_vs_native.get("decode_ns"))
+        .map(|ci| (ci.samples, ci.confidence))
+        .min_by(|a, b| a.0.cmp(&b.0))?;
+    if fewest.0 < MIN_ROUNDS_FOR_RESOLUTION {
+        return None;
+    }
     let mut statement = format!(
         "differences below {:.1}% cannot be told apart in this run (widest 95% interval of decode time vs native-cpp: {name}, \u{b1}{:.1}%)",
         half_width * 100.0,
         half_width * 100.0
     );
+    if fewest.1 < REPORT_CONFIDENCE {
+        statement.push_str(&format!(
+            "; with {} rounds an interval is the range of the ratios, {:.1}% confidence",
+            fewest.0,
+            fewest.1 * 100.0
+        ));
+    }
     if let (Some(ci), Some((original, twin))) = (&aa, &results.design.aa) {
         let verdict = if ci.contains(1.0) {
             "contains 0, as it should"
@@ -254,6 +275,30 @@ mod tests {
         );
         // Spans alternate 100/200: cv ~0.46 > limit, so both are noisy.
         assert!(r.backends[0].noisy && r.noisy);
+    }
+
+    #[test]
+    fn resolution_is_stated_only_with_enough_rounds_and_says_its_confidence() {
+        let five = |k: u64| backend("ffi-token", &[100 + k, 104, 98, 101, 103]);
+        let mut r = results(vec![five(0), backend("native-cpp", &[100; 5])]);
+        annotate(&mut r);
+        let res = r.resolution.expect("5 rounds state a resolution");
+        assert!(
+            res.statement.contains("cannot be told apart"),
+            "{}",
+            res.statement
+        );
+        assert!(
+            res.statement.contains("93.8% confidence"),
+            "{}",
+            res.statement
+        );
+        let mut r = results(vec![
+            backend("ffi-token", &[101, 99]),
+            backend("native-cpp", &[100, 100]),
+        ]);
+        annotate(&mut r);
+        assert!(r.resolution.is_none(), "2 rounds resolve nothing");
     }
 
     #[test]
