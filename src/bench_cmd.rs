@@ -10,7 +10,6 @@ use crossbench_core::{
     install_interrupt_handler, list_scenarios, load_scenario, run_bench, BackendStatus, BenchPlan,
     Environment, LaunchContext, LoadedScenario,
 };
-use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
 #[derive(Args)]
@@ -132,11 +131,11 @@ pub fn execute(args: &BenchArgs) -> Result<crossbench_core::RunOutcome> {
         device: args.run.device.clone(),
         extra_env,
     };
-    let mut metadata = environment(model_dir.as_deref(), &args.run.device);
-    metadata.blas = Some(blas_name);
     let model = model_dir
         .as_deref()
         .map(|dir| model_asked(args, &loaded, dir));
+    let mut metadata = environment(model.as_ref(), &args.run.device);
+    metadata.blas = Some(blas_name);
     let mut plan = BenchPlan::from_scenario(
         loaded,
         chosen,
@@ -295,18 +294,16 @@ fn prompt_ids(loaded: &LoadedScenario, model_dir: Option<&Path>) -> Result<Vec<u
 }
 
 /// What core cannot detect itself: versions, commit, model identity, BLAS.
-fn environment(model_dir: Option<&Path>, device: &str) -> Environment {
+fn environment(model: Option<&ModelRun>, device: &str) -> Environment {
     let mut env = Environment::detect();
     env.mlx_version = Some(crossbench_shim::mlx_version());
     env.mlx_lm_version = mlx_lm_version();
     env.git_commit = Some(env!("CROSSBENCH_GIT_COMMIT").to_string()).filter(|s| !s.is_empty());
     env.rustc_version = Some(env!("CROSSBENCH_RUSTC_VERSION").to_string());
     env.device = Some(device.to_string());
-    if let Some(dir) = model_dir {
-        env.model_dir = Some(dir.display().to_string());
-        env.model_config_sha256 = std::fs::read(dir.join("config.json"))
-            .ok()
-            .map(|b| format!("{:x}", Sha256::digest(b)));
+    if let Some(m) = model {
+        env.model_dir = Some(m.dir.clone());
+        env.model_config_sha256 = m.config_sha256.clone();
     }
     env
 }

@@ -47,14 +47,27 @@ pub fn apply(plan: &mut BenchPlan, opts: &crate::bench_cmd::RunOptions) -> Resul
     Ok(())
 }
 
+/// The plan's backend called `name`, or an error naming `flag` and the
+/// backends the run has.
+pub fn run_backend<'a>(
+    plan: &'a BenchPlan,
+    flag: &str,
+    name: &str,
+) -> Result<&'a Arc<dyn Backend>> {
+    plan.backends
+        .iter()
+        .find(|b| b.name() == name)
+        .with_context(|| {
+            let names: Vec<&str> = plan.backends.iter().map(|b| b.name()).collect();
+            format!(
+                "{flag} {name}: not a backend of this run ({})",
+                names.join(", ")
+            )
+        })
+}
+
 fn add_twin(plan: &mut BenchPlan, name: &str) -> Result<()> {
-    let Some(original) = plan.backends.iter().find(|b| b.name() == name).cloned() else {
-        let names: Vec<&str> = plan.backends.iter().map(|b| b.name()).collect();
-        bail!(
-            "--aa {name}: not a backend of this run ({})",
-            names.join(", ")
-        );
-    };
+    let original = Arc::clone(run_backend(plan, "--aa", name)?);
     let twin = TwinBackend::new(original);
     plan.aa = Some((name.to_string(), twin.name().to_string()));
     plan.backends.push(Arc::new(twin));
@@ -95,9 +108,7 @@ fn residency(arg: &str, workers: usize, weights: Option<u64>) -> Result<(Residen
 }
 
 fn mem_available() -> Option<u64> {
-    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
-    let line = info.lines().find(|l| l.starts_with("MemAvailable:"))?;
-    Some(line.split_whitespace().nth(1)?.parse::<u64>().ok()? * 1024)
+    crossbench_core::environment::meminfo_bytes("MemAvailable")
 }
 
 /// "90", "90s", "10m", "1h" -> Duration.

@@ -31,13 +31,7 @@ pub fn parse(spec: &str) -> Result<(String, f64)> {
 pub fn apply(plan: &mut BenchPlan, specs: &[String]) -> Result<()> {
     for spec in specs {
         let (backend, pct) = parse(spec)?;
-        let Some(b) = plan.backends.iter().find(|b| b.name() == backend) else {
-            let names: Vec<&str> = plan.backends.iter().map(|b| b.name()).collect();
-            bail!(
-                "--inject-slowdown {backend}: not a backend of this run ({})",
-                names.join(", ")
-            );
-        };
+        let b = crate::design_opts::run_backend(plan, "--inject-slowdown", &backend)?;
         let var = if b.name() == "mock" { MOCK_ENV } else { ENV };
         let env = plan.backend_env.entry(backend.clone()).or_default();
         env.retain(|(k, _)| k != var);

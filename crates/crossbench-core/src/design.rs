@@ -116,6 +116,40 @@ pub struct ResolutionPlan {
     pub outcome: String,
 }
 
+impl RunDesign {
+    /// One line for summaries and reports: order, residency, gap, A/A twin.
+    pub fn describe(&self, backends: usize) -> String {
+        let aa = self
+            .aa
+            .as_ref()
+            .map_or(String::new(), |(o, t)| format!(" · A/A twin {t} of {o}"));
+        format!(
+            "{} order (every backend follows every other equally often over each {} rounds) · residency {} ({}) · gap {} s{aa}",
+            self.order,
+            williams_cycle(backends),
+            self.residency.as_str(),
+            self.residency_reason,
+            self.gap_s
+        )
+    }
+}
+
+impl ResolutionPlan {
+    /// "target ±2.0%, budget 600 s: the 5-rep pilot had ±6.1%; planned ...; 47 reps planned".
+    pub fn describe(&self) -> String {
+        format!(
+            "target \u{b1}{:.1}%, budget {:.0} s: the {}-rep pilot had {}; {}; {} reps planned",
+            self.target_half_width * 100.0,
+            self.budget_s,
+            self.pilot_reps,
+            self.pilot_half_width
+                .map_or("no interval".into(), |h| format!("\u{b1}{:.1}%", h * 100.0)),
+            self.outcome,
+            self.planned_reps
+        )
+    }
+}
+
 /// Decides the total reps after a pilot of `pilot_reps` reps that took
 /// `pilot_elapsed` per round on average, with `remaining` budget left.
 pub fn plan_after_pilot(

@@ -143,8 +143,15 @@ fn cpu_model() -> Option<String> {
 }
 
 fn ram_bytes() -> Option<u64> {
+    meminfo_bytes("MemTotal")
+}
+
+/// A /proc/meminfo field (e.g. "MemTotal", "MemAvailable") in bytes.
+pub fn meminfo_bytes(key: &str) -> Option<u64> {
     let info = std::fs::read_to_string("/proc/meminfo").ok()?;
-    let line = info.lines().find(|l| l.starts_with("MemTotal:"))?;
+    let line = info
+        .lines()
+        .find(|l| l.split_once(':').is_some_and(|(k, _)| k == key))?;
     let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kib * 1024)
 }

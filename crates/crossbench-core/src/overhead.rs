@@ -150,53 +150,43 @@ fn resolution(results: &BenchResults) -> Option<Resolution> {
         let ratios = paired_series(find(twin)?, find(original)?, "decode_ns");
         median_ci(&ratios, REPORT_CONFIDENCE)
     });
-    let mut widest: Option<(f64, String)> = None;
-    for b in results
-        .backends
-        .iter()
-        .filter(|b| b.status == BackendStatus::Ok)
-    {
-        if let Some(ci) = b.overhead_vs_native.get("decode_ns") {
-            let wider = match &widest {
-                Some((w, _)) => ci.half_width() > *w,
-                None => true,
-            };
-            if wider {
-                widest = Some((ci.half_width(), b.name.clone()));
-            }
-        }
-    }
-    if let (Some(ci), Some((w, _))) = (&aa, &widest) {
-        if ci.half_width() > *w {
-            widest = results
-                .design
-                .aa
-                .as_ref()
-                .map(|(_, twin)| (ci.half_width(), format!("A/A {twin}")));
-        }
-    }
-    let (half_width, name) = widest?;
+    let decode = |b: &BackendResult| b.overhead_vs_native.get("decode_ns").copied();
     // An interval over fewer rounds than this is a single point or two: it
     // says nothing about what the run can resolve.
     let fewest = results
         .backends
         .iter()
-        .filter_map(|b| b.overhead_vs_native.get("decode_ns"))
-        .map(|ci| (ci.samples, ci.confidence))
-        .min_by(|a, b| a.0.cmp(&b.0))?;
-    if fewest.0 < MIN_ROUNDS_FOR_RESOLUTION {
+        .filter_map(decode)
+        .min_by_key(|ci| ci.samples)?;
+    if fewest.samples < MIN_ROUNDS_FOR_RESOLUTION {
         return None;
     }
+    let twin = results.design.aa.as_ref().map(|(_, t)| format!("A/A {t}"));
+    // The first strictly widest wins, a backend before the A/A twin on a tie.
+    let (name, widest) = results
+        .backends
+        .iter()
+        .filter(|b| b.status == BackendStatus::Ok)
+        .filter_map(|b| Some((b.name.clone(), decode(b)?)))
+        .chain(twin.zip(aa))
+        .reduce(|best, c| {
+            if c.1.half_width() > best.1.half_width() {
+                c
+            } else {
+                best
+            }
+        })?;
+    let half_width = widest.half_width();
     let mut statement = format!(
         "differences below {:.1}% cannot be told apart in this run (widest 95% interval of decode time vs native-cpp: {name}, \u{b1}{:.1}%)",
         half_width * 100.0,
         half_width * 100.0
     );
-    if fewest.1 < REPORT_CONFIDENCE {
+    if fewest.confidence < REPORT_CONFIDENCE {
         statement.push_str(&format!(
             "; with {} rounds an interval is the range of the ratios, {:.1}% confidence",
-            fewest.0,
-            fewest.1 * 100.0
+            fewest.samples,
+            fewest.confidence * 100.0
         ));
     }
     if let (Some(ci), Some((original, twin))) = (&aa, &results.design.aa) {

@@ -74,6 +74,36 @@ pub struct ModelRun {
     pub weight_bytes: Option<u64>,
 }
 
+impl ModelRun {
+    /// "preset small float32, 8 layers, hidden 1024, vocab 32768, 672.1 MiB
+    /// of weights, DIR (config sha256 d05aebd7a707)".
+    pub fn describe(&self) -> String {
+        let num = |v: Option<u64>| v.map_or("?".to_string(), |v| v.to_string());
+        let what = match (&self.preset, &self.dtype) {
+            (Some(p), Some(t)) => format!("preset {p} {t}"),
+            (Some(p), None) => format!("preset {p}"),
+            (None, _) => "model directory".to_string(),
+        };
+        let hash = self.config_sha256.as_deref().unwrap_or("?");
+        format!(
+            "{what}{}, {} layers, hidden {}, vocab {}{}, {} of weights, {} (config sha256 {})",
+            self.layers_override
+                .map_or(String::new(), |l| format!(" (--layers {l})")),
+            num(self.num_hidden_layers),
+            num(self.hidden_size),
+            num(self.vocab_size),
+            self.quantization_bits
+                .map_or(String::new(), |b| format!(", {b}-bit")),
+            self.weight_bytes.map_or("?".to_string(), |b| format!(
+                "{:.1} MiB",
+                b as f64 / 1048576.0
+            )),
+            self.dir,
+            &hash[..hash.len().min(12)]
+        )
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RunStatus {

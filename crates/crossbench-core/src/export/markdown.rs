@@ -70,37 +70,11 @@ pub fn render_summary(r: &BenchResults) -> String {
 
 /// How the run was laid out and what ran: order, residency, gap, model, CPU.
 fn design_lines(md: &mut String, r: &BenchResults) {
-    let d = &r.design;
-    if !d.order.is_empty() {
-        let n = r.backends.len();
-        let _ = writeln!(
-            md,
-            "design: {} order (every backend follows every other equally often over each {} rounds) · residency {} ({}) · gap {} s\n",
-            d.order,
-            crate::design::williams_cycle(n),
-            d.residency.as_str(),
-            d.residency_reason,
-            trim_float(d.gap_s)
-        );
+    if !r.design.order.is_empty() {
+        let _ = writeln!(md, "design: {}\n", r.design.describe(r.backends.len()));
     }
     if let Some(m) = &r.model {
-        let what = match (&m.preset, &m.dtype) {
-            (Some(p), Some(t)) => format!("preset {p} {t}"),
-            (Some(p), None) => format!("preset {p}"),
-            (None, _) => "model directory".to_string(),
-        };
-        let num = |v: Option<u64>| v.map_or("?".to_string(), |v| v.to_string());
-        let _ = writeln!(
-            md,
-            "model: {what}, {} layers, hidden {}, vocab {}{}, {} of weights, `{}` (config sha256 `{}`)\n",
-            num(m.num_hidden_layers),
-            num(m.hidden_size),
-            num(m.vocab_size),
-            m.quantization_bits.map_or(String::new(), |b| format!(", {b}-bit")),
-            m.weight_bytes.map_or("?".to_string(), fmt_bytes),
-            m.dir,
-            short(m.config_sha256.as_deref().unwrap_or("?"))
-        );
+        let _ = writeln!(md, "model: {}\n", m.describe());
     }
     let e = &r.environment;
     let cpu = e
@@ -241,16 +215,7 @@ fn overhead_table(md: &mut String, r: &BenchResults) {
         let _ = writeln!(md, "\n**Resolution:** {}.", res.statement);
     }
     if let Some(plan) = &r.design.resolution_plan {
-        let _ = writeln!(
-            md,
-            "\nResolution plan (target \u{b1}{:.1}%, budget {:.0} s): pilot of {} reps had \u{b1}{}; {}; {} reps planned.",
-            plan.target_half_width * 100.0,
-            plan.budget_s,
-            plan.pilot_reps,
-            plan.pilot_half_width.map_or("no interval".into(), |h| format!("{:.1}%", h * 100.0)),
-            plan.outcome,
-            plan.planned_reps
-        );
+        let _ = writeln!(md, "\nResolution plan: {}.", plan.describe());
     }
     if any_noisy {
         let _ = writeln!(
