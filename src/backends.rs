@@ -20,6 +20,18 @@ pub fn registry() -> BackendRegistry {
             summary: "one shim call per generation, tokens streamed back by a C->Rust callback",
         }),
         Arc::new(NativeCpp),
+        Arc::new(GoCgo {
+            name: "go-cgo-token",
+            summary: "Go owns the loop, one cgo call per token (the note's naive cgo)",
+        }),
+        Arc::new(GoCgo {
+            name: "go-cgo-batched",
+            summary: "one cgo call per generation, an exported Go callback per token (the note's optimized cgo)",
+        }),
+        Arc::new(GoCgo {
+            name: "go-cgo-stream",
+            summary: "the loop on a shim-started C++ thread, tokens into a Go channel (the note's GenerateStream)",
+        }),
         #[cfg(feature = "mlx-rs")]
         Arc::new(InProcess {
             name: "mlx-rs",
@@ -164,6 +176,46 @@ impl Backend for NativeCpp {
         // the stamps after the generation, like the Rust workers.
         Ok(WorkerSpec {
             program: runner,
+            args,
+            env: ctx.extra_env.clone(),
+            stamp: StampSource::Worker,
+            ipc_per_token: false,
+        })
+    }
+}
+
+/// go-cgo-token, go-cgo-batched, go-cgo-stream: the Go worker (go/worker),
+/// built on first use with the pinned toolchain (src/go_build.rs).
+struct GoCgo {
+    name: &'static str,
+    summary: &'static str,
+}
+
+impl Backend for GoCgo {
+    fn name(&self) -> &str {
+        self.name
+    }
+    fn summary(&self) -> &str {
+        self.summary
+    }
+    fn launch(&self, ctx: &LaunchContext) -> Result<WorkerSpec, BackendError> {
+        let (program, _) = crate::go_build::worker().map_err(|e| BackendError::Unavailable {
+            backend: self.name.into(),
+            what_is_missing: format!("the Go worker: {e}"),
+            how_to_get_it: crate::go_build::GO_HOW.into(),
+        })?;
+        let args = vec![
+            "--backend".into(),
+            self.name.into(),
+            "--model".into(),
+            model_arg(self.name, ctx)?,
+            "--device".into(),
+            ctx.device.clone(),
+        ];
+        // Stamped by Go's monotonic clock the moment Go code holds each token,
+        // printed after the generation, like the Rust and C++ workers.
+        Ok(WorkerSpec {
+            program,
             args,
             env: ctx.extra_env.clone(),
             stamp: StampSource::Worker,

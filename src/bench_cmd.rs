@@ -136,6 +136,12 @@ pub fn execute(args: &BenchArgs) -> Result<crossbench_core::RunOutcome> {
         .map(|dir| model_asked(args, &loaded, dir));
     let mut metadata = environment(model.as_ref(), &args.run.device);
     metadata.blas = Some(blas_name);
+    if names.iter().any(|n| n.starts_with("go-")) {
+        // The toolchain that built the Go worker (its launch builds or reports it).
+        if let Ok((_, tc)) = crate::go_build::worker() {
+            metadata.extra.insert("go_version".into(), tc.version);
+        }
+    }
     let mut plan = BenchPlan::from_scenario(
         loaded,
         chosen,

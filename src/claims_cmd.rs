@@ -1,6 +1,8 @@
 //! `crossbench claims`: collects the criterion microbenchmarks
 //! (`cargo bench -p crossbench-shim`) into `results/microbench.json`, with
-//! the design note's claims set beside the numbers measured here.
+//! the design note's claims set beside the numbers measured here. The Go
+//! family (`go_cgo`, written by `crossbench gobench`) shares the file: each
+//! command replaces its own families and keeps the others.
 //!
 //! Schema `crossbench.microbench/1` (stable; the HTML report reads it):
 //! - `benchmarks[]`: `id` (criterion's full id, "group/function[/param]"),
@@ -12,17 +14,20 @@
 //! - `claims[]`: `claim` (the note's words), `source`, `measured` and
 //!   `baseline` (benchmark ids), their `*_median_ns`, `difference_ns`
 //!   (measured − baseline) and `ratio`; null where a benchmark is missing.
-//! - `environment`, `generated_at`, `criterion_dir`, `reproduce`.
+//! - `environment` (its `extra.go_version` once the Go family is in),
+//!   `generated_at`, `reproduce`.
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use crossbench_core::Environment;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 pub const SCHEMA: &str = "crossbench.microbench/1";
-const REPRODUCE: &str = "cargo bench -p crossbench-shim && cargo run --release -- claims";
+const REPRODUCE: &str = "cargo bench -p crossbench-shim && cargo run --release -- claims; \
+     cargo run --release -- gobench";
 
 #[derive(Args)]
 pub struct ClaimsArgs {
@@ -34,7 +39,7 @@ pub struct ClaimsArgs {
     pub out: PathBuf,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Benchmark {
     pub id: String,
     pub family: String,
@@ -65,29 +70,77 @@ const CLAIMS: &[(&str, &str, &str, &str)] = &[
     (
         "A CGO call costs ~50-200 ns; a regular Go call ~1-2 ns",
         "§1 Function Call Overhead",
+        "go/CgoCall",
+        "go/GoCall",
+    ),
+    (
+        "CGO calls lock the goroutine to an OS thread: ~1-2 µs per call",
+        "§2 Goroutine Scheduling Cost",
+        "go/BusyScheduler/cgo_call",
+        "go/BusyScheduler/go_call",
+    ),
+    (
+        "runtime.LockOSThread() for the goroutine driving MLX (thread pinning)",
+        "§3 Thread Pinning",
+        "go/LockOSThread/cgo_call_locked",
+        "go/CgoCall",
+    ),
+    (
+        "GenerateStream: callbacks into Go from the C++ thread",
+        "Async Operations",
+        "go/Callback/foreign_thread",
+        "go/Callback/go_thread",
+    ),
+    (
+        "GenerateStream: the first callback from a new C++ thread",
+        "Async Operations",
+        "go/NewThreadFirstCallback/into_go",
+        "go/NewThreadFirstCallback/into_c",
+    ),
+    (
+        "C.CString(prompt) in Go: one allocation + copy per prompt",
+        "Generate()",
+        "go/Prompt/cstring_alloc_copy",
+        "go/Prompt/bytes_len",
+    ),
+    (
+        "Go: 1 MB copied with one C call per element: Terrible!",
+        "§3 Memory Copying",
+        "go/FloatHandoff1MiB/per_element_call",
+        "go/FloatHandoff1MiB/pointer_no_copy",
+    ),
+    (
+        "Go: sharing memory by unsafe.Pointer: No copy!",
+        "§3 Memory Copying",
+        "go/FloatHandoff1MiB/bulk_copy_call",
+        "go/FloatHandoff1MiB/pointer_no_copy",
+    ),
+    (
+        "Rust FFI counterpart: a Rust->C call vs a Rust call",
+        "§1 Function Call Overhead",
         "rust_to_c/ffi_noop",
         "rust_to_c/rust_noop",
     ),
     (
-        "Streaming uses callbacks from C into Go (cost not stated)",
+        "Rust FFI counterpart: a C->Rust callback",
         "Async Operations",
         "c_to_rust/ffi_callback",
         "c_to_rust/rust_indirect_call",
     ),
     (
-        "C.CString(prompt): one allocation + copy per prompt",
+        "Rust FFI counterpart: the prompt as a CString",
         "Generate()",
         "prompt_pass/cstring_alloc_copy/gen100",
         "prompt_pass/borrowed_bytes_len/gen100",
     ),
     (
-        "1 MB copied with one C call per element: Terrible!",
+        "Rust FFI counterpart: 1 MB with one C call per element",
         "§3 Memory Copying",
         "float_handoff_1MiB/per_element_call",
         "float_handoff_1MiB/pointer_no_copy",
     ),
     (
-        "Sharing memory by pointer: No copy!",
+        "Rust FFI counterpart: 1 MB by one copying call vs a pointer",
         "§3 Memory Copying",
         "float_handoff_1MiB/bulk_copy_call",
         "float_handoff_1MiB/pointer_no_copy",
@@ -110,6 +163,16 @@ const CLAIMS: &[(&str, &str, &str, &str)] = &[
         "mlx_eval_one/rust_crossing_each",
         "mlx_eval_one/cpp_loop",
     ),
+];
+
+/// The bench targets of crates/crossbench-shim/benches (what `claims` replaces).
+const CRITERION_FAMILIES: [&str; 6] = [
+    "crossing_call",
+    "prompt_pass",
+    "float_handoff",
+    "receive_vector",
+    "python_pipe",
+    "mlx_eval",
 ];
 
 /// Criterion group -> the bench target (family) that defines it.
@@ -144,32 +207,78 @@ pub fn run(args: ClaimsArgs) -> Result<i32> {
             dir.display()
         );
     }
+    write_summary(&args.out, &CRITERION_FAMILIES, benchmarks, BTreeMap::new())?;
+    Ok(0)
+}
+
+/// Writes `out` with `fresh` in place of every benchmark of `families`, the
+/// other families' benchmarks kept from the file already there, the claims
+/// recomputed over all of them. An unreadable existing file is an error (it
+/// may hold measurements), not overwritten.
+pub fn write_summary(
+    out: &Path,
+    families: &[&str],
+    fresh: Vec<Benchmark>,
+    extra: BTreeMap<String, String>,
+) -> Result<()> {
+    let (mut benchmarks, mut env_extra) = kept_from(out, families)?;
+    benchmarks.extend(fresh);
+    benchmarks.sort_by(|a, b| (&a.family, &a.id).cmp(&(&b.family, &b.id)));
+    env_extra.extend(extra);
     let claims = claims(&benchmarks);
     let mut env = Environment::detect();
     env.mlx_version = Some(crossbench_shim::mlx_version());
     env.rustc_version = Some(env!("CROSSBENCH_RUSTC_VERSION").to_string());
+    env.extra = env_extra;
     let doc = serde_json::json!({
         "schema": SCHEMA,
         "generated_at": crossbench_core::clock::utc_now().1,
-        "criterion_dir": dir.display().to_string(),
         "reproduce": REPRODUCE,
         "environment": env,
         "benchmarks": benchmarks,
         "claims": claims,
     });
-    if let Some(parent) = args.out.parent().filter(|p| !p.as_os_str().is_empty()) {
+    if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent)
             .with_context(|| format!("creating {}", parent.display()))?;
     }
-    std::fs::write(&args.out, serde_json::to_string_pretty(&doc)? + "\n")
-        .with_context(|| format!("writing {}", args.out.display()))?;
+    let tmp = out.with_extension("json.tmp");
+    std::fs::write(&tmp, serde_json::to_string_pretty(&doc)? + "\n")
+        .with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, out).with_context(|| format!("writing {}", out.display()))?;
     print!("{}", markdown(&claims));
-    eprintln!(
-        "wrote {} ({} benchmarks)",
-        args.out.display(),
-        benchmarks.len()
-    );
-    Ok(0)
+    eprintln!("wrote {} ({} benchmarks)", out.display(), benchmarks.len());
+    Ok(())
+}
+
+/// The benchmarks of other families in an existing summary, and its
+/// environment's extra facts (e.g. the Go version of the Go family).
+fn kept_from(out: &Path, families: &[&str]) -> Result<(Vec<Benchmark>, BTreeMap<String, String>)> {
+    if !out.exists() {
+        return Ok((Vec::new(), BTreeMap::new()));
+    }
+    let doc = read_json(out)?;
+    if doc["schema"] != SCHEMA {
+        bail!(
+            "{} is not a {SCHEMA} summary; move it away first",
+            out.display()
+        );
+    }
+    let all: Vec<Benchmark> = serde_json::from_value(doc["benchmarks"].clone())
+        .with_context(|| format!("{}: benchmarks", out.display()))?;
+    let kept: Vec<Benchmark> = all
+        .into_iter()
+        .filter(|b| !families.contains(&b.family.as_str()))
+        .collect();
+    let go_kept = kept.iter().any(|b| b.family == crate::gobench_cmd::FAMILY);
+    let extra: BTreeMap<String, String> =
+        serde_json::from_value(doc["environment"]["extra"].clone()).unwrap_or_default();
+    // Facts about a family that is being replaced go with it.
+    let extra = extra
+        .into_iter()
+        .filter(|(k, _)| go_kept || !k.starts_with("go_"))
+        .collect();
+    Ok((kept, extra))
 }
 
 fn default_criterion_dir() -> PathBuf {
@@ -356,10 +465,14 @@ mod tests {
         assert!((got[0].ci_low_ns - 1.5).abs() < 1e-9);
         assert!(got[0].command.contains("--bench crossing_call"));
         let c = claims(&got);
-        assert!((c[0].difference_ns.unwrap() - 1.2).abs() < 1e-9);
-        assert!((c[0].ratio.unwrap() - 4.0).abs() < 1e-9);
+        let rust = c
+            .iter()
+            .find(|c| c.measured == "rust_to_c/ffi_noop")
+            .unwrap();
+        assert!((rust.difference_ns.unwrap() - 1.2).abs() < 1e-9);
+        assert!((rust.ratio.unwrap() - 4.0).abs() < 1e-9);
         assert!(
-            c[1].measured_median_ns.is_none(),
+            c[0].measured_median_ns.is_none(),
             "missing benchmarks stay null"
         );
         assert_eq!(fmt_ns(1520.0), "1.52 µs");
@@ -382,5 +495,66 @@ mod tests {
         assert_eq!(got.len(), 1);
         assert_eq!(got[0].id, "prompt_pass/new_name");
         assert_eq!(stale, vec!["prompt_pass/old_name".to_string()]);
+    }
+
+    fn bench(id: &str, family: &str, median: f64) -> Benchmark {
+        Benchmark {
+            id: id.into(),
+            family: family.into(),
+            median_ns: median,
+            ci_low_ns: median,
+            ci_high_ns: median,
+            confidence: 0.95,
+            mean_ns: median,
+            command: String::new(),
+            measured_unix_s: 0,
+        }
+    }
+
+    #[test]
+    fn each_command_replaces_its_own_families_and_keeps_the_others() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("microbench.json");
+        let go = vec![
+            bench("go/CgoCall", "go_cgo", 30.0),
+            bench("go/GoCall", "go_cgo", 1.5),
+        ];
+        let mut extra = BTreeMap::new();
+        extra.insert("go_version".to_string(), "go1.27.3".to_string());
+        write_summary(&out, &["go_cgo"], go, extra).unwrap();
+        let rust = vec![bench("rust_to_c/ffi_noop", "crossing_call", 2.0)];
+        write_summary(&out, &CRITERION_FAMILIES, rust, BTreeMap::new()).unwrap();
+        let doc = read_json(&out).unwrap();
+        let ids: Vec<&str> = doc["benchmarks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| b["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(ids, ["rust_to_c/ffi_noop", "go/CgoCall", "go/GoCall"]);
+        assert_eq!(doc["environment"]["extra"]["go_version"], "go1.27.3");
+        let cgo = &doc["claims"][0];
+        assert_eq!(
+            (cgo["measured"].as_str(), cgo["ratio"].as_f64()),
+            (Some("go/CgoCall"), Some(20.0))
+        );
+        // A fresh Go run replaces the Go family only.
+        write_summary(
+            &out,
+            &["go_cgo"],
+            vec![bench("go/GoCall", "go_cgo", 2.0)],
+            BTreeMap::new(),
+        )
+        .unwrap();
+        let doc = read_json(&out).unwrap();
+        assert_eq!(doc["benchmarks"].as_array().unwrap().len(), 2);
+        std::fs::write(&out, "{not json").unwrap();
+        let e = write_summary(&out, &["go_cgo"], vec![], BTreeMap::new()).unwrap_err();
+        assert!(format!("{e:#}").contains("microbench.json"), "{e:#}");
+        assert_eq!(
+            std::fs::read_to_string(&out).unwrap(),
+            "{not json",
+            "not overwritten"
+        );
     }
 }

@@ -11,6 +11,8 @@ mod design_opts;
 mod embed_cmd;
 mod ffi_worker;
 mod gate_cmd;
+mod go_build;
+mod gobench_cmd;
 mod inject;
 #[cfg(feature = "mlx-rs")]
 mod mlx_rs_engine;
@@ -55,6 +57,9 @@ enum Command {
     /// Collect the criterion microbenchmarks (cargo bench -p crossbench-shim)
     /// into results/microbench.json beside the design note's claims.
     Claims(claims_cmd::ClaimsArgs),
+    /// Run the Go microbenchmarks of the note's cgo claims (go/cgobench) and
+    /// collect them into results/microbench.json (family go_cgo).
+    Gobench(gobench_cmd::GobenchArgs),
     /// Write RUN_DIR/report.html: charts, the design note's claims beside the run's
     /// measurements, metadata and warnings (self-contained, no network).
     Report(report_cmd::ReportArgs),
@@ -69,6 +74,9 @@ enum Command {
     /// Internal: serve one in-process backend over stdin/stdout (started by `bench`).
     #[command(hide = true)]
     Worker(WorkerArgs),
+    /// Internal: build the Go worker (once per change) and print its path.
+    #[command(hide = true)]
+    GoWorker,
     /// Internal: print the kernel ("core") an OpenBLAS library picks here.
     #[command(hide = true)]
     BlasCore { path: String },
@@ -138,6 +146,7 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Sweep(args) => sweep_cmd::run(args),
         Command::Embed(args) => embed_cmd::run(args),
         Command::Claims(args) => claims_cmd::run(args),
+        Command::Gobench(args) => gobench_cmd::run(args),
         Command::Report(args) => report_cmd::run_report(args),
         Command::Compare(args) => report_cmd::run_compare(args),
         Command::Gate(args) => gate_cmd::run_gate(args),
@@ -165,5 +174,12 @@ fn run(cli: Cli) -> Result<i32> {
         }
         Command::Worker(a) => ffi_worker::serve(&a.backend, a.model.as_deref(), &a.device),
         Command::BlasCore { path } => blas_probe::print_core_name(&path),
+        Command::GoWorker => {
+            let (exe, tc) =
+                go_build::worker().map_err(|e| anyhow::anyhow!("{e}\n{}", go_build::GO_HOW))?;
+            eprintln!("Go worker built with {} ({})", tc.version, tc.go.display());
+            println!("{}", exe.display());
+            Ok(0)
+        }
     }
 }

@@ -1,6 +1,6 @@
 //! docs/protocol.md, enforced: the same good and bad request lines go to every
 //! worker (Rust ffi-token / ffi-batched / mock, the C++ native runner, the
-//! Python mlx-lm worker) and each must answer alike: the same tokens for a good
+//! Python mlx-lm worker, the Go worker of the go-cgo-* backends) and each must answer alike: the same tokens for a good
 //! line, the same error code and message for a bad one.
 
 use serde_json::Value;
@@ -101,6 +101,20 @@ fn make_tiny(dir: &Path) {
     );
 }
 
+/// The Go worker, built (once per change) by `crossbench go-worker`.
+fn go_worker_path() -> PathBuf {
+    let out = Command::new(env!("CARGO_BIN_EXE_crossbench"))
+        .arg("go-worker")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
+}
+
 fn workers(model: &Path) -> Vec<Worker> {
     let m = model.to_str().unwrap();
     let rust = |backend: &str| {
@@ -121,7 +135,16 @@ fn workers(model: &Path) -> Vec<Worker> {
     let mut python = Command::new(root().join(".venv/bin/python"));
     python.arg(root().join("scripts/mlx_worker.py"));
     python.args(["--model", m, "--device", "cpu"]);
+    let go_worker = go_worker_path();
+    let go = |backend: &str| {
+        let mut c = Command::new(&go_worker);
+        c.args(["--backend", backend, "--model", m, "--device", "cpu"]);
+        c
+    };
     vec![
+        Worker::start("go-cgo-token", go("go-cgo-token")),
+        Worker::start("go-cgo-batched", go("go-cgo-batched")),
+        Worker::start("go-cgo-stream", go("go-cgo-stream")),
         Worker::start("ffi-token", rust("ffi-token")),
         Worker::start("ffi-batched", rust("ffi-batched")),
         Worker::start("native-cpp", native),
@@ -189,6 +212,10 @@ const BAD: &[(&str, &str)] = &[
     (
         "generate max_new=2 prompt=1 temperature=1e39",
         "bad value for `temperature`: `1e39`",
+    ),
+    (
+        "generate max_new=2 prompt=1 temperature=0x1p-2",
+        "bad value for `temperature`: `0x1p-2`",
     ),
     (
         "generate max_new=2 prompt=1 seed=-1",

@@ -70,7 +70,8 @@ typedef struct cb_model_info {
   char dtype[16];           /* "float32", "float16", "bfloat16" of activations */
 } cb_model_info;
 
-/* Called once per generated token, on the calling thread. */
+/* Called once per generated token: on the calling thread (cb_generate), or on
+ * the shim's generation thread (cb_generate_start). */
 typedef int (*cb_token_callback)(int32_t token, uint64_t index, void* user);
 
 /* Thread-local message of the last failure on this thread ("" if none). */
@@ -111,6 +112,22 @@ cb_status cb_generate(cb_model* model, const int32_t* prompt, size_t n,
                       size_t max_new, const cb_sampling* sampling,
                       cb_token_callback callback, void* user,
                       cb_counters* counters);
+
+/* Streaming API (the design note's GenerateStream): the batched loop runs on a
+ * C++ thread the shim starts, so every callback arrives on a thread the
+ * caller's runtime did not create. cb_generate_start copies the prompt and
+ * sampling and returns at once; the model and user must outlive the stream.
+ * cb_stream_wait joins the thread, writes the generation's counters (counters
+ * may be NULL), frees the stream and returns the generation's status, its
+ * message readable with cb_last_error on the waiting thread. Every started
+ * stream must be waited for exactly once. A new thread per generation, all
+ * on one MLX stream: streaming generations run one at a time. */
+typedef struct cb_stream cb_stream;
+cb_status cb_generate_start(cb_model* model, const int32_t* prompt, size_t n,
+                            size_t max_new, const cb_sampling* sampling,
+                            cb_token_callback callback, void* user,
+                            cb_stream** out);
+cb_status cb_stream_wait(cb_stream* stream, cb_counters* counters);
 
 /* Final hidden state (after the last norm) of the prompt's last position,
  * as float32: writes min(cap, hidden) floats into out and the hidden size into
@@ -190,6 +207,9 @@ typedef int32_t (*cb_int_callback)(int32_t x, void* user);
 /* Calls callback(i, user) for i in 0..n and returns the sum of the results:
  * n C->Rust crossings in one Rust->C crossing. */
 int64_t cb_call_callback_n(cb_int_callback callback, void* user, uint64_t n);
+/* The same n callbacks made from a C++ thread started for the call and joined
+ * before returning (INT64_MIN if no thread could be started). */
+int64_t cb_call_callback_n_thread(cb_int_callback callback, void* user, uint64_t n);
 
 /* Prompt passing: a NUL-terminated string (the callee must scan for its end)
  * vs borrowed bytes with a length. Both return a checksum of the bytes so

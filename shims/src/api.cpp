@@ -12,20 +12,10 @@
 #include "embed.hpp"
 #include "errors.hpp"
 #include "generation.hpp"
+#include "handles.hpp"
 #include "make_weights.hpp"
 #include "model.hpp"
 
-struct cb_model {
-  cb::Model model;
-};
-struct cb_session {
-  cb::Session session;
-};
-// Holding the array holds a reference to its buffer: the lent pointer lives
-// exactly as long as this struct.
-struct cb_array_view {
-  mlx::core::array array;
-};
 
 namespace {
 namespace mx = mlx::core;
@@ -183,25 +173,10 @@ cb_status cb_generate(cb_model* model, const int32_t* prompt, size_t n, size_t m
     need(model, "model");
     need(sampling, "sampling");
     if (counters) *counters = cb_counters{};
-    if (max_new == 0) return;
-    cb::Session s(model->model, *sampling);
-    uint64_t callbacks = 0;
-    bool stopped = false;
-    // mlx-lm's generate_step loop, as cb_prefill/cb_decode_step run it: each
-    // token's successor is already scheduled when the token is handed out.
-    for (size_t i = 0; i < max_new && !stopped; ++i) {
-      int32_t tok = i == 0 ? s.prefill(prompt, n) : s.step();
-      if (callback) {
-        ++callbacks;
-        stopped = callback(tok, i, user) != 0;
-      }
-    }
-    s.finish();  // the pass past the last token, drained before returning
-    if (counters) {
-      *counters = s.counters();
-      counters->callbacks = callbacks;
-    }
-    if (stopped) cb::fail(CB_ERR_CALLBACK, "token callback asked to stop generation");
+    cb::Generation g =
+        cb::run_generation(model->model, prompt, n, max_new, *sampling, callback, user);
+    if (counters) *counters = g.counters;
+    if (g.stopped) cb::fail(CB_ERR_CALLBACK, "token callback asked to stop generation");
   });
 }
 

@@ -1,8 +1,10 @@
 // Test hooks for the crossing microbenchmarks (crates/crossbench-shim/benches).
 // Each is the smallest function that still has to do the work its crossing
 // implies, so a benchmark measures the crossing and not an empty stub the
-// compiler could elide. None of them can throw.
+// compiler could elide. None of them lets an exception out.
+#include <cstdint>
 #include <cstring>
+#include <thread>
 
 #include "crossbench_shim.h"
 
@@ -39,6 +41,19 @@ void cb_copy_floats(float* dst, const float* src, size_t n) {
 float cb_borrow_floats(const float* src, size_t n) {
   if (!src || n == 0) return 0.0f;
   return src[0] + src[n - 1];
+}
+
+// A foreign thread for the callback microbenchmarks: the C->caller crossing
+// made from a thread the caller's runtime has never seen.
+int64_t cb_call_callback_n_thread(cb_int_callback callback, void* user, uint64_t n) {
+  int64_t sum = 0;
+  try {
+    std::thread t([&] { sum = cb_call_callback_n(callback, user, n); });
+    t.join();
+  } catch (...) {
+    return INT64_MIN;  // the thread could not be started
+  }
+  return sum;
 }
 
 }  // extern "C"

@@ -172,4 +172,23 @@ std::vector<float> embed_last(const Model& model, const int32_t* prompt, size_t 
   return std::vector<float>(p, p + last.size());
 }
 
+Generation run_generation(const Model& model, const int32_t* prompt, size_t n, size_t max_new,
+                          const cb_sampling& sampling, cb_token_callback callback, void* user) {
+  Generation g;
+  if (max_new == 0) return g;
+  Session s(model, sampling);
+  uint64_t callbacks = 0;
+  for (size_t i = 0; i < max_new && !g.stopped; ++i) {
+    int32_t tok = i == 0 ? s.prefill(prompt, n) : s.step();
+    if (callback) {
+      ++callbacks;
+      g.stopped = callback(tok, i, user) != 0;
+    }
+  }
+  s.finish();
+  g.counters = s.counters();
+  g.counters.callbacks = callbacks;
+  return g;
+}
+
 }  // namespace cb

@@ -54,6 +54,20 @@ class Session {
   void inject_delay();
 };
 
+// What one run of the batched loop leaves: its counters, and whether the
+// callback asked to stop.
+struct Generation {
+  cb_counters counters{};
+  bool stopped = false;
+};
+
+// The batched API's loop (cb_generate, cb_generate_start): mlx-lm's
+// generate_step as cb_prefill/cb_decode_step run it, each token's successor
+// already scheduled when the token is handed to the callback, the pass past
+// the last token drained before returning. max_new == 0 does nothing.
+Generation run_generation(const Model& model, const int32_t* prompt, size_t n, size_t max_new,
+                          const cb_sampling& sampling, cb_token_callback callback, void* user);
+
 // Final-normed hidden state of the prompt's last position, as float32.
 std::vector<float> embed_last(const Model& model, const int32_t* prompt, size_t n);
 

@@ -27,6 +27,21 @@ pub fn is_floor(name: &str) -> bool {
         == REFERENCE_BACKEND
 }
 
+/// The language of a backend's consumer, the caller side of its C ABI crossings:
+/// "Go" for the go-cgo-* backends, "C++" for the floor, else "Rust".
+pub fn caller_language(name: &str) -> &'static str {
+    let base = name
+        .strip_suffix(crate::backend::TwinBackend::SUFFIX)
+        .unwrap_or(name);
+    if base.starts_with("go-") {
+        "Go"
+    } else if is_floor(base) {
+        "C++"
+    } else {
+        "Rust"
+    }
+}
+
 /// Confidence of the intervals written into results.json.
 pub const REPORT_CONFIDENCE: f64 = 0.95;
 /// A backend whose per-rep decode time varies by more than this (coefficient

@@ -12,6 +12,7 @@
 
 pub mod charts;
 pub mod claims;
+mod claims_go;
 pub mod compare;
 pub mod embed_page;
 mod html;

@@ -100,10 +100,11 @@ fn row_class(b: &BackendView) -> Option<&'static str> {
 }
 
 pub(crate) fn crossings_text(c: &CrossingCounts) -> String {
+    let lang = c.caller;
     let parts: Vec<String> = [
-        (c.rust_to_c, "Rust→C calls"),
-        (c.c_to_rust, "C→Rust callbacks"),
-        (c.pipe_per_token, "pipe messages"),
+        (c.rust_to_c, format!("{lang}→C calls")),
+        (c.c_to_rust, format!("C→{lang} callbacks")),
+        (c.pipe_per_token, "pipe messages".to_string()),
     ]
     .iter()
     .filter_map(|(v, what)| v.map(|v| format!("{} {what}", fmt_count(v))))

@@ -34,6 +34,8 @@ pub enum State {
 /// Crossings per generation, by kind (means over reps).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CrossingCounts {
+    /// The consumer's language ("Rust", "Go", "C++"): the caller side of the counts.
+    pub caller: &'static str,
     pub rust_to_c: Option<f64>,
     pub c_to_rust: Option<f64>,
     /// Pipe messages carrying tokens while generating (only for backends
@@ -166,6 +168,7 @@ fn backend_view<'a>(b: &'a BackendResult, reference: Option<&BackendResult>) -> 
 fn crossing_counts(b: &BackendResult) -> CrossingCounts {
     let c = &b.crossings;
     CrossingCounts {
+        caller: overhead::caller_language(&b.name),
         rust_to_c: c.rust_to_c_calls,
         // native-cpp's token callback is C++ calling C++: no boundary.
         c_to_rust: c

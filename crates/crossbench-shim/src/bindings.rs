@@ -186,6 +186,26 @@ unsafe extern "C" {
         counters: *mut cb_counters,
     ) -> cb_status::Type;
 }
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct cb_stream {
+    _unused: [u8; 0],
+}
+unsafe extern "C" {
+    pub fn cb_generate_start(
+        model: *mut cb_model,
+        prompt: *const i32,
+        n: usize,
+        max_new: usize,
+        sampling: *const cb_sampling,
+        callback: cb_token_callback,
+        user: *mut ::std::os::raw::c_void,
+        out: *mut *mut cb_stream,
+    ) -> cb_status::Type;
+}
+unsafe extern "C" {
+    pub fn cb_stream_wait(stream: *mut cb_stream, counters: *mut cb_counters) -> cb_status::Type;
+}
 unsafe extern "C" {
     pub fn cb_embed(
         model: *mut cb_model,
@@ -286,6 +306,13 @@ pub type cb_int_callback =
     ::std::option::Option<unsafe extern "C" fn(x: i32, user: *mut ::std::os::raw::c_void) -> i32>;
 unsafe extern "C" {
     pub fn cb_call_callback_n(
+        callback: cb_int_callback,
+        user: *mut ::std::os::raw::c_void,
+        n: u64,
+    ) -> i64;
+}
+unsafe extern "C" {
+    pub fn cb_call_callback_n_thread(
         callback: cb_int_callback,
         user: *mut ::std::os::raw::c_void,
         n: u64,

@@ -71,11 +71,60 @@ where
             &mut counters,
         )
     };
-    if let Some(msg) = state.panic.take() {
+    finish(status, state.panic.take(), counters)
+}
+
+/// [`generate`] with the loop on a C++ thread the shim starts (`cb_generate_start`),
+/// so `on_token` runs on that thread; this call waits for it (`cb_stream_wait`)
+/// before returning, which is what lets `on_token` borrow from the caller.
+pub(crate) fn generate_on_thread<F>(
+    model: *mut sys::cb_model,
+    prompt: &[u32],
+    max_new: usize,
+    sampling: sys::cb_sampling,
+    on_token: F,
+) -> Result<sys::cb_counters, ShimError>
+where
+    F: FnMut(u32, u64) -> Flow + Send,
+{
+    let mut state = CallbackState {
+        on_token,
+        panic: None,
+    };
+    let mut counters: sys::cb_counters = unsafe { std::mem::zeroed() };
+    let mut stream: *mut sys::cb_stream = std::ptr::null_mut();
+    // SAFETY: `model` is a live handle (the caller borrows its Model mutably),
+    // the prompt is copied by the shim, and `state` outlives the thread that
+    // uses it: cb_stream_wait below joins that thread before `state` is dropped.
+    // F: Send makes handing `on_token` to the shim's thread sound.
+    let started = check(unsafe {
+        sys::cb_generate_start(
+            model,
+            prompt.as_ptr().cast(),
+            prompt.len(),
+            max_new,
+            &sampling,
+            Some(trampoline::<F>),
+            (&mut state as *mut CallbackState<F>).cast(),
+            &mut stream,
+        )
+    });
+    started?;
+    // SAFETY: `stream` came from a successful cb_generate_start and is waited once.
+    let status = unsafe { sys::cb_stream_wait(stream, &mut counters) };
+    finish(status, state.panic.take(), counters)
+}
+
+/// A callback's panic first, then a stop the consumer asked for (not an error).
+fn finish(
+    status: sys::cb_status::Type,
+    panic: Option<String>,
+    counters: sys::cb_counters,
+) -> Result<sys::cb_counters, ShimError> {
+    if let Some(msg) = panic {
         return Err(ShimError::CallbackPanic(msg));
     }
     match check(status) {
-        // A stop the consumer asked for is not an error.
         Err(e) if e.kind() == ErrorKind::Callback => Ok(counters),
         other => other.map(|_| counters),
     }

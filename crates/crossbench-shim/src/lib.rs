@@ -38,6 +38,12 @@ pub fn native_runner_path() -> &'static Path {
     Path::new(env!("CROSSBENCH_NATIVE_RUNNER"))
 }
 
+/// Directory holding `libcrossbench_shim.a`, the static shim this build links
+/// (the Go workers link the same archive).
+pub fn shim_lib_dir() -> &'static Path {
+    Path::new(env!("CROSSBENCH_SHIM_LIB_DIR"))
+}
+
 /// Directory of the `libmlx` this build links.
 pub fn mlx_lib_dir() -> &'static Path {
     Path::new(env!("CROSSBENCH_MLX_LIB_DIR"))
@@ -233,6 +239,22 @@ impl Model {
         F: FnMut(u32, u64) -> Flow,
     {
         callback::generate(self.raw.as_ptr(), prompt, max_new, sampling.raw(), on_token)
+    }
+
+    /// [`Model::generate`] with the loop on a C++ thread the shim starts (the
+    /// streaming API, `cb_generate_start`): `on_token` runs on that thread, and
+    /// this call returns when the generation has ended.
+    pub fn generate_on_thread<F>(
+        &mut self,
+        prompt: &[u32],
+        max_new: usize,
+        sampling: Sampling,
+        on_token: F,
+    ) -> Result<Counters>
+    where
+        F: FnMut(u32, u64) -> Flow + Send,
+    {
+        callback::generate_on_thread(self.raw.as_ptr(), prompt, max_new, sampling.raw(), on_token)
     }
 
     /// Final hidden state of the prompt's last position, copied into a Vec.

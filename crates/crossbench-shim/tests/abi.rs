@@ -277,3 +277,68 @@ fn a_panicking_callback_stops_generation_without_unwinding_into_cpp() {
         5
     );
 }
+
+fn thread_count() -> usize {
+    std::fs::read_dir("/proc/self/task").unwrap().count()
+}
+
+#[test]
+fn streaming_on_the_shims_thread_matches_batched_and_leaves_no_thread_behind() {
+    let dir = make_tiny("float32", 0);
+    let mut model = Model::load(dir.path()).unwrap();
+    let batched = batched_ids(&mut model, PROMPT, 24, Sampling::default());
+    let caller = std::thread::current().id();
+    let mut on_caller_thread = 0;
+    let mut streamed = Vec::new();
+    let c = model
+        .generate_on_thread(PROMPT, 24, Sampling::default(), |t, _| {
+            on_caller_thread += usize::from(std::thread::current().id() == caller);
+            streamed.push(t);
+            Flow::Continue
+        })
+        .unwrap();
+    assert_eq!(streamed, batched, "same loop, same tokens");
+    assert_eq!(
+        on_caller_thread, 0,
+        "every callback came from the shim's thread"
+    );
+    assert_eq!(c.callbacks, 24);
+    // A generation's thread ends with it, and all share one MLX stream (a
+    // stream's worker thread never ends). Other tests of this binary run
+    // threads too: 20 leaks would show as +20, a neighbour as a few.
+    let before = thread_count();
+    for _ in 0..20 {
+        model
+            .generate_on_thread(PROMPT, 2, Sampling::default(), |_, _| Flow::Continue)
+            .unwrap();
+    }
+    let after = thread_count();
+    assert!(after < before + 5, "{after} threads, {before} before");
+}
+
+#[test]
+fn streaming_errors_and_panics_come_back_typed() {
+    let dir = make_tiny("float32", 0);
+    let mut model = Model::load(dir.path()).unwrap();
+    let e = model
+        .generate_on_thread(PROMPT, 10, Sampling::default(), |_, i| {
+            if i == 2 {
+                panic!("consumer bug at token {i}");
+            }
+            Flow::Continue
+        })
+        .unwrap_err();
+    assert!(
+        matches!(e, ShimError::CallbackPanic(ref m) if m.contains("token 2")),
+        "{e}"
+    );
+    let vocab = model.info().unwrap().vocab_size as u32;
+    let e = model
+        .generate_on_thread(&[vocab], 4, Sampling::default(), |_, _| Flow::Continue)
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Argument, "{e}");
+    assert!(
+        e.to_string().contains("vocab"),
+        "the thread's message reaches the caller: {e}"
+    );
+}

