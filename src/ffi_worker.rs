@@ -277,6 +277,8 @@ impl Fault {
             "throw" => {
                 crossbench_shim::debug_arm_throw("runtime").expect("arming the test exception")
             }
+            // SAFETY: raise() with a valid signal number has no memory preconditions; SIGKILL
+            // ends the process at once, so no Rust state is observed after it (a deliberate fault).
             "kill" => unsafe {
                 libc::raise(libc::SIGKILL);
             },

@@ -107,7 +107,14 @@ fn shipped_scenarios_all_load() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios");
     let listed = list_scenarios(&dir).unwrap();
     let names: Vec<&str> = listed.iter().map(|(n, _)| n.as_str()).collect();
-    for expected in ["gen100", "load", "mock", "prefill512", "stream100"] {
+    for expected in [
+        "gen100",
+        "cgo100",
+        "load",
+        "mock",
+        "prefill512",
+        "stream100",
+    ] {
         assert!(
             names.contains(&expected),
             "{expected} missing from {names:?}"

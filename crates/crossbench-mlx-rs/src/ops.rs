@@ -34,6 +34,9 @@ pub fn c<T>(r: Result<T, mlx_rs::error::Exception>) -> Result<T, Error> {
 /// `a[start..stop]` over every axis (unit strides): one mlx_slice.
 pub fn slice(a: &Array, start: &[i32], stop: &[i32]) -> Result<Array, Error> {
     let strides = vec![1i32; start.len()];
+    // SAFETY: `res` is raw_op's fresh handle, `a` is borrowed (alive) for the call, and each
+    // pointer is valid for the length passed with it (`strides` has start.len() entries);
+    // mlx-c catches MLX exceptions and reports them through the status.
     raw_op("mlx_slice", |res, s| unsafe {
         mlx_sys::mlx_slice(
             res,
@@ -57,6 +60,8 @@ pub fn slice_update(
     stop: &[i32],
 ) -> Result<Array, Error> {
     let strides = vec![1i32; start.len()];
+    // SAFETY: as in `slice`: `res` is raw_op's fresh handle, `a` and `update` are borrowed for
+    // the call, and each pointer is valid for the length passed with it.
     raw_op("mlx_slice_update", |res, s| unsafe {
         mlx_sys::mlx_slice_update(
             res,

@@ -193,3 +193,55 @@ fn mock_only_run_renders_without_absent_rows() {
         "the mock engine is not MLX"
     );
 }
+
+#[test]
+fn go_microbenchmarks_judge_the_cgo_claims() {
+    let r = run(&[("native-cpp", 10.0)], 3, 10);
+    let b = |id: &str, m: f64, lo: f64, hi: f64| {
+        format!(r#"{{"id": "{id}", "median_ns": {m}, "ci_low_ns": {lo}, "ci_high_ns": {hi}}}"#)
+    };
+    let benches = [
+        b("go/CgoCall", 58.0, 56.0, 60.0),
+        b("go/GoCall", 3.3, 3.2, 3.4),
+        b("rust_to_c/ffi_noop", 2.3, 2.2, 2.4),
+        b("go/BusyScheduler/cgo_call", 70.0, 68.0, 72.0),
+        b("go/LockOSThread/lock_unlock", 14.0, 13.0, 15.0),
+        b(
+            "go/FloatHandoff1MiB/per_element_call",
+            13.6e6,
+            13.0e6,
+            14.0e6,
+        ),
+        b("go/FloatHandoff1MiB/bulk_copy_call", 46e3, 45e3, 47e3),
+        b("go/FloatHandoff1MiB/pointer_no_copy", 57.0, 55.0, 59.0),
+    ]
+    .join(",");
+    let text = format!(
+        r#"{{"schema": "crossbench.microbench/1", "benchmarks": [{benches}], "claims": []}}"#
+    );
+    let micro = crate::load::parse_microbench(&text, "results/microbench.json").unwrap();
+    let rows = claims::evaluate(&RunView::new(&r), Some(&micro));
+    let find = |prefix: &str| rows.iter().find(|c| c.claim.starts_with(prefix)).unwrap();
+    let cgo = find("Each cgo call");
+    assert_eq!(
+        cgo.verdict,
+        claims::Verdict::Holds,
+        "56-60 ns is inside 50-200 ns"
+    );
+    assert!(
+        cgo.tested_as.contains("go/CgoCall"),
+        "the Go measurement, not the Rust one"
+    );
+    assert_eq!(find("A regular Go").verdict, claims::Verdict::DoesNotHold);
+    assert_eq!(find("cgo calls lock").verdict, claims::Verdict::DoesNotHold);
+    assert_eq!(find("Thread pinning").verdict, claims::Verdict::DoesNotHold);
+    // 13.0e6/47e3 = 277x at least: far beyond 10x.
+    assert_eq!(find("1 MB copied").verdict, claims::Verdict::Holds);
+    // 55/60 .. 59/56: about one cgo call, at most 2x.
+    assert_eq!(find("Sharing 1 MB").verdict, claims::Verdict::Holds);
+    assert!(
+        rows.iter()
+            .all(|c| !c.claim.contains("lock") || c.verdict != claims::Verdict::NotMeasured),
+        "no thread-locking row is left unmeasured"
+    );
+}

@@ -22,7 +22,9 @@ extern "C" fn trampoline<F>(token: i32, index: u64, user: *mut c_void) -> c_int
 where
     F: FnMut(u32, u64) -> Flow,
 {
-    // SAFETY: `user` is the &mut CallbackState<F> passed by `generate` for this call only.
+    // SAFETY: `user` is the &mut CallbackState<F> that `generate` or
+    // `generate_on_thread` passed for this generation only; it outlives every
+    // callback (the call, or cb_stream_wait's join, returns first).
     let state = unsafe { &mut *(user as *mut CallbackState<F>) };
     match catch_unwind(AssertUnwindSafe(|| (state.on_token)(token as u32, index))) {
         Ok(Flow::Continue) => 0,
@@ -58,7 +60,11 @@ where
         on_token,
         panic: None,
     };
+    // SAFETY: cb_counters is plain integers, for which all-zero is valid.
     let mut counters: sys::cb_counters = unsafe { std::mem::zeroed() };
+    // SAFETY: `model` is live (the caller holds &mut Model); prompt (u32 = i32 layout, not read
+    // if n == 0), `sampling` and `counters` are valid for the call; `state` outlives it, as
+    // cb_generate runs the trampoline synchronously on this thread, and it never unwinds.
     let status = unsafe {
         sys::cb_generate(
             model,
@@ -91,12 +97,12 @@ where
         on_token,
         panic: None,
     };
+    // SAFETY: cb_counters is plain integers, for which all-zero is valid.
     let mut counters: sys::cb_counters = unsafe { std::mem::zeroed() };
     let mut stream: *mut sys::cb_stream = std::ptr::null_mut();
-    // SAFETY: `model` is a live handle (the caller borrows its Model mutably),
-    // the prompt is copied by the shim, and `state` outlives the thread that
-    // uses it: cb_stream_wait below joins that thread before `state` is dropped.
-    // F: Send makes handing `on_token` to the shim's thread sound.
+    // SAFETY: `model` is a live handle (the caller borrows its Model mutably), the shim copies
+    // the prompt, and `state` outlives the thread that uses it: cb_stream_wait below joins that
+    // thread before `state` is dropped. F: Send makes handing `on_token` to that thread sound.
     let started = check(unsafe {
         sys::cb_generate_start(
             model,

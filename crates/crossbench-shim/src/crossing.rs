@@ -35,6 +35,9 @@ extern "C" fn int_trampoline<F: FnMut(i32) -> i32>(x: i32, user: *mut c_void) ->
 pub fn call_callback_n<F: FnMut(i32) -> i32>(n: u64, f: F) -> i64 {
     let mut state = State { f, panic: None };
     let user = (&mut state as *mut State<F>).cast();
+    // SAFETY: `user` points at `state`, which outlives the call: cb_call_callback_n runs the
+    // trampoline synchronously on this thread, n times, before it returns; the trampoline
+    // (matching cb_int_callback's signature) never unwinds into C++.
     let sum = unsafe { sys::cb_call_callback_n(Some(int_trampoline::<F>), user, n) };
     if let Some(p) = state.panic.take() {
         resume_unwind(p);
@@ -45,12 +48,16 @@ pub fn call_callback_n<F: FnMut(i32) -> i32>(n: u64, f: F) -> i64 {
 /// Passes a NUL-terminated prompt; C scans it for its length.
 #[inline]
 pub fn prompt_cstr(s: &CStr) -> u64 {
+    // SAFETY: `s` is a valid NUL-terminated string borrowed for the call; the shim only reads
+    // it up to its NUL (strlen) and keeps no pointer.
     unsafe { sys::cb_prompt_cstr(s.as_ptr()) }
 }
 
 /// Passes a prompt as borrowed bytes plus a length: no allocation, no scan.
 #[inline]
 pub fn prompt_bytes(b: &[u8]) -> u64 {
+    // SAFETY: `b` is valid for `b.len()` byte reads during the call; for n == 0 the shim reads
+    // nothing, so an empty slice's dangling pointer is never dereferenced.
     unsafe { sys::cb_prompt_bytes(b.as_ptr(), b.len()) }
 }
 
@@ -58,6 +65,8 @@ pub fn prompt_bytes(b: &[u8]) -> u64 {
 #[inline]
 pub fn set_float(dst: &mut [f32], i: usize, v: f32) {
     assert!(i < dst.len(), "index {i} out of bounds ({})", dst.len());
+    // SAFETY: the assert above gives `i < dst.len()`, so the shim's unchecked `dst[i] = v`
+    // writes inside the exclusively borrowed slice.
     unsafe { sys::cb_set_float(dst.as_mut_ptr(), i, v) }
 }
 
@@ -65,12 +74,16 @@ pub fn set_float(dst: &mut [f32], i: usize, v: f32) {
 #[inline]
 pub fn copy_floats(dst: &mut [f32], src: &[f32]) {
     assert_eq!(dst.len(), src.len(), "copy_floats needs equal lengths");
+    // SAFETY: both slices hold `src.len()` floats (asserted) and cannot overlap (`&mut` vs `&`),
+    // as the shim's memcpy requires; it copies nothing when n == 0.
     unsafe { sys::cb_copy_floats(dst.as_mut_ptr(), src.as_ptr(), src.len()) }
 }
 
 /// One crossing, no copy: C reads the caller's memory through the pointer.
 #[inline]
 pub fn borrow_floats(src: &[f32]) -> f32 {
+    // SAFETY: `src` is valid for `src.len()` reads; the shim reads only src[0] and src[n - 1],
+    // and nothing when n == 0.
     unsafe { sys::cb_borrow_floats(src.as_ptr(), src.len()) }
 }
 
@@ -78,6 +91,8 @@ pub fn borrow_floats(src: &[f32]) -> f32 {
 /// [`crate::mlx_eval_one`] calls).
 pub fn mlx_eval_n(n: u64) -> Result<f32> {
     let mut out = 0f32;
+    // SAFETY: `out` is a live, writable f32 for the call; the shim writes only it and catches
+    // every exception (guard_uncounted).
     check(unsafe { sys::cb_mlx_eval_n(n, &mut out) })?;
     Ok(out)
 }

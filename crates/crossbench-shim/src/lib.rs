@@ -60,6 +60,8 @@ pub fn mlx_version() -> String {
 /// Selects the MLX device: "cpu" or "gpu".
 pub fn set_device(device: &str) -> Result<()> {
     let c = cstring(device, "device")?;
+    // SAFETY: `c` is a NUL-terminated CString alive until the call returns; the shim only
+    // reads it (copies it into a std::string) and catches every exception (guard).
     check(unsafe { sys::cb_set_device(c.as_ptr()) })
 }
 
@@ -73,20 +75,24 @@ pub fn default_device() -> String {
 
 /// MLX allocator peak memory in bytes since start or the last reset.
 pub fn mlx_peak_memory() -> u64 {
+    // SAFETY: no arguments; the shim catches any MLX exception (returns 0), so nothing unwinds.
     unsafe { sys::cb_mlx_peak_memory() }
 }
 
 pub fn mlx_active_memory() -> u64 {
+    // SAFETY: as above: no arguments, any MLX exception is caught in the shim (returns 0).
     unsafe { sys::cb_mlx_active_memory() }
 }
 
 pub fn mlx_reset_peak_memory() {
+    // SAFETY: no arguments, no result; the shim swallows any MLX exception (empty catch).
     unsafe { sys::cb_mlx_reset_peak_memory() }
 }
 
 /// Sets MLX's buffer-cache limit in bytes; returns the previous limit. 0 sends
 /// freed array memory straight back to malloc, where a memory checker sees it.
 pub fn mlx_set_cache_limit(bytes: u64) -> u64 {
+    // SAFETY: an integer by value; the shim catches any MLX exception (returns 0).
     unsafe { sys::cb_mlx_set_cache_limit(bytes) }
 }
 
@@ -123,12 +129,15 @@ pub fn abi_calls_total() -> u64 {
 /// An empty shim call: the bare cost of a Rust→C crossing.
 #[inline]
 pub fn noop(x: i32) -> i32 {
+    // SAFETY: cb_noop takes and returns an int32 by value and touches no memory.
     unsafe { sys::cb_noop(x) }
 }
 
 /// Evaluates one tiny MLX op and waits for it: the cost of a synchronisation.
 pub fn mlx_eval_one() -> Result<f32> {
     let mut out = 0f32;
+    // SAFETY: `out` is a live, writable f32 for the whole call; the shim writes only it and
+    // catches every exception (guard_uncounted).
     check(unsafe { sys::cb_mlx_eval_one(&mut out) })?;
     Ok(out)
 }
@@ -136,6 +145,8 @@ pub fn mlx_eval_one() -> Result<f32> {
 /// Arms a one-shot C++ exception in the next shim call (tests of the error path).
 pub fn debug_arm_throw(kind: &str) -> Result<()> {
     let c = cstring(kind, "kind")?;
+    // SAFETY: `c` is a NUL-terminated CString alive for the call; the shim copies it into a
+    // std::string and does not keep the pointer.
     check(unsafe { sys::cb_debug_arm_throw(c.as_ptr()) })
 }
 
@@ -153,6 +164,8 @@ pub fn make_weights(
         .map(|s| cstring(s, "scales_dtype"))
         .transpose()?;
     let s_ptr = s.as_ref().map_or(std::ptr::null(), |s| s.as_ptr());
+    // SAFETY: `d`, `t` and `s` are CStrings alive until the call returns; `s_ptr` is NULL only
+    // when `scales_dtype` is None, which the header allows (NULL = float32).
     check(unsafe { sys::cb_make_weights(d.as_ptr(), seed, t.as_ptr(), s_ptr, shard_bytes) })
 }
 
@@ -192,7 +205,9 @@ pub struct Model {
     raw: NonNull<sys::cb_model>,
 }
 
-// SAFETY: the shim keeps no thread affinity for a model; we never share it (&mut use only).
+// SAFETY: a cb_model is evaluated, immutable MLX arrays plus config; the shim
+// keeps no thread affinity for it (each thread computes on its own MLX stream).
+// Model is not Sync (NonNull), so no two threads use one Model at once.
 unsafe impl Send for Model {}
 
 impl Model {
@@ -200,6 +215,8 @@ impl Model {
     pub fn load(dir: &Path) -> Result<Model> {
         let c = path_cstring(dir)?;
         let mut raw = std::ptr::null_mut();
+        // SAFETY: `c` is a NUL-terminated CString alive for the call and `raw` a valid out
+        // pointer; on success the shim stores a new cb_model there, owned by the Model below.
         check(unsafe { sys::cb_model_load(c.as_ptr(), &mut raw) })?;
         NonNull::new(raw)
             .map(|raw| Model { raw })
@@ -207,7 +224,10 @@ impl Model {
     }
 
     pub fn info(&self) -> Result<ModelInfo> {
+        // SAFETY: cb_model_info is plain integers and a char array, for which all-zero is valid.
         let mut info: ModelInfo = unsafe { std::mem::zeroed() };
+        // SAFETY: `self.raw` is live (owned by self, freed only in Drop) and `info` is a valid
+        // out pointer; the shim only reads the model (const cb_model*).
         check(unsafe { sys::cb_model_get_info(self.raw.as_ptr(), &mut info) })?;
         Ok(info)
     }
@@ -216,6 +236,9 @@ impl Model {
     pub fn session(&mut self, sampling: Sampling) -> Result<Session<'_>> {
         let mut raw = std::ptr::null_mut();
         let s = sampling.raw();
+        // SAFETY: `self.raw` is live and exclusively ours (&mut self); `s` and `raw` are valid
+        // for the call (the shim copies *sampling). The Session borrows self, so the model
+        // outlives it.
         check(unsafe { sys::cb_session_new(self.raw.as_ptr(), &s, &mut raw) })?;
         NonNull::new(raw)
             .map(|raw| Session {
@@ -262,6 +285,9 @@ impl Model {
         let hidden = self.info()?.hidden_size.max(0) as usize;
         let mut out = vec![0f32; hidden];
         let mut len = 0usize;
+        // SAFETY: the model handle is live (owned by self); u32 has i32's layout, `prompt` is
+        // valid for `prompt.len()` reads (n == 0 is rejected before any read); `out` has
+        // `out.len()` writable floats, the shim writes at most min(cap, hidden); `len` is valid.
         check(unsafe {
             sys::cb_embed(
                 self.raw.as_ptr(),
@@ -279,6 +305,8 @@ impl Model {
 
 impl Drop for Model {
     fn drop(&mut self) {
+        // SAFETY: `self.raw` came from cb_model_load and is owned by this Model alone; it is
+        // freed once, here, after every Session/EmbeddingView borrowing the model has ended.
         unsafe { sys::cb_model_free(self.raw.as_ptr()) }
     }
 }
@@ -293,6 +321,9 @@ impl Session<'_> {
     /// Processes the prompt and returns the first generated token.
     pub fn prefill(&mut self, prompt: &[u32]) -> Result<u32> {
         let mut first = 0i32;
+        // SAFETY: the session handle is live (owned by self; its model is borrowed for 'm);
+        // `prompt` is valid for `prompt.len()` i32-sized reads (u32 layout; n == 0 is rejected
+        // before any read) and `first` is a valid out pointer.
         check(unsafe {
             sys::cb_prefill(
                 self.raw.as_ptr(),
@@ -308,6 +339,8 @@ impl Session<'_> {
     #[inline]
     pub fn decode_step(&mut self) -> Result<u32> {
         let mut next = 0i32;
+        // SAFETY: the session handle is live and exclusively borrowed (&mut self); `next` is a
+        // valid out pointer.
         check(unsafe { sys::cb_decode_step(self.raw.as_ptr(), &mut next) })?;
         Ok(next as u32)
     }
@@ -333,6 +366,8 @@ impl Session<'_> {
 
 impl Drop for Session<'_> {
     fn drop(&mut self) {
+        // SAFETY: `self.raw` came from cb_session_new and is owned by this Session alone; it is
+        // freed once, here, while the model it refers to is still borrowed (alive).
         unsafe { sys::cb_session_free(self.raw.as_ptr()) }
     }
 }

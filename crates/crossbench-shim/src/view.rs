@@ -71,6 +71,8 @@ impl<'m> EmbeddingView<'m> {
     /// into `out` (as `cb_embed` does). Returns how many were written.
     pub fn copy_into(&self, out: &mut [f32]) -> Result<usize> {
         let mut len = 0usize;
+        // SAFETY: `self.raw` is a live view (freed only in Drop); `out` has `out.len()` writable
+        // floats and the shim copies at most min(cap, len) of them; `len` is a valid out pointer.
         check(unsafe {
             sys::cb_array_view_copy(self.raw.as_ptr(), out.as_mut_ptr(), out.len(), &mut len)
         })?;
@@ -81,16 +83,17 @@ impl<'m> EmbeddingView<'m> {
 impl std::ops::Deref for EmbeddingView<'_> {
     type Target = [f32];
     fn deref(&self) -> &[f32] {
-        // SAFETY: `data` points at `len` initialised, aligned f32s inside the
-        // MLX buffer that `raw` keeps alive until `drop`; the returned slice
-        // borrows `self`, so it cannot outlive that. MLX never writes to an
-        // evaluated array it has handed out, so there is no aliasing `&mut`.
+        // SAFETY: `data` points at `len` initialised, aligned f32s inside the MLX buffer that
+        // `raw` keeps alive until `drop`; the returned slice borrows `self`, so it cannot outlive
+        // that. MLX never writes to an evaluated array it has handed out: no aliasing `&mut`.
         unsafe { std::slice::from_raw_parts(self.data, self.len) }
     }
 }
 
 impl Drop for EmbeddingView<'_> {
     fn drop(&mut self) {
+        // SAFETY: `self.raw` was handed out by the shim and adopted by this guard alone; it is
+        // freed once, here, and no slice from Deref can outlive `self`.
         unsafe { sys::cb_array_view_free(self.raw.as_ptr()) }
     }
 }
@@ -108,6 +111,9 @@ impl Model {
     /// with no copy (compare [`Model::embed`], which copies into a Vec).
     pub fn embed_view(&self, prompt: &[u32]) -> Result<EmbeddingView<'_>> {
         let (mut raw, mut data, mut len) = (std::ptr::null_mut(), std::ptr::null(), 0usize);
+        // SAFETY: the model handle is live (self is borrowed for the view's 'm); `prompt` is valid
+        // for `prompt.len()` i32-sized reads (u32 layout; n == 0 is rejected before any read); the
+        // three out pointers are valid locals, and `adopt` takes ownership of the returned view.
         check(unsafe {
             sys::cb_embed_view(
                 self.raw.as_ptr(),
@@ -125,6 +131,8 @@ impl Model {
 /// An evaluated MLX array 0, 1, ..., n-1 lent as a view (delivery benchmarks).
 pub fn test_array_view(n: usize) -> Result<EmbeddingView<'static>> {
     let (mut raw, mut data, mut len) = (std::ptr::null_mut(), std::ptr::null(), 0usize);
+    // SAFETY: the three out pointers are valid locals; on success the shim hands over a new
+    // view (owning its array) that `adopt` takes ownership of; no model is involved.
     check(unsafe { sys::cb_test_array_view(n, &mut raw, &mut data, &mut len) })?;
     EmbeddingView::adopt(raw, data, len)
 }
