@@ -227,6 +227,11 @@ impl Run {
                 resolution_plan: None,
             },
             resolution: None,
+            // Measured before any worker starts: nothing else runs yet.
+            harness: Some(crate::harness::HarnessFootprint {
+                record_token_ns: crate::harness::record_token_cost_ns(),
+                ..Default::default()
+            }),
         };
         let progress = make_progress(&plan);
         Run {
@@ -370,6 +375,9 @@ impl Run {
             RunStatus::Complete
         };
         self.results.finished_at = Some(utc_now().1);
+        if let Some(h) = self.results.harness.as_mut() {
+            crate::harness::driver_usage(h);
+        }
         let files = self.write_snapshot()?;
         for line in self.results.agreement.mismatch_lines() {
             eprintln!("crossbench: {line}");

@@ -14,6 +14,7 @@ pub mod driver;
 pub mod environment;
 pub mod export;
 pub mod gate;
+pub mod harness;
 pub mod interrupt;
 pub mod mock;
 pub mod overhead;

@@ -51,6 +51,10 @@ pub struct BenchResults {
     /// The smallest difference this run can tell apart (see `overhead`).
     #[serde(default)]
     pub resolution: Option<Resolution>,
+    /// The driver's own peak RSS and CPU time, and the measured cost of
+    /// recording one token (see `harness`).
+    #[serde(default)]
+    pub harness: Option<crate::harness::HarnessFootprint>,
 }
 
 /// What model ran: where it came from and what its config.json says.

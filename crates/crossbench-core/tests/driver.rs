@@ -64,6 +64,11 @@ fn two_mocks_run_and_every_export_is_written() {
     );
     assert!(json["environment"]["cores"].as_u64().unwrap() >= 1);
     assert_eq!(json["scenario"]["sha256"].as_str().unwrap().len(), 64);
+    // The harness's own footprint, measured in this run.
+    let h = &json["harness"];
+    assert!(h["record_token_ns"].as_f64().unwrap() > 0.0, "{h}");
+    assert!(h["driver_peak_rss_bytes"].as_u64().unwrap() > 0, "{h}");
+    assert!(h["driver_cpu_user_ns"].is_u64(), "{h}");
 
     // results.csv: a header and one row per backend and metric.
     let csv = std::fs::read_to_string(outcome.out_dir.join("results.csv")).unwrap();
@@ -93,6 +98,7 @@ fn two_mocks_run_and_every_export_is_written() {
     );
     assert!(md.contains("| mock-a |") && md.contains("ITL p99"), "{md}");
     assert!(md.contains("All greedy token ids match"), "{md}");
+    assert!(md.contains("harness: driver peak RSS"), "{md}");
     assert_eq!(md, outcome.summary_markdown);
 
     // Atomic writes leave no temp files behind.
@@ -101,7 +107,86 @@ fn two_mocks_run_and_every_export_is_written() {
         .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
         .collect();
     names.sort();
-    assert_eq!(names, vec!["results.csv", "results.json", "summary.md"]);
+    assert_eq!(
+        names,
+        vec![
+            "bencher.json",
+            "gab-bigger.json",
+            "gab-smaller.json",
+            "results.csv",
+            "results.json",
+            "summary.md"
+        ]
+    );
+    check_bencher_metric_format(&outcome.out_dir.join("bencher.json"));
+    check_github_action_benchmark(&outcome.out_dir.join("gab-smaller.json"), "ns");
+    check_github_action_benchmark(&outcome.out_dir.join("gab-bigger.json"), "tokens/s");
+}
+
+/// The BMF JSON schema (bencher.dev/bmf.json): benchmark -> measure ->
+/// {value, lower_value?, upper_value?}, numbers; slugs of at most 64
+/// characters; here also lower <= value <= upper.
+fn check_bencher_metric_format(path: &std::path::Path) {
+    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    let benchmarks = doc.as_object().expect("an object of benchmarks");
+    assert_eq!(benchmarks.len(), 2, "one per backend: {doc}");
+    for (name, measures) in benchmarks {
+        assert!(
+            name.ends_with("/mock-a") || name.ends_with("/mock-b"),
+            "{name}"
+        );
+        assert!(name.len() <= 1024);
+        let measures = measures.as_object().expect("an object of measures");
+        for m in [
+            "e2e-time",
+            "ttft",
+            "itl-p50",
+            "itl-p99",
+            "decode-throughput",
+            "peak-rss",
+        ] {
+            assert!(
+                measures.contains_key(m),
+                "{name}: {m} missing: {measures:?}"
+            );
+        }
+        for (slug, metric) in measures {
+            assert!(slug.len() <= 64 && !slug.contains(' '), "{slug}");
+            let metric = metric.as_object().unwrap();
+            assert!(metric
+                .keys()
+                .all(|k| ["value", "lower_value", "upper_value"].contains(&k.as_str())));
+            let v = metric["value"].as_f64().expect("value is a number");
+            if let (Some(lo), Some(hi)) = (metric.get("lower_value"), metric.get("upper_value")) {
+                let (lo, hi) = (lo.as_f64().unwrap(), hi.as_f64().unwrap());
+                assert!(lo <= v && v <= hi, "{name}/{slug}: {lo} {v} {hi}");
+            }
+        }
+    }
+}
+
+/// github-action-benchmark's custom tools: an array of {name, unit, value,
+/// range?, extra?} with a string name and unit and a number value.
+fn check_github_action_benchmark(path: &std::path::Path, some_unit: &str) {
+    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    let entries = doc.as_array().expect("an array");
+    assert!(!entries.is_empty());
+    for e in entries {
+        let e = e.as_object().unwrap();
+        assert!(
+            e.keys()
+                .all(|k| ["name", "unit", "value", "range", "extra"].contains(&k.as_str())),
+            "{e:?}"
+        );
+        assert!(
+            e["name"].is_string() && e["unit"].is_string() && e["value"].is_number(),
+            "{e:?}"
+        );
+        for k in ["range", "extra"] {
+            assert!(e.get(k).is_none_or(|v| v.is_string()), "{e:?}");
+        }
+    }
+    assert!(entries.iter().any(|e| e["unit"] == some_unit));
 }
 
 #[test]

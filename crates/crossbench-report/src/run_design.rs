@@ -36,5 +36,8 @@ pub fn metadata_rows(r: &BenchResults) -> Vec<(&'static str, String)> {
     if let Some(cpu) = &r.environment.cpu {
         rows.push(("CPU identity", cpu.describe()));
     }
+    if let Some(h) = &r.harness {
+        rows.push(("Harness footprint", h.describe()));
+    }
     rows
 }

@@ -88,6 +88,9 @@ fn design_lines(md: &mut String, r: &BenchResults) {
         e.cores.map_or("?".to_string(), |c| c.to_string()),
         e.blas.as_deref().unwrap_or("unknown")
     );
+    if let Some(h) = &r.harness {
+        let _ = writeln!(md, "harness: {}\n", h.describe());
+    }
 }
 
 fn time_metric(r: &BenchResults) -> (&'static str, &'static str) {

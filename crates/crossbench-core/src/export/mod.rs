@@ -4,16 +4,21 @@
 //! rename), so a reader or an interrupted run never sees half a file.
 
 mod atomic;
+mod bencher;
 mod csv;
+mod github_benchmark;
 mod json;
 mod markdown;
+pub mod tracked;
 
 use std::path::{Path, PathBuf};
 
 use crate::results::BenchResults;
 
 pub use self::atomic::{ensure_writable_dir, write_atomic};
+pub use self::bencher::BencherExporter;
 pub use self::csv::CsvExporter;
+pub use self::github_benchmark::GithubBenchmarkExporter;
 pub use self::json::JsonExporter;
 pub use self::markdown::{render_summary, MarkdownExporter};
 
@@ -40,6 +45,13 @@ pub fn all_exporters() -> Vec<Box<dyn Exporter>> {
         Box::new(JsonExporter),
         Box::new(CsvExporter),
         Box::new(MarkdownExporter),
+        Box::new(BencherExporter),
+        Box::new(GithubBenchmarkExporter {
+            bigger_is_better: false,
+        }),
+        Box::new(GithubBenchmarkExporter {
+            bigger_is_better: true,
+        }),
     ]
 }
 
