@@ -404,15 +404,7 @@ pub fn claims(benchmarks: &[Benchmark]) -> Vec<Claim> {
         .collect()
 }
 
-/// "1.52 ns", "5.1 µs", "2.31 ms".
-pub fn fmt_ns(ns: f64) -> String {
-    match ns.abs() {
-        x if x < 1e3 => format!("{ns:.2} ns"),
-        x if x < 1e6 => format!("{:.2} µs", ns / 1e3),
-        x if x < 1e9 => format!("{:.2} ms", ns / 1e6),
-        _ => format!("{:.2} s", ns / 1e9),
-    }
-}
+pub use crossbench_core::units::fmt_ns;
 
 fn markdown(claims: &[Claim]) -> String {
     let mut s = String::from(
@@ -475,7 +467,7 @@ mod tests {
             c[0].measured_median_ns.is_none(),
             "missing benchmarks stay null"
         );
-        assert_eq!(fmt_ns(1520.0), "1.52 µs");
+        assert_eq!(fmt_ns(1520.0), "1.52 µs", "the one formatter");
     }
 
     #[test]

@@ -22,6 +22,7 @@ pub mod protocol;
 pub mod results;
 pub mod scenario;
 pub mod stats;
+pub mod units;
 pub mod worker;
 
 pub use backend::{

@@ -142,7 +142,7 @@ mod tests {
             reproduce: "cargo run --release -- embed".into(),
         };
         let page = render_embed(&run).unwrap();
-        assert!(page.contains("bit-for-bit") && page.contains("2.000 ms"));
+        assert!(page.contains("bit-for-bit") && page.contains("2.00 ms"));
         assert_eq!(charts::data_rects(&page), 2, "one bar per path");
         run.identical = false;
         assert!(render_embed(&run).unwrap().contains("different numbers"));

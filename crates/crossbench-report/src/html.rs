@@ -105,32 +105,13 @@ pub fn swatch(name: &str) -> String {
     )
 }
 
-/// Nanoseconds with a unit that keeps 3 significant digits.
-pub fn fmt_ns(ns: f64) -> String {
-    let abs = ns.abs();
-    if abs >= 1e9 {
-        format!("{:.3} s", ns / 1e9)
-    } else if abs >= 1e6 {
-        format!("{:.3} ms", ns / 1e6)
-    } else if abs >= 1e3 {
-        format!("{:.2} µs", ns / 1e3)
-    } else {
-        format!("{ns:.1} ns")
-    }
-}
+pub use crossbench_core::units::fmt_ns;
 
 pub fn fmt_opt_ns(ns: Option<f64>) -> String {
     ns.map(fmt_ns).unwrap_or_else(|| "—".into())
 }
 
-pub fn fmt_bytes(bytes: f64) -> String {
-    let mb = bytes / 1e6;
-    if mb >= 1000.0 {
-        format!("{:.2} GB", mb / 1000.0)
-    } else {
-        format!("{mb:.0} MB")
-    }
-}
+pub use crossbench_core::units::fmt_bytes;
 
 /// Crossing counts: whole numbers plainly, means with one decimal.
 pub fn fmt_count(v: f64) -> String {
@@ -168,10 +149,10 @@ mod tests {
             escape("<a href=\"x\">&'"),
             "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
         );
-        assert_eq!(fmt_ns(2.5e9), "2.500 s");
-        assert_eq!(fmt_ns(16_064_511.0), "16.065 ms");
+        assert_eq!(fmt_ns(2.5e9), "2.50 s");
+        assert_eq!(fmt_ns(16_064_511.0), "16.1 ms");
         assert_eq!(fmt_ns(1500.0), "1.50 µs");
-        assert_eq!(fmt_bytes(272_105_472.0), "272 MB");
+        assert_eq!(fmt_bytes(272_105_472.0), "259.5 MiB");
         assert_eq!(fmt_count(103.0), "103");
         let ci = Interval {
             estimate: 1.1,

@@ -165,7 +165,7 @@ fn microbenchmarks_fill_the_call_claims() {
         "1.6 ns is far below 50-200 ns"
     );
     assert!(
-        rows[0].measured.starts_with("1.6 ns [1.5 ns, 1.7 ns]"),
+        rows[0].measured.starts_with("1.60 ns [1.50 ns, 1.70 ns]"),
         "{}",
         rows[0].measured
     );

@@ -322,20 +322,10 @@ fn trim_float(v: f64) -> String {
     }
 }
 
-pub(crate) fn fmt_ns(ns: f64) -> String {
-    if ns < 1e3 {
-        format!("{ns:.0} ns")
-    } else if ns < 1e6 {
-        format!("{:.2} µs", ns / 1e3)
-    } else if ns < 1e9 {
-        format!("{:.2} ms", ns / 1e6)
-    } else {
-        format!("{:.3} s", ns / 1e9)
-    }
-}
+pub(crate) use crate::units::fmt_ns;
 
 fn fmt_bytes(bytes: u64) -> String {
-    format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
+    crate::units::fmt_bytes(bytes as f64)
 }
 
 fn short(hash: &str) -> &str {
