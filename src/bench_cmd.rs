@@ -60,7 +60,8 @@ pub struct RunOptions {
     #[arg(long, default_value = "cpu")]
     pub device: String,
     /// BLAS for every backend's worker: auto (Debian's OpenBLAS when installed, else
-    /// the wheel's bundled reference BLAS) | bundled | a path to a BLAS to LD_PRELOAD.
+    /// PyPI's scipy-openblas32 from .venv, else the wheel's bundled reference BLAS) |
+    /// openblas-pypi | bundled | a path to a BLAS to LD_PRELOAD.
     #[arg(long, default_value = "auto")]
     pub blas: String,
     #[arg(long)]
@@ -335,6 +336,8 @@ fn mlx_lm_version() -> Option<String> {
 }
 
 /// Debian's multithreaded OpenBLAS (package libopenblas0-pthread).
+/// The PyPI OpenBLAS behind libcrossbench_blas.so (its pin: scripts/requirements.txt).
+const PYPI_OPENBLAS: &str = "scipy-openblas32 (pinned in scripts/requirements.txt)";
 const DEBIAN_OPENBLAS: &str = "/usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3";
 
 /// MLX's Linux wheel bundles the netlib reference BLAS, ~30x slower than OpenBLAS for
@@ -353,15 +356,25 @@ pub(crate) fn blas_choice(arg: &str) -> Result<(Vec<(String, String)>, String)> 
             format!("LD_PRELOAD={path}{core}"),
         )
     };
+    let pypi = crossbench_shim::pypi_blas_path().filter(|p| p.is_file());
+    let preload_pypi = |p: &Path| {
+        let (env, name) = preload(&p.display().to_string());
+        (env, format!("{name}, forwarding to PyPI's {PYPI_OPENBLAS}"))
+    };
     match arg {
         "bundled" => Ok(bundled),
         "auto" if cfg!(target_os = "linux") && Path::new(DEBIAN_OPENBLAS).is_file() => {
             Ok(preload(DEBIAN_OPENBLAS))
         }
+        "auto" | "openblas-pypi" if pypi.is_some() => Ok(preload_pypi(pypi.unwrap())),
+        "openblas-pypi" => bail!(
+            "--blas openblas-pypi: this build has no libcrossbench_blas.so ({PYPI_OPENBLAS} \
+             is not in the pinned environment and could not be installed); pip-install that pin \
+             into .venv and rebuild"
+        ),
         "auto" => {
             if cfg!(target_os = "linux") {
-                eprintln!("crossbench: OpenBLAS not found ({DEBIAN_OPENBLAS}); using MLX's slow bundled BLAS \
-                           (apt-get install libopenblas0-pthread for ~2x faster fp32 decode)");
+                eprintln!("crossbench: no OpenBLAS ({DEBIAN_OPENBLAS} nor {PYPI_OPENBLAS}); using MLX's slow bundled BLAS");
             }
             Ok(bundled)
         }

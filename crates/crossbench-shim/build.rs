@@ -57,6 +57,14 @@ fn main() {
         println!("cargo:rustc-env=CROSSBENCH_BUILD_PYTHON={}", py.display());
     }
 
+    let blas = pypi_blas::build(&root, &shims, &out, &mlx);
+    println!(
+        "cargo:rustc-env=CROSSBENCH_PYPI_BLAS={}",
+        blas.as_deref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default()
+    );
+
     let runner = build_native_runner(&build, &shims, &out, &mlx);
     println!(
         "cargo:rustc-env=CROSSBENCH_NATIVE_RUNNER={}",
@@ -135,4 +143,79 @@ mod bindings {
 #[cfg(not(feature = "buildtime_bindgen"))]
 mod bindings {
     pub fn maybe_generate(_: &std::path::Path, _: &std::path::Path) {}
+}
+
+/// `libcrossbench_blas.so`: MLX's BLAS/LAPACK imports forwarded to PyPI's
+/// scipy-openblas32 (shims/blas/forward.S), so a fast, runtime-dispatched
+/// OpenBLAS needs no system package. None where the pinned environment has no
+/// scipy-openblas32 and it cannot be installed, or on a platform without one.
+mod pypi_blas {
+    use std::path::{Path, PathBuf};
+    use std::process::Command;
+
+    pub fn build(
+        root: &Path,
+        shims: &Path,
+        out: &Path,
+        mlx: &mlx_locate::MlxInstall,
+    ) -> Option<PathBuf> {
+        if !cfg!(target_os = "linux") {
+            return None;
+        }
+        // site-packages/mlx/lib -> site-packages/scipy_openblas32/lib
+        let site = mlx.lib_dir.parent()?.parent()?;
+        let lib_dir = site.join("scipy_openblas32").join("lib");
+        if !lib_dir.join("libscipy_openblas.so").is_file() {
+            install(root, mlx)?;
+        }
+        if !lib_dir.join("libscipy_openblas.so").is_file() {
+            return None;
+        }
+        let so = out.join("libcrossbench_blas.so");
+        let status = Command::new("cc")
+            .args(["-shared", "-fPIC", "-o"])
+            .arg(&so)
+            .arg(shims.join("blas/forward.S"))
+            .arg(format!("-L{}", lib_dir.display()))
+            .arg("-lscipy_openblas")
+            .arg(format!("-Wl,-rpath,{}", lib_dir.display()))
+            .status()
+            .ok()?;
+        if !status.success() {
+            println!("cargo:warning=building libcrossbench_blas.so failed; --blas openblas-pypi unavailable");
+            return None;
+        }
+        Some(so)
+    }
+
+    /// pip-installs the pinned scipy-openblas32 into an environment made before it
+    /// was part of scripts/requirements.txt.
+    fn install(root: &Path, mlx: &mlx_locate::MlxInstall) -> Option<()> {
+        let python = mlx.python.as_ref()?;
+        let req = std::fs::read_to_string(root.join("scripts/requirements.txt")).ok()?;
+        let pin = req
+            .lines()
+            .map(str::trim)
+            .find(|l| l.starts_with("scipy-openblas32=="))?
+            .split(';')
+            .next()?
+            .trim()
+            .to_string();
+        println!("cargo:warning=crossbench: installing {pin} (PyPI OpenBLAS, ~8 MB) into the pinned environment");
+        let ok = Command::new(python)
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--disable-pip-version-check",
+                "-q",
+                &pin,
+            ])
+            .status()
+            .is_ok_and(|s| s.success());
+        if !ok {
+            println!("cargo:warning=pip install {pin} failed; --blas auto falls back to system OpenBLAS or the bundled BLAS");
+        }
+        Some(())
+    }
 }

@@ -44,6 +44,14 @@ pub fn shim_lib_dir() -> &'static Path {
     Path::new(env!("CROSSBENCH_SHIM_LIB_DIR"))
 }
 
+/// `libcrossbench_blas.so` (MLX's BLAS imports forwarded to PyPI's
+/// scipy-openblas32), when this build made one.
+pub fn pypi_blas_path() -> Option<&'static Path> {
+    Some(env!("CROSSBENCH_PYPI_BLAS"))
+        .filter(|p| !p.is_empty())
+        .map(Path::new)
+}
+
 /// Directory of the `libmlx` this build links.
 pub fn mlx_lib_dir() -> &'static Path {
     Path::new(env!("CROSSBENCH_MLX_LIB_DIR"))
