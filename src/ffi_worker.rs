@@ -157,6 +157,7 @@ impl InProcessEngine for FfiEngine {
             FfiShape::PerToken => per_token(model, req, sampling, &mut consume)?,
             FfiShape::Batched => batched(model, req, sampling, &mut consume)?,
         };
+        consumer.result()?;
         let mlx_peak = crossbench_shim::mlx_peak_memory();
         let calls = crossbench_shim::abi_calls_total() - calls_before;
         let mut stats = stats_from(&counters, calls, mlx_peak);
@@ -184,6 +185,10 @@ struct Consumer<'t> {
         >,
     >,
     text: String,
+    /// The detokenizer's first failure (token index, cause): the generation
+    /// goes on (its timing stays whole) and then reports it as an error.
+    error: Option<(usize, String)>,
+    taken: usize,
 }
 
 impl<'t> Consumer<'t> {
@@ -191,15 +196,32 @@ impl<'t> Consumer<'t> {
         Consumer {
             stream: tokenizer.map(|t| t.decode_stream(true)),
             text: String::new(),
+            error: None,
+            taken: 0,
         }
     }
 
     #[inline]
     fn take(&mut self, token: u32) {
         if let Some(stream) = self.stream.as_mut() {
-            if let Ok(Some(chunk)) = stream.step(token) {
-                self.text.push_str(&chunk);
+            match stream.step(token) {
+                Ok(Some(chunk)) => self.text.push_str(&chunk),
+                Ok(None) => {}
+                Err(e) if self.error.is_none() => self.error = Some((self.taken, e.to_string())),
+                Err(_) => {}
             }
+        }
+        self.taken += 1;
+    }
+
+    /// The detokenizer's failure, if any, as the generation's error.
+    fn result(&self) -> Result<(), EngineError> {
+        match &self.error {
+            None => Ok(()),
+            Some((i, cause)) => Err(EngineError::new(
+                codes::GENERATE,
+                format!("the consumer's detokenizer failed at token {i}: {cause}"),
+            )),
         }
     }
 }
@@ -304,5 +326,28 @@ fn stats_from(c: &crossbench_shim::Counters, calls: u64, mlx_peak: u64) -> GenSt
         prefill_ns: c.prefill_ns,
         decode_ns: c.decode_ns,
         counters,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// tokenizers' DecodeStream skips unknown ids rather than failing, so no
+    /// token id provokes a failure here: the path from a recorded failure to
+    /// the generation's error is what is tested.
+    #[test]
+    fn a_detokenizer_failure_becomes_the_generations_error() {
+        let mut c = Consumer::new(None);
+        c.take(1183);
+        assert!(c.result().is_ok());
+        c.error = Some((1, "invalid UTF-8 in the stream".into()));
+        let e = c.result().unwrap_err();
+        assert_eq!(e.code, codes::GENERATE);
+        assert!(
+            e.message.contains("token 1") && e.message.contains("invalid UTF-8"),
+            "{}",
+            e.message
+        );
     }
 }

@@ -65,11 +65,14 @@ fn main() {
             .unwrap_or_default()
     );
 
-    let runner = build_native_runner(&build, &shims, &out, &mlx);
+    let runner = link_cpp_exe(&build, &shims, "runner/native_runner.cpp", &out, &mlx);
     println!(
         "cargo:rustc-env=CROSSBENCH_NATIVE_RUNNER={}",
         runner.display()
     );
+    // The C ABI exercised from C++ alone (tests/native_runner.rs runs it).
+    let smoke = link_cpp_exe(&build, &shims, "tests/api_smoke.cpp", &out, &mlx);
+    println!("cargo:rustc-env=CROSSBENCH_API_SMOKE={}", smoke.display());
     bindings::maybe_generate(&shims.join("include/crossbench_shim.h"), &out);
 }
 
@@ -83,14 +86,22 @@ fn cpp_files(dir: &Path) -> Vec<PathBuf> {
     files
 }
 
-/// Links `shims/runner/native_runner.cpp` against the static shim: a C++-only binary.
-fn build_native_runner(
+/// Links one C++ file of `shims/` against the static shim: a C++-only binary
+/// (the native runner, the C ABI smoke test), named after the file.
+fn link_cpp_exe(
     build: &cc::Build,
     shims: &Path,
+    source: &str,
     out: &Path,
     mlx: &mlx_locate::MlxInstall,
 ) -> PathBuf {
-    let exe = out.join("crossbench-native-runner");
+    let stem = Path::new(source).file_stem().unwrap().to_string_lossy();
+    let name = if stem == "native_runner" {
+        "crossbench-native-runner".to_string()
+    } else {
+        format!("crossbench-{}", stem.replace('_', "-"))
+    };
+    let exe = out.join(name);
     let compiler = build.get_compiler();
     let mut cmd = Command::new(compiler.path());
     cmd.args(["-std=c++20", "-O2", "-Wall", "-Wextra", "-Werror"])
@@ -98,7 +109,7 @@ fn build_native_runner(
         .arg(shims.join("include"))
         .arg("-isystem")
         .arg(&mlx.include_dir)
-        .arg(shims.join("runner/native_runner.cpp"))
+        .arg(shims.join(source))
         .arg("-o")
         .arg(&exe)
         .arg(format!("-L{}", out.display()))
@@ -107,10 +118,7 @@ fn build_native_runner(
         .arg("-lmlx")
         .arg(format!("-Wl,-rpath,{}", mlx.lib_dir.display()));
     let status = cmd.status().expect("cannot run the C++ compiler");
-    assert!(
-        status.success(),
-        "building the native runner failed: {cmd:?}"
-    );
+    assert!(status.success(), "building {source} failed: {cmd:?}");
     exe
 }
 

@@ -223,11 +223,7 @@ fn resolution(results: &BenchResults) -> Option<Resolution> {
     })
 }
 
-/// "+1.2% [+0.4%, +2.0%]" for a ratio interval.
-pub fn fmt_ratio_ci(ci: &Interval) -> String {
-    let pct = |r: f64| format!("{:+.1}%", (r - 1.0) * 100.0);
-    format!("{} [{}, {}]", pct(ci.estimate), pct(ci.low), pct(ci.high))
-}
+pub use crate::units::fmt_ratio_ci;
 
 #[cfg(test)]
 mod tests {

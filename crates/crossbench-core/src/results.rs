@@ -304,8 +304,17 @@ impl BackendResult {
                 self.summaries.insert(name.to_string(), s);
             }
             if let Some(h) = histogram(samples) {
-                self.histograms
-                    .insert(name.to_string(), encode_histogram(&h));
+                // The summaries and raw samples stay; only the encoded copy is lost.
+                match encode_histogram(&h) {
+                    Ok(text) => {
+                        self.histograms.insert(name.to_string(), text);
+                    }
+                    Err(e) => eprintln!(
+                        "crossbench: {}: the {name} histogram cannot be serialized ({e}); \
+                         results.json keeps its samples and summary",
+                        self.name
+                    ),
+                }
             }
         }
         for (name, samples) in &series.real {

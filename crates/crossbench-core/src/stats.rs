@@ -101,13 +101,13 @@ pub fn histogram(samples: &[u64]) -> Option<Histogram<u64>> {
     Some(hist)
 }
 
-/// V2 + DEFLATE, base64: the HdrHistogram log encoding.
-pub fn encode_histogram(hist: &Histogram<u64>) -> String {
+/// V2 + DEFLATE, base64: the HdrHistogram log encoding, or why it failed.
+pub fn encode_histogram(hist: &Histogram<u64>) -> Result<String, String> {
     let mut bytes = Vec::new();
-    match V2DeflateSerializer::new().serialize(hist, &mut bytes) {
-        Ok(_) => base64::engine::general_purpose::STANDARD.encode(bytes),
-        Err(_) => String::new(),
-    }
+    V2DeflateSerializer::new()
+        .serialize(hist, &mut bytes)
+        .map(|_| base64::engine::general_purpose::STANDARD.encode(bytes))
+        .map_err(|e| format!("{e:?}"))
 }
 
 /// Decodes `encode_histogram` output (for tools and tests).

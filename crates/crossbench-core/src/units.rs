@@ -24,6 +24,17 @@ pub fn fmt_bytes(bytes: f64) -> String {
     }
 }
 
+/// A ratio as a signed percentage change: 1.012 -> "+1.2%".
+pub fn fmt_pct_change(ratio: f64) -> String {
+    format!("{:+.1}%", (ratio - 1.0) * 100.0)
+}
+
+/// "+1.2% [+0.4%, +2.0%]" for a ratio interval.
+pub fn fmt_ratio_ci(ci: &crate::stats::bootstrap::Interval) -> String {
+    let pct = fmt_pct_change;
+    format!("{} [{}, {}]", pct(ci.estimate), pct(ci.low), pct(ci.high))
+}
+
 fn three_digits(v: f64) -> String {
     match v.abs() {
         a if a >= 100.0 => format!("{v:.0}"),
@@ -47,5 +58,7 @@ mod tests {
         assert_eq!(fmt_ns(-1500.0), "-1.50 µs");
         assert_eq!(fmt_bytes(731_779_072.0), "697.9 MiB");
         assert_eq!(fmt_bytes(4.7e9), "4.38 GiB");
+        assert_eq!(fmt_pct_change(1.012), "+1.2%");
+        assert_eq!(fmt_pct_change(0.937), "-6.3%");
     }
 }

@@ -41,6 +41,8 @@ pub enum WorkerError {
     Protocol { line: String, error: String },
     #[error("cannot write to worker: {0}")]
     Write(std::io::Error),
+    #[error("cannot read the worker's output: {0}; worker killed")]
+    Read(String),
 }
 
 /// Messages and bytes that crossed the pipes, each way.
@@ -78,7 +80,17 @@ pub struct ExitReport {
 }
 
 enum ReaderMsg {
-    Line { text: String, receipt_ns: u64 },
+    Line {
+        text: String,
+        receipt_ns: u64,
+    },
+    /// A line that is not UTF-8: shown lossily, never taken for end of output.
+    NotUtf8 {
+        lossy: String,
+        error: String,
+    },
+    /// Reading stdout failed (the cause), so nothing more can be read.
+    ReadError(String),
     Eof,
 }
 
@@ -176,6 +188,17 @@ impl WorkerProcess {
                             line: text,
                             error: e.to_string(),
                         });
+                }
+                Ok(ReaderMsg::NotUtf8 { lossy, error }) => {
+                    self.ipc.messages_in += 1;
+                    return Err(WorkerError::Protocol {
+                        line: lossy,
+                        error: format!("not UTF-8: {error}"),
+                    });
+                }
+                Ok(ReaderMsg::ReadError(error)) => {
+                    self.kill_and_reap();
+                    return Err(WorkerError::Read(error));
                 }
                 Ok(ReaderMsg::Eof) | Err(RecvTimeoutError::Disconnected) => {
                     let report = self.reap(Duration::from_secs(5));
@@ -290,23 +313,39 @@ fn describe_status(status: libc::c_int) -> String {
 
 fn read_stdout(stdout: impl Read, tx: mpsc::Sender<ReaderMsg>) {
     let mut reader = BufReader::new(stdout);
-    let mut buf = String::new();
+    let mut buf = Vec::new();
     loop {
         buf.clear();
-        match reader.read_line(&mut buf) {
-            Ok(0) | Err(_) => break,
-            Ok(_) => {
-                // The consumer stamp for receipt-stamped backends: taken the
-                // moment the line is in our hands, before parsing.
-                let receipt_ns = monotonic_ns();
-                let text = buf.trim_end_matches(['\n', '\r']).to_string();
-                if tx.send(ReaderMsg::Line { text, receipt_ns }).is_err() {
-                    return;
-                }
+        let msg = match reader.read_until(b'\n', &mut buf) {
+            Ok(0) => break,
+            Err(e) => {
+                let _ = tx.send(ReaderMsg::ReadError(e.to_string()));
+                return;
             }
+            // The consumer stamp for receipt-stamped backends: taken the
+            // moment the line is in our hands, before parsing.
+            Ok(_) => line_msg(&buf, monotonic_ns()),
+        };
+        if tx.send(msg).is_err() {
+            return;
         }
     }
     let _ = tx.send(ReaderMsg::Eof);
+}
+
+fn line_msg(bytes: &[u8], receipt_ns: u64) -> ReaderMsg {
+    let bytes = bytes.strip_suffix(b"\n").unwrap_or(bytes);
+    let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
+    match std::str::from_utf8(bytes) {
+        Ok(text) => ReaderMsg::Line {
+            text: text.to_string(),
+            receipt_ns,
+        },
+        Err(e) => ReaderMsg::NotUtf8 {
+            lossy: String::from_utf8_lossy(bytes).into_owned(),
+            error: e.to_string(),
+        },
+    }
 }
 
 fn read_stderr(mut stderr: impl Read, tail: Arc<Mutex<VecDeque<u8>>>) {
@@ -320,5 +359,36 @@ fn read_stderr(mut stderr: impl Read, tail: Arc<Mutex<VecDeque<u8>>>) {
             let excess = tail.len().saturating_sub(STDERR_TAIL_BYTES);
             tail.drain(..excess);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::StampSource;
+
+    fn shell_worker(script: &str) -> WorkerProcess {
+        WorkerProcess::spawn(&WorkerSpec {
+            program: "sh".into(),
+            args: vec!["-c".into(), script.into()],
+            env: Vec::new(),
+            stamp: StampSource::Worker,
+            ipc_per_token: false,
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn a_non_utf8_line_is_a_protocol_error_not_the_end_of_output() {
+        let mut w = shell_worker("printf 'ab\\377\\376cd\\n'; sleep 5");
+        let deadline = Instant::now() + Duration::from_secs(5);
+        match w.next_event(deadline) {
+            Err(WorkerError::Protocol { line, error }) => {
+                assert!(line.starts_with("ab") && line.ends_with("cd"), "{line}");
+                assert!(error.contains("not UTF-8"), "{error}");
+            }
+            other => panic!("expected a protocol error, got {other:?}"),
+        }
+        w.kill_and_reap();
     }
 }

@@ -158,7 +158,10 @@ fn memory_row(name: &str, found: &[Option<&BackendResult>]) -> Row {
         .iter()
         .map(|v| match (v, rss[0]) {
             (Some(v), Some(b)) if b > 0.0 => {
-                format!("{:+.1}% (one value each, no CI)", (v / b - 1.0) * 100.0)
+                format!(
+                    "{} (one value each, no CI)",
+                    crossbench_core::units::fmt_pct_change(v / b)
+                )
             }
             _ => "—".into(),
         })

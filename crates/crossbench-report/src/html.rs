@@ -125,17 +125,11 @@ pub fn fmt_count(v: f64) -> String {
 /// "+12.3% [+10.1%, +14.0%] (n=5)" for a ratio interval; the interval is
 /// left out where it rests on fewer reps than `view::MIN_REPS_FOR_CI`.
 pub fn fmt_ratio(ci: &Interval) -> String {
-    let pct = |r: f64| format!("{:+.1}%", (r - 1.0) * 100.0);
+    use crossbench_core::units::{fmt_pct_change, fmt_ratio_ci};
     if ci.samples < crate::view::MIN_REPS_FOR_CI {
-        format!("{} (n={}, no CI)", pct(ci.estimate), ci.samples)
+        format!("{} (n={}, no CI)", fmt_pct_change(ci.estimate), ci.samples)
     } else {
-        format!(
-            "{} [{}, {}] (n={})",
-            pct(ci.estimate),
-            pct(ci.low),
-            pct(ci.high),
-            ci.samples
-        )
+        format!("{} (n={})", fmt_ratio_ci(ci), ci.samples)
     }
 }
 

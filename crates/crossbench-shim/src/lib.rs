@@ -52,6 +52,11 @@ pub fn pypi_blas_path() -> Option<&'static Path> {
         .map(Path::new)
 }
 
+/// The C ABI smoke test in C++ (`shims/tests/api_smoke.cpp`), built by cargo.
+pub fn api_smoke_path() -> &'static Path {
+    Path::new(env!("CROSSBENCH_API_SMOKE"))
+}
+
 /// Directory of the `libmlx` this build links.
 pub fn mlx_lib_dir() -> &'static Path {
     Path::new(env!("CROSSBENCH_MLX_LIB_DIR"))

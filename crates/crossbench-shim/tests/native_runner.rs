@@ -155,3 +155,20 @@ fn runner_errors_are_json_lines_naming_the_file() {
     let out = runner().arg("--bogus").output().unwrap();
     assert_eq!(out.status.code(), Some(2), "usage error");
 }
+
+/// shims/tests/api_smoke.cpp: the C ABI from C++ alone (per-token == batched,
+/// counters, error mapping, the throw hook); exit 0 is a pass.
+#[test]
+fn the_cpp_api_smoke_test_passes() {
+    let dir = make_tiny("float32", 0);
+    let out = Command::new(crossbench_shim::api_smoke_path())
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "api_smoke failed ({}): {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

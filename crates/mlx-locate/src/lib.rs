@@ -184,7 +184,11 @@ fn bootstrap_venv(
     log: &mut dyn FnMut(&str),
 ) -> Result<(), LocateError> {
     // Two builds (or a build and a bench) may bootstrap at once: serialise on a lock file.
-    let lock_path = project_root.join(".venv.lock");
+    // Inside the (ignored) cache, not beside the sources: nothing untracked is left.
+    let cache = project_root.join(".cache");
+    fs::create_dir_all(&cache)
+        .map_err(|e| LocateError(format!("cannot create {}: {e}", cache.display())))?;
+    let lock_path = cache.join("venv.lock");
     let lock = fs::File::create(&lock_path)
         .map_err(|e| LocateError(format!("cannot create {}: {e}", lock_path.display())))?;
     lock.lock()

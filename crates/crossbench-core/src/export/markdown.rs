@@ -139,7 +139,7 @@ fn main_table(md: &mut String, r: &BenchResults) {
         );
         if let Some(base) = baseline {
             let overhead = summary.map_or("–".to_string(), |s| {
-                format!("{:+.1}%", (s.p50 - base) / base * 100.0)
+                crate::units::fmt_pct_change(s.p50 / base)
             });
             let _ = write!(md, " {overhead} |");
         }

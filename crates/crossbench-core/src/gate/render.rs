@@ -7,7 +7,7 @@ use super::{Check, GateReport, Verdict};
 fn ratio_text(c: &Check) -> String {
     match &c.ratio {
         Some(ci) if ci.samples > 1 => crate::overhead::fmt_ratio_ci(ci),
-        Some(ci) => format!("{:+.1}%", (ci.estimate - 1.0) * 100.0),
+        Some(ci) => crate::units::fmt_pct_change(ci.estimate),
         None => String::new(),
     }
 }

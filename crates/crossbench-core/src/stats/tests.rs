@@ -47,7 +47,7 @@ fn f64_summary_uses_nearest_rank() {
 fn histogram_round_trips_through_base64() {
     let samples: Vec<u64> = (1..=1000).map(|i| i * 1000).collect();
     let hist = histogram(&samples).unwrap();
-    let text = encode_histogram(&hist);
+    let text = encode_histogram(&hist).unwrap();
     assert!(!text.is_empty());
     let back = decode_histogram(&text).unwrap();
     assert_eq!(back.len(), 1000);
