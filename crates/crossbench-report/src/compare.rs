@@ -218,8 +218,11 @@ fn metadata(r: &BenchResults) -> Vec<(&'static str, String)> {
         (
             "machine",
             format!(
-                "{} ({} cores)",
+                "{} ({}; {} cores)",
                 opt(&e.cpu_model),
+                e.cpu
+                    .as_ref()
+                    .map_or("identity not recorded".into(), |c| c.describe()),
                 e.cores.map_or("?".into(), |c| c.to_string())
             ),
         ),
@@ -238,6 +241,52 @@ fn metadata(r: &BenchResults) -> Vec<(&'static str, String)> {
     ]
 }
 
+/// What differs between run A and another run besides the code: the
+/// machine (as the gate tells machines apart), MLX, BLAS, device, Go, model.
+/// Figures from runs that differ here are not the same measurement.
+pub fn differences(a: &BenchResults, b: &BenchResults) -> Vec<String> {
+    let (ea, eb) = (&a.environment, &b.environment);
+    let mut out = crossbench_core::gate::machine::differences(ea, eb);
+    let opt = |s: Option<&String>| s.cloned().unwrap_or_else(|| "unknown".into());
+    let facts = [
+        (
+            "MLX",
+            opt(ea.mlx_version.as_ref()),
+            opt(eb.mlx_version.as_ref()),
+        ),
+        ("BLAS", opt(ea.blas.as_ref()), opt(eb.blas.as_ref())),
+        ("device", opt(ea.device.as_ref()), opt(eb.device.as_ref())),
+        (
+            "Go",
+            opt(ea.extra.get("go_version")),
+            opt(eb.extra.get("go_version")),
+        ),
+        ("model", model_label(a), model_label(b)),
+    ];
+    for (what, x, y) in facts {
+        if x != y {
+            out.push(format!("{what}: {x} vs {y}"));
+        }
+    }
+    out
+}
+
+fn differences_lines(runs: &[(String, BenchResults)], letters: &[String]) -> Vec<String> {
+    letters
+        .iter()
+        .zip(runs)
+        .skip(1)
+        .map(|(l, (_, r))| {
+            let d = differences(&runs[0].1, r);
+            if d.is_empty() {
+                format!("{l} vs A: same machine, MLX, BLAS, device and model")
+            } else {
+                format!("{l} vs A differs in more than the code: {}", d.join("; "))
+            }
+        })
+        .collect()
+}
+
 fn headers(letters: &[String]) -> Vec<String> {
     let mut h = vec!["Backend".to_string(), "Metric".to_string()];
     h.extend(letters.iter().cloned());
@@ -253,6 +302,9 @@ fn render_markdown(runs: &[(String, BenchResults)], letters: &[String], rows: &[
             r.environment.git_commit.as_deref().unwrap_or("unknown"),
             model_label(r)
         ));
+    }
+    for line in differences_lines(runs, letters) {
+        md.push_str(&format!("\n**{line}.**\n"));
     }
     let h = headers(letters);
     md.push_str(&format!(
@@ -290,6 +342,12 @@ fn render_html(runs: &[(String, BenchResults)], letters: &[String], rows: &[Row]
         "<h2>Runs</h2>\n{}",
         html::table(&meta_headers, &meta_rows)
     ));
+    for line in differences_lines(runs, letters) {
+        body.push_str(&format!(
+            "<p class=\"warning\"><strong>{}.</strong></p>\n",
+            escape(&line)
+        ));
+    }
     let h = headers(letters);
     let h: Vec<&str> = h.iter().map(String::as_str).collect();
     let table_rows: Vec<(Option<&str>, Vec<Cell>)> = rows

@@ -51,3 +51,28 @@ fn different_scenarios_or_one_run_are_refused() {
     );
     assert!(compare_runs(&[("a".into(), a)]).is_err());
 }
+
+#[test]
+fn runs_from_different_machines_and_builds_say_so_and_are_not_pooled() {
+    let a = run(&[("native-cpp", 10.0)], 3, 10);
+    let mut b = a.clone();
+    let same = compare_runs(&[("a".into(), a.clone()), ("b".into(), b.clone())]).unwrap();
+    assert!(
+        same.markdown.contains("B vs A: same machine"),
+        "{}",
+        same.markdown
+    );
+    b.environment.mlx_version = Some("0.99.0".into());
+    b.environment.blas = Some("MLX wheel's bundled BLAS".into());
+    b.environment.cpu_model = Some("Apple M4".into());
+    let cmp = compare_runs(&[("a".into(), a), ("b".into(), b)]).unwrap();
+    let line = cmp
+        .markdown
+        .lines()
+        .find(|l| l.contains("B vs A differs in more than the code"))
+        .unwrap_or_else(|| panic!("{}", cmp.markdown));
+    for fact in ["cpu name", "MLX", "0.99.0", "BLAS"] {
+        assert!(line.contains(fact), "{fact} in {line}");
+    }
+    assert!(cmp.html.contains("differs in more than the code"));
+}

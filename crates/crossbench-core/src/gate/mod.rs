@@ -18,7 +18,7 @@
 //! - Noise: when the sample a timing check resamples has a coefficient of
 //!   variation above the limit, the check is inconclusive, never passed.
 
-mod machine;
+pub mod machine;
 mod render;
 
 pub use machine::{differences as machine_differences, same_machine};
