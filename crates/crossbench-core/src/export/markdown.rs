@@ -197,10 +197,16 @@ fn overhead_table(md: &mut String, r: &BenchResults) {
     );
     let _ = writeln!(md, "|---|---:|---:|---:|");
     for b in &r.backends {
-        let cell = |k: &str| {
-            b.overhead_vs_native
-                .get(k)
-                .map_or("–".to_string(), crate::overhead::fmt_ratio_ci)
+        // Under 3 paired rounds the "interval" is a point or a range of two
+        // values: shown as no interval, as the Resolution line says.
+        let cell = |k: &str| match b.overhead_vs_native.get(k) {
+            None => "–".to_string(),
+            Some(ci) if ci.samples < crate::overhead::MIN_ROUNDS_FOR_RESOLUTION => format!(
+                "{} (n={}, no interval)",
+                crate::units::fmt_pct_change(ci.estimate),
+                ci.samples
+            ),
+            Some(ci) => crate::overhead::fmt_ratio_ci(ci),
         };
         let cv = b
             .decode_cv
