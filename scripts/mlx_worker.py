@@ -100,6 +100,12 @@ UINT = re.compile(r"\+?[0-9]+")
 FLOAT = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
 
 
+def peak_rss_bytes():
+    """This process's peak RSS so far (macOS reports bytes, Linux KiB)."""
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return rss * (1 if sys.platform == "darwin" else 1024)
+
+
 class BadRequest(Exception):
     pass
 
@@ -232,8 +238,7 @@ class Worker:
         t_end = now()
         gen_peak = mx.get_peak_memory()
         self.mlx_peak = max(self.mlx_peak, gen_peak)
-        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        rss *= 1 if sys.platform == "darwin" else 1024  # macOS reports bytes, Linux KiB
+        rss = peak_rss_bytes()
         emit(
             f'{{"ev":"done","tokens":{n},"prefill_ns":{t_first - t_start},'
             f'"decode_ns":{t_last - t_first},"load_ns":{self.load_ns},"peak_rss_bytes":{rss},'
@@ -334,7 +339,10 @@ def main():
     running_on = "gpu" if stream.device.type == mx.DeviceType.gpu else "cpu"
     print(f"mlx_worker: imports {(t0 - T_START) / 1e6:.0f} ms, load {(t1 - t0) / 1e6:.0f} ms, "
           f"device {mx.default_device()}", file=sys.stderr)
-    emit(f'{{"ev":"loaded","device":"{running_on}","load_ns":{t1 - t0},"t_ns":{time.monotonic_ns()}}}\n')
+    emit(
+        f'{{"ev":"loaded","device":"{running_on}","load_ns":{t1 - t0},'
+        f'"peak_rss_bytes":{peak_rss_bytes()},"t_ns":{time.monotonic_ns()}}}\n'
+    )
     try:
         Worker(model, t1 - t0, vocab_size, stream, load_detokenizer(args.model)).serve(sys.stdin)
     except BrokenPipeError:  # the driver went away; nothing left to tell it

@@ -40,6 +40,12 @@ impl Worker {
         };
         let loaded = w.event();
         assert_eq!(loaded["ev"], "loaded", "{name}: {loaded}");
+        // The load's peak RSS, kept apart from the generations' (docs/protocol.md).
+        let rss = loaded["peak_rss_bytes"].as_u64().unwrap_or(0);
+        assert!(
+            rss > 1 << 20,
+            "{name}: loaded without its peak RSS: {loaded}"
+        );
         w
     }
 

@@ -79,8 +79,8 @@ func (w *worker) load(dir, device string) *genError {
 		return e
 	}
 	loadNs := nowNs() - t0
-	w.emit(fmt.Sprintf(`{"ev":"loaded","device":"%s","load_ns":%d,"t_ns":%d}`,
-		C.GoString(C.cb_default_device()), loadNs, nowNs()))
+	w.emit(fmt.Sprintf(`{"ev":"loaded","device":"%s","load_ns":%d,"peak_rss_bytes":%d,"t_ns":%d}`,
+		C.GoString(C.cb_default_device()), loadNs, peakRSSBytes(), nowNs()))
 	return nil
 }
 

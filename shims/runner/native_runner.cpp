@@ -302,6 +302,7 @@ int main(int argc, char** argv) {
   const uint64_t load_ns = now_ns() - t0;
   emit(std::string("{\"ev\":\"loaded\",\"device\":\"") + cb_default_device() +
        "\",\"load_ns\":" + std::to_string(load_ns) +
+       ",\"peak_rss_bytes\":" + std::to_string(peak_rss_bytes()) +
        ",\"t_ns\":" + std::to_string(now_ns()) + "}");
   int rc = 0;
   if (a.serve) serve(model, load_ns);

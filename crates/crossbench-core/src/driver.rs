@@ -128,8 +128,8 @@ struct Slot {
     spec: Option<WorkerSpec>,
     worker: Option<WorkerProcess>,
     result: BackendResult,
-    /// (load_ns, spawn_to_loaded_ns) of the worker's latest start.
-    last_load: Option<(u64, u64)>,
+    /// (load_ns, spawn_to_loaded_ns, load peak RSS) of the worker's latest start.
+    last_load: Option<(u64, u64, Option<u64>)>,
 }
 
 impl Slot {
@@ -312,6 +312,7 @@ impl Run {
                     load_ns: Some(started.load_ns),
                     spawn_to_loaded_ns: Some(started.spawn_to_loaded_ns),
                     peak_rss_bytes: report.peak_rss_bytes,
+                    load_peak_rss_bytes: started.load_peak_rss_bytes,
                     ipc: started.worker.ipc(),
                     ..RepRecord::default()
                 });

@@ -160,6 +160,10 @@ pub enum Event {
         /// (absent from workers without MLX, and from results before it existed).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         device: Option<String>,
+        /// The worker's peak RSS once its model is loaded: the load's peak,
+        /// apart from the generations' (absent from older workers).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        peak_rss_bytes: Option<u64>,
     },
     Token {
         i: u32,
@@ -267,6 +271,7 @@ pub fn serve_in_process(
         load_ns: info.load_ns,
         t_ns: monotonic_ns(),
         device: info.device,
+        peak_rss_bytes: self_peak_rss_bytes(),
     };
     emit(&mut output, &(loaded.to_line() + "\n"))?;
     for line in input.lines() {

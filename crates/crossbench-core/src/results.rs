@@ -194,6 +194,9 @@ pub struct RepRecord {
     pub spawn_to_loaded_ns: Option<u64>,
     /// Load kind: the fresh worker's peak RSS from wait4.
     pub peak_rss_bytes: Option<u64>,
+    /// The worker's peak RSS when its model was loaded (rep that started it).
+    #[serde(default)]
+    pub load_peak_rss_bytes: Option<u64>,
     /// Token lines the driver received before the worker stamped the last
     /// token (see driver::exec): per-token IPC inside the generation.
     #[serde(default)]
@@ -208,6 +211,10 @@ pub struct Memory {
     pub worker_reported_peak_rss_bytes: Option<u64>,
     /// Largest `mlx_peak_bytes` a done event reported.
     pub mlx_peak_bytes: Option<u64>,
+    /// Largest peak RSS a worker reported once loaded: the load's peak. The
+    /// run's peak above it is what generating added.
+    #[serde(default)]
+    pub load_peak_rss_bytes: Option<u64>,
 }
 
 /// Boundary crossings, as means per measured rep (per token where named).
@@ -233,6 +240,9 @@ pub struct BackendResult {
     pub error: Option<String>,
     /// The long-lived worker's load time (generate kind).
     pub load_ns: Option<u64>,
+    /// The long-lived workers' largest peak RSS once loaded (generate kind).
+    #[serde(default)]
+    pub load_peak_rss_bytes: Option<u64>,
     /// The MLX device as the worker reported it in its `loaded` event (not as
     /// the driver asked); None for workers without MLX or older results.
     #[serde(default)]
@@ -269,6 +279,7 @@ impl BackendResult {
             status: BackendStatus::Ok,
             error: None,
             load_ns: None,
+            load_peak_rss_bytes: None,
             device: None,
             warmups_done: 0,
             reps: Vec::new(),
@@ -322,6 +333,9 @@ impl BackendResult {
                 self.summaries.insert(name.to_string(), s);
             }
         }
+        // Per rep when each rep loads its own worker, else the long-lived worker's.
+        let per_rep = self.reps.iter().filter_map(|r| r.load_peak_rss_bytes).max();
+        self.memory.load_peak_rss_bytes = per_rep.max(self.load_peak_rss_bytes);
         self.memory.worker_reported_peak_rss_bytes = max_counter(&self.reps, "peak_rss_bytes");
         self.memory.mlx_peak_bytes = max_counter(&self.reps, "mlx_peak_bytes");
         let rep_rss = self.reps.iter().filter_map(|r| r.peak_rss_bytes).max();

@@ -44,6 +44,12 @@ fn two_mocks_run_and_every_export_is_written() {
             "wait4 gives peak RSS"
         );
         assert!(b.load_ns.is_some());
+        // The load's peak RSS, apart from the run's, never above it.
+        let load = b
+            .memory
+            .load_peak_rss_bytes
+            .expect("loaded events carry the load's peak");
+        assert!(load <= b.memory.worker_reported_peak_rss_bytes.unwrap());
         assert_eq!(b.exit_status.as_deref(), Some("exit status 0"));
     }
     assert!(r.agreement.applicable && r.agreement.all_match);

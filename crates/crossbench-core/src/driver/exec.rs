@@ -62,6 +62,8 @@ pub(crate) struct Started {
     pub spawn_to_loaded_ns: u64,
     /// The device the worker says it runs on.
     pub device: Option<String>,
+    /// The worker's peak RSS when loaded (its `loaded` event).
+    pub load_peak_rss_bytes: Option<u64>,
 }
 
 /// Spawns the worker and waits for its `loaded` event.
@@ -73,15 +75,20 @@ pub(crate) fn start_worker(spec: &WorkerSpec, timeout: Duration) -> Result<Start
     let first = worker.next_event(deadline);
     match first {
         Ok(StampedEvent {
-            event: Event::Loaded {
-                load_ns, device, ..
-            },
+            event:
+                Event::Loaded {
+                    load_ns,
+                    device,
+                    peak_rss_bytes,
+                    ..
+                },
             receipt_ns,
         }) => Ok(Started {
             worker,
             spawn_ns,
             load_ns,
             device,
+            load_peak_rss_bytes: peak_rss_bytes,
             spawn_to_loaded_ns: receipt_ns.saturating_sub(spawn_ns),
         }),
         Ok(StampedEvent {

@@ -104,8 +104,16 @@ impl Run {
         match start_worker(spec, self.plan.timeout) {
             Ok(started) => {
                 slot.result.load_ns.get_or_insert(started.load_ns);
+                slot.result.load_peak_rss_bytes = slot
+                    .result
+                    .load_peak_rss_bytes
+                    .max(started.load_peak_rss_bytes);
                 slot.result.device = started.device.clone();
-                slot.last_load = Some((started.load_ns, started.spawn_to_loaded_ns));
+                slot.last_load = Some((
+                    started.load_ns,
+                    started.spawn_to_loaded_ns,
+                    started.load_peak_rss_bytes,
+                ));
                 slot.worker = Some(started.worker);
                 true
             }
@@ -139,9 +147,10 @@ impl Run {
                 rep.peak_rss_bytes = report.peak_rss_bytes;
                 slot.result.exit_status = Some(report.status);
             }
-            if let Some((load, spawn_to_loaded)) = slot.last_load.take() {
+            if let Some((load, spawn_to_loaded, load_peak)) = slot.last_load.take() {
                 rep.load_ns = Some(load);
                 rep.spawn_to_loaded_ns = Some(spawn_to_loaded);
+                rep.load_peak_rss_bytes = load_peak;
             }
         }
         let rate = super::rep_rate(&rep);

@@ -111,7 +111,7 @@ fn main_table(md: &mut String, r: &BenchResults) {
         .filter(|&p| p > 0.0);
     let _ = writeln!(
         md,
-        "Time = {label} (± coefficient of variation); Memory = worker peak RSS.\n"
+        "Time = {label} (± coefficient of variation); Memory = worker peak RSS over the run (its peak once loaded; MLX allocator peak).\n"
     );
     let extra = if baseline.is_some() {
         " vs native-cpp |"
@@ -288,8 +288,20 @@ fn memory(b: &BackendResult) -> String {
         .peak_rss_bytes
         .or(b.memory.worker_reported_peak_rss_bytes);
     let mut text = rss.map_or("–".to_string(), fmt_bytes);
-    if let Some(mlx) = b.memory.mlx_peak_bytes {
-        let _ = write!(text, " (MLX {})", fmt_bytes(mlx));
+    // The load's peak, then MLX's own: what the model costs before generating.
+    let parts: Vec<String> = [
+        b.memory
+            .load_peak_rss_bytes
+            .map(|l| format!("load {}", fmt_bytes(l))),
+        b.memory
+            .mlx_peak_bytes
+            .map(|m| format!("MLX {}", fmt_bytes(m))),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if !parts.is_empty() {
+        let _ = write!(text, " ({})", parts.join(", "));
     }
     text
 }
