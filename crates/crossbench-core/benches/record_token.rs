@@ -4,53 +4,23 @@
 //! exactly the stamping and storing each generated token pays.
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use crossbench_core::{
-    serve_in_process, EngineError, GenRequest, GenStats, InProcessEngine, LoadInfo,
-};
-use std::cell::Cell;
-use std::rc::Rc;
-use std::time::{Duration, Instant};
+use crossbench_core::harness::InstantEngine;
+use crossbench_core::serve_in_process;
+use std::time::Duration;
 
 const TOKENS: u32 = 10_000;
-
-/// Emits `max_new` tokens as fast as it can and reports how long the loop took.
-struct InstantEngine {
-    loop_time: Rc<Cell<Duration>>,
-}
-
-impl InProcessEngine for InstantEngine {
-    fn load(&mut self) -> Result<LoadInfo, EngineError> {
-        Ok(LoadInfo::default())
-    }
-
-    fn generate(
-        &mut self,
-        req: &GenRequest,
-        on_token: &mut dyn FnMut(u32),
-    ) -> Result<GenStats, EngineError> {
-        let start = Instant::now();
-        for i in 0..req.max_new {
-            on_token(std::hint::black_box(i));
-        }
-        self.loop_time.set(self.loop_time.get() + start.elapsed());
-        Ok(GenStats::default())
-    }
-}
 
 fn record_one_token(c: &mut Criterion) {
     let request = format!("generate max_new={TOKENS} temperature=0 top_p=1 seed=0 prompt=1\n");
     c.bench_function("record_one_token", |b| {
         b.iter_custom(|iters| {
-            let loop_time = Rc::new(Cell::new(Duration::ZERO));
-            let mut engine = InstantEngine {
-                loop_time: loop_time.clone(),
-            };
+            let mut engine = InstantEngine::default();
             // Each iteration is one token: run ceil(iters / TOKENS) generations.
             let generations = iters.div_ceil(TOKENS as u64);
             let input = request.repeat(generations as usize);
             serve_in_process(&mut engine, input.as_bytes(), std::io::sink()).unwrap();
-            loop_time
-                .get()
+            engine
+                .loop_time
                 .mul_f64(iters as f64 / (generations * TOKENS as u64) as f64)
         })
     });
