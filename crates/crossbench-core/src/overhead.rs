@@ -160,7 +160,7 @@ fn resolution(results: &BenchResults) -> Option<Resolution> {
             results
                 .backends
                 .iter()
-                .find(|b| &b.name == n && b.status == BackendStatus::Ok)
+                .find(|b| b.name == *n && b.status == BackendStatus::Ok)
         };
         let ratios = paired_series(find(twin)?, find(original)?, "decode_ns");
         median_ci(&ratios, REPORT_CONFIDENCE)

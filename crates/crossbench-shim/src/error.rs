@@ -27,7 +27,7 @@ impl ErrorKind {
             CB_ERR_ARGUMENT => ErrorKind::Argument,
             CB_ERR_RUNTIME => ErrorKind::Runtime,
             CB_ERR_CALLBACK => ErrorKind::Callback,
-            other => ErrorKind::Unknown(other as u32),
+            other => ErrorKind::Unknown(other),
         }
     }
 
