@@ -121,12 +121,53 @@ fn two_mocks_run_and_every_export_is_written() {
             "gab-smaller.json",
             "results.csv",
             "results.json",
-            "summary.md"
+            "summary.md",
+            "trace.json"
         ]
     );
+    check_trace_events(&outcome.out_dir.join("trace.json"), &r);
     check_bencher_metric_format(&outcome.out_dir.join("bencher.json"));
     check_github_action_benchmark(&outcome.out_dir.join("gab-smaller.json"), "ns");
     check_github_action_benchmark(&outcome.out_dir.join("gab-bigger.json"), "tokens/s");
+}
+
+/// The Chrome trace-event format (JSON object form): `traceEvents` of
+/// complete events ("X": name, ts and dur in µs, pid, tid) and metadata
+/// ("M": process and thread names); per backend a rep span, its prefill and
+/// one span per inter-token interval, properly nested on one thread.
+fn check_trace_events(path: &std::path::Path, r: &crossbench_core::BenchResults) {
+    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    let events = doc["traceEvents"].as_array().expect("traceEvents");
+    let named: Vec<&str> = events
+        .iter()
+        .filter(|e| e["ph"] == "M" && e["name"] == "process_name")
+        .map(|e| e["args"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(named, ["mock-a", "mock-b"]);
+    for (pid, b) in r.backends.iter().enumerate() {
+        let spans: Vec<&serde_json::Value> = events
+            .iter()
+            .filter(|e| e["ph"] == "X" && e["pid"] == pid as u64 + 1)
+            .collect();
+        for e in &spans {
+            assert!(
+                e["ts"].as_f64().unwrap() >= 0.0 && e["dur"].as_f64().unwrap() >= 0.0,
+                "{e}"
+            );
+            assert!(e["name"].is_string() && e["tid"].is_u64(), "{e}");
+        }
+        let tokens = spans
+            .iter()
+            .filter(|e| e["name"].as_str().unwrap().starts_with("token "))
+            .count();
+        let expected: usize = b.reps.iter().map(|r| r.consumer_ns.len() - 1).sum();
+        assert_eq!(tokens, expected, "{}", b.name);
+        let reps = spans
+            .iter()
+            .filter(|e| e["name"].as_str().unwrap().starts_with("rep "))
+            .count();
+        assert_eq!(reps, b.reps.len());
+    }
 }
 
 /// The BMF JSON schema (bencher.dev/bmf.json): benchmark -> measure ->

@@ -9,6 +9,7 @@ mod csv;
 mod github_benchmark;
 mod json;
 mod markdown;
+mod trace;
 pub mod tracked;
 
 use std::path::{Path, PathBuf};
@@ -21,6 +22,7 @@ pub use self::csv::CsvExporter;
 pub use self::github_benchmark::GithubBenchmarkExporter;
 pub use self::json::JsonExporter;
 pub use self::markdown::{render_summary, MarkdownExporter};
+pub use self::trace::TraceExporter;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {
@@ -52,6 +54,7 @@ pub fn all_exporters() -> Vec<Box<dyn Exporter>> {
         Box::new(GithubBenchmarkExporter {
             bigger_is_better: true,
         }),
+        Box::new(TraceExporter),
     ]
 }
 
