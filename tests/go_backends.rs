@@ -158,3 +158,33 @@ fn without_a_go_toolchain_the_go_backends_say_what_to_install_and_the_rest_run()
     assert_eq!(backend(&r, "native-cpp")["status"], "ok");
     assert_ne!(o.status.code(), Some(0));
 }
+
+#[test]
+fn a_hung_go_worker_is_timed_out_and_the_run_goes_on() {
+    let out = tempfile::tempdir().unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_crossbench"))
+        .args([
+            "bench",
+            "--preset",
+            "tiny",
+            "--scenario",
+            "gen100",
+            "--warmup",
+            "0",
+        ])
+        .args(["--reps", "1", "--timeout", "8", "--no-progress"])
+        .args(["--backends", "go-cgo-batched,native-cpp", "--out"])
+        .arg(out.path())
+        .env("CROSSBENCH_FAULT", "go-cgo-batched:hang@5")
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let r = results(out.path());
+    assert_eq!(backend(&r, "go-cgo-batched")["status"], "timed_out");
+    assert_eq!(backend(&r, "native-cpp")["status"], "ok", "the run goes on");
+}
