@@ -7,6 +7,7 @@ mod bench_cmd;
 mod blas_probe;
 mod bootstrap;
 mod claims_cmd;
+mod claims_table;
 mod design_opts;
 mod embed_cmd;
 mod ffi_worker;
