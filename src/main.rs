@@ -22,6 +22,7 @@ mod presets;
 mod report_cmd;
 mod sweep_cmd;
 mod tokenizer;
+mod write_progress;
 
 use anyhow::Result;
 use clap::{Args, Parser, Subcommand};

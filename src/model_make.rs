@@ -3,9 +3,11 @@
 
 use crate::bootstrap;
 use crate::presets::{self, Preset};
+use crate::write_progress;
 use anyhow::{bail, Context, Result};
 use std::fs;
 use std::path::Path;
+use std::time::Duration;
 
 /// Shards larger than this are split, like mlx-community's 5 GB shards.
 const SHARD_BYTES: u64 = 5 << 30;
@@ -48,8 +50,11 @@ fn fill_model_dir(preset: &Preset, dtype: &str, seed: u64, dir: &Path) -> Result
     let config = preset.config_json(dtype, seed);
     let text = serde_json::to_string_pretty(&config)? + "\n";
     fs::write(dir.join("config.json"), text).context("cannot write config.json")?;
+    let expected = (preset.parameters() as f64 * write_progress::bytes_per_parameter(dtype)) as u64;
+    let watcher = write_progress::Watcher::start(dir, expected, Duration::from_secs(10));
     crossbench_shim::make_weights(dir, seed, dtype, None, SHARD_BYTES)
         .with_context(|| format!("writing weights into {}", dir.display()))?;
+    drop(watcher);
     let tokenizer = bootstrap::tokenizer_dir()?;
     for entry in fs::read_dir(&tokenizer)? {
         let path = entry?.path();
