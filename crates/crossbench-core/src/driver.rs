@@ -432,9 +432,14 @@ fn make_progress(plan: &BenchPlan) -> ProgressBar {
     }
     let total = u64::from(plan.repetitions) * plan.backends.len() as u64;
     let bar = ProgressBar::new(total);
-    if let Ok(style) = ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {msg}") {
+    if let Ok(style) =
+        ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {elapsed:>4} {msg}")
+    {
         bar.set_style(style.progress_chars("=> "));
     }
+    // Redrawn once a second so a long generation shows time passing (a
+    // second's wake-up of the driver's bar thread; only on a terminal).
+    bar.enable_steady_tick(std::time::Duration::from_secs(1));
     bar.set_prefix(plan.scenario.scenario.name.clone());
     bar
 }

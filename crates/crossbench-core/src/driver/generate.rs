@@ -183,6 +183,13 @@ impl Run {
             .stamp_source
             .unwrap_or(crate::StampSource::Worker);
         let index = measured.unwrap_or(0) as u32;
+        // A full-size token takes seconds: say what is running while it runs
+        // (the bar's clock ticks on; the tokens themselves are only seen at the end).
+        let what = measured.map_or("warm-up".to_string(), |i| format!("rep {}", i + 1));
+        self.progress.set_message(format!(
+            "{} {what}: generating {} tokens",
+            slot.result.name, req.max_new
+        ));
         match run_generation(worker, stamp, req, timeout, index) {
             Ok(rep) if measured.is_some() => Some(rep),
             Ok(_) => {
