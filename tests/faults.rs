@@ -236,6 +236,7 @@ fn sigint_stops_promptly_and_keeps_completed_results() {
         std::thread::sleep(Duration::from_millis(100));
     };
     let sent = Instant::now();
+    // SAFETY: kill(2) on our own child's pid; no memory is touched.
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     let status = child.wait().unwrap();
     assert!(sent.elapsed() < Duration::from_secs(5), "stops promptly");

@@ -200,15 +200,7 @@ mod pypi_blas {
     /// was part of scripts/requirements.txt.
     fn install(root: &Path, mlx: &mlx_locate::MlxInstall) -> Option<()> {
         let python = mlx.python.as_ref()?;
-        let req = std::fs::read_to_string(root.join("scripts/requirements.txt")).ok()?;
-        let pin = req
-            .lines()
-            .map(str::trim)
-            .find(|l| l.starts_with("scipy-openblas32=="))?
-            .split(';')
-            .next()?
-            .trim()
-            .to_string();
+        let pin = mlx_locate::pinned_requirement(root, "scipy-openblas32")?;
         println!("cargo:warning=crossbench: installing {pin} (PyPI OpenBLAS, ~8 MB) into the pinned environment");
         let ok = Command::new(python)
             .args([

@@ -162,6 +162,18 @@ fn pip_install_args(project_root: &Path) -> Vec<String> {
     args
 }
 
+/// The `NAME==VERSION` pin of a package in `scripts/requirements.txt`,
+/// without its environment marker (`; sys_platform == ...`).
+pub fn pinned_requirement(project_root: &Path, name: &str) -> Option<String> {
+    let req = fs::read_to_string(project_root.join("scripts").join("requirements.txt")).ok()?;
+    let prefix = format!("{name}==");
+    req.lines()
+        .map(str::trim)
+        .find(|l| l.starts_with(&prefix))
+        .and_then(|l| l.split(';').next())
+        .map(|l| l.trim().to_string())
+}
+
 /// The MLX version pinned in `scripts/requirements.txt`.
 pub fn pinned_mlx_version(project_root: &Path) -> String {
     let req = fs::read_to_string(project_root.join("scripts").join("requirements.txt"))
@@ -252,6 +264,13 @@ mod tests {
     fn pinned_version_is_read_from_requirements() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
         assert_eq!(pinned_mlx_version(&root), "0.32.2");
+        // The marker after `;` is not part of the pin.
+        let blas = pinned_requirement(&root, "scipy-openblas32").unwrap();
+        assert!(
+            blas.starts_with("scipy-openblas32==") && !blas.contains(';'),
+            "{blas}"
+        );
+        assert!(pinned_requirement(&root, "no-such-package").is_none());
     }
 
     #[test]
