@@ -64,6 +64,49 @@ import mlx.core as mx
 _eval, _async_eval, _item = mx.eval, mx.async_eval, mx.array.item
 evals = syncs = passes = 0
 
+# bench --phases (CROSSBENCH_PHASES=1): the same wrappers mark the phase boundaries of
+# mlx-lm's loop (docs/protocol.md, `phases`): build = from entering the model to
+# async_eval (forward pass, logsumexp, sampler), dispatch = async_eval, wait = item(),
+# host = the generator's own steps between those and the worker loop, pipe = writing the
+# token line, consumer = the detokenizer. Spans go into an array preallocated per
+# generation (index assignment, no growth); off, each wrapper pays one test of PHASES.
+PHASES = os.environ.get("CROSSBENCH_PHASES") == "1"
+P_BUILD, P_DISPATCH, P_WAIT, P_HOST, P_CONSUMER, P_PIPE = 0, 1, 2, 3, 5, 6
+PHASE_NAMES = '["build","dispatch","wait","host","crossing","consumer","pipe"]'
+
+
+class Spans:
+    """[phase, begin_ns, end_ns] triples in a preallocated array('Q')."""
+
+    def __init__(self):
+        self.buf, self.n, self.cap, self.dropped = None, 0, 0, 0
+        self.build_at = self.item_end = self.loop_end = 0  # the open boundaries
+
+    def reset(self, cap):
+        from array import array
+
+        self.buf, self.n, self.cap, self.dropped = array("Q", bytes(24 * cap)), 0, cap, 0
+        self.build_at = self.item_end = self.loop_end = 0
+
+    def add(self, phase, begin, end):
+        if not begin:
+            return
+        if self.n < self.cap:
+            i = 3 * self.n
+            self.buf[i], self.buf[i + 1], self.buf[i + 2] = phase, begin, end
+            self.n += 1
+        else:
+            self.dropped += 1
+
+    def event(self):
+        b = self.buf
+        body = ",".join(f"[{b[3 * i]},{b[3 * i + 1]},{b[3 * i + 2]}]" for i in range(self.n))
+        return f'{{"ev":"phases","names":{PHASE_NAMES},"spans":[{body}]}}\n'
+
+
+spans = Spans()
+_now = time.monotonic_ns
+
 
 def _counting_eval(*args, **kwargs):
     global evals
@@ -74,13 +117,25 @@ def _counting_eval(*args, **kwargs):
 def _counting_async_eval(*args, **kwargs):
     global evals
     evals += 1
-    return _async_eval(*args, **kwargs)
+    if not PHASES:
+        return _async_eval(*args, **kwargs)
+    t = _now()
+    spans.add(P_BUILD, spans.build_at, t)
+    result = _async_eval(*args, **kwargs)
+    spans.add(P_DISPATCH, t, _now())
+    return result
 
 
 def _counting_item(self):
     global syncs
     syncs += 1
-    return _item(self)
+    if not PHASES:
+        return _item(self)
+    t = _now()
+    value = _item(self)
+    spans.item_end = _now()
+    spans.add(P_WAIT, t, spans.item_end)
+    return value
 
 
 mx.eval, mx.async_eval, mx.array.item = _counting_eval, _counting_async_eval, _counting_item
@@ -206,6 +261,8 @@ class Worker:
         t_prev = spun = 0
         if detok is not None:
             detok.reset()
+        if PHASES:
+            spans.reset(8 * req["max_new"] + 16)  # at most 7 spans per token
         # generate_step has already queued step n+1 (async_eval) when it yields token n, so the
         # write below overlaps with compute, exactly as in mlx-lm's own stream_generate.
         for token, _ in generate_step(prompt, self.model, self.stream, max_tokens=req["max_new"],
@@ -215,8 +272,15 @@ class Worker:
             t_last = now()
             write(f'{{"ev":"token","i":{n},"id":{token},"t_ns":{t_last}}}\n')
             flush()
+            t_written = now() if PHASES else 0
             if detok is not None:
                 detok.add_token(token)
+            if PHASES:
+                spans.add(P_HOST, spans.item_end, t_last)
+                spans.add(P_PIPE, t_last, t_written)
+                spans.loop_end = now()
+                if detok is not None:
+                    spans.add(P_CONSUMER, t_written, spans.loop_end)
             if n == 0:
                 t_first = t_last
             elif inject:
@@ -236,6 +300,8 @@ class Worker:
         # generation is still computing when the driver moves on (as the shim's finish()).
         mx.synchronize(self.stream)
         t_end = now()
+        if PHASES:
+            emit(spans.event())
         gen_peak = mx.get_peak_memory()
         self.mlx_peak = max(self.mlx_peak, gen_peak)
         rss = peak_rss_bytes()
@@ -244,7 +310,8 @@ class Worker:
             f'"decode_ns":{t_last - t_first},"load_ns":{self.load_ns},"peak_rss_bytes":{rss},'
             f'"mlx_peak_bytes":{self.mlx_peak},"mlx_peak_gen_bytes":{gen_peak},'
             f'"evals":{evals},"syncs":{syncs},"forward_passes":{passes},'
-            f'"worker_gen_ns":{t_end - t_start}}}\n'
+            f'"worker_gen_ns":{t_end - t_start}'
+            + (f',"phase_spans_dropped":{spans.dropped}' if PHASES else "") + "}\n"
         )
 
     def serve(self, lines):
@@ -298,6 +365,10 @@ def count_forward_passes(model):
     def counting_call(self, *args, **kwargs):
         global passes
         passes += 1
+        if PHASES:
+            spans.build_at = _now()
+            spans.add(P_HOST, spans.loop_end, spans.build_at)
+            spans.loop_end = 0
         return inner(self, *args, **kwargs)
 
     cls.__call__ = counting_call

@@ -84,6 +84,11 @@ pub struct RunOptions {
     /// Wall-time budget of the whole run for --until-resolution (e.g. 90s, 10m; default 10m).
     #[arg(long)]
     pub budget: Option<String>,
+    /// Record every token's phase timeline (build, dispatch, wait, host, crossing,
+    /// consumer, pipe) in every worker: attribution in the report, phase slices in
+    /// trace.json. Marks the run as a profiling run (never a baseline or gate input).
+    #[arg(long)]
+    pub phases: bool,
 }
 
 pub fn run(args: BenchArgs) -> Result<i32> {
@@ -126,6 +131,9 @@ pub fn execute(args: &BenchArgs) -> Result<crossbench_core::RunOutcome> {
     if loaded.scenario.detokenize {
         extra_env.push(("CROSSBENCH_DETOKENIZE".into(), "1".into()));
     }
+    if args.run.phases {
+        extra_env.push((crossbench_core::phases::ENV.into(), "1".into()));
+    }
     let launch = LaunchContext {
         exe,
         model_dir: model_dir.clone(),
@@ -152,6 +160,9 @@ pub fn execute(args: &BenchArgs) -> Result<crossbench_core::RunOutcome> {
         metadata,
     );
     plan.model = model;
+    if args.run.phases {
+        plan.profiling.get_or_insert_with(Default::default).phases = true;
+    }
     apply_overrides(&mut plan, args)?;
     install_interrupt_handler().context("installing the SIGINT handler")?;
     Ok(run_bench(plan)?)

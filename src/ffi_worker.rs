@@ -3,12 +3,13 @@
 //! The core's `serve_in_process` stamps each token the moment this Rust code holds it.
 
 use anyhow::{bail, Context, Result};
+use crossbench_core::phases::{self, Phase, PhaseLog};
 use crossbench_core::protocol::codes;
 use crossbench_core::{
     serve_in_process, EngineError, GenRequest, GenStats, InProcessEngine, LoadInfo, MockConfig,
     MockEngine,
 };
-use crossbench_shim::{Flow, Model, Sampling, ShimError};
+use crossbench_shim::{Flow, Model, PhaseRecording, Sampling, ShimError};
 use std::collections::BTreeMap;
 use std::io::{self, BufWriter};
 use std::path::{Path, PathBuf};
@@ -75,6 +76,8 @@ pub struct FfiEngine {
     /// stream100: the consumer detokenizes each token as it arrives (CROSSBENCH_DETOKENIZE=1).
     detokenize: bool,
     tokenizer: Option<tokenizers::Tokenizer>,
+    /// `bench --phases` (CROSSBENCH_PHASES=1): record the phase timeline.
+    phases: bool,
 }
 
 impl FfiEngine {
@@ -94,6 +97,7 @@ impl FfiEngine {
             fault,
             detokenize,
             tokenizer: None,
+            phases: phases::requested(),
         }
     }
 }
@@ -141,26 +145,44 @@ impl InProcessEngine for FfiEngine {
         let mut consumer = Consumer::new(self.tokenizer.as_ref());
         let fault = self.fault.clone();
         let mut index = 0u64;
+        // Two logs of this side's spans, the consumer's and the loop's (both
+        // preallocated), and the shim's own recording; merged after.
+        let max_new = req.max_new as usize;
+        let mut consumer_log = PhaseLog::new(self.phases, max_new);
+        let mut loop_log = PhaseLog::new(self.phases, max_new);
+        let shim_log = self
+            .phases
+            .then(|| PhaseRecording::for_tokens(max_new))
+            .transpose()
+            .map_err(engine_error)?;
         let mut consume = |token: u32| {
+            let begin = consumer_log.mark();
             if let Some(f) = &fault {
                 f.maybe_inject(index);
             }
             index += 1;
             on_token(token);
             consumer.take(token);
+            consumer_log.close(Phase::Consumer, begin);
         };
         // Crossings are what the shim counted between these two readings (the
         // readings themselves are not counted): the generation's calls, the
         // session's free, and the peak-memory query below.
         let calls_before = crossbench_shim::abi_calls_total();
         let counters = match self.shape {
-            FfiShape::PerToken => per_token(model, req, sampling, &mut consume)?,
+            FfiShape::PerToken => per_token(model, req, sampling, &mut loop_log, &mut consume)?,
             FfiShape::Batched => batched(model, req, sampling, &mut consume)?,
         };
         consumer.result()?;
         let mlx_peak = crossbench_shim::mlx_peak_memory();
         let calls = crossbench_shim::abi_calls_total() - calls_before;
         let mut stats = stats_from(&counters, calls, mlx_peak);
+        if let Some(shim_log) = shim_log {
+            let (shim_spans, shim_dropped) = shim_log.finish().map_err(engine_error)?;
+            let dropped = shim_dropped + consumer_log.dropped() + loop_log.dropped();
+            stats.counters.insert(phases::DROPPED.into(), dropped);
+            stats.phases = Some(consumer_log.into_spans(loop_log.into_spans(shim_spans)));
+        }
         if self.tokenizer.is_some() {
             stats
                 .counters
@@ -228,10 +250,12 @@ impl<'t> Consumer<'t> {
 
 /// Rust owns the loop: one shim call per token, then `finish` drains the step
 /// queued past the last token (the same passes as mlx-lm's loop).
+/// Each decode call is a crossing span in `log`, holding the shim's own spans.
 fn per_token(
     model: &mut Model,
     req: &GenRequest,
     sampling: Sampling,
+    log: &mut PhaseLog,
     on_token: &mut dyn FnMut(u32),
 ) -> Result<crossbench_shim::Counters, EngineError> {
     let extra_call = extra_call_per_token();
@@ -241,7 +265,10 @@ fn per_token(
         if extra_call {
             crossbench_shim::mlx_active_memory();
         }
-        on_token(session.decode_step().map_err(engine_error)?);
+        let begin = log.mark();
+        let token = session.decode_step().map_err(engine_error)?;
+        log.close(Phase::Crossing, begin);
+        on_token(token);
     }
     session.finish().map_err(engine_error)
 }
@@ -326,6 +353,7 @@ fn stats_from(c: &crossbench_shim::Counters, calls: u64, mlx_peak: u64) -> GenSt
         prefill_ns: c.prefill_ns,
         decode_ns: c.decode_ns,
         counters,
+        phases: None,
     }
 }
 

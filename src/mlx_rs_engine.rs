@@ -80,6 +80,7 @@ impl InProcessEngine for MlxRsEngine {
             prefill_ns: c.prefill_ns,
             decode_ns: c.decode_ns,
             counters,
+            phases: None, // not instrumented: `--phases` reports mlx-rs without a split
         })
     }
 }

@@ -224,6 +224,40 @@ void cb_set_float(float* dst, size_t i, float v);
 void cb_copy_floats(float* dst, const float* src, size_t n);
 float cb_borrow_floats(const float* src, size_t n);
 
+
+/* ---- Phase timeline (crossbench bench --phases) ----
+ * Where one token's time goes, as spans on the CLOCK_MONOTONIC clock the
+ * workers stamp tokens with. Every layer that sees a phase records its own
+ * spans in its own language (this shim, the Rust, C++ and Go workers, the
+ * Python worker); the names are docs/protocol.md's `phases` event. */
+typedef enum cb_phase {
+  CB_PHASE_BUILD = 0,    /* building the step's graph (forward pass + sampler) */
+  CB_PHASE_DISPATCH = 1, /* handing it to MLX (async_eval) */
+  CB_PHASE_WAIT = 2,     /* waiting for the token and reading it back (item) */
+  CB_PHASE_HOST = 3,     /* the loop's own bookkeeping between those */
+  CB_PHASE_CROSSING = 4, /* the call into the shim or the callback out of it */
+  CB_PHASE_CONSUMER = 5, /* the consumer's work on the token */
+  CB_PHASE_PIPE = 6      /* formatting and writing the token to a pipe */
+} cb_phase;
+
+/* The most spans the shim records per generated token (build, dispatch, wait,
+ * host, and the callback's crossing): size a buffer with it. */
+#define CB_SPANS_PER_TOKEN 5
+
+typedef struct cb_span {
+  uint64_t begin_ns;
+  uint64_t end_ns;
+  uint32_t phase; /* a cb_phase */
+  uint32_t reserved;
+} cb_span;
+
+/* Makes the shim record the spans of the generations that follow into
+ * buffer[0..cap), advancing *len (the caller's, set to 0 first) once per span;
+ * spans past cap are dropped but counted (*len > cap then). Call between generations only; buffer NULL stops
+ * recording. The buffer and *len must outlive the recording. Off by default:
+ * then each phase boundary costs one branch. */
+cb_status cb_phases_record(cb_span* buffer, size_t cap, size_t* len);
+
 #ifdef __cplusplus
 }
 #endif

@@ -164,6 +164,11 @@ struct TokenCtx {
   std::vector<int32_t> ids;
   std::vector<uint64_t> stamps;
   Fault fault = fault_from_env();
+  // bench --phases: the consumer's spans (reserved like the stamps) beside the
+  // shim's, which the shim writes into `shim_spans` itself.
+  bool phases = false;
+  std::vector<cb_span> spans, shim_spans;
+  size_t shim_len = 0;
 };
 
 int on_token(int32_t token, uint64_t index, void* user) {
@@ -172,7 +177,42 @@ int on_token(int32_t token, uint64_t index, void* user) {
   maybe_fault(ctx->fault, index);
   ctx->ids.push_back(token);  // within the reserved capacity: no allocation
   ctx->stamps.push_back(t);
+  if (ctx->phases && ctx->spans.size() < ctx->spans.capacity())
+    ctx->spans.push_back(cb_span{t, now_ns(), CB_PHASE_CONSUMER, 0});
   return 0;
+}
+
+bool phases_requested() {
+  const char* v = std::getenv("CROSSBENCH_PHASES");
+  return v && std::string(v) == "1";
+}
+
+// Installs the shim's recorder and reserves the consumer's spans.
+void start_phases(TokenCtx& ctx, size_t max_new) {
+  ctx.phases = true;
+  ctx.spans.reserve(max_new);
+  ctx.shim_spans.resize(CB_SPANS_PER_TOKEN * (max_new + 1));
+  cb_phases_record(ctx.shim_spans.data(), ctx.shim_spans.size(), &ctx.shim_len);
+}
+
+// The `phases` event (docs/protocol.md): the consumer's spans, then the shim's.
+std::string phases_event(const TokenCtx& ctx) {
+  std::string out = "{\"ev\":\"phases\",\"names\":[\"build\",\"dispatch\",\"wait\",\"host\","
+                    "\"crossing\",\"consumer\",\"pipe\"],\"spans\":[";
+  bool first = true;
+  auto add = [&](const cb_span& s) {
+    out += (first ? "[" : ",[") + std::to_string(s.phase) + "," + std::to_string(s.begin_ns) +
+           "," + std::to_string(s.end_ns) + "]";
+    first = false;
+  };
+  for (const auto& s : ctx.spans) add(s);
+  for (size_t i = 0; i < ctx.shim_len && i < ctx.shim_spans.size(); ++i) add(ctx.shim_spans[i]);
+  return out + "]}\n";
+}
+
+// Spans that did not fit (the done event's phase_spans_dropped).
+uint64_t phases_dropped(const TokenCtx& ctx) {
+  return ctx.shim_len > ctx.shim_spans.size() ? ctx.shim_len - ctx.shim_spans.size() : 0;
 }
 
 uint64_t peak_rss_bytes() {
@@ -186,10 +226,12 @@ cb_status generate(cb_model* model, const Request& r, uint64_t load_ns) {
   ctx.ids.reserve(r.max_new);
   ctx.stamps.reserve(r.max_new);
   cb_counters c{};
+  if (phases_requested()) start_phases(ctx, r.max_new);
   const uint64_t t0 = now_ns();
   cb_status s = cb_generate(model, r.prompt.data(), r.prompt.size(), r.max_new,
                             &r.sampling, on_token, &ctx, &c);
   const uint64_t worker_gen_ns = now_ns() - t0;
+  if (ctx.phases) cb_phases_record(nullptr, 0, nullptr);
   std::string out;
   out.reserve(64 * (ctx.ids.size() + 2));
   for (size_t i = 0; i < ctx.ids.size(); ++i)
@@ -200,6 +242,7 @@ cb_status generate(cb_model* model, const Request& r, uint64_t load_ns) {
     emit_error(s, cb_last_error());
     return s;
   }
+  if (ctx.phases) std::fputs(phases_event(ctx).c_str(), stdout);
   emit("{\"ev\":\"done\",\"tokens\":" + std::to_string(ctx.ids.size()) +
        ",\"prefill_ns\":" + std::to_string(c.prefill_ns) +
        ",\"decode_ns\":" + std::to_string(c.decode_ns) +
@@ -209,7 +252,9 @@ cb_status generate(cb_model* model, const Request& r, uint64_t load_ns) {
        ",\"worker_gen_ns\":" + std::to_string(worker_gen_ns) +
        ",\"forward_passes\":" + std::to_string(c.forward_passes) +
        ",\"callbacks\":" + std::to_string(c.callbacks) +
-       ",\"evals\":" + std::to_string(c.evals) + ",\"syncs\":" + std::to_string(c.syncs) + "}");
+       ",\"evals\":" + std::to_string(c.evals) + ",\"syncs\":" + std::to_string(c.syncs) +
+       (ctx.phases ? ",\"phase_spans_dropped\":" + std::to_string(phases_dropped(ctx)) : "") +
+       "}");
   return CB_OK;
 }
 

@@ -17,6 +17,7 @@ const char* const kEntryNames[int(Entry::kCount)] = {
     "cb_mlx_reset_peak_memory", "cb_mlx_set_cache_limit", "cb_make_weights",
     "cb_debug_arm_throw", "cb_embed_view", "cb_array_view_copy",
     "cb_array_view_free", "cb_test_array_view", "cb_generate_start", "cb_stream_wait",
+    "cb_phases_record",
 };
 
 namespace {

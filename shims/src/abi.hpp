@@ -17,7 +17,7 @@ enum class Entry : int {
   kPrefill, kDecodeStep, kSessionCounters, kSessionFinish, kGenerate, kEmbed,
   kMlxVersion, kMlxPeakMemory, kMlxActiveMemory, kMlxResetPeakMemory,
   kMlxSetCacheLimit, kMakeWeights, kDebugArmThrow, kEmbedView, kArrayViewCopy,
-  kArrayViewFree, kTestArrayView, kGenerateStart, kStreamWait,
+  kArrayViewFree, kTestArrayView, kGenerateStart, kStreamWait, kPhasesRecord,
   kCount  // not an entry point: the number of them
 };
 

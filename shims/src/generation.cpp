@@ -6,6 +6,7 @@
 
 #include "embed.hpp"
 #include "errors.hpp"
+#include "phases.hpp"
 
 namespace cb {
 namespace {
@@ -95,8 +96,9 @@ void Session::schedule(const mx::array& tokens) {
   counters_.evals++;
 }
 
-int32_t Session::hand_out(const mx::array& y) {
+int32_t Session::hand_out(const mx::array& y, uint64_t* read_at) {
   int32_t tok = y.dtype() == mx::int32 ? y.item<int32_t>() : int32_t(y.item<uint32_t>());
+  if (read_at) *read_at = phases::mark();
   counters_.syncs++;
   counters_.generated_tokens++;
   counters_.bytes_out += sizeof(int32_t);
@@ -150,10 +152,23 @@ int32_t Session::step() {
     mx::eval(y);
     inject_delay();
   }
-  schedule(y);
-  int32_t tok = hand_out(y);
+  // schedule() and hand_out() with the phase boundaries between them marked.
+  const uint64_t t_begin = phases::mark();
+  next_ = forward(y);
+  const uint64_t t_built = phases::mark();
+  mx::async_eval({*next_});
+  counters_.evals++;
+  const uint64_t t_dispatched = phases::mark();
+  uint64_t t_read = 0;
+  int32_t tok = hand_out(y, &t_read);
   counters_.decode_ns = ns_since(first_token_at_);
   last_token_at_ = Clock::now();
+  if (phases::on()) {
+    phases::span(CB_PHASE_BUILD, t_begin, t_built);
+    phases::span(CB_PHASE_DISPATCH, t_built, t_dispatched);
+    phases::span(CB_PHASE_WAIT, t_dispatched, t_read);
+    phases::span(CB_PHASE_HOST, t_read, phases::now_ns());
+  }
   return tok;
 }
 
@@ -182,7 +197,9 @@ Generation run_generation(const Model& model, const int32_t* prompt, size_t n, s
     int32_t tok = i == 0 ? s.prefill(prompt, n) : s.step();
     if (callback) {
       ++callbacks;
+      const uint64_t t_call = phases::mark();
       g.stopped = callback(tok, i, user) != 0;
+      if (phases::on()) phases::span(CB_PHASE_CROSSING, t_call, phases::now_ns());
     }
   }
   s.finish();

@@ -38,7 +38,8 @@ class Session {
   using Clock = std::chrono::steady_clock;
   mx::array forward(const mx::array& tokens);  // -> sampled token, shape [1]
   void schedule(const mx::array& tokens);
-  int32_t hand_out(const mx::array& y);
+  // Reads the token back; *read_at (if given) marks when it arrived.
+  int32_t hand_out(const mx::array& y, uint64_t* read_at = nullptr);
 
   const Model& model_;
   KVCache cache_;

@@ -20,7 +20,7 @@ use crate::export::{ensure_writable_dir, render_summary, write_results, ExportEr
 use crate::interrupt::interrupt_requested;
 use crate::protocol::GenRequest;
 use crate::results::{
-    compute_agreement, new_run_id, BackendResult, BackendStatus, BenchResults, ModelRun, RepRecord,
+    compute_agreement, new_run_id, BackendResult, BackendStatus, BenchResults, ModelRun, Profiling, RepRecord,
     RunStatus, ScenarioRecord, SCHEMA_VERSION,
 };
 use crate::scenario::{LoadedScenario, ScenarioKind};
@@ -64,7 +64,15 @@ pub struct BenchPlan {
     pub until_resolution: Option<ResolutionTarget>,
     /// What model actually runs, for results.json.
     pub model: Option<ModelRun>,
+    /// Set for a profiling run (`--phases`, `crossbench profile`), recorded in results.json.
+    pub profiling: Option<Profiling>,
+    /// Rewrites each backend's worker command (backend name, spec), e.g. to run
+    /// it under `perf record` (`crossbench profile`).
+    pub wrap_worker: Option<WorkerWrapper>,
 }
+
+/// See [`BenchPlan::wrap_worker`].
+pub type WorkerWrapper = Arc<dyn Fn(&str, WorkerSpec) -> WorkerSpec + Send + Sync>;
 
 impl BenchPlan {
     /// A plan with warmup, repetitions and timeout from the scenario.
@@ -96,6 +104,8 @@ impl BenchPlan {
             aa: None,
             until_resolution: None,
             model: None,
+            profiling: None,
+            wrap_worker: None,
         }
     }
 }
@@ -217,6 +227,7 @@ impl Run {
             noisy: false,
             cv_limit: crate::overhead::CV_LIMIT,
             injected_slowdowns: plan.injected_slowdowns.clone(),
+            profiling: plan.profiling.clone(),
             model: plan.model.clone(),
             design: RunDesign {
                 order: "williams".into(),
@@ -252,6 +263,9 @@ impl Run {
                 Ok(mut spec) => {
                     if let Some(env) = self.plan.backend_env.get(slot.backend.name()) {
                         spec.env.extend(env.iter().cloned());
+                    }
+                    if let Some(wrap) = &self.plan.wrap_worker {
+                        spec = wrap(slot.backend.name(), spec);
                     }
                     slot.result.stamp_source = Some(spec.stamp);
                     slot.result.ipc_per_token = spec.ipc_per_token;

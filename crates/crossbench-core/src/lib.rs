@@ -6,6 +6,7 @@
 //! are kept apart so each can be tested on its own.
 
 pub mod agreement;
+pub mod attribution;
 pub mod backend;
 pub mod baseline;
 pub mod clock;
@@ -18,6 +19,7 @@ pub mod harness;
 pub mod interrupt;
 pub mod mock;
 pub mod overhead;
+pub mod phases;
 pub mod protocol;
 pub mod results;
 pub mod scenario;

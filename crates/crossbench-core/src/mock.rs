@@ -24,6 +24,7 @@ use std::time::{Duration, Instant};
 
 use crate::clock::monotonic_ns;
 use crate::protocol::{codes, EngineError, GenRequest, GenStats, InProcessEngine, LoadInfo};
+use crate::phases::{self, Phase, PhaseLog};
 
 pub const MOCK_VOCAB: u64 = 32_768;
 
@@ -246,20 +247,31 @@ impl InProcessEngine for MockEngine {
         self.wait(self.config.prefill_delay_per_token * req.prompt.len() as u32);
         let prefill_ns = monotonic_ns() - start;
         let decode_start = monotonic_ns();
+        // Its decode step is a wait, its consumer the token stamp: the phases it has.
+        let mut phases = PhaseLog::new(phases::requested(), 2 * req.max_new as usize);
         for index in 0..req.max_new {
             self.inject_fault(index)?;
             // The first token comes out of prefill; later ones cost a decode step.
             if index > 0 {
+                let begin = phases.mark();
                 self.wait(self.config.token_delay);
+                phases.close(Phase::Wait, begin);
             }
+            let begin = phases.mark();
             on_token(self.token_id(req, index));
+            phases.close(Phase::Consumer, begin);
         }
-        // No counters: the mock crosses no C boundary and runs no MLX, so
-        // calls/callbacks/evals would be made-up figures.
+        // No crossing counters: the mock crosses no C boundary and runs no
+        // MLX, so calls/callbacks/evals would be made-up figures.
+        let mut counters = BTreeMap::new();
+        if phases.enabled() {
+            counters.insert(phases::DROPPED.to_string(), phases.dropped());
+        }
         Ok(GenStats {
             prefill_ns,
             decode_ns: monotonic_ns() - decode_start,
-            counters: BTreeMap::new(),
+            counters,
+            phases: phases.enabled().then(|| phases.into_spans([])),
         })
     }
 }

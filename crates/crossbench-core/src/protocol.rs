@@ -170,6 +170,12 @@ pub enum Event {
         id: u32,
         t_ns: u64,
     },
+    /// `bench --phases`: the generation's phase spans, `[phase id, begin_ns,
+    /// end_ns]` with ids into `names` (crate::phases), after the token lines.
+    Phases {
+        names: Vec<String>,
+        spans: Vec<crate::phases::Span>,
+    },
     Done {
         tokens: u32,
         prefill_ns: u64,
@@ -211,6 +217,8 @@ pub struct GenStats {
     pub prefill_ns: u64,
     pub decode_ns: u64,
     pub counters: BTreeMap<String, u64>,
+    /// The generation's phase spans when phases were asked for (crate::phases).
+    pub phases: Option<Vec<crate::phases::Span>>,
 }
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -321,6 +329,11 @@ fn serve_one(engine: &mut dyn InProcessEngine, req: &GenRequest) -> String {
     }
     match result {
         Ok(stats) => {
+            if let Some(spans) = stats.phases {
+                let names = crate::phases::PHASE_NAMES.map(String::from).to_vec();
+                text.push_str(&Event::Phases { names, spans }.to_line());
+                text.push('\n');
+            }
             let mut counters = stats.counters;
             counters.insert("worker_gen_ns".into(), worker_gen_ns);
             if let Some(rss) = self_peak_rss_bytes() {

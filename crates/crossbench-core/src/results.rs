@@ -41,6 +41,10 @@ pub struct BenchResults {
     /// --inject-slowdown`). Non-empty means this is not a clean measurement.
     #[serde(default)]
     pub injected_slowdowns: BTreeMap<String, f64>,
+    /// Set when this is a profiling run: its timings carry the profiler's
+    /// cost, so it is never a baseline or a gate input.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profiling: Option<Profiling>,
     /// The model that actually ran (after --preset/--dtype/--layers/--model),
     /// not the scenario file's default.
     #[serde(default)]
@@ -55,6 +59,19 @@ pub struct BenchResults {
     /// recording one token (see `harness`).
     #[serde(default)]
     pub harness: Option<crate::harness::HarnessFootprint>,
+}
+
+/// How a profiling run was profiled.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Profiling {
+    /// Every worker recorded its phase timeline (`--phases`).
+    pub phases: bool,
+    /// `crossbench profile`: the `perf record` event each worker ran under.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub perf_event: Option<String>,
+    /// Backend -> its flame graph, relative to the run directory.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub flame_graphs: BTreeMap<String, String>,
 }
 
 /// What model ran: where it came from and what its config.json says.
@@ -201,6 +218,10 @@ pub struct RepRecord {
     /// token (see driver::exec): per-token IPC inside the generation.
     #[serde(default)]
     pub messages_in_generation: Option<u32>,
+    /// `bench --phases`: the worker's phase spans `[phase id, begin_ns,
+    /// end_ns]` (crate::phases), absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phases: Option<Vec<crate::phases::Span>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -267,6 +288,9 @@ pub struct BackendResult {
     /// decode_cv above the run's `cv_limit`.
     #[serde(default)]
     pub noisy: bool,
+    /// `bench --phases`: the typical decode token split into phases.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phase_split: Option<crate::attribution::PhaseSplit>,
 }
 
 impl BackendResult {
@@ -291,6 +315,7 @@ impl BackendResult {
             overhead_vs_native: BTreeMap::new(),
             decode_cv: None,
             noisy: false,
+            phase_split: None,
         }
     }
 
@@ -343,6 +368,7 @@ impl BackendResult {
             self.memory.peak_rss_bytes = self.memory.peak_rss_bytes.max(rep_rss);
         }
         self.crossings = crossings(&self.reps);
+        self.phase_split = crate::attribution::phase_split(&self.reps);
     }
 
     pub fn summary_of(&self, metric: &str) -> Option<&Summary> {

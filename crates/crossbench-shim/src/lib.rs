@@ -9,6 +9,7 @@
 mod callback;
 pub mod crossing;
 mod error;
+mod phases;
 mod view;
 
 #[allow(
@@ -29,6 +30,7 @@ use std::ptr::NonNull;
 pub use callback::Flow;
 use error::check;
 pub use error::{ErrorKind, ShimError};
+pub use phases::PhaseRecording;
 pub use view::{test_array_view, EmbeddingView};
 
 pub type Result<T> = std::result::Result<T, ShimError>;

@@ -160,6 +160,15 @@ pub(crate) fn run_generation(
                     }
                 }
             }
+            Event::Phases { names, spans } => {
+                if names.iter().map(String::as_str).ne(crate::phases::PHASE_NAMES) {
+                    return Err(RepFailure::failed(format!(
+                        "phases event names {names:?}, expected {:?}",
+                        crate::phases::PHASE_NAMES
+                    )));
+                }
+                rep.phases = Some(spans);
+            }
             Event::Done {
                 tokens,
                 prefill_ns,
