@@ -5,10 +5,13 @@
 //! each inter-token interval, on the consumer's clock. Where a backend's
 //! tokens are also stamped by its worker (python-subprocess), a second thread
 //! carries those, so the pipe's share of each token shows as the offset.
-//! Token-level only: the phases inside a token (graph build, dispatch, wait,
-//! crossing) are not recorded by the workers yet.
+//! With `bench --phases`, a third thread carries every recorded phase span
+//! (build, dispatch, wait, host, crossing, consumer, pipe) on the worker's
+//! generation thread, nested as recorded, so a token can be opened into the
+//! phases it was spent in.
 
 use super::{ExportError, Exporter};
+use crate::phases::{Span, PHASE_NAMES};
 use crate::results::{BackendResult, BenchResults, RepRecord};
 use serde_json::{json, Value};
 
@@ -17,6 +20,7 @@ pub struct TraceExporter;
 /// Thread ids within a backend's track.
 const CONSUMER_TID: u64 = 1;
 const WORKER_TID: u64 = 2;
+const PHASES_TID: u64 = 3;
 
 impl Exporter for TraceExporter {
     fn file_name(&self) -> &'static str {
@@ -37,6 +41,7 @@ impl Exporter for TraceExporter {
             events.extend(track_names(b, pid));
             for rep in &b.reps {
                 events.extend(rep_events(rep, pid, origin));
+                events.extend(phase_events(rep, pid, origin));
             }
         }
         let doc = json!({
@@ -61,6 +66,9 @@ fn track_names(b: &BackendResult, pid: u64) -> Vec<Value> {
     if b.reps.iter().any(|r| r.producer_ns.is_some()) {
         out.push(meta("thread_name", WORKER_TID, "worker (token produced)"));
     }
+    if b.reps.iter().any(|r| r.phases.is_some()) {
+        out.push(meta("thread_name", PHASES_TID, "worker phases"));
+    }
     out
 }
 
@@ -70,10 +78,34 @@ fn us(t_ns: u64, origin: u64) -> f64 {
 }
 
 fn span(name: String, pid: u64, tid: u64, from: u64, to: u64, origin: u64) -> Value {
+    slice("token", name, pid, tid, from, to, origin)
+}
+
+fn slice(cat: &str, name: String, pid: u64, tid: u64, from: u64, to: u64, origin: u64) -> Value {
     json!({
-        "ph": "X", "name": name, "cat": "token", "pid": pid, "tid": tid,
+        "ph": "X", "name": name, "cat": cat, "pid": pid, "tid": tid,
         "ts": us(from, origin), "dur": to.saturating_sub(from) as f64 / 1000.0,
     })
+}
+
+/// The rep's phase spans, outer spans first where they start together (as
+/// trace viewers nest complete events).
+fn phase_events(rep: &RepRecord, pid: u64, origin: u64) -> Vec<Value> {
+    let Some(spans) = &rep.phases else {
+        return Vec::new();
+    };
+    let mut sorted: Vec<&Span> = spans
+        .iter()
+        .filter(|s| (s[0] as usize) < PHASE_NAMES.len() && s[2] >= s[1])
+        .collect();
+    sorted.sort_by_key(|s| (s[1], std::cmp::Reverse(s[2])));
+    sorted
+        .into_iter()
+        .map(|s| {
+            let name = PHASE_NAMES[s[0] as usize].to_string();
+            slice("phase", name, pid, PHASES_TID, s[1], s[2], origin)
+        })
+        .collect()
 }
 
 /// The generation, its prefill and every inter-token interval of one rep.
