@@ -241,6 +241,7 @@ impl Run {
             // Measured before any worker starts: nothing else runs yet.
             harness: Some(crate::harness::HarnessFootprint {
                 record_token_ns: crate::harness::record_token_cost_ns(),
+                record_span_ns: crate::harness::record_span_cost_ns(),
                 ..Default::default()
             }),
         };

@@ -7,6 +7,7 @@
 use crate::protocol::{
     serve_in_process, EngineError, GenRequest, GenStats, InProcessEngine, LoadInfo,
 };
+use crate::phases::{Phase, PhaseLog};
 use crate::stats::bootstrap::median;
 use serde::{Deserialize, Serialize};
 use std::time::{Duration, Instant};
@@ -20,6 +21,10 @@ pub struct HarnessFootprint {
     /// Median over 15 timings of 10 000 tokens through `serve_in_process`
     /// with an engine that produces them instantly: stamp + store per token.
     pub record_token_ns: Option<f64>,
+    /// Median over 15 timings of 10 000 phase spans recorded by `PhaseLog`
+    /// (two clock reads and a store): what `--phases` adds per span.
+    #[serde(default)]
+    pub record_span_ns: Option<f64>,
 }
 
 impl HarnessFootprint {
@@ -48,6 +53,9 @@ impl HarnessFootprint {
         parts.push(format!(
             "recording one token costs {record} in the Rust workers' loop"
         ));
+        if let Some(ns) = self.record_span_ns {
+            parts.push(format!("one phase span (--phases) costs {ns:.0} ns"));
+        }
         parts.join("; ")
     }
 }
@@ -106,4 +114,22 @@ pub fn record_token_cost_ns() -> Option<f64> {
         })
         .collect();
     median(&per_token)
+}
+
+/// What recording one phase span costs (`PhaseLog::mark` + `close`).
+pub fn record_span_cost_ns() -> Option<f64> {
+    let per_span: Vec<f64> = (0..15)
+        .map(|_| {
+            let mut log = PhaseLog::new(true, TOKENS as usize);
+            let start = Instant::now();
+            for _ in 0..TOKENS {
+                let begin = log.mark();
+                log.close(Phase::Consumer, std::hint::black_box(begin));
+            }
+            let elapsed = start.elapsed();
+            std::hint::black_box(log.into_spans([]));
+            elapsed.as_nanos() as f64 / f64::from(TOKENS)
+        })
+        .collect();
+    median(&per_span)
 }

@@ -74,7 +74,7 @@ pub fn css_color(name: &str) -> String {
 pub const SERIES_STROKE: u32 = 2;
 const TRANSIT: RGBColor = RGBColor(0xe7, 0x29, 0x8a);
 
-fn chart_err<E: std::fmt::Debug>(chart: &'static str) -> impl Fn(E) -> ReportError {
+pub(crate) fn chart_err<E: std::fmt::Debug>(chart: &'static str) -> impl Fn(E) -> ReportError {
     move |e| ReportError::Chart {
         chart,
         message: format!("{e:?}"),
@@ -347,7 +347,7 @@ fn draw_lines<'a, 'b: 'a>(chart: &mut Chart<'a, 'b>, series: &[Series]) -> DrawR
 }
 
 /// The legend box every chart uses, on linear or log axes.
-fn legend<'a, 'b: 'a, CT: plotters::coord::CoordTranslate>(
+pub(crate) fn legend<'a, 'b: 'a, CT: plotters::coord::CoordTranslate>(
     chart: &mut ChartContext<'a, SVGBackend<'b>, CT>,
     position: SeriesLabelPosition,
 ) -> DrawResult {
@@ -390,7 +390,7 @@ fn label_room(items: &[Bar]) -> f64 {
     1.0 / (1.0 - share.clamp(0.1, 0.6))
 }
 
-fn nonzero(v: f64) -> f64 {
+pub(crate) fn nonzero(v: f64) -> f64 {
     if v > 0.0 && v.is_finite() {
         v
     } else {
@@ -402,7 +402,7 @@ fn nonzero(v: f64) -> f64 {
 /// attribute goes (the HTML parser puts inline `<svg>` in the SVG namespace
 /// by itself, and the page then holds no URL at all), and it gets an
 /// accessible name and a class the stylesheet scales.
-fn finish_svg(svg: String, label: &str) -> String {
+pub(crate) fn finish_svg(svg: String, label: &str) -> String {
     let label = crate::html::escape(label);
     svg.replacen(" xmlns=\"http://www.w3.org/2000/svg\"", "", 1)
         .replacen(

@@ -10,6 +10,7 @@
 //! `compare` puts several runs of one scenario side by side (commits,
 //! machines, model sizes) with the change of each metric and its interval.
 
+pub mod attribution;
 pub mod charts;
 pub mod claims;
 mod claims_go;

@@ -26,6 +26,7 @@ pub fn render_run(
     body.push_str(&crate::run_design::resolution_html(results));
     body.push_str(&latency(&view));
     body.push_str(&charts_section(&view)?);
+    body.push_str(&crate::attribution::section(results)?);
     body.push_str(&claims_section(&view, micro));
     body.push_str(&metadata(&view));
     let title = format!("crossbench {} — {}", results.scenario.name, results.run_id);

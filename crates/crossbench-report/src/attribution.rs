@@ -1,0 +1,242 @@
+//! "Where the time goes" (`bench --phases`): each backend's typical decode
+//! token split into its phases, as a stacked bar chart and a table, beside
+//! the design note's attribution (model computation 99.9%, memory bandwidth
+//! 0.09%, cgo overhead 0.01%).
+
+use crossbench_core::attribution::PhaseSplit;
+use crossbench_core::results::BenchResults;
+use plotters::prelude::*;
+
+use crate::charts::{chart_err, finish_svg, legend, WIDTH};
+use crate::html::{self, fmt_ns, swatch, Cell};
+use crate::ReportError;
+
+/// The note's categories, each a sum of phases (crossbench_core::phases).
+pub const CATEGORIES: [(&str, &[&str], RGBColor); 4] = [
+    ("MLX (dispatch + wait)", &["dispatch", "wait"], RGBColor(0x1b, 0x9e, 0x77)),
+    ("host (build, loop, consumer)", &["build", "host", "consumer"], RGBColor(0x75, 0x70, 0xb3)),
+    ("crossing", &["crossing"], RGBColor(0xd9, 0x5f, 0x02)),
+    ("IPC (pipe)", &["pipe"], RGBColor(0xe7, 0x29, 0x8a)),
+];
+const UNATTRIBUTED: RGBColor = RGBColor(0xbb, 0xbb, 0xbb);
+
+/// Nanoseconds of each category in the typical token, then unattributed.
+pub fn category_ns(s: &PhaseSplit) -> [f64; 5] {
+    let mut out = [0.0; 5];
+    for (i, (_, phases, _)) in CATEGORIES.iter().enumerate() {
+        out[i] = phases.iter().filter_map(|p| s.phases_ns.get(*p)).sum();
+    }
+    out[4] = s.unattributed_ns;
+    out
+}
+
+fn splits(r: &BenchResults) -> Vec<(&str, &PhaseSplit)> {
+    r.backends
+        .iter()
+        .filter_map(|b| b.phase_split.as_ref().map(|s| (b.name.as_str(), s)))
+        .collect()
+}
+
+/// The section; empty when the run recorded no phases.
+pub fn section(r: &BenchResults) -> Result<String, ReportError> {
+    let rows = splits(r);
+    if rows.is_empty() {
+        return Ok(String::new());
+    }
+    let chart = stacked_bars(&rows)?;
+    let caption = "<b>The typical decode token, split into phases</b> (mean of the middle half of tokens by ITL, \
+        as a share of their ITL). The shares of crossing and IPC are far too small to see here: the table has them.";
+    let mut out = String::from("<h2>Where the time goes</h2>\n");
+    out.push_str(&format!(
+        "<figure data-chart=\"phase-split\" data-series=\"{}\">\n<figcaption>{caption}</figcaption>\n{chart}\n</figure>\n",
+        rows.len()
+    ));
+    out.push_str(&table(&rows));
+    out.push_str(&note_comparison(&rows, r));
+    Ok(out)
+}
+
+fn pct(part: f64, whole: f64) -> String {
+    if whole <= 0.0 || part == 0.0 {
+        return "–".into();
+    }
+    let p = part / whole * 100.0;
+    if p > 0.0 && p < 0.1 {
+        format!("{p:.3}%")
+    } else {
+        format!("{p:.1}%")
+    }
+}
+
+fn table(rows: &[(&str, &PhaseSplit)]) -> String {
+    let body: Vec<(Option<&str>, Vec<Cell>)> = rows
+        .iter()
+        .map(|(name, s)| {
+            let c = category_ns(s);
+            let mut cells = vec![Cell::Raw(swatch(name)), Cell::Num(fmt_ns(s.itl_ns))];
+            for ns in c {
+                // No span of the phase at all: not part of this backend's design.
+                let text = if ns == 0.0 {
+                    "–".into()
+                } else {
+                    format!("{} ({})", fmt_ns(ns), pct(ns, s.itl_ns))
+                };
+                cells.push(Cell::Num(text));
+            }
+            cells.push(Cell::Num(format!("{:.2}%", s.coverage_median * 100.0)));
+            cells.push(Cell::Num(s.pipe_latency_ns.map_or("–".into(), fmt_ns)));
+            (None, cells)
+        })
+        .collect();
+    let headers = [
+        "Backend", "typical ITL", "MLX (dispatch + wait)", "host (build, loop, consumer)", "crossing",
+        "IPC (pipe)", "unattributed", "phases / ITL (median)", "pipe delay",
+    ];
+    format!(
+        "{}<p class=\"note\">Phases as the worker's own thread sees them (docs/protocol.md, <code>phases</code>): MLX = \
+         <code>async_eval</code> plus the <code>item()</code> wait (on MLX's CPU stream <code>async_eval</code> returns only \
+         once few enough of the step's tasks are queued, so it holds most of the compute); host = building the next step's \
+         graph, the loop's bookkeeping and the consumer; crossing = the per-token call into the shim or the callback out of \
+         it, with what the shim's entry guard does; IPC = writing the token line. Unattributed = instants no span covered. \
+         phases / ITL: the median over all decode tokens of the sum of a token's phases over its measured ITL. \
+         Pipe delay: the driver's receipt minus the worker's stamp, which delays tokens but is not part of the ITL.</p>\n",
+        html::table(&headers, &body)
+    )
+}
+
+/// The note's attribution beside this run's, per backend.
+fn note_comparison(rows: &[(&str, &PhaseSplit)], r: &BenchResults) -> String {
+    let span = r.harness.as_ref().and_then(|h| h.record_span_ns);
+    let body: Vec<(Option<&str>, Vec<Cell>)> = rows
+        .iter()
+        .map(|(name, s)| {
+            let c = category_ns(s);
+            (
+                None,
+                vec![
+                    Cell::Raw(swatch(name)),
+                    Cell::Num(pct(c[0], s.itl_ns)),
+                    Cell::Text("not separable on the host's timeline".into()),
+                    Cell::Num(pct(c[2], s.itl_ns)),
+                    Cell::Num(pct(c[1] + c[3], s.itl_ns)),
+                ],
+            )
+        })
+        .collect();
+    let headers = [
+        "Backend", "model computation (note: 99.9%)", "memory bandwidth (note: 0.09%)",
+        "crossing (note: cgo overhead 0.01%)", "host + IPC (not in the note)",
+    ];
+    let cost = span.map_or(String::new(), |ns| {
+        format!(" Recording costs {ns:.0} ns a span here (two clock reads), a few spans per token: part of that lands in the phase it bounds.")
+    });
+    format!(
+        "<h3>The note's attribution, measured</h3>\n{}<p class=\"note\">The note's split is for Mistral-7B through cgo on Apple \
+         silicon; this run's model and machine are in the metadata below. Model computation is taken as the MLX share (the \
+         host blocked in <code>async_eval</code> or <code>item()</code>); memory bandwidth is inside MLX's kernels and \
+         cannot be told apart from compute by timestamps on the host.{cost}</p>\n",
+        html::table(&headers, &body)
+    )
+}
+
+/// One horizontal bar per backend, 0-100% of its typical token.
+fn stacked_bars(rows: &[(&str, &PhaseSplit)]) -> Result<String, ReportError> {
+    let err = chart_err("phase_split");
+    let n = rows.len() as u32;
+    // Bars at y = 1..=n (top row first); the legend in the room above them.
+    let height = 200 + 40 * n;
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, height)).into_drawing_area();
+        root.fill(&WHITE).map_err(&err)?;
+        let mut chart = ChartBuilder::on(&root)
+            .margin(12)
+            .x_label_area_size(36)
+            .y_label_area_size(150)
+            .build_cartesian_2d(0f64..100.0, 0.4f64..f64::from(n) + 3.6)
+            .map_err(&err)?;
+        let name_at = |y: &f64| {
+            let whole = y.fract().abs() < 1e-9 && *y >= 1.0 && *y <= f64::from(n);
+            let row = (f64::from(n) - y.round()) as usize;
+            whole
+                .then(|| rows.get(row).map(|r| r.0.to_string()))
+                .flatten()
+                .unwrap_or_default()
+        };
+        chart
+            .configure_mesh()
+            .disable_y_mesh()
+            .x_desc("share of the typical token (%)")
+            .y_labels(n as usize + 4)
+            .y_label_formatter(&name_at)
+            .label_style(("sans-serif", 16))
+            .draw()
+            .map_err(&err)?;
+        let colors: Vec<RGBColor> = CATEGORIES.iter().map(|c| c.2).chain([UNATTRIBUTED]).collect();
+        let labels: Vec<&str> = CATEGORIES.iter().map(|c| c.0).chain(["unattributed"]).collect();
+        for (k, color) in colors.iter().enumerate() {
+            let color = *color;
+            let rects = rows.iter().enumerate().map(|(i, (_, s))| {
+                let c = category_ns(s);
+                let total: f64 = c.iter().sum::<f64>().max(1.0);
+                let from: f64 = c[..k].iter().sum::<f64>() / total * 100.0;
+                let to = from + c[k] / total * 100.0;
+                let y = f64::from(n) - i as f64;
+                Rectangle::new([(from, y - 0.35), (to, y + 0.35)], color.filled())
+            });
+            chart
+                .draw_series(rects)
+                .map_err(&err)?
+                .label(labels[k])
+                .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], color.filled()));
+        }
+        legend(&mut chart, SeriesLabelPosition::UpperRight).map_err(&err)?;
+        root.present().map_err(&err)?;
+    }
+    Ok(finish_svg(svg, "The typical decode token split into phases"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    fn split(wait: f64, crossing: f64, pipe: f64) -> PhaseSplit {
+        let phases_ns: BTreeMap<String, f64> = crossbench_core::phases::PHASE_NAMES
+            .iter()
+            .map(|p| (p.to_string(), 0.0))
+            .chain([
+                ("wait".into(), wait),
+                ("build".into(), 100.0),
+                ("crossing".into(), crossing),
+                ("pipe".into(), pipe),
+            ])
+            .collect();
+        PhaseSplit {
+            tokens: 10,
+            itl_ns: wait + 100.0 + crossing + pipe + 10.0,
+            phases_ns,
+            unattributed_ns: 10.0,
+            coverage_median: 0.99,
+            pipe_latency_ns: (pipe > 0.0).then_some(50.0),
+        }
+    }
+
+    #[test]
+    fn categories_sum_the_phases_the_note_names() {
+        let c = category_ns(&split(9_000.0, 30.0, 0.0));
+        assert_eq!(c, [9_000.0, 100.0, 30.0, 0.0, 10.0]);
+    }
+
+    #[test]
+    fn the_table_gives_shares_and_a_dash_for_a_phase_the_design_lacks() {
+        let a = split(1_000_000.0, 0.0, 2_000.0);
+        let b = split(1_000_000.0, 300.0, 0.0);
+        let html = table(&[("python-subprocess", &a), ("ffi-token", &b)]);
+        assert!(html.contains("300 ns (0.030%)"), "{html}");
+        assert!(html.contains("<td class=\"num\">–</td>"), "{html}");
+        assert!(html.contains("99.00%"), "{html}");
+        let svg = stacked_bars(&[("python-subprocess", &a), ("ffi-token", &b)]).unwrap();
+        assert!(svg.contains("aria-label=\"The typical decode token split into phases\""));
+    }
+}
