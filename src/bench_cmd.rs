@@ -108,6 +108,14 @@ pub fn run(args: BenchArgs) -> Result<i32> {
 /// Resolves and runs one bench (no printing); `crossbench sweep` calls it once
 /// per rung.
 pub fn execute(args: &BenchArgs) -> Result<crossbench_core::RunOutcome> {
+    execute_with(args, |_| Ok(()))
+}
+
+/// `execute`, with `customize` applied to the plan last (`crossbench profile`).
+pub fn execute_with(
+    args: &BenchArgs,
+    customize: impl FnOnce(&mut BenchPlan) -> Result<()>,
+) -> Result<crossbench_core::RunOutcome> {
     let scenarios_dir = bootstrap::project_root().join("scenarios");
     let registry = backends::registry();
     let name = args.scenario.as_deref().context("--scenario is required")?;
@@ -164,11 +172,12 @@ pub fn execute(args: &BenchArgs) -> Result<crossbench_core::RunOutcome> {
         plan.profiling.get_or_insert_with(Default::default).phases = true;
     }
     apply_overrides(&mut plan, args)?;
+    customize(&mut plan)?;
     install_interrupt_handler().context("installing the SIGINT handler")?;
     Ok(run_bench(plan)?)
 }
 
-fn exit_code(outcome: &crossbench_core::RunOutcome) -> Result<i32> {
+pub fn exit_code(outcome: &crossbench_core::RunOutcome) -> Result<i32> {
     if outcome.interrupted {
         eprintln!(
             "interrupted: the completed measurements are in {}",

@@ -80,8 +80,11 @@ pub fn run_gate(a: GateArgs) -> Result<i32> {
     if !(0.5..=0.999).contains(&a.confidence) {
         bail!("--confidence must be in [0.5, 0.999]");
     }
-    let (baseline, _) = Baseline::load(&a.baseline)?;
+    let (baseline, base_file) = Baseline::load(&a.baseline)?;
     let (mut current, cur_file) = Baseline::load(&a.current)?;
+    for (b, file) in [(&baseline, &base_file), (&current, &cur_file)] {
+        refuse_profiling_run(b, file)?;
+    }
     let mut baseline = baseline;
     if let Some(n) = a.reps_limit {
         baseline.truncate_reps(n);
@@ -141,6 +144,7 @@ pub fn run_gate(a: GateArgs) -> Result<i32> {
 pub fn run_baseline(cmd: BaselineCommand) -> Result<i32> {
     let BaselineCommand::Save(a) = cmd;
     let (loaded, file) = Baseline::load(&a.run)?;
+    refuse_profiling_run(&loaded, &file)?;
     if !loaded.injected_slowdowns.is_empty() {
         bail!(
             "{}: this run has injected slowdowns; a baseline must be a clean run",
@@ -184,4 +188,17 @@ pub fn run_baseline(cmd: BaselineCommand) -> Result<i32> {
         baseline.source_run_id
     );
     Ok(0)
+}
+
+/// A profiling run (`--phases`, `crossbench profile`) carries the profiler's
+/// cost in its timings: never a baseline, never a gate input.
+fn refuse_profiling_run(b: &Baseline, file: &std::path::Path) -> Result<()> {
+    if b.profiling.is_some() {
+        bail!(
+            "{}: this is a profiling run (bench --phases or crossbench profile); \
+             baselines and gate inputs must be runs without profiling",
+            file.display()
+        );
+    }
+    Ok(())
 }

@@ -19,6 +19,7 @@ mod inject;
 mod mlx_rs_engine;
 mod model_make;
 mod presets;
+mod profile_cmd;
 mod report_cmd;
 mod sweep_cmd;
 mod tokenizer;
@@ -50,6 +51,9 @@ enum Command {
         #[command(subcommand)]
         command: gate_cmd::BaselineCommand,
     },
+    /// Run a scenario with every backend's worker under `perf record` (cpu-clock) and
+    /// the phase timeline on; write a flame graph SVG per backend beside results.json.
+    Profile(profile_cmd::ProfileArgs),
     /// Run a scenario's generation on each rung of its model ladder ([sweep]) and
     /// write results/<sweep-id>/sweep.json: overhead vs native-cpp per model size.
     Sweep(sweep_cmd::SweepArgs),
@@ -145,6 +149,7 @@ fn main() {
 fn run(cli: Cli) -> Result<i32> {
     match cli.command {
         Command::Bench(args) => bench_cmd::run(args),
+        Command::Profile(args) => profile_cmd::run(args),
         Command::Sweep(args) => sweep_cmd::run(args),
         Command::Embed(args) => embed_cmd::run(args),
         Command::Claims(args) => claims_cmd::run(args),

@@ -185,3 +185,36 @@ fn unusable_inputs_are_errors_naming_the_file() {
         "injecting into a backend not in the run is an error"
     );
 }
+
+#[test]
+fn a_profiling_run_is_refused_as_a_baseline_and_as_a_gate_input() {
+    let tmp = tempfile::tempdir().unwrap();
+    let clean = bench_mock(tmp.path(), &[]);
+    let profiled = bench_mock(tmp.path(), &["--phases"]);
+    let r = results(&profiled);
+    assert_eq!(r["profiling"]["phases"], true);
+    // The mock records its phases too (wait, consumer): the split exists.
+    assert!(r["backends"][0]["phase_split"]["coverage_median"].is_number());
+    let o = crossbench(&[
+        "baseline",
+        "save",
+        profiled.to_str().unwrap(),
+        "--dir",
+        tmp.path().to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("is a profiling run"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let o = crossbench(&[
+        "gate",
+        "--baseline",
+        clean.to_str().unwrap(),
+        "--current",
+        profiled.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("is a profiling run"));
+}

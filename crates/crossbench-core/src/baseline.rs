@@ -55,6 +55,10 @@ pub struct Baseline {
     pub environment: Environment,
     #[serde(default)]
     pub injected_slowdowns: BTreeMap<String, f64>,
+    /// Set when the source run was a profiling run (never a baseline or a
+    /// gate input: its timings carry the profiler's cost).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profiling: Option<crate::results::Profiling>,
     pub noisy: bool,
     pub backends: Vec<BaselineBackend>,
 }
@@ -130,6 +134,7 @@ impl Baseline {
             scenario: r.scenario.clone(),
             environment: r.environment.clone(),
             injected_slowdowns: r.injected_slowdowns.clone(),
+            profiling: r.profiling.clone(),
             noisy: r.noisy,
             backends,
         }

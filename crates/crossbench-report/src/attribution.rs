@@ -53,7 +53,29 @@ pub fn section(r: &BenchResults) -> Result<String, ReportError> {
     ));
     out.push_str(&table(&rows));
     out.push_str(&note_comparison(&rows, r));
+    out.push_str(&flame_graph_links(r));
     Ok(out)
+}
+
+/// Links to the flame graphs `crossbench profile` wrote beside the report.
+fn flame_graph_links(r: &BenchResults) -> String {
+    let Some(p) = r.profiling.as_ref().filter(|p| !p.flame_graphs.is_empty()) else {
+        return String::new();
+    };
+    let links: Vec<String> = p
+        .flame_graphs
+        .iter()
+        .map(|(backend, file)| {
+            format!("<a href=\"{}\">{}</a>", html::escape(file), html::escape(backend))
+        })
+        .collect();
+    let event = p.perf_event.as_deref().unwrap_or("perf");
+    format!(
+        "<p class=\"note\">Flame graphs of each worker's CPU time (crossbench profile, perf record on {}): {}. \
+         Files beside this report; they open in a browser, and a click zooms.</p>\n",
+        html::escape(event),
+        links.join(" · ")
+    )
 }
 
 fn pct(part: f64, whole: f64) -> String {

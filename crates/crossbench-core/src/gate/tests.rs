@@ -62,6 +62,7 @@ fn run(name: &str, ffi_overhead: f64, seed: u64) -> Baseline {
         scenario: serde_json::from_value(json).unwrap(),
         environment,
         injected_slowdowns: BTreeMap::new(),
+        profiling: None,
         noisy: false,
         backends: vec![
             backend("ffi-token", ffi_overhead, seed),
