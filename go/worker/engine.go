@@ -62,6 +62,10 @@ type generation struct {
 	// shim's thread to end the generation (the consumer panicked).
 	tokens chan int32
 	stop   atomic.Bool
+	// bench --phases (nil when off); consumerSpans is false for go-cgo-stream,
+	// whose consumer runs on another thread than the shim's loop.
+	phases        *phaseLog
+	consumerSpans bool
 }
 
 // take is the consumer: it holds the token now.
@@ -70,6 +74,9 @@ func (g *generation) take(token int32) {
 	g.fault.maybeInject(uint64(len(g.ids)))
 	g.ids = append(g.ids, token)
 	g.stamps = append(g.stamps, t)
+	if g.consumerSpans {
+		g.phases.add(phaseConsumer, t, nowNs())
+	}
 }
 
 //export goOnToken
@@ -118,8 +125,15 @@ func runPerToken(model *C.cb_model, r request, g *generation) (c C.cb_counters, 
 	}
 	g.take(int32(tok))
 	for i := uint32(1); i < r.maxNew; i++ {
+		begin := uint64(0)
+		if g.phases != nil {
+			begin = nowNs()
+		}
 		if s := C.cb_decode_step(sess, &tok); s != C.CB_OK {
 			return c, shimError(s)
+		}
+		if g.phases != nil {
+			g.phases.add(phaseCrossing, begin, nowNs())
 		}
 		g.take(int32(tok))
 	}

@@ -21,7 +21,9 @@ func (w *worker) generate(r request) []byte {
 		ids:    make([]int32, 0, r.maxNew),
 		stamps: make([]uint64, 0, r.maxNew),
 		fault:  faultFromEnv(w.backend),
+		phases: startPhases(r.maxNew),
 	}
+	g.consumerSpans = g.phases != nil && w.shape != stream
 	var counters C.cb_counters
 	var err *genError
 	var mlxPeak uint64
@@ -50,9 +52,15 @@ func (w *worker) generate(r request) []byte {
 		out = strconv.AppendUint(out, g.stamps[i], 10)
 		out = append(out, "}\n"...)
 	}
+	var phaseLine []byte
+	var dropped uint64
+	if g.phases != nil {
+		phaseLine = g.phases.finish(&dropped)
+	}
 	if err != nil {
 		return append(out, errorLine(err.code, err.message)+"\n"...)
 	}
+	out = append(out, phaseLine...)
 	fields := []struct {
 		key   string
 		value uint64
@@ -71,6 +79,12 @@ func (w *worker) generate(r request) []byte {
 		{"go_callbacks", g.goCallbacks},
 		{"mlx_peak_bytes", mlxPeak},
 		{"peak_rss_bytes", peakRSSBytes()},
+	}
+	if g.phases != nil {
+		fields = append(fields, struct {
+			key   string
+			value uint64
+		}{"phase_spans_dropped", dropped})
 	}
 	out = append(out, `{"ev":"done","tokens":`...)
 	out = strconv.AppendInt(out, int64(len(g.ids)), 10)
