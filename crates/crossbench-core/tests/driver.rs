@@ -125,7 +125,7 @@ fn two_mocks_run_and_every_export_is_written() {
             "trace.json"
         ]
     );
-    check_trace_events(&outcome.out_dir.join("trace.json"), &r);
+    check_trace_events(&outcome.out_dir.join("trace.json"), r);
     check_bencher_metric_format(&outcome.out_dir.join("bencher.json"));
     check_github_action_benchmark(&outcome.out_dir.join("gab-smaller.json"), "ns");
     check_github_action_benchmark(&outcome.out_dir.join("gab-bigger.json"), "tokens/s");

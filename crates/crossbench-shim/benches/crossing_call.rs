@@ -29,7 +29,7 @@ fn c_to_rust(c: &mut Criterion) {
     g.bench_function("ffi_callback", |b| {
         b.iter_custom(|iters| {
             let t = Instant::now();
-            black_box(call_callback_n(iters, |x| black_box(x)));
+            black_box(call_callback_n(iters, black_box));
             t.elapsed()
         })
     });

@@ -61,7 +61,7 @@ impl<'m> EmbeddingView<'m> {
             len,
             _owner: PhantomData,
         };
-        if data.is_null() || (data as usize) % std::mem::align_of::<f32>() != 0 {
+        if data.is_null() || !(data as usize).is_multiple_of(std::mem::align_of::<f32>()) {
             return Err(ShimError::null("cb_array_view data"));
         }
         Ok(view)
