@@ -19,6 +19,7 @@ pub mod embed_page;
 mod html;
 pub mod load;
 mod run_design;
+mod run_metadata;
 mod run_page;
 pub mod sweep;
 pub mod view;

@@ -28,7 +28,7 @@ pub fn render_run(
     body.push_str(&charts_section(&view)?);
     body.push_str(&crate::attribution::section(results)?);
     body.push_str(&claims_section(&view, micro));
-    body.push_str(&metadata(&view));
+    body.push_str(&crate::run_metadata::metadata(&view));
     let title = format!("crossbench {} — {}", results.scenario.name, results.run_id);
     Ok(html::page(&title, &body))
 }
@@ -88,7 +88,7 @@ fn warnings(v: &RunView) -> String {
     )
 }
 
-fn status_cell(b: &BackendView) -> Cell {
+pub(crate) fn status_cell(b: &BackendView) -> Cell {
     match &b.state {
         State::Ok => Cell::Text(format!("ok ({} reps)", b.reps)),
         State::Absent => Cell::Text("absent: not in this run".into()),
@@ -96,7 +96,7 @@ fn status_cell(b: &BackendView) -> Cell {
     }
 }
 
-fn row_class(b: &BackendView) -> Option<&'static str> {
+pub(crate) fn row_class(b: &BackendView) -> Option<&'static str> {
     (b.state != State::Ok).then_some("absent")
 }
 
@@ -423,143 +423,6 @@ fn micro_claims(m: &Microbench) -> String {
         escape(&m.file),
         escape(m.generated_at.as_deref().unwrap_or("undated")),
         html::table(&["Claim", "Benchmark vs twin", "Measured", "Twin", "Difference", "Ratio"], &rows)
-    )
-}
-
-fn metadata(v: &RunView) -> String {
-    let r = v.results;
-    let e = &r.environment;
-    let s = &r.scenario;
-    let opt = |x: &Option<String>| x.clone().unwrap_or_else(|| "unknown".into());
-    let pairs: Vec<(&str, String)> = vec![
-        (
-            "Run",
-            format!(
-                "{} ({}), {} → {}",
-                r.run_id,
-                r.status.as_str(),
-                r.started_at,
-                r.finished_at.as_deref().unwrap_or("not finished")
-            ),
-        ),
-        (
-            "Scenario",
-            format!(
-                "{} ({:?}), {} · sha256 {}",
-                s.name, s.kind, s.file, s.sha256
-            ),
-        ),
-        (
-            "Generation",
-            format!(
-                "{} prompt tokens, {} new tokens, temperature {}, top_p {}, seed {}, detokenize {}",
-                s.prompt_tokens, s.max_new_tokens, s.temperature, s.top_p, s.seed, s.detokenize
-            ),
-        ),
-        (
-            "Repetitions",
-            format!(
-                "{} warm-up, {} measured, timeout {} s",
-                s.warmup, s.repetitions, s.timeout_s
-            ),
-        ),
-        (
-            "Model",
-            format!(
-                "{} · dir {} · config sha256 {}",
-                model_label(r),
-                opt(&e.model_dir),
-                opt(&e.model_config_sha256)
-            ),
-        ),
-        (
-            "Machine",
-            format!(
-                "{} · {} cores · {} RAM · {} · kernel {} · device {}",
-                opt(&e.cpu_model),
-                e.cores.map_or("?".into(), |c| c.to_string()),
-                e.ram_bytes.map_or("?".into(), |b| fmt_bytes(b as f64)),
-                opt(&e.os),
-                opt(&e.kernel),
-                opt(&e.device)
-            ),
-        ),
-        (
-            "Versions",
-            format!(
-                "MLX {} · mlx-lm {} · {}",
-                opt(&e.mlx_version),
-                opt(&e.mlx_lm_version),
-                opt(&e.rustc_version)
-            ),
-        ),
-        ("BLAS", opt(&e.blas)),
-        ("Commit", opt(&e.git_commit)),
-        (
-            "Noise",
-            format!(
-                "noisy: {} (limit: per-rep decode-time CV {:.0}%)",
-                r.noisy,
-                r.cv_limit * 100.0
-            ),
-        ),
-        (
-            "Token agreement",
-            format!(
-                "{} — {}",
-                if r.agreement.all_match {
-                    "all match"
-                } else {
-                    "MISMATCH"
-                },
-                r.agreement.note
-            ),
-        ),
-    ];
-    let mut rows: Vec<(Option<&str>, Vec<Cell>)> = pairs
-        .into_iter()
-        .chain(crate::run_design::metadata_rows(r))
-        .map(|(k, v)| (None, vec![Cell::Text(k.into()), Cell::Text(v)]))
-        .collect();
-    rows.extend(
-        e.extra
-            .iter()
-            .map(|(k, v)| (None, vec![Cell::Text(k.clone()), Cell::Text(v.clone())])),
-    );
-    let backends: Vec<(Option<&str>, Vec<Cell>)> = v
-        .backends
-        .iter()
-        .map(|b| {
-            let res = b.result;
-            let cells = vec![
-                Cell::Raw(swatch(&b.name)),
-                Cell::Text(res.map(|x| x.summary.clone()).unwrap_or_default()),
-                status_cell(b),
-                Cell::Text(
-                    res.and_then(|x| x.stamp_source)
-                        .map(|s| format!("{s:?}"))
-                        .unwrap_or_default(),
-                ),
-                Cell::Text(res.and_then(|x| x.exit_status.clone()).unwrap_or_default()),
-                Cell::Text(res.and_then(|x| x.error.clone()).unwrap_or_default()),
-            ];
-            (row_class(b), cells)
-        })
-        .collect();
-    format!(
-        "<h2>Run metadata</h2>\n{}\n<h3>Backends</h3>\n{}",
-        html::table(&["", ""], &rows),
-        html::table(
-            &[
-                "Backend",
-                "What it is",
-                "Status",
-                "Consumer stamp",
-                "Worker exit",
-                "Error"
-            ],
-            &backends
-        )
     )
 }
 
