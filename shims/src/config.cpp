@@ -61,25 +61,50 @@ struct Reader {
   }
 };
 
-void read_quantization(const Reader& r, Config& c) {
-  const json::Value* q = r.get("quantization");
-  if (!q) return;
-  if (!q->is_object()) r.bad("quantization", "must be an object");
-  Reader qr{*q, r.path};
+// {bits, group_size[, mode]} at `where` ("quantization" or
+// "quantization.<module path>"), checked as MLX's affine quantization allows.
+// A per-layer override may leave bits or group_size out or null: MLX's
+// QuantizedLinear then takes affine's defaults, 4 bits in groups of 64
+// (mlx.nn's _defaults_for_mode), as mixed recipes like mixed_3_6 write them.
+Config::Quant read_quant_spec(const Reader& r, const json::Value& q, const std::string& where,
+                              bool mlx_defaults) {
+  if (!q.is_object()) r.bad(where, "must be an object");
+  Reader qr{q, r.path};
   if (const json::Value* mode = qr.get("mode");
       mode && !(mode->is_string() && mode->str == "affine"))
     fail(CB_ERR_UNSUPPORTED,
-         r.path + ": quantization.mode must be \"affine\" (the only mode supported)");
-  c.quant_bits = qr.req_int("bits");
-  c.quant_group_size = qr.req_int("group_size");
-  int b = c.quant_bits;
+         r.path + ": " + where + ".mode must be \"affine\" (the only mode supported)");
+  Config::Quant spec = mlx_defaults
+                           ? Config::Quant{qr.opt_int("bits", 4), qr.opt_int("group_size", 64)}
+                           : Config::Quant{qr.req_int("bits"), qr.req_int("group_size")};
+  int b = spec.bits;
   if (!(b == 2 || b == 3 || b == 4 || b == 5 || b == 6 || b == 8))
-    fail(CB_ERR_UNSUPPORTED, r.path + ": quantization.bits = " + std::to_string(b) +
+    fail(CB_ERR_UNSUPPORTED, r.path + ": " + where + ".bits = " + std::to_string(b) +
                                  " is not supported (expected 2, 3, 4, 5, 6 or 8)");
-  int g = c.quant_group_size;
+  int g = spec.group_size;
   if (!(g == 32 || g == 64 || g == 128))
-    fail(CB_ERR_UNSUPPORTED, r.path + ": quantization.group_size = " +
-                                 std::to_string(g) + " is not supported (32, 64, 128)");
+    fail(CB_ERR_UNSUPPORTED, r.path + ": " + where + ".group_size = " + std::to_string(g) +
+                                 " is not supported (32, 64, 128)");
+  return spec;
+}
+
+// The model's quantization, and every other key of the object as a per-layer
+// override (mlx-lm's load: a dict is that layer's own parameters, false
+// leaves it unquantized, true gives it the model's).
+void read_quantization(const Reader& r, Config& c) {
+  const json::Value* q = r.get("quantization");
+  if (!q) return;
+  Config::Quant base = read_quant_spec(r, *q, "quantization", false);
+  c.quant_bits = base.bits;
+  c.quant_group_size = base.group_size;
+  for (const auto& [key, v] : q->obj) {
+    if (key == "bits" || key == "group_size" || key == "mode") continue;
+    const std::string where = "quantization." + key;
+    if (v.is_bool())
+      c.quant_overrides[key] = v.b ? std::optional<Config::Quant>(base) : std::nullopt;
+    else
+      c.quant_overrides[key] = read_quant_spec(r, v, where, true);
+  }
 }
 
 void reject_unsupported(const Reader& r) {
@@ -90,13 +115,20 @@ void reject_unsupported(const Reader& r) {
                                  "' is not supported (expected mistral or llama)");
   if (r.get("rope_scaling"))
     fail(CB_ERR_UNSUPPORTED, r.path + ": rope_scaling must be null (scaled RoPE not implemented)");
-  if (r.get("sliding_window"))
-    fail(CB_ERR_UNSUPPORTED, r.path + ": sliding_window must be null (sliding attention not implemented)");
+  // mlx-lm's llama.py (which serves model_type mistral too) reads
+  // sliding_window only for layers that layer_types marks "sliding_attention";
+  // without layer_types every layer is full attention and the window is
+  // ignored, as in the published Mistral-7B v0.1 config (sliding_window 4096).
+  if (const json::Value* sw = r.get("sliding_window"); sw && !sw->is_number())
+    r.bad("sliding_window", "must be a number or null");
   if (const json::Value* lt = r.get("layer_types")) {
     if (!lt->is_array()) r.bad("layer_types", "must be an array");
     for (const auto& t : lt->arr)
       if (!t.is_string() || t.str != "full_attention")
-        fail(CB_ERR_UNSUPPORTED, r.path + ": layer_types may only contain \"full_attention\"");
+        fail(CB_ERR_UNSUPPORTED,
+             r.path + ": layer_types may only contain \"full_attention\" (sliding-window "
+                      "attention, which mlx-lm applies to \"sliding_attention\" layers, is not "
+                      "implemented)");
   }
   if (r.opt_bool("attention_bias", false) || r.opt_bool("mlp_bias", false))
     fail(CB_ERR_UNSUPPORTED, r.path + ": attention_bias / mlp_bias are not supported");

@@ -1,5 +1,7 @@
 // Mistral / llama hyper-parameters read from an mlx-community config.json.
 #pragma once
+#include <map>
+#include <optional>
 #include <string>
 
 namespace cb {
@@ -19,6 +21,24 @@ struct Config {
   bool tie_word_embeddings = true;  // llama.py's default
   int quant_bits = 0;               // 0 = not quantized
   int quant_group_size = 0;
+
+  // mlx-lm's per-layer overrides inside "quantization" (mixed-precision
+  // recipes): module path -> its own {bits, group_size}, or nullopt where the
+  // config says `false` (left unquantized).
+  struct Quant {
+    int bits = 0;
+    int group_size = 0;
+  };
+  std::map<std::string, std::optional<Quant>> quant_overrides;
+
+  // The quantization of the linear layer at `path` ("model.layers.0.mlp.up_proj"),
+  // as mlx-lm's load resolves it: its override, else the model's, else none.
+  std::optional<Quant> quant_for(const std::string& path) const {
+    auto it = quant_overrides.find(path);
+    if (it != quant_overrides.end()) return it->second;
+    if (quant_bits == 0) return std::nullopt;
+    return Quant{quant_bits, quant_group_size};
+  }
 };
 
 // Reads and validates dir/config.json. Throws cb::Error with CB_ERR_IO when the

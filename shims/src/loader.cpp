@@ -86,7 +86,7 @@ struct Checker {
   void quantized(const std::string& p, int64_t out, int64_t in, const std::string& keys) const;
   void linear(const std::string& p, int64_t out, int64_t in, const std::string& keys) const {
     bool has_scales = idx.count(p + ".scales") > 0;
-    if (!has_scales && cfg.quant_bits && need(p + ".weight").dtype == "U32")
+    if (!has_scales && cfg.quant_for(p) && need(p + ".weight").dtype == "U32")
       fail(CB_ERR_SHAPE, "tensor '" + p + ".scales' is missing (packed " + p +
                              ".weight needs it) in " + dir);
     if (has_scales) quantized(p, out, in, keys);
@@ -96,12 +96,15 @@ struct Checker {
 
 void Checker::quantized(const std::string& p, int64_t out, int64_t in,
                         const std::string& keys) const {
-  if (!cfg.quant_bits)
-    fail(CB_ERR_FORMAT, dir + ": '" + p + ".scales' exists but config.json has no "
-                        "'quantization' {group_size, bits}");
-  const int bits = cfg.quant_bits, g = cfg.quant_group_size;
-  const std::string qkeys = keys + ", quantization.bits=" + std::to_string(bits) +
-                            ", quantization.group_size=" + std::to_string(g);
+  const auto q = cfg.quant_for(p);
+  if (!q)
+    fail(CB_ERR_FORMAT, dir + ": '" + p + ".scales' exists but config.json quantizes no '" + p +
+                            "' (no 'quantization' {group_size, bits}, or it sets '" + p +
+                            "' to false)");
+  const int bits = q->bits, g = q->group_size;
+  const std::string src = cfg.quant_overrides.count(p) ? "quantization." + p + "." : "quantization.";
+  const std::string qkeys = keys + ", " + src + "bits=" + std::to_string(bits) + ", " + src +
+                            "group_size=" + std::to_string(g);
   if ((in * bits) % 32 != 0 || in % g != 0)
     fail(CB_ERR_SHAPE, dir + ": '" + p + "' input dim " + std::to_string(in) +
                            " is not divisible by the quantization group (" + qkeys + ")");
@@ -174,8 +177,9 @@ struct Builder {
   Linear linear(const std::string& p) {
     Linear l{get(p + ".weight"), maybe(p + ".scales"), maybe(p + ".biases")};
     if (l.quantized()) {
-      l.bits = cfg.quant_bits;
-      l.group_size = cfg.quant_group_size;
+      const auto q = cfg.quant_for(p);  // validate() made sure it exists
+      l.bits = q->bits;
+      l.group_size = q->group_size;
     }
     return l;
   }

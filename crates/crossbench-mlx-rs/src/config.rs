@@ -112,10 +112,19 @@ fn reject_unsupported(r: &Reader) -> Result<(), Error> {
         }
         None => return Err(r.bad("model_type", "is missing or not a string")),
     }
-    for key in ["rope_scaling", "sliding_window"] {
-        if r.get(key).is_some() {
-            return unsupported(format!("{key} must be null (not implemented)"));
-        }
+    if r.get("rope_scaling").is_some() {
+        return unsupported("rope_scaling must be null (not implemented)".into());
+    }
+    // As the C++ shim: mlx-lm ignores sliding_window unless layer_types marks
+    // "sliding_attention" layers (Mistral-7B v0.1 sets the window, not the types).
+    let sliding = r
+        .get("layer_types")
+        .and_then(Value::as_array)
+        .is_some_and(|types| types.iter().any(|t| t.as_str() != Some("full_attention")));
+    if sliding {
+        return unsupported(
+            "layer_types may only contain \"full_attention\" (sliding-window attention is not implemented)".into(),
+        );
     }
     if r.boolean("attention_bias", false)? || r.boolean("mlp_bias", false)? {
         return unsupported("attention_bias / mlp_bias are not supported".into());
