@@ -71,6 +71,7 @@ evals = syncs = passes = 0
 # token line, consumer = the detokenizer. Spans go into an array preallocated per
 # generation (index assignment, no growth); off, each wrapper pays one test of PHASES.
 PHASES = os.environ.get("CROSSBENCH_PHASES") == "1"
+TOKEN_PROGRESS = os.environ.get("CROSSBENCH_TOKEN_PROGRESS") == "1"
 P_BUILD, P_DISPATCH, P_WAIT, P_HOST, P_CONSUMER, P_PIPE = 0, 1, 2, 3, 5, 6
 PHASE_NAMES = '["build","dispatch","wait","host","crossing","consumer","pipe"]'
 
@@ -273,6 +274,8 @@ class Worker:
             write(f'{{"ev":"token","i":{n},"id":{token},"t_ns":{t_last}}}\n')
             flush()
             t_written = now() if PHASES else 0
+            if TOKEN_PROGRESS:  # [run] token_progress: one stderr line per token
+                os.write(2, b"crossbench-token\n")
             if detok is not None:
                 detok.add_token(token)
             if PHASES:

@@ -142,6 +142,9 @@ pub fn execute_with(
     if args.run.phases {
         extra_env.push((crossbench_core::phases::ENV.into(), "1".into()));
     }
+    if loaded.scenario.run.token_progress {
+        extra_env.push((crossbench_core::worker::TOKEN_PROGRESS_ENV.into(), "1".into()));
+    }
     let launch = LaunchContext {
         exe,
         model_dir: model_dir.clone(),

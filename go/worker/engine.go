@@ -8,6 +8,7 @@ import "C"
 
 import (
 	"fmt"
+	"os"
 	"runtime"
 	"runtime/cgo"
 	"sync/atomic"
@@ -76,6 +77,9 @@ func (g *generation) take(token int32) {
 	g.stamps = append(g.stamps, t)
 	if g.consumerSpans {
 		g.phases.add(phaseConsumer, t, nowNs())
+	}
+	if tokenProgress { // [run] token_progress: one stderr line per token
+		os.Stderr.WriteString("crossbench-token\n")
 	}
 }
 

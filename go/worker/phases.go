@@ -18,6 +18,9 @@ import (
 // own crossing and consumer spans into a slice preallocated per generation.
 var phasesOn = os.Getenv("CROSSBENCH_PHASES") == "1"
 
+// [run] token_progress (CROSSBENCH_TOKEN_PROGRESS=1): a stderr line per token.
+var tokenProgress = os.Getenv("CROSSBENCH_TOKEN_PROGRESS") == "1"
+
 const (
 	phaseCrossing = 4 // cb_phase ids
 	phaseConsumer = 5

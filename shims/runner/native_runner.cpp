@@ -169,6 +169,11 @@ struct TokenCtx {
   bool phases = false;
   std::vector<cb_span> spans, shim_spans;
   size_t shim_len = 0;
+  // [run] token_progress: one stderr line per token (CROSSBENCH_TOKEN_PROGRESS=1).
+  bool token_progress = [] {
+    const char* v = std::getenv("CROSSBENCH_TOKEN_PROGRESS");
+    return v && std::string(v) == "1";
+  }();
 };
 
 int on_token(int32_t token, uint64_t index, void* user) {
@@ -179,6 +184,7 @@ int on_token(int32_t token, uint64_t index, void* user) {
   ctx->stamps.push_back(t);
   if (ctx->phases && ctx->spans.size() < ctx->spans.capacity())
     ctx->spans.push_back(cb_span{t, now_ns(), CB_PHASE_CONSUMER, 0});
+  if (ctx->token_progress) std::fputs("crossbench-token\n", stderr);  // unbuffered
   return 0;
 }
 

@@ -173,6 +173,8 @@ struct Run {
     progress: ProgressBar,
     /// When the run began (the resolution budget counts from here).
     began: std::time::Instant,
+    /// The whole machine's memory in use, sampled over the run.
+    memory: Option<crate::machine_memory::Sampler>,
 }
 
 /// Runs the plan; see the module docs. Returns Err only for problems that
@@ -253,6 +255,7 @@ impl Run {
             out_dir,
             progress,
             began: std::time::Instant::now(),
+            memory: crate::machine_memory::Sampler::start(),
         }
     }
 
@@ -353,6 +356,9 @@ impl Run {
 
     /// Recomputes summaries and agreement and writes every file.
     fn write_snapshot(&mut self) -> Result<Vec<PathBuf>, DriverError> {
+        if let (Some(h), Some(m)) = (self.results.harness.as_mut(), &self.memory) {
+            h.machine_memory = Some(m.read());
+        }
         let prompt_tokens = self.plan.prompt_ids.len();
         for slot in &mut self.slots {
             slot.result.recompute(prompt_tokens);
@@ -395,6 +401,15 @@ impl Run {
             crate::harness::driver_usage(h);
         }
         let files = self.write_snapshot()?;
+        if let Some(m) = self.results.harness.as_ref().and_then(|h| h.machine_memory.as_ref()) {
+            let gib = |b: u64| b as f64 / (1u64 << 30) as f64;
+            eprintln!(
+                "crossbench: machine memory in use peaked at {:.1} of {:.1} GiB ({} samples)",
+                gib(m.peak_used_bytes),
+                gib(m.total_bytes),
+                m.samples
+            );
+        }
         for line in self.results.agreement.mismatch_lines() {
             eprintln!("crossbench: {line}");
         }

@@ -25,6 +25,9 @@ pub struct HarnessFootprint {
     /// (two clock reads and a store): what `--phases` adds per span.
     #[serde(default)]
     pub record_span_ns: Option<f64>,
+    /// The whole machine's memory in use over the run (sampled).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub machine_memory: Option<crate::machine_memory::MachineMemory>,
 }
 
 impl HarnessFootprint {
@@ -53,6 +56,14 @@ impl HarnessFootprint {
         parts.push(format!(
             "recording one token costs {record} in the Rust workers' loop"
         ));
+        if let Some(m) = &self.machine_memory {
+            let gib = |b: u64| b as f64 / (1u64 << 30) as f64;
+            parts.push(format!(
+                "machine memory in use peaked at {:.1} of {:.1} GiB",
+                gib(m.peak_used_bytes),
+                gib(m.total_bytes)
+            ));
+        }
         if let Some(ns) = self.record_span_ns {
             parts.push(format!("one phase span (--phases) costs {ns:.0} ns"));
         }

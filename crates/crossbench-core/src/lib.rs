@@ -17,6 +17,7 @@ pub mod export;
 pub mod gate;
 pub mod harness;
 pub mod interrupt;
+pub mod machine_memory;
 pub mod mock;
 pub mod overhead;
 pub mod phases;

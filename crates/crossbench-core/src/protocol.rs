@@ -309,10 +309,15 @@ fn serve_one(engine: &mut dyn InProcessEngine, req: &GenRequest) -> String {
     let mut ids: Vec<u32> = Vec::with_capacity(capacity);
     let mut stamps: Vec<u64> = Vec::with_capacity(capacity);
     let started = monotonic_ns();
+    let progress = std::env::var(crate::worker::TOKEN_PROGRESS_ENV).is_ok_and(|v| v == "1");
     let result = {
         let mut on_token = |id: u32| {
             stamps.push(monotonic_ns());
             ids.push(id);
+            if progress {
+                // One stderr line per token (full-size scenarios only).
+                eprintln!("{}", crate::worker::TOKEN_LINE);
+            }
         };
         engine.generate(req, &mut on_token)
     };

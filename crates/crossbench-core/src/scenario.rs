@@ -81,6 +81,10 @@ pub struct RunParams {
     pub repetitions: u32,
     pub timeout: Duration,
     pub backends: Vec<String>,
+    /// `[run] token_progress = true`: every worker reports each token on
+    /// stderr as it comes (one line, a few µs), so a progress bar can count
+    /// seconds-long full-size tokens. Off by default: it is per-token I/O.
+    pub token_progress: bool,
 }
 
 /// A validated scenario.
@@ -174,6 +178,8 @@ struct RawRun {
     repetitions: i64,
     timeout_s: f64,
     backends: Vec<String>,
+    #[serde(default)]
+    token_progress: bool,
 }
 
 #[derive(Deserialize)]
@@ -345,6 +351,7 @@ impl Validator<'_> {
             repetitions: repetitions as u32,
             timeout: Duration::from_secs_f64(r.timeout_s),
             backends: r.backends.clone(),
+            token_progress: r.token_progress,
         })
     }
 

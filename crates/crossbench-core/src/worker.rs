@@ -100,6 +100,7 @@ pub struct WorkerProcess {
     stdin: Option<ChildStdin>,
     lines: Receiver<ReaderMsg>,
     stderr_tail: Arc<Mutex<VecDeque<u8>>>,
+    token_watch: TokenWatch,
     ipc: IpcCounts,
     exit: Option<ExitReport>,
 }
@@ -123,13 +124,16 @@ impl WorkerProcess {
         std::thread::spawn(move || read_stdout(stdout, tx));
         let stderr_tail = Arc::new(Mutex::new(VecDeque::new()));
         let tail = Arc::clone(&stderr_tail);
-        std::thread::spawn(move || read_stderr(stderr, tail));
+        let token_watch = TokenWatch::default();
+        let watch = token_watch.clone();
+        std::thread::spawn(move || read_stderr(stderr, tail, watch));
         Ok(WorkerProcess {
             pid: child.id() as libc::pid_t,
             stdin: child.stdin.take(),
             child,
             lines,
             stderr_tail,
+            token_watch,
             ipc: IpcCounts::default(),
             exit: None,
         })
@@ -144,6 +148,14 @@ impl WorkerProcess {
     }
 
     /// Sends a request; returns the stamp taken just before writing it.
+    /// Calls `seen(n)` from the stderr reader each time the worker reports
+    /// its n-th token of the current generation on stderr (see [`TOKEN_LINE`]).
+    pub fn watch_tokens(&self, seen: Box<dyn Fn(u64) + Send>) {
+        if let Ok(mut w) = self.token_watch.0.lock() {
+            *w = (0, Some(seen));
+        }
+    }
+
     pub fn send(&mut self, req: &Request) -> Result<u64, WorkerError> {
         let line = req.to_line() + "\n";
         let stdin = self.stdin.as_mut().ok_or_else(|| {
@@ -348,17 +360,45 @@ fn line_msg(bytes: &[u8], receipt_ns: u64) -> ReaderMsg {
     }
 }
 
-fn read_stderr(mut stderr: impl Read, tail: Arc<Mutex<VecDeque<u8>>>) {
-    let mut chunk = [0u8; 4096];
-    while let Ok(n) = stderr.read(&mut chunk) {
+/// The stderr line a worker writes per token when its environment has
+/// `CROSSBENCH_TOKEN_PROGRESS=1` (full-size scenarios, `[run] token_progress`):
+/// the progress bar then counts tokens while a generation runs. Not kept in
+/// the stderr tail.
+pub const TOKEN_LINE: &str = "crossbench-token";
+pub const TOKEN_PROGRESS_ENV: &str = "CROSSBENCH_TOKEN_PROGRESS";
+
+/// Tokens reported in the current generation and who to tell.
+type TokenSeen = (u64, Option<Box<dyn Fn(u64) + Send>>);
+
+#[derive(Clone, Default)]
+struct TokenWatch(Arc<Mutex<TokenSeen>>);
+
+impl TokenWatch {
+    fn saw_token(&self) {
+        if let Ok(mut w) = self.0.lock() {
+            w.0 += 1;
+            if let Some(f) = &w.1 {
+                f(w.0);
+            }
+        }
+    }
+}
+
+fn read_stderr(stderr: impl Read, tail: Arc<Mutex<VecDeque<u8>>>, watch: TokenWatch) {
+    let mut reader = std::io::BufReader::new(stderr);
+    let mut line = Vec::new();
+    while let Ok(n) = std::io::BufRead::read_until(&mut reader, b'\n', &mut line) {
         if n == 0 {
             break;
         }
-        if let Ok(mut tail) = tail.lock() {
-            tail.extend(&chunk[..n]);
+        if line.strip_suffix(b"\n").unwrap_or(&line) == TOKEN_LINE.as_bytes() {
+            watch.saw_token();
+        } else if let Ok(mut tail) = tail.lock() {
+            tail.extend(&line);
             let excess = tail.len().saturating_sub(STDERR_TAIL_BYTES);
             tail.drain(..excess);
         }
+        line.clear();
     }
 }
 

@@ -40,6 +40,11 @@ impl Run {
                 }
                 self.idle_gap();
                 self.generate_once(idx, &req, Some(rep));
+                if self.plan.residency == Residency::One {
+                    // A full-size generation takes minutes: keep each one on
+                    // disk as soon as it is measured, not only per round.
+                    self.write_snapshot()?;
+                }
             }
             self.write_snapshot()?;
             rep += 1;
@@ -190,6 +195,12 @@ impl Run {
             "{} {what}: generating {} tokens",
             slot.result.name, req.max_new
         ));
+        if self.plan.scenario.scenario.run.token_progress {
+            let (bar, name, max) = (self.progress.clone(), slot.result.name.clone(), req.max_new);
+            worker.watch_tokens(Box::new(move |n| {
+                bar.set_message(format!("{name} {what}: token {n}/{max}"))
+            }));
+        }
         match run_generation(worker, stamp, req, timeout, index) {
             Ok(rep) if measured.is_some() => Some(rep),
             Ok(_) => {
