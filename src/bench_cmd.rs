@@ -143,7 +143,10 @@ pub fn execute_with(
         extra_env.push((crossbench_core::phases::ENV.into(), "1".into()));
     }
     if loaded.scenario.run.token_progress {
-        extra_env.push((crossbench_core::worker::TOKEN_PROGRESS_ENV.into(), "1".into()));
+        extra_env.push((
+            crossbench_core::worker::TOKEN_PROGRESS_ENV.into(),
+            "1".into(),
+        ));
     }
     let launch = LaunchContext {
         exe,

@@ -39,7 +39,9 @@ pub fn run(mut args: ProfileArgs) -> Result<i32> {
     std::fs::create_dir_all(&work).with_context(|| format!("creating {}", work.display()))?;
     check_perf(&work)?;
     if args.bench.run.residency == "one" {
-        bail!("--residency one: crossbench profile keeps every worker loaded (one perf record each)");
+        bail!(
+            "--residency one: crossbench profile keeps every worker loaded (one perf record each)"
+        );
     }
     args.bench.run.residency = "all".into();
     args.bench.run.phases = true;
@@ -48,7 +50,9 @@ pub fn run(mut args: ProfileArgs) -> Result<i32> {
         plan.residency = Residency::All;
         plan.residency_reason = "crossbench profile: one perf record per worker".into();
         let profiling = plan.profiling.get_or_insert_with(Default::default);
-        profiling.perf_event = Some(format!("{EVENT} at {frequency} Hz, frame-pointer call graphs"));
+        profiling.perf_event = Some(format!(
+            "{EVENT} at {frequency} Hz, frame-pointer call graphs"
+        ));
         plan.wrap_worker = Some(Arc::new(move |backend: &str, spec: WorkerSpec| {
             under_perf(spec, &perf_data(&data, backend), frequency)
         }));
@@ -61,8 +65,14 @@ pub fn run(mut args: ProfileArgs) -> Result<i32> {
         match flame_graph(&data, &outcome.out_dir.join(&file), &b.name) {
             Ok(cpu_ns) => {
                 let ms = cpu_ns as f64 / 1e6;
-                eprintln!("flame graph: {} ({ms:.0} ms of CPU sampled)", outcome.out_dir.join(&file).display());
-                let graphs = &mut results.profiling.get_or_insert_with(Default::default).flame_graphs;
+                eprintln!(
+                    "flame graph: {} ({ms:.0} ms of CPU sampled)",
+                    outcome.out_dir.join(&file).display()
+                );
+                let graphs = &mut results
+                    .profiling
+                    .get_or_insert_with(Default::default)
+                    .flame_graphs;
                 graphs.insert(b.name.clone(), file);
             }
             Err(e) => eprintln!("warning: no flame graph for {}: {e:#}", b.name),
@@ -133,7 +143,11 @@ fn flame_graph(data: &Path, svg: &Path, backend: &str) -> Result<u64> {
         .output()
         .context("running perf script")?;
     if !script.status.success() {
-        bail!("perf script -i {}: {}", data.display(), String::from_utf8_lossy(&script.stderr).trim());
+        bail!(
+            "perf script -i {}: {}",
+            data.display(),
+            String::from_utf8_lossy(&script.stderr).trim()
+        );
     }
     let mut folded = Vec::new();
     inferno::collapse::perf::Folder::from(inferno::collapse::perf::Options::default())

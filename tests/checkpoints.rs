@@ -38,7 +38,15 @@ fn tokenizer_dir() -> PathBuf {
         run(
             Command::new(env!("CARGO_BIN_EXE_crossbench"))
                 .args(["bench", "--scenario", "gen100", "--preset", "tiny"])
-                .args(["--reps", "1", "--warmup", "0", "--no-progress", "--backends", "native-cpp"])
+                .args([
+                    "--reps",
+                    "1",
+                    "--warmup",
+                    "0",
+                    "--no-progress",
+                    "--backends",
+                    "native-cpp",
+                ])
                 .arg("--out")
                 .arg(tmp.path()),
             "a bench that converts the tokenizer",
@@ -97,8 +105,14 @@ fn bench(work: &Path, model: &Path) -> (Output, Value) {
         .arg(&out_root)
         .output()
         .unwrap();
-    let run_dir = std::fs::read_dir(&out_root).unwrap().next().unwrap().unwrap().path();
-    let results = serde_json::from_slice(&std::fs::read(run_dir.join("results.json")).unwrap()).unwrap();
+    let run_dir = std::fs::read_dir(&out_root)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let results =
+        serde_json::from_slice(&std::fs::read(run_dir.join("results.json")).unwrap()).unwrap();
     (out, results)
 }
 
@@ -106,8 +120,16 @@ fn assert_same_tokens_as_mlx_lm(variant: &str, shards: u32, convert_args: &[&str
     let work = tempfile::tempdir().unwrap();
     let model = converted(work.path(), variant, shards, convert_args);
     let (out, r) = bench(work.path(), &model);
-    assert!(out.status.success(), "{variant} {convert_args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(r["agreement"]["all_match"], true, "{variant}: {}", r["agreement"]);
+    assert!(
+        out.status.success(),
+        "{variant} {convert_args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        r["agreement"]["all_match"], true,
+        "{variant}: {}",
+        r["agreement"]
+    );
     for b in r["backends"].as_array().unwrap() {
         assert_eq!(b["status"], "ok", "{variant}: {}", b["name"]);
         assert_eq!(b["reps"][0]["token_ids"].as_array().unwrap().len(), 16);
@@ -135,12 +157,25 @@ fn mistral_v0_3_quantized_to_8_bits() {
 fn mistral_v0_3_with_per_layer_quantization_overrides() {
     // mixed_3_6 writes each layer's {bits, group_size: null} into "quantization".
     let work = tempfile::tempdir().unwrap();
-    let model = converted(work.path(), "v0.3", 1, &["-q", "--quant-predicate", "mixed_3_6"]);
+    let model = converted(
+        work.path(),
+        "v0.3",
+        1,
+        &["-q", "--quant-predicate", "mixed_3_6"],
+    );
     let config: Value =
         serde_json::from_slice(&std::fs::read(model.join("config.json")).unwrap()).unwrap();
-    assert_eq!(config["quantization"]["lm_head"]["bits"], 6, "{}", config["quantization"]);
+    assert_eq!(
+        config["quantization"]["lm_head"]["bits"], 6,
+        "{}",
+        config["quantization"]
+    );
     let (out, r) = bench(work.path(), &model);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(r["agreement"]["all_match"], true, "{}", r["agreement"]);
 }
 

@@ -288,7 +288,15 @@ fn two_runs_at_once_do_not_clobber_each_other() {
 fn a_run_killed_halfway_keeps_the_generations_already_measured() {
     let out = tempfile::tempdir().unwrap();
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_crossbench"))
-        .args(["bench", "--scenario", "mock", "--aa", "mock", "--residency", "one"])
+        .args([
+            "bench",
+            "--scenario",
+            "mock",
+            "--aa",
+            "mock",
+            "--residency",
+            "one",
+        ])
         .args(["--reps", "1", "--warmup", "0", "--no-progress", "--out"])
         .arg(out.path())
         .env("CROSSBENCH_MOCK_TOKEN_US", "100000") // 20 tokens: ~2 s a generation
@@ -300,11 +308,16 @@ fn a_run_killed_halfway_keeps_the_generations_already_measured() {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     let measured = |r: &serde_json::Value| {
         r["backends"].as_array().map_or(0, |b| {
-            b.iter().filter(|b| b["reps"].as_array().is_some_and(|r| !r.is_empty())).count()
+            b.iter()
+                .filter(|b| b["reps"].as_array().is_some_and(|r| !r.is_empty()))
+                .count()
         })
     };
     let results = loop {
-        assert!(std::time::Instant::now() < deadline, "no generation was written in 60 s");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no generation was written in 60 s"
+        );
         let file = std::fs::read_dir(out.path())
             .ok()
             .and_then(|mut d| d.next())
@@ -320,10 +333,22 @@ fn a_run_killed_halfway_keeps_the_generations_already_measured() {
     };
     child.kill().unwrap(); // SIGKILL while the second backend generates
     child.wait().unwrap();
-    assert_eq!(measured(&results), 1, "one backend measured, the other not yet");
+    assert_eq!(
+        measured(&results),
+        1,
+        "one backend measured, the other not yet"
+    );
     assert_eq!(results["status"], "running");
-    let run = std::fs::read_dir(out.path()).unwrap().next().unwrap().unwrap().path();
+    let run = std::fs::read_dir(out.path())
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
     let after: serde_json::Value =
         serde_json::from_slice(&std::fs::read(run.join("results.json")).unwrap()).unwrap();
-    assert!(measured(&after) >= 1, "the measured generation is still on disk after the kill");
+    assert!(
+        measured(&after) >= 1,
+        "the measured generation is still on disk after the kill"
+    );
 }

@@ -215,6 +215,11 @@ fn a_profiling_run_is_refused_as_a_baseline_and_as_a_gate_input() {
         "--current",
         profiled.to_str().unwrap(),
     ]);
-    assert_eq!(o.status.code(), Some(1), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     assert!(String::from_utf8_lossy(&o.stderr).contains("is a profiling run"));
 }

@@ -32,7 +32,12 @@ fn run_dir() -> &'static Path {
         let o = Command::new(env!("CARGO_BIN_EXE_crossbench"))
             .args(["bench", "--scenario", "gen100", "--preset", "tiny"])
             .args(["--warmup", "1", "--reps", "2", "--timeout", "60"])
-            .args(["--no-progress", "--phases", "--backends", &BACKENDS.join(",")])
+            .args([
+                "--no-progress",
+                "--phases",
+                "--backends",
+                &BACKENDS.join(","),
+            ])
             .arg("--out")
             .arg(&out)
             .output()
@@ -145,7 +150,9 @@ fn chromiums_trace_importer_reads_every_backends_phases() {
         let phases = threads.iter().find(|t| t["name"] == "worker phases");
         let phases = phases.unwrap_or_else(|| panic!("{name}: no phase thread: {process}"));
         assert_eq!(phases["slices"], spans, "{name}: every span imported");
-        let consumer = threads.iter().find(|t| t["name"] == "consumer (token held)");
+        let consumer = threads
+            .iter()
+            .find(|t| t["name"] == "consumer (token held)");
         // Per rep: the generation, the prefill and 99 inter-token slices.
         assert_eq!(consumer.unwrap()["slices"], 2 * 101, "{name}");
     }

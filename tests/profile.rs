@@ -11,7 +11,15 @@ use std::process::{Command, Output};
 fn profile(out: &Path, backends: &str) -> Output {
     Command::new(env!("CARGO_BIN_EXE_crossbench"))
         .args(["profile", "--scenario", "gen100", "--preset", "tiny"])
-        .args(["--warmup", "1", "--reps", "2", "--timeout", "60", "--no-progress"])
+        .args([
+            "--warmup",
+            "1",
+            "--reps",
+            "2",
+            "--timeout",
+            "60",
+            "--no-progress",
+        ])
         .args(["--backends", backends])
         .arg("--out")
         .arg(out)
@@ -50,11 +58,20 @@ fn profile_writes_a_flame_graph_per_backend_naming_its_hot_functions() {
     }
     let o = profile(tmp.path(), "python-subprocess,ffi-token,native-cpp");
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let run = std::fs::read_dir(tmp.path()).unwrap().next().unwrap().unwrap().path();
-    let r: Value = serde_json::from_slice(&std::fs::read(run.join("results.json")).unwrap()).unwrap();
+    let run = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let r: Value =
+        serde_json::from_slice(&std::fs::read(run.join("results.json")).unwrap()).unwrap();
     let profiling = &r["profiling"];
     assert_eq!(profiling["phases"], true, "{profiling}");
-    assert!(profiling["perf_event"].as_str().unwrap().contains("cpu-clock"));
+    assert!(profiling["perf_event"]
+        .as_str()
+        .unwrap()
+        .contains("cpu-clock"));
     // Each worker's own code, and the BLAS kernel every backend spends its time in.
     let hot = [
         ("python-subprocess", "_PyEval_EvalFrameDefault"),
@@ -65,9 +82,21 @@ fn profile_writes_a_flame_graph_per_backend_naming_its_hot_functions() {
     for (backend, function) in hot {
         let file = profiling["flame_graphs"][backend].as_str().unwrap();
         let svg = std::fs::read_to_string(run.join(file)).unwrap();
-        assert!(svg.starts_with("<?xml") && svg.contains("<svg"), "{backend}: not an SVG");
-        assert!(svg.contains(function), "{backend}: {function} not in its flame graph");
-        assert!(svg.contains("gemm"), "{backend}: no BLAS gemm kernel in its flame graph");
-        assert!(report.contains(&format!("href=\"{file}\"")), "{backend}: not linked");
+        assert!(
+            svg.starts_with("<?xml") && svg.contains("<svg"),
+            "{backend}: not an SVG"
+        );
+        assert!(
+            svg.contains(function),
+            "{backend}: {function} not in its flame graph"
+        );
+        assert!(
+            svg.contains("gemm"),
+            "{backend}: no BLAS gemm kernel in its flame graph"
+        );
+        assert!(
+            report.contains(&format!("href=\"{file}\"")),
+            "{backend}: not linked"
+        );
     }
 }

@@ -133,7 +133,8 @@ pub fn phase_split(reps: &[RepRecord]) -> Option<PhaseSplit> {
     let n = by_itl.len();
     let typical = &by_itl[n / 4..((3 * n) / 4).max(n / 4 + 1)];
     let n = typical.len() as f64;
-    let mean = |f: &dyn Fn(&TokenSplit) -> u64| typical.iter().map(|s| f(s) as f64).sum::<f64>() / n;
+    let mean =
+        |f: &dyn Fn(&TokenSplit) -> u64| typical.iter().map(|s| f(s) as f64).sum::<f64>() / n;
     let phases_ns = PHASE_NAMES
         .iter()
         .enumerate()

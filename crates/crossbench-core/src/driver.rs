@@ -20,8 +20,8 @@ use crate::export::{ensure_writable_dir, render_summary, write_results, ExportEr
 use crate::interrupt::interrupt_requested;
 use crate::protocol::GenRequest;
 use crate::results::{
-    compute_agreement, new_run_id, BackendResult, BackendStatus, BenchResults, ModelRun, Profiling, RepRecord,
-    RunStatus, ScenarioRecord, SCHEMA_VERSION,
+    compute_agreement, new_run_id, BackendResult, BackendStatus, BenchResults, ModelRun, Profiling,
+    RepRecord, RunStatus, ScenarioRecord, SCHEMA_VERSION,
 };
 use crate::scenario::{LoadedScenario, ScenarioKind};
 use crate::worker::WorkerProcess;
@@ -401,7 +401,12 @@ impl Run {
             crate::harness::driver_usage(h);
         }
         let files = self.write_snapshot()?;
-        if let Some(m) = self.results.harness.as_ref().and_then(|h| h.machine_memory.as_ref()) {
+        if let Some(m) = self
+            .results
+            .harness
+            .as_ref()
+            .and_then(|h| h.machine_memory.as_ref())
+        {
             let gib = |b: u64| b as f64 / (1u64 << 30) as f64;
             eprintln!(
                 "crossbench: machine memory in use peaked at {:.1} of {:.1} GiB ({} samples)",

@@ -4,10 +4,10 @@
 //! Rust workers' loop (`serve_in_process`, measured in this run, on this
 //! machine, before any backend starts).
 
+use crate::phases::{Phase, PhaseLog};
 use crate::protocol::{
     serve_in_process, EngineError, GenRequest, GenStats, InProcessEngine, LoadInfo,
 };
-use crate::phases::{Phase, PhaseLog};
 use crate::stats::bootstrap::median;
 use serde::{Deserialize, Serialize};
 use std::time::{Duration, Instant};

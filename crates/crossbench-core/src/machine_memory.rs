@@ -94,7 +94,10 @@ mod tests {
     #[test]
     fn meminfo_fields_are_read_in_bytes() {
         let text = "MemTotal:       24576000 kB\nMemFree:  100 kB\nMemAvailable:   20480000 kB\n";
-        assert_eq!(parse_meminfo(text), Some((24576000 * 1024, 20480000 * 1024)));
+        assert_eq!(
+            parse_meminfo(text),
+            Some((24576000 * 1024, 20480000 * 1024))
+        );
         assert_eq!(parse_meminfo("MemTotal: 5 kB\n"), None);
     }
 

@@ -23,8 +23,8 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use crate::clock::monotonic_ns;
-use crate::protocol::{codes, EngineError, GenRequest, GenStats, InProcessEngine, LoadInfo};
 use crate::phases::{self, Phase, PhaseLog};
+use crate::protocol::{codes, EngineError, GenRequest, GenStats, InProcessEngine, LoadInfo};
 
 pub const MOCK_VOCAB: u64 = 32_768;
 

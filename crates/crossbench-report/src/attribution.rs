@@ -17,8 +17,16 @@ use crate::ReportError;
 
 /// The note's categories, each a sum of phases (crossbench_core::phases).
 pub const CATEGORIES: [(&str, &[&str], RGBColor); 4] = [
-    ("MLX (dispatch + wait)", &["dispatch", "wait"], RGBColor(0x1b, 0x9e, 0x77)),
-    ("host (build, loop, consumer)", &["build", "host", "consumer"], RGBColor(0x75, 0x70, 0xb3)),
+    (
+        "MLX (dispatch + wait)",
+        &["dispatch", "wait"],
+        RGBColor(0x1b, 0x9e, 0x77),
+    ),
+    (
+        "host (build, loop, consumer)",
+        &["build", "host", "consumer"],
+        RGBColor(0x75, 0x70, 0xb3),
+    ),
     ("crossing", &["crossing"], RGBColor(0xd9, 0x5f, 0x02)),
     ("IPC (pipe)", &["pipe"], RGBColor(0xe7, 0x29, 0x8a)),
 ];
@@ -70,7 +78,11 @@ fn flame_graph_links(r: &BenchResults) -> String {
         .flame_graphs
         .iter()
         .map(|(backend, file)| {
-            format!("<a href=\"{}\">{}</a>", html::escape(file), html::escape(backend))
+            format!(
+                "<a href=\"{}\">{}</a>",
+                html::escape(file),
+                html::escape(backend)
+            )
         })
         .collect();
     let event = p.perf_event.as_deref().unwrap_or("perf");
@@ -115,8 +127,15 @@ fn table(rows: &[(&str, &PhaseSplit)]) -> String {
         })
         .collect();
     let headers = [
-        "Backend", "typical ITL", "MLX (dispatch + wait)", "host (build, loop, consumer)", "crossing",
-        "IPC (pipe)", "unattributed", "phases / ITL (median)", "pipe delay",
+        "Backend",
+        "typical ITL",
+        "MLX (dispatch + wait)",
+        "host (build, loop, consumer)",
+        "crossing",
+        "IPC (pipe)",
+        "unattributed",
+        "phases / ITL (median)",
+        "pipe delay",
     ];
     format!(
         "{}<p class=\"note\">Phases as the worker's own thread sees them (docs/protocol.md, <code>phases</code>): MLX = \
@@ -198,8 +217,11 @@ fn note_comparison(rows: &[(&str, &PhaseSplit)], r: &BenchResults) -> String {
         })
         .collect();
     let headers = [
-        "Backend", "model computation (note: 99.9%)", "memory bandwidth (note: 0.09%)",
-        "cgo overhead (note: 0.01%)", "host + IPC (not in the note)",
+        "Backend",
+        "model computation (note: 99.9%)",
+        "memory bandwidth (note: 0.09%)",
+        "cgo overhead (note: 0.01%)",
+        "host + IPC (not in the note)",
     ];
     let cost = span.map_or(String::new(), |ns| {
         format!(" Recording costs {ns:.0} ns a span here (two clock reads), a few spans per token: part of that lands in the phase it bounds.")
@@ -249,8 +271,16 @@ fn stacked_bars(rows: &[(&str, &PhaseSplit)]) -> Result<String, ReportError> {
             .label_style(("sans-serif", 16))
             .draw()
             .map_err(&err)?;
-        let colors: Vec<RGBColor> = CATEGORIES.iter().map(|c| c.2).chain([UNATTRIBUTED]).collect();
-        let labels: Vec<&str> = CATEGORIES.iter().map(|c| c.0).chain(["unattributed"]).collect();
+        let colors: Vec<RGBColor> = CATEGORIES
+            .iter()
+            .map(|c| c.2)
+            .chain([UNATTRIBUTED])
+            .collect();
+        let labels: Vec<&str> = CATEGORIES
+            .iter()
+            .map(|c| c.0)
+            .chain(["unattributed"])
+            .collect();
         for (k, color) in colors.iter().enumerate() {
             let color = *color;
             let rects = rows.iter().enumerate().map(|(i, (_, s))| {
@@ -265,12 +295,17 @@ fn stacked_bars(rows: &[(&str, &PhaseSplit)]) -> Result<String, ReportError> {
                 .draw_series(rects)
                 .map_err(&err)?
                 .label(labels[k])
-                .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], color.filled()));
+                .legend(move |(x, y)| {
+                    Rectangle::new([(x, y - 5), (x + 12, y + 5)], color.filled())
+                });
         }
         legend(&mut chart, SeriesLabelPosition::UpperRight).map_err(&err)?;
         root.present().map_err(&err)?;
     }
-    Ok(finish_svg(svg, "The typical decode token split into phases"))
+    Ok(finish_svg(
+        svg,
+        "The typical decode token split into phases",
+    ))
 }
 
 #[cfg(test)]

@@ -161,7 +161,11 @@ pub(crate) fn run_generation(
                 }
             }
             Event::Phases { names, spans } => {
-                if names.iter().map(String::as_str).ne(crate::phases::PHASE_NAMES) {
+                if names
+                    .iter()
+                    .map(String::as_str)
+                    .ne(crate::phases::PHASE_NAMES)
+                {
                     return Err(RepFailure::failed(format!(
                         "phases event names {names:?}, expected {:?}",
                         crate::phases::PHASE_NAMES

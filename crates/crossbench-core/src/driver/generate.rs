@@ -40,7 +40,9 @@ impl Run {
                 }
                 self.idle_gap();
                 self.generate_once(idx, &req, Some(rep));
-                if self.plan.residency == Residency::One {
+                if self.plan.residency == Residency::One
+                    || self.plan.scenario.scenario.run.token_progress
+                {
                     // A full-size generation takes minutes: keep each one on
                     // disk as soon as it is measured, not only per round.
                     self.write_snapshot()?;

@@ -5,7 +5,13 @@ use super::{Check, GateConfig, Verdict};
 use crate::baseline::BaselineBackend;
 use crate::stats::bootstrap::Interval;
 
-pub(super) fn memory_check(backend: &str, base: u64, cur: u64, same: bool, cfg: &GateConfig) -> Check {
+pub(super) fn memory_check(
+    backend: &str,
+    base: u64,
+    cur: u64,
+    same: bool,
+    cfg: &GateConfig,
+) -> Check {
     let r = cur as f64 / base.max(1) as f64;
     let over = r > 1.0 + cfg.memory_tolerance;
     let verdict = match (same, over) {
