@@ -2,7 +2,7 @@
 //! names its worker's hot functions, linked from the report, and a run marked
 //! as profiling. Needs `perf` (Debian's linux-perf, permitted to sample):
 //! without it the test says so loudly and checks the error message instead;
-//! CI (CROSSBENCH_REQUIRE_PERF=1) requires it.
+//! CI installs perf but does not require it (CROSSBENCH_REQUIRE_PERF=1 makes a missing perf a failure).
 
 use serde_json::Value;
 use std::path::Path;
