@@ -287,7 +287,7 @@ fn two_runs_at_once_do_not_clobber_each_other() {
 #[test]
 fn a_run_killed_halfway_keeps_the_generations_already_measured() {
     let out = tempfile::tempdir().unwrap();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_crossbench"))
+    let mut child = Command::new(env!("CARGO_BIN_EXE_crossbench"))
         .args([
             "bench",
             "--scenario",
@@ -301,11 +301,11 @@ fn a_run_killed_halfway_keeps_the_generations_already_measured() {
         .arg(out.path())
         .env("CROSSBENCH_MOCK_TOKEN_US", "100000") // 20 tokens: ~2 s a generation
         .env("CROSSBENCH_MOCK_WAIT", "sleep")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let deadline = Instant::now() + Duration::from_secs(60);
     let measured = |r: &serde_json::Value| {
         r["backends"].as_array().map_or(0, |b| {
             b.iter()
@@ -315,7 +315,7 @@ fn a_run_killed_halfway_keeps_the_generations_already_measured() {
     };
     let results = loop {
         assert!(
-            std::time::Instant::now() < deadline,
+            Instant::now() < deadline,
             "no generation was written in 60 s"
         );
         let file = std::fs::read_dir(out.path())
@@ -329,7 +329,7 @@ fn a_run_killed_halfway_keeps_the_generations_already_measured() {
         if let Some(r) = parsed.filter(|r| measured(r) >= 1) {
             break r;
         }
-        std::thread::sleep(std::time::Duration::from_millis(50));
+        std::thread::sleep(Duration::from_millis(50));
     };
     child.kill().unwrap(); // SIGKILL while the second backend generates
     child.wait().unwrap();

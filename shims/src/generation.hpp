@@ -37,7 +37,9 @@ class Session {
  private:
   using Clock = std::chrono::steady_clock;
   mx::array forward(const mx::array& tokens);  // -> sampled token, shape [1]
-  void schedule(const mx::array& tokens);
+  // Builds and dispatches the next step; *built_at (if given) marks the
+  // boundary between the two.
+  void schedule(const mx::array& tokens, uint64_t* built_at = nullptr);
   // Reads the token back; *read_at (if given) marks when it arrived.
   int32_t hand_out(const mx::array& y, uint64_t* read_at = nullptr);
 

@@ -407,11 +407,9 @@ impl Run {
             .as_ref()
             .and_then(|h| h.machine_memory.as_ref())
         {
-            let gib = |b: u64| b as f64 / (1u64 << 30) as f64;
             eprintln!(
-                "crossbench: machine memory in use peaked at {:.1} of {:.1} GiB ({} samples)",
-                gib(m.peak_used_bytes),
-                gib(m.total_bytes),
+                "crossbench: machine memory in use peaked at {} ({} samples)",
+                m.describe(),
                 m.samples
             );
         }

@@ -57,12 +57,7 @@ impl HarnessFootprint {
             "recording one token costs {record} in the Rust workers' loop"
         ));
         if let Some(m) = &self.machine_memory {
-            let gib = |b: u64| b as f64 / (1u64 << 30) as f64;
-            parts.push(format!(
-                "machine memory in use peaked at {:.1} of {:.1} GiB",
-                gib(m.peak_used_bytes),
-                gib(m.total_bytes)
-            ));
+            parts.push(format!("machine memory in use peaked at {}", m.describe()));
         }
         if let Some(ns) = self.record_span_ns {
             parts.push(format!("one phase span (--phases) costs {ns:.0} ns"));

@@ -19,6 +19,18 @@ pub struct MachineMemory {
     pub samples: u64,
 }
 
+impl MachineMemory {
+    /// "4.9 of 23.5 GiB".
+    pub fn describe(&self) -> String {
+        let gib = |b: u64| b as f64 / (1u64 << 30) as f64;
+        format!(
+            "{:.1} of {:.1} GiB",
+            gib(self.peak_used_bytes),
+            gib(self.total_bytes)
+        )
+    }
+}
+
 /// MemTotal and MemAvailable in bytes, from /proc/meminfo text.
 pub fn parse_meminfo(text: &str) -> Option<(u64, u64)> {
     let field = |name: &str| {

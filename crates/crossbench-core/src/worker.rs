@@ -147,7 +147,6 @@ impl WorkerProcess {
         self.ipc
     }
 
-    /// Sends a request; returns the stamp taken just before writing it.
     /// Calls `seen(n)` from the stderr reader each time the worker reports
     /// its n-th token of the current generation on stderr (see [`TOKEN_LINE`]).
     pub fn watch_tokens(&self, seen: Box<dyn Fn(u64) + Send>) {
@@ -156,6 +155,7 @@ impl WorkerProcess {
         }
     }
 
+    /// Sends a request; returns the stamp taken just before writing it.
     pub fn send(&mut self, req: &Request) -> Result<u64, WorkerError> {
         let line = req.to_line() + "\n";
         let stdin = self.stdin.as_mut().ok_or_else(|| {
