@@ -27,6 +27,10 @@ read -r -a BENCH_ARGS <<<"${BENCH_ARGS:-}"
 # Extra bench arguments for the clean runs only, e.g. CLEAN_ARGS="--aa native-cpp"
 # to measure each clean run's A/A interval (its resolution) as well.
 read -r -a CLEAN_ARGS <<<"${CLEAN_ARGS:-}"
+# Extra bench arguments for the baseline run only, e.g. BASELINE_ARGS="--reps 120":
+# a baseline recorded once can afford 3x the reps, and its noise is half of
+# every comparison's (README, "Regression gate").
+read -r -a BASELINE_ARGS <<<"${BASELINE_ARGS:-}"
 # Extra gate arguments, e.g. GATE_ARGS="--same-machine yes" to re-judge runs
 # recorded before results carried a boot id (all of one experiment share a boot).
 read -r -a GATE_ARGS <<<"${GATE_ARGS:-}"
@@ -51,7 +55,7 @@ else
     printf '%s\t%s\t%s\t%s\n' "$label" "$dir" "$load" "$*" | tee -a "$OUT/trials.tsv"
   }
   start=$(date +%s)
-  run baseline
+  run baseline ${BASELINE_ARGS[@]+"${BASELINE_ARGS[@]}"}
   for i in $(seq 1 "$TRIALS"); do
     run clean ${CLEAN_ARGS[@]+"${CLEAN_ARGS[@]}"}
     if [ $((i % 2)) -eq 1 ]; then

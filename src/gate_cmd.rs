@@ -5,7 +5,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
 use crossbench_core::baseline::Baseline;
 use crossbench_core::gate::{
-    compare, GateConfig, EXIT_INCONCLUSIVE, EXIT_REGRESSION, GATE_CV_LIMIT,
+    compare, GateConfig, Method, EXIT_INCONCLUSIVE, EXIT_REGRESSION, GATE_CV_LIMIT,
 };
 use std::path::PathBuf;
 
@@ -28,7 +28,7 @@ pub struct GateArgs {
     /// CPU, cores, RAM) | yes | no. Absolute times and memory are gated only on one.
     #[arg(long, default_value = "auto", value_parser = ["auto", "yes", "no"])]
     pub same_machine: String,
-    /// Two-sided confidence of the bootstrap interval (0.5 to 0.999).
+    /// Two-sided confidence of the timing intervals (0.5 to 0.999).
     #[arg(long, default_value_t = 0.95)]
     pub confidence: f64,
     /// Peak RSS growth tolerated, percent (same machine only).
@@ -46,7 +46,14 @@ pub struct GateArgs {
     /// Print only the verdict line.
     #[arg(long)]
     pub quiet: bool,
-    /// Use only the first N reps of both runs (scripts/gate_experiment.sh: sensitivity vs reps).
+    /// The interval of current ÷ baseline behind timing verdicts: rank-shift
+    /// (Hodges–Lehmann shift of log timings, rank-sum interval) or
+    /// median-bootstrap (ratio of medians, percentile bootstrap; the method
+    /// before 2026-12-02).
+    #[arg(long, default_value = "rank-shift", value_parser = ["rank-shift", "median-bootstrap"])]
+    pub method: String,
+    /// Use only the first N reps of the current run (scripts/gate_experiment.sh:
+    /// sensitivity vs reps); the baseline is used whole, as CI uses it.
     #[arg(long, hide = true)]
     pub reps_limit: Option<usize>,
 }
@@ -85,9 +92,7 @@ pub fn run_gate(a: GateArgs) -> Result<i32> {
     for (b, file) in [(&baseline, &base_file), (&current, &cur_file)] {
         refuse_profiling_run(b, file)?;
     }
-    let mut baseline = baseline;
     if let Some(n) = a.reps_limit {
-        baseline.truncate_reps(n);
         current.truncate_reps(n);
     }
     let cfg = GateConfig {
@@ -101,6 +106,7 @@ pub fn run_gate(a: GateArgs) -> Result<i32> {
         confidence: a.confidence,
         memory_tolerance: a.memory_tolerance / 100.0,
         cv_limit: a.cv_limit / 100.0,
+        method: Method::parse(&a.method).expect("clap checked --method"),
         ..GateConfig::default()
     };
     let report = compare(&baseline, &current, &cfg).with_context(|| {

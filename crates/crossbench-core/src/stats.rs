@@ -9,6 +9,7 @@
 
 pub mod bootstrap;
 pub mod order;
+pub mod rank;
 
 use base64::Engine as _;
 use hdrhistogram::serialization::{Serializer as _, V2DeflateSerializer};

@@ -111,6 +111,22 @@ pub(crate) fn row(
             verdict: Verdict::NotMeasured,
         };
     };
+    // Too few reps for an interval (a point estimate from 1-2 reps, not an
+    // exact value; microbenchmarks carry samples 0 and their own interval):
+    // nothing can be resolved, so no verdict either way.
+    if (1..crate::view::MIN_REPS_FOR_CI).contains(&ci.samples) && ci.confidence < 1.0 {
+        return ClaimRow {
+            claim,
+            tested_as,
+            measured,
+            ratio: Some(format!(
+                "{} rep(s): no interval, so no verdict (need {})",
+                ci.samples,
+                crate::view::MIN_REPS_FOR_CI
+            )),
+            verdict: Verdict::Inconclusive,
+        };
+    }
     let ratio = match scale {
         Scale::Value => times(ci.estimate / r.claimed),
         // Below 1.0 beyond the interval would mean the floor is not a floor;
@@ -427,6 +443,21 @@ mod tests {
             Verdict::Inconclusive
         );
         assert_eq!(verdict(&iv(1.3, 1.2, 1.4), 0.0, 1.05), Verdict::DoesNotHold);
+    }
+
+    #[test]
+    fn a_single_rep_gets_no_verdict() {
+        let mut one = iv(1.006, 1.006, 1.006);
+        one.samples = 1;
+        one.confidence = 0.0;
+        let r = Range { lo: 0.0, hi: 1.05, claimed: 1.05 };
+        let got = row("c", "t".into(), Some((one, "m".into())), r, Scale::Overhead);
+        assert_eq!(got.verdict, Verdict::Inconclusive);
+        assert!(got.ratio.unwrap().contains("no verdict"));
+        // An exact value (a peak, a count) is still judged from one run.
+        let exact = point(1.006);
+        let got = row("c", "t".into(), Some((exact, "m".into())), r, Scale::Overhead);
+        assert_eq!(got.verdict, Verdict::Holds);
     }
 
     #[test]

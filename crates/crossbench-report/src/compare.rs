@@ -4,7 +4,9 @@
 //!
 //! Runs are independent, so their reps are not paired: the change is the
 //! ratio of medians with both samples resampled independently (core's
-//! `ratio_of_medians_ci`), the same estimator the regression gate uses.
+//! `ratio_of_medians_ci`), the estimator the regression gate used before its
+//! rank shift (`--method median-bootstrap`); kept here because compare shows
+//! medians.
 
 use crossbench_core::overhead::{rep_decode_ns, rep_itl_median_ns, REPORT_CONFIDENCE};
 use crossbench_core::results::{BackendResult, BenchResults, RepRecord};
