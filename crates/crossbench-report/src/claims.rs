@@ -450,13 +450,23 @@ mod tests {
         let mut one = iv(1.006, 1.006, 1.006);
         one.samples = 1;
         one.confidence = 0.0;
-        let r = Range { lo: 0.0, hi: 1.05, claimed: 1.05 };
+        let r = Range {
+            lo: 0.0,
+            hi: 1.05,
+            claimed: 1.05,
+        };
         let got = row("c", "t".into(), Some((one, "m".into())), r, Scale::Overhead);
         assert_eq!(got.verdict, Verdict::Inconclusive);
         assert!(got.ratio.unwrap().contains("no verdict"));
         // An exact value (a peak, a count) is still judged from one run.
         let exact = point(1.006);
-        let got = row("c", "t".into(), Some((exact, "m".into())), r, Scale::Overhead);
+        let got = row(
+            "c",
+            "t".into(),
+            Some((exact, "m".into())),
+            r,
+            Scale::Overhead,
+        );
         assert_eq!(got.verdict, Verdict::Holds);
     }
 

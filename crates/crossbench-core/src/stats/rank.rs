@@ -20,15 +20,17 @@ use super::bootstrap::Interval;
 /// good from ~10 samples a side; the gate needs at least 3 and calls fewer
 /// inconclusive). None when a side is empty or a value is not positive.
 pub fn shift_ratio_ci(current: &[f64], baseline: &[f64], confidence: f64) -> Option<Interval> {
-    let logs = |v: &[f64]| -> Option<Vec<f64>> {
-        v.iter().map(|&x| (x > 0.0).then(|| x.ln())).collect()
-    };
+    let logs =
+        |v: &[f64]| -> Option<Vec<f64>> { v.iter().map(|&x| (x > 0.0).then(|| x.ln())).collect() };
     let (c, b) = (logs(current)?, logs(baseline)?);
     let (m, n) = (c.len(), b.len());
     if m == 0 || n == 0 {
         return None;
     }
-    let mut diffs: Vec<f64> = c.iter().flat_map(|x| b.iter().map(move |y| x - y)).collect();
+    let mut diffs: Vec<f64> = c
+        .iter()
+        .flat_map(|x| b.iter().map(move |y| x - y))
+        .collect();
     diffs.sort_by(f64::total_cmp);
     let mn = diffs.len();
     let estimate = if mn % 2 == 1 {
@@ -57,7 +59,7 @@ pub fn normal_quantile(p: f64) -> f64 {
         -3.969683028665376e1,
         2.209460984245205e2,
         -2.759285104469687e2,
-        1.383577518672690e2,
+        1.383_577_518_672_69e2,
         -3.066479806614716e1,
         2.506628277459239,
     ];
@@ -106,8 +108,17 @@ mod tests {
 
     #[test]
     fn normal_quantile_matches_tables() {
-        for (p, z) in [(0.975, 1.959964), (0.5, 0.0), (0.995, 2.575829), (0.01, -2.326348)] {
-            assert!((normal_quantile(p) - z).abs() < 1e-5, "{p}: {}", normal_quantile(p));
+        for (p, z) in [
+            (0.975, 1.959964),
+            (0.5, 0.0),
+            (0.995, 2.575829),
+            (0.01, -2.326348),
+        ] {
+            assert!(
+                (normal_quantile(p) - z).abs() < 1e-5,
+                "{p}: {}",
+                normal_quantile(p)
+            );
         }
     }
 
@@ -150,7 +161,13 @@ mod tests {
             narrower += (ci.half_width() < boot.half_width()) as u64;
         }
         // Binomial(400, 0.95): 380 ± 4.4; 368 is ~2.7 sd below.
-        assert!(covered >= 368 && covered <= 394, "covered {covered} / {trials}");
-        assert!(narrower > trials * 3 / 4, "narrower in {narrower} / {trials}");
+        assert!(
+            (368..=394).contains(&covered),
+            "covered {covered} / {trials}"
+        );
+        assert!(
+            narrower > trials * 3 / 4,
+            "narrower in {narrower} / {trials}"
+        );
     }
 }
