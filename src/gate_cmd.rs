@@ -50,8 +50,8 @@ pub struct GateArgs {
     /// (Hodges–Lehmann shift of log timings, rank-sum interval) or
     /// median-bootstrap (ratio of medians, percentile bootstrap; the method
     /// before 2026-12-02).
-    #[arg(long, default_value = "rank-shift", value_parser = ["rank-shift", "median-bootstrap"])]
-    pub method: String,
+    #[arg(long, default_value = "rank-shift", value_parser = parse_method)]
+    pub method: Method,
     /// Use only the first N reps of the current run (scripts/gate_experiment.sh:
     /// sensitivity vs reps); the baseline is used whole, as CI uses it.
     #[arg(long, hide = true)]
@@ -77,6 +77,11 @@ pub struct SaveArgs {
     /// intervals make the gate less sensitive).
     #[arg(long)]
     pub force: bool,
+}
+
+/// `--method`: one list of names, `Method::parse`'s.
+fn parse_method(s: &str) -> Result<Method, String> {
+    Method::parse(s).ok_or_else(|| format!("unknown method '{s}' (rank-shift, median-bootstrap)"))
 }
 
 pub fn run_gate(a: GateArgs) -> Result<i32> {
@@ -106,7 +111,7 @@ pub fn run_gate(a: GateArgs) -> Result<i32> {
         confidence: a.confidence,
         memory_tolerance: a.memory_tolerance / 100.0,
         cv_limit: a.cv_limit / 100.0,
-        method: Method::parse(&a.method).expect("clap checked --method"),
+        method: a.method,
         ..GateConfig::default()
     };
     let report = compare(&baseline, &current, &cfg).with_context(|| {

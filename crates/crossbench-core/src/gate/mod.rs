@@ -45,7 +45,7 @@ pub const EXIT_INCONCLUSIVE: i32 = 4;
 /// The gate's default CV limit. On this 2-core VM, quiet, the `ci` scenario's
 /// per-rep CV is 10-14% (the hypervisor steals 3-7% of the CPU in bursts), so
 /// the run-level noise flag (`overhead::CV_LIMIT`, 10%) left 80-90% of quiet
-/// runs inconclusive. At 20% quiet runs are judged and the bootstrap interval
+/// runs inconclusive. At 20% quiet runs are judged and the timing interval
 /// carries their noise, while runs disturbed by parallel builds (CV up to 75%)
 /// stay inconclusive. Measured rates: README, "Regression gate".
 pub const GATE_CV_LIMIT: f64 = 0.20;

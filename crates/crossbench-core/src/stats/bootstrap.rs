@@ -72,7 +72,8 @@ pub fn median(samples: &[f64]) -> Option<f64> {
     Some(median_sorted(&sorted))
 }
 
-fn median_sorted(sorted: &[f64]) -> f64 {
+/// Median of an already sorted, non-empty slice.
+pub(crate) fn median_sorted(sorted: &[f64]) -> f64 {
     let n = sorted.len();
     if n % 2 == 1 {
         sorted[n / 2]

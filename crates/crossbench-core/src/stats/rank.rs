@@ -11,7 +11,7 @@
 //! timings differ by a shift (same shape), which is what "the same code,
 //! slower by x%" means. Logs make the shift a ratio.
 
-use super::bootstrap::Interval;
+use super::bootstrap::{median_sorted, Interval};
 
 /// Interval of the ratio current ÷ baseline: exp of the Hodges–Lehmann shift
 /// of log(current) − log(baseline) (the median of all m·n pairwise
@@ -33,11 +33,7 @@ pub fn shift_ratio_ci(current: &[f64], baseline: &[f64], confidence: f64) -> Opt
         .collect();
     diffs.sort_by(f64::total_cmp);
     let mn = diffs.len();
-    let estimate = if mn % 2 == 1 {
-        diffs[mn / 2]
-    } else {
-        (diffs[mn / 2 - 1] + diffs[mn / 2]) / 2.0
-    };
+    let estimate = median_sorted(&diffs);
     let (mf, nf) = (m as f64, n as f64);
     let z = normal_quantile(0.5 + confidence.clamp(0.0, 0.999_999) / 2.0);
     let sd = (mf * nf * (mf + nf + 1.0) / 12.0).sqrt();
