@@ -1,6 +1,7 @@
 //! `crossbench bench`: resolves the scenario, model, prompt and backends, then hands
 //! the plan to the core driver, which writes results/<run-id>/ after every round.
 
+use crate::blas_choice::{blas_choice, BlasIdle};
 use crate::{backends, bootstrap, tokenizer};
 use anyhow::{bail, Context, Result};
 use clap::Args;
@@ -64,12 +65,18 @@ pub struct RunOptions {
     /// openblas-pypi | bundled | a path to a BLAS to LD_PRELOAD.
     #[arg(long, default_value = "auto")]
     pub blas: String,
+    /// How OpenBLAS's idle threads wait: sleep (at once; OPENBLAS_THREAD_TIMEOUT=4) |
+    /// spin (OpenBLAS's default, which on 2 cores competes with the worker's threads).
+    #[arg(long, value_enum, default_value = "sleep")]
+    pub blas_idle: BlasIdle,
     #[arg(long)]
     pub no_progress: bool,
-    /// Workers kept loaded: auto (all when their models fit in 60% of the available
-    /// memory, else one at a time) | all | one (load, warm up, measure, quit per rep).
-    #[arg(long, default_value = "auto")]
-    pub residency: String,
+    /// Workers kept loaded: one (default: a fresh worker per rep, loaded, warmed up,
+    /// measured, quit, so reps are independent) | all (loaded once; faster, but its
+    /// intervals are too narrow, README "Run design") | auto (all when the models fit
+    /// in 60% of the available memory, else one).
+    #[arg(long)]
+    pub residency: Option<String>,
     /// Idle seconds before every generation, so nothing of the previous one lingers.
     #[arg(long, default_value_t = 0.0)]
     pub gap: f64,
@@ -134,7 +141,7 @@ pub fn execute_with(
     };
     let prompt_ids = prompt_ids(&loaded, model_dir.as_deref())?;
     let exe = std::env::current_exe().context("cannot find the crossbench executable")?;
-    let (blas_env, blas_name) = blas_choice(&args.run.blas)?;
+    let (blas_env, blas_name) = blas_choice(&args.run.blas, args.run.blas_idle)?;
     let mut extra_env = blas_env;
     if loaded.scenario.detokenize {
         extra_env.push(("CROSSBENCH_DETOKENIZE".into(), "1".into()));
@@ -359,52 +366,4 @@ fn mlx_lm_version() -> Option<String> {
         }
     }
     None
-}
-
-/// Debian's multithreaded OpenBLAS (package libopenblas0-pthread).
-/// The PyPI OpenBLAS behind libcrossbench_blas.so (its pin: scripts/requirements.txt).
-const PYPI_OPENBLAS: &str = "scipy-openblas32 (pinned in scripts/requirements.txt)";
-const DEBIAN_OPENBLAS: &str = "/usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3";
-
-/// MLX's Linux wheel bundles the netlib reference BLAS, ~30x slower than OpenBLAS for
-/// fp32 prefill here. A preloaded BLAS replaces it for every backend's worker alike
-/// (the driver itself does no math); the choice is recorded in the results.
-pub(crate) fn blas_choice(arg: &str) -> Result<(Vec<(String, String)>, String)> {
-    let bundled = (
-        Vec::new(),
-        "MLX wheel's bundled BLAS (netlib reference)".to_string(),
-    );
-    let preload = |path: &str| {
-        let core = crate::blas_probe::core_name(path)
-            .map_or(String::new(), |c| format!(" (OpenBLAS core {c})"));
-        (
-            vec![("LD_PRELOAD".to_string(), path.to_string())],
-            format!("LD_PRELOAD={path}{core}"),
-        )
-    };
-    let pypi = crossbench_shim::pypi_blas_path().filter(|p| p.is_file());
-    let preload_pypi = |p: &Path| {
-        let (env, name) = preload(&p.display().to_string());
-        (env, format!("{name}, forwarding to PyPI's {PYPI_OPENBLAS}"))
-    };
-    match arg {
-        "bundled" => Ok(bundled),
-        "auto" if cfg!(target_os = "linux") && Path::new(DEBIAN_OPENBLAS).is_file() => {
-            Ok(preload(DEBIAN_OPENBLAS))
-        }
-        "auto" | "openblas-pypi" if pypi.is_some() => Ok(preload_pypi(pypi.unwrap())),
-        "openblas-pypi" => bail!(
-            "--blas openblas-pypi: this build has no libcrossbench_blas.so ({PYPI_OPENBLAS} \
-             is not in the pinned environment and could not be installed); pip-install that pin \
-             into .venv and rebuild"
-        ),
-        "auto" => {
-            if cfg!(target_os = "linux") {
-                eprintln!("crossbench: no OpenBLAS ({DEBIAN_OPENBLAS} nor {PYPI_OPENBLAS}); using MLX's slow bundled BLAS");
-            }
-            Ok(bundled)
-        }
-        path if Path::new(path).is_file() => Ok(preload(path)),
-        other => bail!("--blas {other}: not auto, bundled, or an existing library file"),
-    }
 }

@@ -58,7 +58,7 @@ fn reexec_with_blas(blas: &str) -> Result<BlasStep> {
     if let Ok(name) = std::env::var(BLAS_APPLIED) {
         return Ok(BlasStep::Here(name));
     }
-    let (env, name) = crate::bench_cmd::blas_choice(blas)?;
+    let (env, name) = crate::blas_choice::blas_choice(blas, crate::blas_choice::BlasIdle::Sleep)?;
     if env.is_empty() {
         return Ok(BlasStep::Here(name));
     }

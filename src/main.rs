@@ -4,6 +4,7 @@
 
 mod backends;
 mod bench_cmd;
+mod blas_choice;
 mod blas_probe;
 mod bootstrap;
 mod claims_cmd;

@@ -38,12 +38,12 @@ pub fn run(mut args: ProfileArgs) -> Result<i32> {
     let work = std::env::temp_dir().join(format!("crossbench-perf-{}", std::process::id()));
     std::fs::create_dir_all(&work).with_context(|| format!("creating {}", work.display()))?;
     check_perf(&work)?;
-    if args.bench.run.residency == "one" {
+    if args.bench.run.residency.as_deref() == Some("one") {
         bail!(
             "--residency one: crossbench profile keeps every worker loaded (one perf record each)"
         );
     }
-    args.bench.run.residency = "all".into();
+    args.bench.run.residency = Some("all".into());
     args.bench.run.phases = true;
     let (data, frequency) = (work.clone(), args.frequency);
     let outcome = bench_cmd::execute_with(&args.bench, move |plan| {

@@ -93,6 +93,10 @@ pub struct RunDesign {
     pub aa: Option<(String, String)>,
     #[serde(default)]
     pub resolution_plan: Option<ResolutionPlan>,
+    /// With a fresh worker per rep: the most tokens of each warm-up generation
+    /// (None: warm-ups are as long as the measured generations).
+    #[serde(default)]
+    pub warmup_tokens: Option<u32>,
 }
 
 /// The two-stage plan behind `--until-resolution`: a pilot of the planned
@@ -123,8 +127,11 @@ impl RunDesign {
             .aa
             .as_ref()
             .map_or(String::new(), |(o, t)| format!(" · A/A twin {t} of {o}"));
+        let warm = self.warmup_tokens.map_or(String::new(), |n| {
+            format!(", warm-ups of at most {n} tokens in each fresh worker")
+        });
         format!(
-            "{} order (every backend follows every other equally often over each {} rounds) · residency {} ({}) · gap {} s{aa}",
+            "{} order (every backend follows every other equally often over each {} rounds) · residency {} ({}{warm}) · gap {} s{aa}",
             self.order,
             williams_cycle(backends),
             self.residency.as_str(),

@@ -238,6 +238,8 @@ impl Run {
                 gap_s: plan.gap.as_secs_f64(),
                 aa: plan.aa.clone(),
                 resolution_plan: None,
+                warmup_tokens: (plan.residency == Residency::One && plan.warmup > 0)
+                    .then_some(generate::FRESH_WARMUP_TOKENS),
             },
             resolution: None,
             // Measured before any worker starts: nothing else runs yet.

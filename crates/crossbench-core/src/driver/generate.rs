@@ -14,6 +14,12 @@ use crate::DriverError;
 /// Sleep granularity of the idle gap, so Ctrl-C is still seen within it.
 const GAP_SLICE: Duration = Duration::from_millis(100);
 
+/// Tokens of each warm-up generation in a fresh worker (`Residency::One`). A
+/// warm-up there only has to fault the weights in and fill MLX's kernel and
+/// buffer caches, which a few steps do; a full-length one would double the
+/// cost of every rep (gen100: 5 s per warm-up vs 0.2 s per load).
+pub const FRESH_WARMUP_TOKENS: u32 = 8;
+
 impl Run {
     pub(super) fn generate_rounds(&mut self) -> Result<(), DriverError> {
         let n = self.slots.len();
@@ -140,8 +146,12 @@ impl Run {
             if !self.load_worker(idx) {
                 return;
             }
+            let warm = GenRequest {
+                max_new: req.max_new.min(FRESH_WARMUP_TOKENS),
+                ..req.clone()
+            };
             for _ in 0..self.plan.warmup {
-                self.generate_on(idx, req, None);
+                self.generate_on(idx, &warm, None);
             }
         }
         let Some(mut rep) = self.generate_on(idx, req, measured) else {
