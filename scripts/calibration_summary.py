@@ -41,6 +41,17 @@ def median_ci(x, conf=0.95):
     return {"estimate": statistics.median(x), "low": x[k - 1], "high": x[n - k]}
 
 
+def lag1_autocorrelation(x):
+    """Of the log ratios in round order: ~0 for independent rounds; the
+    order-statistic interval is too narrow when it is clearly positive."""
+    if len(x) < 3:
+        return None
+    logs = [math.log(v) for v in x]
+    m = statistics.mean(logs)
+    var = sum((v - m) ** 2 for v in logs)
+    return sum((logs[i] - m) * (logs[i + 1] - m) for i in range(len(logs) - 1)) / var if var else None
+
+
 def pct(x):
     return f"{100 * (x - 1):+.1f}%"
 
@@ -56,7 +67,7 @@ def wall_s(r):
 
 
 def summarize(run_dirs, out=sys.stdout):
-    aa, widths, faster, seen, rows = [], [], [], 0, []
+    aa, widths, faster, seen, rows, acs = [], [], [], 0, [], []
     for d in run_dirs:
         path = os.path.join(d, "results.json")
         if not os.path.isfile(path):
@@ -67,7 +78,11 @@ def summarize(run_dirs, out=sys.stdout):
         if native is None:
             continue
         twin = (r.get("design") or {}).get("aa")
-        ci = median_ci(paired(by_name[twin[1]], by_name[twin[0]])) if twin and twin[1] in by_name else None
+        ratios = paired(by_name[twin[1]], by_name[twin[0]]) if twin and twin[1] in by_name else None
+        ci = median_ci(ratios) if ratios else None
+        ac = lag1_autocorrelation(ratios) if ratios else None
+        if ac is not None:
+            acs.append(ac)
         cells, width = [], (ci["high"] - ci["low"]) / 2 if ci else 0.0
         if ci:
             aa.append(ci["low"] <= 1.0 <= ci["high"])
@@ -90,6 +105,9 @@ def summarize(run_dirs, out=sys.stdout):
     if aa:
         print(f"\nA/A: the interval contains 0 in {sum(aa)}/{len(aa)} runs; median A/A half-width "
               f"{100 * statistics.median(widths):.1f}% (range {100 * min(widths):.1f}-{100 * max(widths):.1f}%)", file=out)
+    if acs:
+        print(f"\nA/A ratios, lag-1 autocorrelation over rounds: median {statistics.median(acs):+.2f} "
+              f"(range {min(acs):+.2f} to {max(acs):+.2f}; ~0 when rounds are independent)", file=out)
     if seen:
         print(f"\nFloor: a backend faster than native-cpp beyond its own interval in {len(faster)} of {seen} "
               f"backend-runs ({len(set(f.split()[0] for f in faster))} of {len(rows)} runs){': ' + ', '.join(faster) if faster else ''}", file=out)

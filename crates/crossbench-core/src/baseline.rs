@@ -61,6 +61,10 @@ pub struct Baseline {
     pub profiling: Option<crate::results::Profiling>,
     pub noisy: bool,
     pub backends: Vec<BaselineBackend>,
+    /// The run's design (residency, warm-ups, order); None in baselines saved
+    /// before it was recorded. A change of design is noted by the gate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub design: Option<crate::design::RunDesign>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -137,6 +141,7 @@ impl Baseline {
             profiling: r.profiling.clone(),
             noisy: r.noisy,
             backends,
+            design: Some(r.design.clone()),
         }
     }
 

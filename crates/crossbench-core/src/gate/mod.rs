@@ -22,9 +22,11 @@
 
 mod exact;
 pub mod machine;
+mod notes;
 mod render;
 
 use exact::{exact_checks, memory_check};
+use notes::notes;
 
 pub use machine::{differences as machine_differences, same_machine};
 
@@ -296,41 +298,6 @@ fn check_comparable(baseline: &Baseline, current: &Baseline) -> Result<(), GateE
 
 fn opt(s: &Option<String>) -> String {
     s.clone().unwrap_or_else(|| "unknown".into())
-}
-
-fn notes(baseline: &Baseline, current: &Baseline, same: bool) -> Vec<String> {
-    let mut notes = Vec::new();
-    if !current.injected_slowdowns.is_empty() {
-        let list: Vec<String> = current
-            .injected_slowdowns
-            .iter()
-            .map(|(b, p)| format!("{b} +{p}%"))
-            .collect();
-        notes.push(format!(
-            "current run has INJECTED slowdowns ({}): not a clean measurement",
-            list.join(", ")
-        ));
-    }
-    if !same {
-        let differs = machine::differences(&baseline.environment, &current.environment);
-        let why = if differs.is_empty() {
-            "not identified as the same machine: boot id, CPU or cores unrecorded, or --same-machine no".to_string()
-        } else {
-            differs.join("; ")
-        };
-        notes.push(format!(
-            "different machine ({why}): absolute times and memory are informational only"
-        ));
-    }
-    if current.noisy {
-        notes.push("current run is flagged NOISY in its results (a backend's decode-time CV is above the limit)".into());
-    }
-    if baseline.noisy {
-        notes.push(
-            "baseline is flagged noisy: its intervals are wide, the gate is less sensitive".into(),
-        );
-    }
-    notes
 }
 
 /// Greedy ids of a random-weight model sit on near-ties, so another BLAS,

@@ -68,6 +68,7 @@ fn run(name: &str, ffi_overhead: f64, seed: u64) -> Baseline {
             backend("ffi-token", ffi_overhead, seed),
             backend("native-cpp", 1.0, seed + 1),
         ],
+        design: None,
     }
 }
 
@@ -258,4 +259,26 @@ fn verdicts_are_reproducible() {
         .unwrap()
         .render_text();
     assert_eq!(x, y);
+}
+
+#[test]
+fn a_change_of_run_design_is_noted() {
+    use crate::design::{Residency, RunDesign};
+    let design = |residency| RunDesign {
+        residency,
+        ..Default::default()
+    };
+    let (mut base, mut cur) = (run("base", 1.0, 1), run("cur", 1.0, 7));
+    let has_note = |b: &Baseline, c: &Baseline| {
+        let r = compare(b, c, &GateConfig::default()).unwrap();
+        r.notes.iter().any(|n| n.starts_with("run design differs"))
+    };
+    assert!(!has_note(&base, &cur), "no design recorded on either side");
+    base.design = Some(design(Residency::All));
+    cur.design = Some(design(Residency::One));
+    assert!(has_note(&base, &cur), "residency all vs one");
+    base.design = Some(design(Residency::One));
+    assert!(!has_note(&base, &cur));
+    cur.environment.blas = Some("OPENBLAS_THREAD_TIMEOUT=4".into());
+    assert!(has_note(&base, &cur), "BLAS setup changed");
 }
