@@ -34,17 +34,17 @@ pub enum BlasIdle {
 /// description results.json records (`environment.blas`).
 pub(crate) fn blas_choice(arg: &str, idle: BlasIdle) -> Result<(Vec<(String, String)>, String)> {
     let (mut env, mut name) = blas_library(arg)?;
-    if !env.is_empty() {
-        // 4 is OpenBLAS's minimum: a timeout of 2^4 cycles.
-        let value = match idle {
-            BlasIdle::Sleep => Some("4"),
-            BlasIdle::Spin => None,
-        };
-        if let Some(v) = value {
-            env.push(("OPENBLAS_THREAD_TIMEOUT".into(), v.into()));
+    if env.is_empty() {
+        return Ok((env, name)); // the bundled BLAS has no threads
+    }
+    match idle {
+        BlasIdle::Sleep => {
+            // 4 is OpenBLAS's minimum: a timeout of 2^4 cycles.
+            env.push(("OPENBLAS_THREAD_TIMEOUT".into(), "4".into()));
             name.push_str(", OPENBLAS_THREAD_TIMEOUT=4 (idle BLAS threads sleep at once)");
-        } else {
-            name.push_str(", OpenBLAS's default thread wait (idle BLAS threads spin first)");
+        }
+        BlasIdle::Spin => {
+            name.push_str(", OpenBLAS's default thread wait (idle BLAS threads spin first)")
         }
     }
     Ok((env, name))

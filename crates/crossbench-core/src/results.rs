@@ -478,3 +478,13 @@ fn random_u32() -> u32 {
     // No urandom: the clock's low bits still differ between close calls.
     (crate::clock::monotonic_ns() as u32).rotate_left(13) ^ std::process::id()
 }
+
+/// "ffi-token +10%, ffi-batched +5%": the injected slowdowns of a run, for
+/// summary.md and the gate's notes.
+pub fn describe_slowdowns(slowdowns: &BTreeMap<String, f64>) -> String {
+    let list: Vec<String> = slowdowns
+        .iter()
+        .map(|(b, p)| format!("{b} +{p}%"))
+        .collect();
+    list.join(", ")
+}

@@ -47,15 +47,10 @@ pub fn render_summary(r: &BenchResults) -> String {
         );
     }
     if !r.injected_slowdowns.is_empty() {
-        let list: Vec<String> = r
-            .injected_slowdowns
-            .iter()
-            .map(|(b, p)| format!("{b} +{p}%"))
-            .collect();
         let _ = writeln!(
             md,
             "**INJECTED SLOWDOWN ({}): not a clean measurement.**\n",
-            list.join(", ")
+            crate::results::describe_slowdowns(&r.injected_slowdowns)
         );
     }
     main_table(&mut md, r);

@@ -4,18 +4,14 @@
 
 use super::{machine, opt};
 use crate::baseline::Baseline;
+use crate::results::describe_slowdowns;
 
 pub(super) fn notes(baseline: &Baseline, current: &Baseline, same: bool) -> Vec<String> {
     let mut notes = Vec::new();
     if !current.injected_slowdowns.is_empty() {
-        let list: Vec<String> = current
-            .injected_slowdowns
-            .iter()
-            .map(|(b, p)| format!("{b} +{p}%"))
-            .collect();
         notes.push(format!(
             "current run has INJECTED slowdowns ({}): not a clean measurement",
-            list.join(", ")
+            describe_slowdowns(&current.injected_slowdowns)
         ));
     }
     if !same {
