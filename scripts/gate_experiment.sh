@@ -7,6 +7,9 @@
 #   CV_LIMITS="10 15 20" REPS_LIMITS="8 12" ANALYZE_ONLY=... scripts/gate_experiment.sh
 #   CLEAN_ARGS="--aa native-cpp" GATE_ARGS="--same-machine no" scripts/gate_experiment.sh
 #     (the CI setting: absolute times informational; A/A coverage from the clean runs)
+#   BASELINE_RUN=<run dir> INJECT=0 TRIALS=40 ... scripts/gate_experiment.sh
+#     (more clean trials against an earlier experiment's baseline, to pool with it:
+#      scripts/gate_experiment_rates.py <out1> <out2>)
 #
 # One clean baseline run, then TRIALS rounds of: a clean run (false alarms)
 # and an injected run with +10% on one FFI backend and +5% on the other
@@ -34,6 +37,10 @@ read -r -a BASELINE_ARGS <<<"${BASELINE_ARGS:-}"
 # Extra gate arguments, e.g. GATE_ARGS="--same-machine yes" to re-judge runs
 # recorded before results carried a boot id (all of one experiment share a boot).
 read -r -a GATE_ARGS <<<"${GATE_ARGS:-}"
+# BASELINE_RUN: judge against an already recorded run instead of recording one.
+BASELINE_RUN=${BASELINE_RUN:-}
+# INJECT=0: clean runs only (false alarms and A/A), no injected runs.
+INJECT=${INJECT:-1}
 
 if [ -n "${ANALYZE_ONLY:-}" ]; then
   OUT=$ANALYZE_ONLY
@@ -55,10 +62,17 @@ else
     printf '%s\t%s\t%s\t%s\n' "$label" "$dir" "$load" "$*" | tee -a "$OUT/trials.tsv"
   }
   start=$(date +%s)
-  run baseline ${BASELINE_ARGS[@]+"${BASELINE_ARGS[@]}"}
+  if [ -n "$BASELINE_RUN" ]; then
+    [ -f "$BASELINE_RUN/results.json" ] || { echo "BASELINE_RUN=$BASELINE_RUN: no results.json there" >&2; exit 2; }
+    printf 'baseline\t%s\t-\treused\n' "$BASELINE_RUN" | tee -a "$OUT/trials.tsv"
+  else
+    run baseline ${BASELINE_ARGS[@]+"${BASELINE_ARGS[@]}"}
+  fi
   for i in $(seq 1 "$TRIALS"); do
     run clean ${CLEAN_ARGS[@]+"${CLEAN_ARGS[@]}"}
-    if [ $((i % 2)) -eq 1 ]; then
+    if [ "$INJECT" = 0 ]; then
+      continue
+    elif [ $((i % 2)) -eq 1 ]; then
       run inject --inject-slowdown ffi-token=10 --inject-slowdown ffi-batched=5
     else
       run inject --inject-slowdown ffi-token=5 --inject-slowdown ffi-batched=10
@@ -85,4 +99,4 @@ for c in $CV_LIMITS; do
     done
   done
 done
-python3 scripts/gate_experiment_rates.py "$OUT" | tee "$OUT/rates.md"
+python3 scripts/gate_experiment_rates.py "$OUT" ${POOL_WITH:-} | tee "$OUT/rates.md"

@@ -1,6 +1,9 @@
 #!/usr/bin/env python3
 """Rates of scripts/gate_experiment.sh: reads <out>/trials.tsv and <out>/gate/*.json.
 
+Several <out> folders are pooled (trials of one design judged with the same gate settings,
+e.g. more clean trials recorded later against the same baseline).
+
 A false alarm is a clean run the gate fails (exit 3: any REGRESSION check). A detection is an
 injected trial whose slowed backend gets a REGRESSION timing check. "overhead only" counts the
 drift-robust checks (ratio to native-cpp in the same run), the ones gated on any machine;
@@ -15,19 +18,16 @@ from collections import defaultdict
 from calibration_summary import summarize
 
 
-def main(out):
-    trials = [line.rstrip("\n").split("\t") for line in open(os.path.join(out, "trials.tsv"))]
-    reports = defaultdict(dict)  # (cv limit, n, t) -> run id -> report
-    for name in os.listdir(os.path.join(out, "gate")):
-        # Files without -c<limit> come from before CV_LIMITS: the default 10%.
-        m = re.match(r"(.+)-n(\d+)-t([\d.]+)(?:-c([\d.]+))?\.json$", name)
-        if m:
-            with open(os.path.join(out, "gate", name)) as f:
-                reports[(float(m[4] or 10), int(m[2]), float(m[3]))][m[1]] = json.load(f)
+def main(outs):
+    trials, reports = [], defaultdict(dict)  # (cv limit, n, t) -> run id -> report
+    for out in outs:
+        trials += [line.rstrip("\n").split("\t") for line in open(os.path.join(out, "trials.tsv"))]
+        read_reports(out, reports)
     loads = defaultdict(list)
     for label, _, load, _ in trials:
-        loads[label].append(float(load))
-    print(f"# Gate experiment: {out}\n")
+        if load != "-":  # a reused baseline was not measured by this experiment
+            loads[label].append(float(load))
+    print(f"# Gate experiment: {', '.join(outs)}\n")
     for label, values in sorted(loads.items()):
         print(f"- {label}: {len(values)} runs, 1-min load average at start: mean {sum(values)/len(values):.2f}, max {max(values):.2f}")
     print("\n| CV limit | reps | threshold | false alarms (all) | false alarms (overhead only) | inconclusive clean | detect 10% (all / overhead) | detect 5% (all / overhead) | inconclusive injected |")
@@ -36,7 +36,16 @@ def main(out):
         row = rates(trials, reports[(c, n, t)])
         print(f"| {c:g}% | {n} | {t:g}% | {row['fa']} | {row['fa_ovh']} | {row['inc_clean']} | {row['d10']} / {row['d10_ovh']} | {row['d5']} / {row['d5_ovh']} | {row['inc_inj']} |")
     print("\nFalse-alarm upper bounds are one-sided 95% Clopper-Pearson bounds on the true rate.")
-    clean_runs(out, trials)
+    clean_runs(trials)
+
+
+def read_reports(out, reports):
+    for name in os.listdir(os.path.join(out, "gate")):
+        # Files without -c<limit> come from before CV_LIMITS: the default 10%.
+        m = re.match(r"(.+)-n(\d+)-t([\d.]+)(?:-c([\d.]+))?\.json$", name)
+        if m:
+            with open(os.path.join(out, "gate", name)) as f:
+                reports[(float(m[4] or 10), int(m[2]), float(m[3]))][m[1]] = json.load(f)
 
 
 def upper_bound(k, n, conf=0.95):
@@ -60,7 +69,7 @@ def binom(n, k):
     return out
 
 
-def clean_runs(out, trials):
+def clean_runs(trials):
     """A/A coverage and resolution, and the floor property, from the clean runs' results.json."""
     print("\n## Clean runs\n")
     summarize([d for label, d, _, _ in trials if label == "clean" and d])
@@ -118,4 +127,6 @@ def rates(trials, reports):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    if len(sys.argv) < 2:
+        sys.exit("usage: gate_experiment_rates.py <experiment dir> [more dirs to pool]")
+    main(sys.argv[1:])
