@@ -175,6 +175,8 @@ pub struct GateReport {
     pub threshold: f64,
     pub absolute_threshold: f64,
     pub confidence: f64,
+    /// The interval behind the timing verdicts, named in the report's header.
+    pub method: Method,
     pub checks: Vec<Check>,
     /// Loud notes: injected slowdowns, noise, machine mismatch.
     pub notes: Vec<String>,
@@ -218,6 +220,7 @@ pub fn compare(
         threshold: cfg.threshold,
         absolute_threshold: cfg.absolute_threshold,
         confidence: cfg.confidence,
+        method: cfg.method,
         checks: Vec::new(),
         notes: notes(baseline, current, same),
     };

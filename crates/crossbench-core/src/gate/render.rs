@@ -23,11 +23,26 @@ fn headline(r: &GateReport) -> &'static str {
 }
 
 fn method(r: &GateReport) -> String {
+    let interval = match r.method {
+        super::Method::RankShift => {
+            "rank-shift (Hodges–Lehmann) interval of the ratio current / baseline"
+        }
+        super::Method::MedianBootstrap => {
+            "bootstrap interval of the ratio of medians (current / baseline)"
+        }
+    };
+    let absolute = if r.same_machine {
+        format!(
+            "+{:.1}% (absolute times, same machine)",
+            r.absolute_threshold * 100.0
+        )
+    } else {
+        "absolute times informational (not the same machine)".to_string()
+    };
     format!(
-        "method: {:.0}% bootstrap interval of the ratio of medians (current / baseline); regression only when the whole interval is beyond +{:.1}% (overheads) / +{:.1}% (absolute times, same machine)",
+        "method: {:.0}% {interval}; regression only when the whole interval is beyond +{:.1}% (overheads) / {absolute}",
         r.confidence * 100.0,
         r.threshold * 100.0,
-        r.absolute_threshold * 100.0
     )
 }
 

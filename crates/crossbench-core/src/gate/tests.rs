@@ -282,3 +282,27 @@ fn a_change_of_run_design_is_noted() {
     cur.environment.blas = Some("OPENBLAS_THREAD_TIMEOUT=4".into());
     assert!(has_note(&base, &cur), "BLAS setup changed");
 }
+
+/// The header names the interval that actually judged the timings (it once
+/// named the bootstrap while the rank shift ran).
+#[test]
+fn header_names_the_method_that_ran() {
+    let (base, cur) = (run("base", 1.02, 1), run("cur", 1.02, 7));
+    let rank = compare(&base, &cur, &GateConfig::default()).unwrap();
+    assert!(
+        rank.render_text().contains("rank-shift"),
+        "{}",
+        rank.render_text()
+    );
+    let boot = GateConfig {
+        method: Method::MedianBootstrap,
+        ..GateConfig::default()
+    };
+    let boot = compare(&base, &cur, &boot).unwrap();
+    assert!(
+        boot.render_text().contains("bootstrap interval"),
+        "{}",
+        boot.render_text()
+    );
+    assert!(!boot.render_text().contains("rank-shift"));
+}
