@@ -7,9 +7,9 @@
 #   CV_LIMITS="10 15 20" REPS_LIMITS="8 12" ANALYZE_ONLY=... scripts/gate_experiment.sh
 #   CLEAN_ARGS="--aa native-cpp" GATE_ARGS="--same-machine no" scripts/gate_experiment.sh
 #     (the CI setting: absolute times informational; A/A coverage from the clean runs)
-#   BASELINE_RUN=<run dir> INJECT=0 TRIALS=40 ... scripts/gate_experiment.sh
-#     (more clean trials against an earlier experiment's baseline, to pool with it:
-#      scripts/gate_experiment_rates.py <out1> <out2>)
+#   BASELINE_RUN=<run dir> INJECT=0 TRIALS=40 POOL_WITH=<earlier out> ... scripts/gate_experiment.sh
+#     (more clean trials against an earlier experiment's baseline, their rates pooled
+#      with it; later: scripts/gate_experiment_rates.py <out1> <out2>)
 #
 # One clean baseline run, then TRIALS rounds of: a clean run (false alarms)
 # and an injected run with +10% on one FFI backend and +5% on the other
