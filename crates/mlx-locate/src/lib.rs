@@ -5,7 +5,9 @@
 //!    (e.g. a source build, or `site-packages/mlx` of any Python environment);
 //! 2. the project's own Python environment (`CROSSBENCH_VENV`, default `<root>/.venv`),
 //!    whose `site-packages/mlx` comes from the pinned wheel;
-//! 3. otherwise that environment is created with `scripts/requirements.txt`.
+//! 3. otherwise that environment is created from `scripts/requirements.lock`
+//!    (hash-checked; see `pip`), or `scripts/requirements.txt` where the lock
+//!    does not serve the platform.
 //!
 //! The wheel differs per platform (Metal on macOS, `mlx[cuda]` on Linux with CUDA,
 //! `mlx[cpu]` otherwise): `CROSSBENCH_MLX_VARIANT=cpu|cuda` picks the Linux extra.
@@ -15,6 +17,8 @@ use std::fmt;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+pub mod pip;
 
 /// Where MLX was found.
 #[derive(Debug, Clone)]
@@ -149,19 +153,6 @@ pub fn site_packages_mlx(venv: &Path) -> Option<PathBuf> {
     candidates.pop()
 }
 
-/// The pip arguments for the pinned environment on this platform.
-fn pip_install_args(project_root: &Path) -> Vec<String> {
-    let req = project_root.join("scripts").join("requirements.txt");
-    let mut args = vec!["install".into(), "--disable-pip-version-check".into()];
-    args.push("-r".into());
-    args.push(req.display().to_string());
-    if cfg!(target_os = "linux") && std::env::var("CROSSBENCH_MLX_VARIANT").as_deref() == Ok("cuda")
-    {
-        args.push(format!("mlx[cuda]=={}", pinned_mlx_version(project_root)));
-    }
-    args
-}
-
 /// The `NAME==VERSION` pin of a package in `scripts/requirements.txt`,
 /// without its environment marker (`; sys_platform == ...`).
 pub fn pinned_requirement(project_root: &Path, name: &str) -> Option<String> {
@@ -217,7 +208,12 @@ fn bootstrap_venv(
         Command::new(&python).arg("-m").arg("venv").arg(venv),
         "python3 -m venv",
     )?;
-    let args = pip_install_args(project_root);
+    let version = pip::python_version(&venv_python(venv))?;
+    let source = pip::pin_source(project_root, &version);
+    if let pip::PinSource::Unlocked(_, why) = &source {
+        log(&format!("crossbench: NOT hash-checked: {why}"));
+    }
+    let args = pip::install_all_args(&source, &pinned_mlx_version(project_root));
     log(&format!(
         "crossbench: installing pinned requirements (pip {}) — takes a few minutes once",
         args.join(" ")
