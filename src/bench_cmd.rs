@@ -2,11 +2,11 @@
 //! the plan to the core driver, which writes results/<run-id>/ after every round.
 
 use crate::blas_choice::{blas_choice, BlasIdle};
-use crate::{backends, bootstrap, tokenizer};
+use crate::{backends, bootstrap};
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use crossbench_core::results::ModelRun;
-use crossbench_core::scenario::{synthetic_prompt_ids, ModelSource, PromptSpec};
+use crossbench_core::scenario::ModelSource;
 use crossbench_core::{
     install_interrupt_handler, list_scenarios, load_scenario, run_bench, BackendStatus, BenchPlan,
     Environment, LaunchContext, LoadedScenario,
@@ -47,13 +47,16 @@ pub struct RunOptions {
     /// Comma-separated backends (default: the scenario's).
     #[arg(long, value_delimiter = ',')]
     pub backends: Option<Vec<String>>,
+    /// Measured repetitions (1 to 100000; default: the scenario's). Read wider
+    /// than the plan's u32 so that a too-large value gets our error naming the flag.
     #[arg(long)]
-    pub reps: Option<u32>,
+    pub reps: Option<u64>,
+    /// Warm-up generations (0 to 1000; default: the scenario's).
     #[arg(long)]
-    pub warmup: Option<u32>,
-    /// Per load / per generation timeout in seconds.
+    pub warmup: Option<u64>,
+    /// Per load / per generation timeout in seconds (at most 7 days).
     #[arg(long)]
-    pub timeout: Option<u64>,
+    pub timeout: Option<f64>,
     /// Results root; each run writes <out>/<run-id>/.
     #[arg(long, default_value = "results")]
     pub out: PathBuf,
@@ -123,6 +126,9 @@ pub fn execute_with(
     args: &BenchArgs,
     customize: impl FnOnce(&mut BenchPlan) -> Result<()>,
 ) -> Result<crossbench_core::RunOutcome> {
+    // Every flag first: a bad one fails in milliseconds, before a model is
+    // made or a run directory created.
+    crate::run_flags::check(&args.run, args.layers)?;
     let scenarios_dir = bootstrap::project_root().join("scenarios");
     let registry = backends::registry();
     let name = args.scenario.as_deref().context("--scenario is required")?;
@@ -139,7 +145,7 @@ pub fn execute_with(
     } else {
         None
     };
-    let prompt_ids = prompt_ids(&loaded, model_dir.as_deref())?;
+    let prompt_ids = crate::run_flags::prompt_ids(&loaded, model_dir.as_deref())?;
     let exe = std::env::current_exe().context("cannot find the crossbench executable")?;
     let (blas_env, blas_name) = blas_choice(&args.run.blas, args.run.blas_idle)?;
     let mut extra_env = blas_env;
@@ -192,11 +198,13 @@ pub fn execute_with(
 
 pub fn exit_code(outcome: &crossbench_core::RunOutcome) -> Result<i32> {
     if outcome.interrupted {
+        use crossbench_core::interrupt::{interrupt_cause, interrupt_exit_code};
         eprintln!(
-            "interrupted: the completed measurements are in {}",
+            "interrupted ({}): the completed measurements are in {}",
+            interrupt_cause().unwrap_or("interrupt"),
             outcome.out_dir.display()
         );
-        return Ok(130);
+        return Ok(interrupt_exit_code());
     }
     let failed: Vec<&str> = outcome
         .results
@@ -219,21 +227,16 @@ pub fn exit_code(outcome: &crossbench_core::RunOutcome) -> Result<i32> {
     Ok(0)
 }
 
+/// The flags over the scenario's values; `run_flags::check` has bounded them.
 fn apply_overrides(plan: &mut BenchPlan, args: &BenchArgs) -> Result<()> {
     if let Some(r) = args.run.reps {
-        if r == 0 {
-            bail!("--reps must be at least 1");
-        }
-        plan.repetitions = r;
+        plan.repetitions = u32::try_from(r).context("--reps")?;
     }
     if let Some(w) = args.run.warmup {
-        plan.warmup = w;
+        plan.warmup = u32::try_from(w).context("--warmup")?;
     }
     if let Some(t) = args.run.timeout {
-        if t == 0 {
-            bail!("--timeout must be positive");
-        }
-        plan.timeout = std::time::Duration::from_secs(t);
+        plan.timeout = std::time::Duration::from_secs_f64(t);
     }
     plan.progress = !args.run.no_progress;
     crate::design_opts::apply(plan, &args.run)?;
@@ -317,19 +320,6 @@ fn dtype_name(d: crossbench_core::scenario::Dtype) -> &'static str {
         Bfloat16 => "bfloat16",
         Q4 => "q4",
         Q8 => "q8",
-    }
-}
-
-fn prompt_ids(loaded: &LoadedScenario, model_dir: Option<&Path>) -> Result<Vec<u32>> {
-    match &loaded.scenario.prompt {
-        None => Ok(Vec::new()),
-        Some(PromptSpec::Length(n)) => Ok(synthetic_prompt_ids(*n)),
-        Some(PromptSpec::Text(text)) => {
-            let dir =
-                model_dir.context("a text prompt needs a model directory with tokenizer.json")?;
-            let tok = tokenizer::load(dir)?;
-            tokenizer::encode(&tok, text)
-        }
     }
 }
 

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use crossbench_core::results::ModelRun;
+use crossbench_core::scenario::MAX_GAP_S;
 use crossbench_core::{Backend, BenchPlan, Residency, ResolutionTarget, TwinBackend};
 use sha2::{Digest, Sha256};
 
@@ -26,11 +27,19 @@ pub fn apply(plan: &mut BenchPlan, opts: &crate::bench_cmd::RunOptions) -> Resul
     let weights = plan.model.as_ref().and_then(|m| m.weight_bytes);
     (plan.residency, plan.residency_reason) =
         residency(opts.residency.as_deref(), plan.backends.len(), weights)?;
-    if !(opts.gap.is_finite() && (0.0..=600.0).contains(&opts.gap)) {
-        bail!("--gap {}: seconds between 0 and 600", opts.gap);
+    (plan.gap, plan.until_resolution) = gap_and_resolution(opts)?;
+    Ok(())
+}
+
+/// `--gap` and `--until-resolution/--budget`, each finite and in range (also
+/// checked with the other flags before anything runs: `run_flags::check`).
+pub fn gap_and_resolution(
+    opts: &crate::bench_cmd::RunOptions,
+) -> Result<(Duration, Option<ResolutionTarget>)> {
+    if !(opts.gap.is_finite() && (0.0..=MAX_GAP_S).contains(&opts.gap)) {
+        bail!("--gap {}: seconds between 0 and {MAX_GAP_S}", opts.gap);
     }
-    plan.gap = Duration::from_secs_f64(opts.gap);
-    plan.until_resolution = match (opts.until_resolution, &opts.budget) {
+    let until = match (opts.until_resolution, &opts.budget) {
         (None, None) => None,
         (None, Some(_)) => bail!("--budget needs --until-resolution PCT"),
         (Some(pct), budget) => {
@@ -44,7 +53,7 @@ pub fn apply(plan: &mut BenchPlan, opts: &crate::bench_cmd::RunOptions) -> Resul
             })
         }
     };
-    Ok(())
+    Ok((Duration::from_secs_f64(opts.gap), until))
 }
 
 /// The plan's backend called `name`, or an error naming `flag` and the
@@ -167,7 +176,8 @@ pub fn model_run(
         entries
             .flatten()
             .filter(|e| e.path().extension().is_some_and(|x| x == "safetensors"))
-            .filter_map(|e| e.metadata().ok())
+            // Follow symlinks: Hugging Face cache snapshots link to ../../blobs/.
+            .filter_map(|e| std::fs::metadata(e.path()).ok())
             .map(|m| m.len())
             .sum()
     });
@@ -220,5 +230,18 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("--residency"));
+    }
+
+    #[test]
+    fn weight_bytes_follow_symlinked_shards() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("blob"), vec![0u8; 4096]).unwrap();
+        std::os::unix::fs::symlink("blob", dir.path().join("model.safetensors")).unwrap();
+        let run = model_run(dir.path(), None, None, None);
+        assert_eq!(
+            run.weight_bytes,
+            Some(4096),
+            "the target's size, not the link's"
+        );
     }
 }

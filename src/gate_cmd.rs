@@ -84,14 +84,30 @@ fn parse_method(s: &str) -> Result<Method, String> {
     Method::parse(s).ok_or_else(|| format!("unknown method '{s}' (rank-shift, median-bootstrap)"))
 }
 
+/// Every numeric flag finite and in range, each error naming its flag: a NaN
+/// `--cv-limit` would silence the noise check, a NaN threshold every verdict.
+fn check_flags(a: &GateArgs) -> Result<()> {
+    let flags = [
+        ("--threshold", a.threshold, 0.0, 100.0),
+        ("--absolute-threshold", a.absolute_threshold, 0.0, 100.0),
+        ("--confidence", a.confidence, 0.5, 0.999),
+        ("--memory-tolerance", a.memory_tolerance, 0.0, 1000.0),
+        ("--cv-limit", a.cv_limit, 0.001, 1000.0),
+    ];
+    for (flag, value, min, max) in flags {
+        // NaN fails both comparisons.
+        if !(value >= min && value <= max) {
+            bail!("{flag} {value:?}: must be a finite number in [{min}, {max}]");
+        }
+    }
+    if a.reps_limit == Some(0) {
+        bail!("--reps-limit 0: must be at least 1");
+    }
+    Ok(())
+}
+
 pub fn run_gate(a: GateArgs) -> Result<i32> {
-    let percent = 0.0..100.0;
-    if !percent.contains(&a.threshold) || !percent.contains(&a.absolute_threshold) {
-        bail!("--threshold and --absolute-threshold must be in [0, 100) percent");
-    }
-    if !(0.5..=0.999).contains(&a.confidence) {
-        bail!("--confidence must be in [0.5, 0.999]");
-    }
+    check_flags(&a)?;
     let (baseline, base_file) = Baseline::load(&a.baseline)?;
     let (mut current, cur_file) = Baseline::load(&a.current)?;
     for (b, file) in [(&baseline, &base_file), (&current, &cur_file)] {
@@ -156,6 +172,25 @@ pub fn run_baseline(cmd: BaselineCommand) -> Result<i32> {
     let BaselineCommand::Save(a) = cmd;
     let (loaded, file) = Baseline::load(&a.run)?;
     refuse_profiling_run(&loaded, &file)?;
+    if let Some(status) = loaded.unfinished() {
+        bail!(
+            "{}: the run is `{}`, not complete (interrupted, killed, or stopped by a failed write); a baseline must be a complete run",
+            file.display(),
+            status.as_str()
+        );
+    }
+    if loaded.usable_backends().next().is_none() {
+        let statuses: Vec<String> = loaded
+            .backends
+            .iter()
+            .map(|b| format!("{} {}", b.name, b.status.as_str()))
+            .collect();
+        bail!(
+            "{}: no backend has status ok with measured reps ({}); a baseline needs at least one",
+            file.display(),
+            statuses.join(", ")
+        );
+    }
     if !loaded.injected_slowdowns.is_empty() {
         bail!(
             "{}: this run has injected slowdowns; a baseline must be a clean run",

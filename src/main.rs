@@ -22,6 +22,7 @@ mod model_make;
 mod presets;
 mod profile_cmd;
 mod report_cmd;
+mod run_flags;
 mod sweep_cmd;
 mod tokenizer;
 mod write_progress;

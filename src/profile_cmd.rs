@@ -121,6 +121,12 @@ fn under_perf(spec: WorkerSpec, data: &Path, frequency: u32) -> WorkerSpec {
     args.extend(["-F".into(), frequency.to_string(), "-g".into(), "-o".into()]);
     args.push(data.display().to_string());
     args.push("--".into());
+    // fork clears the parent-death signal the driver gives perf, so the
+    // worker, perf's child, gets its own: a hung worker then dies with perf,
+    // which dies with the driver (docs/protocol.md, "Limits").
+    if setpriv_sets_pdeathsig() {
+        args.extend(["setpriv", "--pdeathsig", "KILL", "--"].map(String::from));
+    }
     args.push(spec.program.display().to_string());
     args.extend(spec.args);
     WorkerSpec {
@@ -128,6 +134,16 @@ fn under_perf(spec: WorkerSpec, data: &Path, frequency: u32) -> WorkerSpec {
         args,
         ..spec
     }
+}
+
+/// Whether util-linux's `setpriv --pdeathsig` (2.33+) runs here.
+fn setpriv_sets_pdeathsig() -> bool {
+    Command::new("setpriv")
+        .args(["--pdeathsig", "KILL", "--", "true"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
 }
 
 /// `perf script` → inferno's perf collapser → an SVG flame graph; returns

@@ -56,9 +56,23 @@ fn default_out(first: &Path, runs: &[(String, crossbench_core::BenchResults)]) -
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from("."));
-    let ids: Vec<&str> = runs
+    // The run id comes from the results file: only its letters and digits
+    // go into a file name, so no `/` or `..` can move the output elsewhere.
+    let ids: Vec<String> = runs
         .iter()
-        .map(|(_, r)| r.run_id.rsplit('-').next().unwrap_or(&r.run_id))
+        .map(|(_, r)| {
+            let suffix = r.run_id.rsplit('-').next().unwrap_or(&r.run_id);
+            let safe: String = suffix
+                .chars()
+                .filter(char::is_ascii_alphanumeric)
+                .take(16)
+                .collect();
+            if safe.is_empty() {
+                "run".to_string()
+            } else {
+                safe
+            }
+        })
         .collect();
     root.join(format!("compare-{}.html", ids.join("-")))
 }

@@ -81,7 +81,8 @@ fn bytes_under(dir: &Path) -> u64 {
         .map(|entries| {
             entries
                 .flatten()
-                .filter_map(|e| e.metadata().ok())
+                // Follow symlinks (a shard may link into a cache's blobs).
+                .filter_map(|e| std::fs::metadata(e.path()).ok())
                 .filter(|m| m.is_file())
                 .map(|m| m.len())
                 .sum()
@@ -110,5 +111,14 @@ mod tests {
         let t = Instant::now();
         drop(Watcher::start(dir.path(), 8192, Duration::from_secs(3600)));
         assert!(t.elapsed() < Duration::from_secs(2));
+    }
+
+    #[test]
+    fn symlinked_files_count_at_their_targets_size() {
+        let (dir, away) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        std::fs::write(away.path().join("blob"), vec![0u8; 4096]).unwrap();
+        let link = dir.path().join("model.safetensors");
+        std::os::unix::fs::symlink(away.path().join("blob"), link).unwrap();
+        assert_eq!(bytes_under(dir.path()), 4096);
     }
 }

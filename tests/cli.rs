@@ -248,3 +248,91 @@ fn four_backends_agree_and_count_their_crossings() {
     }
     assert_eq!(r["environment"]["mlx_version"], "0.32.2");
 }
+
+/// Runs crossbench, killing it after `limit` (the old code ran some of these
+/// for days); returns its exit code (None if killed), stderr and wall time.
+fn crossbench_within(
+    args: &[&str],
+    limit: std::time::Duration,
+) -> (Option<i32>, String, std::time::Duration) {
+    use std::process::Stdio;
+    let start = std::time::Instant::now();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_crossbench"))
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run crossbench");
+    while child.try_wait().unwrap().is_none() && start.elapsed() < limit {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    (out.status.code(), stderr, start.elapsed())
+}
+
+/// Flag values that parse but overflow later (`Instant + timeout`, a u32 round
+/// count), run for days, or duplicate a backend: exit 1 at once, naming the
+/// flag, with no run directory created (and no model made).
+#[test]
+fn out_of_range_bench_flags_fail_at_once_naming_the_flag() {
+    let cases: [(&[&str], &str); 9] = [
+        (&["--reps", "4294967295"], "--reps 4294967295"),
+        (&["--warmup", "4294967295"], "--warmup 4294967295"),
+        (&["--timeout", "18446744073709551615"], "--timeout"),
+        (&["--timeout", "nan"], "--timeout NaN"),
+        (&["--timeout", "604801"], "--timeout"),
+        (&["--timeout", "1.2e-47"], "--timeout 1.2e-47"),
+        (&["--layers", "4294967295"], "--layers 4294967295"),
+        (&["--backends", "mock,mock"], "`mock` is listed twice"),
+        (&["--gap", "inf"], "--gap"),
+    ];
+    for (extra, wanted) in cases {
+        let out = tempfile::tempdir().unwrap();
+        let mut args = vec!["bench", "--scenario", "mock", "--no-progress", "--out"];
+        args.push(out.path().to_str().unwrap());
+        args.extend_from_slice(extra);
+        let (code, stderr, took) = crossbench_within(&args, std::time::Duration::from_secs(30));
+        assert_eq!(code, Some(1), "{extra:?} ({took:?}): {stderr}");
+        assert!(stderr.contains(wanted), "{extra:?}: {stderr}");
+        assert!(took.as_secs() < 10, "{extra:?} took {took:?}");
+        let written: Vec<_> = std::fs::read_dir(out.path()).unwrap().collect();
+        assert!(written.is_empty(), "{extra:?} wrote {written:?}");
+    }
+}
+
+/// A synthetic prompt longer than the model's context is refused naming the
+/// key and config.json's max_position_embeddings, before its ids exist.
+#[test]
+fn a_prompt_beyond_the_model_context_is_refused_naming_the_key() {
+    let tmp = tempfile::tempdir().unwrap();
+    let scenario = tmp.path().join("long.toml");
+    std::fs::write(
+        &scenario,
+        "description = \"too long\"\nkind = \"generate\"\n[model]\npreset = \"tiny\"\n\
+         dtype = \"float32\"\n[prompt]\nlength = 1000000\n[generation]\nmax_new_tokens = 8\n\
+         [run]\nwarmup = 0\nrepetitions = 1\ntimeout_s = 30\nbackends = [\"native-cpp\"]\n",
+    )
+    .unwrap();
+    let out = tmp.path().join("out");
+    let (code, stderr, _) = crossbench_within(
+        &[
+            "bench",
+            "--scenario",
+            scenario.to_str().unwrap(),
+            "--no-progress",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        std::time::Duration::from_secs(120),
+    );
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("long.toml")
+            && stderr.contains("prompt.length")
+            && stderr.contains("max_position_embeddings = 32768"),
+        "{stderr}"
+    );
+    assert!(!out.exists(), "no run directory");
+}

@@ -200,10 +200,12 @@ fn missing_mlx_says_what_is_missing() {
     );
 }
 
-#[test]
-fn sigint_stops_promptly_and_keeps_completed_results() {
+/// Sends `signal` to a mock run once its first rep is on disk: the driver
+/// stops promptly, writes its final results (incomplete, measured reps kept)
+/// and exits with `code` (128 + the signal), naming the signal.
+fn stops_on_signal(signal: libc::c_int, name: &str, code: i32) {
     let out = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_crossbench"))
+    let child = Command::new(env!("CARGO_BIN_EXE_crossbench"))
         .args([
             "bench",
             "--scenario",
@@ -237,10 +239,15 @@ fn sigint_stops_promptly_and_keeps_completed_results() {
     };
     let sent = Instant::now();
     // SAFETY: kill(2) on our own child's pid; no memory is touched.
-    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
-    let status = child.wait().unwrap();
+    unsafe { libc::kill(child.id() as i32, signal) };
+    let o = child.wait_with_output().unwrap();
     assert!(sent.elapsed() < Duration::from_secs(5), "stops promptly");
-    assert_eq!(status.code(), Some(130));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(code), "{stderr}");
+    assert!(
+        stderr.contains(&format!("interrupted ({name})")),
+        "{stderr}"
+    );
     let r = results(&run);
     assert_eq!(r["status"], "incomplete");
     assert!(
@@ -248,6 +255,134 @@ fn sigint_stops_promptly_and_keeps_completed_results() {
         "completed reps kept"
     );
     assert_no_temp_files(&run);
+}
+
+#[test]
+fn sigint_stops_promptly_and_keeps_completed_results() {
+    stops_on_signal(libc::SIGINT, "SIGINT", 130);
+}
+
+#[test]
+fn sigterm_stops_promptly_and_keeps_completed_results() {
+    stops_on_signal(libc::SIGTERM, "SIGTERM", 143);
+}
+
+#[test]
+fn sighup_stops_promptly_and_keeps_completed_results() {
+    stops_on_signal(libc::SIGHUP, "SIGHUP", 129);
+}
+
+/// The pids whose parent is `parent` (from /proc).
+fn children_of(parent: u32) -> Vec<u32> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            // "pid (comm) state ppid ...": comm may hold spaces, so split after ')'.
+            let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+            after.split_whitespace().nth(1) == Some(parent.to_string().as_str())
+        })
+        .collect()
+}
+
+/// True once `pid` no longer runs (gone, or a zombie not yet reaped).
+fn gone(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .is_some_and(|(_, s)| s.trim().starts_with('Z')),
+    }
+}
+
+/// `pid`'s children, their children, and so on.
+fn descendants(pid: u32) -> Vec<u32> {
+    let mut all = children_of(pid);
+    let mut i = 0;
+    while i < all.len() {
+        all.extend(children_of(all[i]));
+        i += 1;
+    }
+    all
+}
+
+/// A `crossbench worker --backend mock` process (not the `perf record` that
+/// starts one, whose command line names it too).
+fn is_mock_worker(pid: u32) -> bool {
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    let args: Vec<&[u8]> = cmdline.split(|&b| b == 0).collect();
+    args.get(1..4) == Some(&[&b"worker"[..], b"--backend", b"mock"][..])
+}
+
+/// Runs `crossbench <command>` on a mock whose first generation hangs, kills
+/// the driver with SIGKILL (no handler runs) and expects every process it
+/// started gone within seconds: the kernel's parent-death signal.
+fn killed_driver_takes_its_hung_worker_along(command: &str) {
+    let out = tempfile::tempdir().unwrap();
+    let mut driver = Command::new(env!("CARGO_BIN_EXE_crossbench"))
+        .args([
+            command,
+            "--scenario",
+            "mock",
+            "--timeout",
+            "120",
+            "--no-progress",
+            "--out",
+        ])
+        .arg(out.path())
+        .env("CROSSBENCH_MOCK_HANG_AT", "0") // the first generation hangs
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let started = loop {
+        let started = descendants(driver.id());
+        if started.iter().any(|&pid| is_mock_worker(pid)) {
+            break started;
+        }
+        assert!(Instant::now() < deadline, "no worker started");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    std::thread::sleep(Duration::from_millis(1000)); // loaded, then hung
+    driver.kill().unwrap();
+    driver.wait().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while let Some(&pid) = started.iter().find(|&&pid| !gone(pid)) {
+        if Instant::now() >= deadline {
+            for &pid in &started {
+                // SAFETY: kill(2) touches no memory; leave nothing behind.
+                unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+            }
+            panic!("{pid} outlived the killed driver (all started: {started:?})");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn a_hung_worker_dies_with_a_killed_driver() {
+    killed_driver_takes_its_hung_worker_along("bench");
+}
+
+/// Under `profile`, perf sits between the driver and the worker.
+#[test]
+fn a_hung_worker_under_perf_dies_with_a_killed_driver() {
+    let probe = tempfile::tempdir().unwrap();
+    let perf = Command::new("perf")
+        .args(["record", "-q", "-e", "cpu-clock", "-o"])
+        .arg(probe.path().join("probe.perf.data"))
+        .args(["--", "true"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+    if !perf.is_ok_and(|s| s.success()) {
+        eprintln!("perf record does not work here: the profile case did NOT run");
+        return;
+    }
+    killed_driver_takes_its_hung_worker_along("profile");
 }
 
 #[test]

@@ -223,3 +223,172 @@ fn a_profiling_run_is_refused_as_a_baseline_and_as_a_gate_input() {
     );
     assert!(String::from_utf8_lossy(&o.stderr).contains("is a profiling run"));
 }
+
+fn gate(baseline: &Path, current: &Path, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "gate",
+        "--baseline",
+        baseline.to_str().unwrap(),
+        "--current",
+        current.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    crossbench(&args)
+}
+
+fn save(run: &Path, dir: &Path) -> Output {
+    let (run, dir) = (run.to_str().unwrap(), dir.to_str().unwrap());
+    crossbench(&["baseline", "save", run, "--dir", dir, "--force"])
+}
+
+fn fails_saying(o: &Output, what: &[&str]) {
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    for w in what {
+        assert!(err.contains(w), "no `{w}` in: {err}");
+    }
+}
+
+/// Zero checks, an unfinished run, an impossible sample and a non-finite
+/// option used to pass (or quietly turn a check into "info"): each is now
+/// exit 1 with a message saying which.
+#[test]
+fn the_gate_refuses_nothing_to_judge_unfinished_runs_and_impossible_numbers() {
+    let tmp = tempfile::tempdir().unwrap();
+    let clean = bench_mock(tmp.path(), &[]);
+    let write = |name: &str, r: &Value| {
+        let path = tmp.path().join(name);
+        std::fs::write(&path, r.to_string()).unwrap();
+        path
+    };
+
+    let mut r = results(&clean);
+    for b in r["backends"].as_array_mut().unwrap() {
+        b["status"] = "failed".into();
+    }
+    let failed = write("failed.json", &r);
+    fails_saying(&gate(&failed, &clean, &[]), &["nothing to judge"]);
+    fails_saying(&save(&failed, tmp.path()), &["no backend has status ok"]);
+
+    for status in ["running", "incomplete"] {
+        let mut r = results(&clean);
+        r["status"] = status.into();
+        let unfinished = write(&format!("{status}.json"), &r);
+        fails_saying(&save(&unfinished, tmp.path()), &[status, "not complete"]);
+        fails_saying(&gate(&clean, &unfinished, &[]), &[status, "not complete"]);
+    }
+
+    assert!(save(&clean, tmp.path()).status.success());
+    let saved = tmp.path().join("mock.json");
+    let mut b: Value = serde_json::from_slice(&std::fs::read(&saved).unwrap()).unwrap();
+    b["backends"][0]["samples"]["decode_ns"][1] = (-5.0).into();
+    let bad = write("bad-sample.json", &b);
+    fails_saying(&gate(&bad, &clean, &[]), &["decode_ns rep 1 is -5.0"]);
+
+    for (flag, value) in [
+        ("--cv-limit", "nan"),
+        ("--memory-tolerance", "nan"),
+        ("--threshold", "inf"),
+        ("--reps-limit", "0"),
+    ] {
+        fails_saying(&gate(&saved, &clean, &[flag, value]), &[flag]);
+    }
+}
+
+/// A full disk mid-run (injected: the third snapshot write fails with
+/// ENOSPC): exit 1 naming the error, the reps measured so far kept in a
+/// results.json that says `incomplete`, which is never a baseline or judged.
+#[test]
+fn a_full_disk_mid_run_leaves_an_incomplete_run_that_is_never_a_baseline() {
+    let tmp = tempfile::tempdir().unwrap();
+    let clean = bench_mock(tmp.path(), &[]);
+    let out = tmp.path().join("full");
+    let o = Command::new(env!("CARGO_BIN_EXE_crossbench"))
+        .args([
+            "bench",
+            "--scenario",
+            "mock",
+            "--reps",
+            "4",
+            "--warmup",
+            "0",
+        ])
+        .args(["--no-progress", "--out", out.to_str().unwrap()])
+        .env("CROSSBENCH_TEST_DISK_FULL_AFTER", "2")
+        .output()
+        .unwrap();
+    fails_saying(&o, &["No space left on device", "says `incomplete`"]);
+    let runs: Vec<PathBuf> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    let r = results(&runs[0]);
+    assert_eq!(r["status"], "incomplete");
+    // One snapshot per generation and one per round (a fresh worker per rep):
+    // the third write came after the second rep was measured, which is kept.
+    let backend = &r["backends"][0];
+    assert_eq!(backend["reps"].as_array().unwrap().len(), 2, "{backend}");
+    assert_eq!(backend["status"], "incomplete");
+    fails_saying(&save(&runs[0], tmp.path()), &["incomplete"]);
+    fails_saying(&gate(&clean, &runs[0], &[]), &["incomplete"]);
+}
+
+/// Unmounts the test's tmpfs, even when an assertion fails.
+struct Mounted(PathBuf);
+
+impl Drop for Mounted {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+/// A real full disk: a 64 KiB tmpfs fills within a few reps. Needs the right
+/// to mount (root in a container that allows it); elsewhere it says so and
+/// returns, and the injected test above covers the same path.
+#[test]
+fn a_real_full_disk_keeps_every_measured_rep_marked_incomplete() {
+    let tmp = tempfile::tempdir().unwrap();
+    let disk = tmp.path().join("disk");
+    std::fs::create_dir(&disk).unwrap();
+    let mounted = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=64k", "tmpfs"])
+        .arg(&disk)
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !mounted {
+        eprintln!("skipped: cannot mount a tmpfs here (needs root and CAP_SYS_ADMIN)");
+        return;
+    }
+    let _guard = Mounted(disk.clone());
+    let o = crossbench(&[
+        "bench",
+        "--scenario",
+        "mock",
+        "--reps",
+        "500",
+        "--warmup",
+        "0",
+        "--no-progress",
+        "--out",
+        disk.to_str().unwrap(),
+    ]);
+    fails_saying(&o, &["No space left on device", "says `incomplete`"]);
+    let run = std::fs::read_dir(&disk)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let r = results(&run);
+    assert_eq!(r["status"], "incomplete");
+    let backend = &r["backends"][0];
+    let kept = backend["reps"].as_array().unwrap().len();
+    let error = backend["error"].as_str().unwrap();
+    assert!(kept >= 1, "{backend}");
+    assert_eq!(
+        error,
+        format!("stopped by a failed write after {kept} of 500 reps")
+    );
+    fails_saying(&save(&run, tmp.path()), &["incomplete"]);
+}

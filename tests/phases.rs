@@ -108,7 +108,13 @@ fn trace_engine() -> Option<PathBuf> {
         std::fs::copy(locked.join(file), dir.join(file)).expect("copy the trace engine's lockfile");
     }
     let installed = Command::new("npm")
-        .args(["ci", "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error"])
+        .args([
+            "ci",
+            "--ignore-scripts",
+            "--no-audit",
+            "--no-fund",
+            "--loglevel=error",
+        ])
         .current_dir(&dir)
         .status()
         .is_ok_and(|s| s.success());

@@ -1,6 +1,8 @@
 #include "config.hpp"
 
+#include <cfloat>
 #include <cmath>
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -50,7 +52,9 @@ struct Reader {
   float opt_float(const std::string& key, float dflt) const {
     const json::Value* v = get(key);
     if (!v) return dflt;
-    if (!v->is_number()) bad(key, "must be a number");
+    // Casting a double outside float's range is undefined behaviour.
+    if (!v->is_number() || !std::isfinite(v->num) || std::fabs(v->num) > FLT_MAX)
+      bad(key, "must be a finite number within float range");
     return float(v->num);
   }
   bool opt_bool(const std::string& key, bool dflt) const {
@@ -134,6 +138,19 @@ void reject_unsupported(const Reader& r) {
     fail(CB_ERR_UNSUPPORTED, r.path + ": attention_bias / mlp_bias are not supported");
 }
 
+// q_proj's width is a product of config values; it must fit a tensor
+// dimension (MLX keeps dimensions in an int32) so that no later product of it,
+// here or in MLX, overflows. k/v_proj's is no larger: the KV heads divide the
+// heads. Each factor is at most 1e9 (integer()), so int64 cannot overflow.
+void check_products(const Reader& r, const Config& c) {
+  if (c.head_dim <= 0)
+    r.bad("head_dim", "is missing and hidden_size / num_attention_heads is 0");
+  const int64_t q = int64_t(c.num_heads) * c.head_dim;
+  if (q > INT32_MAX)
+    r.bad("num_attention_heads", "x head_dim = " + std::to_string(q) +
+                                     " exceeds a tensor dimension's limit (2147483647)");
+}
+
 }  // namespace
 
 Config load_config(const std::string& dir) {
@@ -168,6 +185,7 @@ Config load_config(const std::string& dir) {
   c.tie_word_embeddings = r.opt_bool("tie_word_embeddings", true);
   if (c.num_heads % c.num_kv_heads != 0)
     r.bad("num_key_value_heads", "must divide num_attention_heads");
+  check_products(r, c);
   read_quantization(r, c);
   return c;
 }

@@ -1,5 +1,6 @@
 #include "json.hpp"
 
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <stdexcept>
@@ -119,6 +120,9 @@ class Parser {
     char* end = nullptr;
     double d = std::strtod(s.c_str(), &end);
     if (end != s.c_str() + s.size()) error("invalid number '" + s + "'");
+    // strtod turns 1e400 into infinity; no key we read may be infinite, and
+    // an infinity reaching an integer or float cast would be undefined.
+    if (std::isinf(d)) error("number '" + s + "' is out of range");
     return d;
   }
 

@@ -2,6 +2,7 @@
 // against config.json ourselves (precise errors), then hand files to MLX.
 #include <algorithm>
 #include <filesystem>
+#include <optional>
 #include <set>
 #include <unordered_map>
 
@@ -16,6 +17,67 @@ namespace fs = std::filesystem;
 using Index = std::map<std::string, TensorInfo>;
 using Arrays = std::unordered_map<std::string, mx::array>;
 
+// Where a weight file may live. Every weight file (weight_map entries,
+// model.safetensors, *.safetensors found in the directory) must resolve,
+// symlinks followed, inside the model directory, so a hostile index or a
+// planted symlink cannot make us open (and quote in errors) files elsewhere.
+// The Hugging Face hub cache keeps snapshots/<rev>/<file> as a symlink to
+// ../../blobs/<hash>: when the model directory's real parent is named
+// "snapshots", its sibling blobs/ directory is allowed too. A weight_map entry
+// itself must be a relative path without ".." (HF writes bare file names).
+// The same rule is in crates/crossbench-mlx-rs/src/checkpoint/files.rs.
+struct Roots {
+  fs::path dir;
+  std::optional<fs::path> blobs;
+};
+
+Roots allowed_roots(const std::string& dir) {
+  std::error_code ec;
+  Roots r{fs::canonical(dir, ec), std::nullopt};
+  if (ec) fail(CB_ERR_IO, "cannot resolve model directory " + dir + ": " + ec.message());
+  if (r.dir.parent_path().filename() == "snapshots") {
+    fs::path blobs = fs::canonical(r.dir.parent_path().parent_path() / "blobs", ec);
+    if (!ec) r.blobs = blobs;
+  }
+  return r;
+}
+
+bool within(const fs::path& p, const fs::path& root) {
+  return std::mismatch(root.begin(), root.end(), p.begin(), p.end()).first == root.end();
+}
+
+// The reason `file` may not be read, or "" when it is a regular file (not a
+// FIFO that would block, not a directory) inside the allowed roots.
+std::string refuse_reason(const Roots& r, const fs::path& file) {
+  std::error_code ec;
+  const fs::path real = fs::canonical(file, ec);
+  if (ec) return "cannot be resolved: " + ec.message();
+  if (!within(real, r.dir) && !(r.blobs && within(real, *r.blobs)))
+    return "resolves to " + real.string() + ", outside the model directory " + r.dir.string();
+  if (!fs::is_regular_file(real, ec)) return "is not a regular file";
+  return "";
+}
+
+// One weight_map value ("where" names it), checked by the rule above.
+std::string entry_file(const std::string& dir, const Roots& roots, const std::string& where,
+                       const json::Value& f) {
+  if (!f.is_string()) fail(CB_ERR_FORMAT, where + " is not a string");
+  const std::string shown = where + " = '" + json::escape(f.str) + "'";
+  const fs::path rel(f.str);
+  const bool dotdot = std::any_of(rel.begin(), rel.end(), [](const fs::path& c) {
+    return c == "..";
+  });
+  if (f.str.empty() || f.str.find('\0') != std::string::npos || rel.has_root_path() || dotdot)
+    fail(CB_ERR_FORMAT, shown + ": must be a relative path inside the model directory "
+                                "(no absolute path, no '..')");
+  const fs::path full = fs::path(dir) / rel;
+  std::error_code ec;
+  if (!fs::exists(full, ec)) fail(CB_ERR_IO, shown + ": weight file not found: " + full.string());
+  if (std::string why = refuse_reason(roots, full); !why.empty())
+    fail(CB_ERR_FORMAT, shown + " " + why);
+  return full.string();
+}
+
 std::vector<std::string> index_files(const std::string& dir, const std::string& path) {
   json::Value root;
   try {
@@ -27,31 +89,45 @@ std::vector<std::string> index_files(const std::string& dir, const std::string& 
   }
   const json::Value* wm = root.find("weight_map");
   if (!wm || !wm->is_object()) fail(CB_ERR_FORMAT, path + ": missing weight_map object");
+  const Roots roots = allowed_roots(dir);
   std::set<std::string> files;
-  for (const auto& [name, f] : wm->obj) {
-    if (!f.is_string()) fail(CB_ERR_FORMAT, path + ": weight_map['" + name + "'] is not a string");
-    files.insert((fs::path(dir) / f.str).string());
-  }
+  for (const auto& [name, f] : wm->obj)
+    files.insert(entry_file(dir, roots, path + ": weight_map['" + json::escape(name) + "']", f));
   return {files.begin(), files.end()};
+}
+
+std::vector<std::string> listed_files(const std::string& dir) {
+  const fs::path d(dir), single = d / "model.safetensors";
+  std::vector<std::string> files;
+  std::error_code ec;
+  if (fs::exists(single, ec)) files.push_back(single.string());
+  else
+    for (const auto& e : fs::directory_iterator(d))
+      if (e.path().extension() == ".safetensors") files.push_back(e.path().string());
+  std::sort(files.begin(), files.end());
+  if (files.empty()) fail(CB_ERR_IO, "no *.safetensors files in " + dir);
+  const Roots roots = allowed_roots(dir);
+  for (const auto& f : files)
+    if (std::string why = refuse_reason(roots, f); !why.empty())
+      fail(CB_ERR_FORMAT, "weight file " + f + " " + why);
+  return files;
 }
 
 std::vector<std::string> weight_files(const std::string& dir) {
   fs::path d(dir);
   if (fs::exists(d / "model.safetensors.index.json"))
     return index_files(dir, (d / "model.safetensors.index.json").string());
-  if (fs::exists(d / "model.safetensors")) return {(d / "model.safetensors").string()};
-  std::vector<std::string> files;
-  for (const auto& e : fs::directory_iterator(d))
-    if (e.path().extension() == ".safetensors") files.push_back(e.path().string());
-  std::sort(files.begin(), files.end());
-  if (files.empty()) fail(CB_ERR_IO, "no *.safetensors files in " + dir);
-  return files;
+  return listed_files(dir);
 }
 
 Index read_headers(const std::vector<std::string>& files) {
   Index idx;
   for (const auto& f : files)
-    for (auto& [name, info] : read_safetensors_header(f)) idx.emplace(name, info);
+    for (auto& [name, info] : read_safetensors_header(f))
+      if (auto [it, fresh] = idx.emplace(name, info); !fresh)
+        // Which copy MLX would use is an accident of load order.
+        fail(CB_ERR_FORMAT, "tensor '" + json::escape(name) + "' is in both " + it->second.file +
+                                " and " + f);
   return idx;
 }
 
@@ -198,8 +274,6 @@ struct Builder {
 Model load_model(const std::string& dir) {
   Config cfg = load_config(dir);
   std::vector<std::string> files = weight_files(dir);
-  for (const auto& f : files)
-    if (!fs::exists(f)) fail(CB_ERR_IO, "weight file not found: " + f);
   Index idx = read_headers(files);
   validate(Checker{idx, cfg, dir});
   Arrays arrays = load_arrays(files, idx);

@@ -17,7 +17,8 @@ struct TensorInfo {
 
 // Parses the header of one .safetensors file. CB_ERR_IO when the file is
 // missing or shorter than the data its header describes, CB_ERR_FORMAT when
-// the header is malformed.
+// the header is malformed (unknown dtype, a dimension over MLX's int32 limit,
+// a byte count that overflows, offsets that disagree with dtype x shape).
 std::map<std::string, TensorInfo> read_safetensors_header(const std::string& path);
 
 // Bytes per element of a safetensors dtype, 0 when unknown.

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::environment::Environment;
 use crate::overhead::{paired_series, rep_series, REFERENCE_BACKEND, SERIES};
-use crate::results::{BackendStatus, BenchResults, ScenarioRecord, SCHEMA_VERSION};
+use crate::results::{BackendStatus, BenchResults, RunStatus, ScenarioRecord, SCHEMA_VERSION};
 use crate::stats::bootstrap::Interval;
 
 /// Version of the baseline file layout (`baseline_format`).
@@ -51,6 +51,11 @@ pub struct Baseline {
     pub name: String,
     pub source_run_id: String,
     pub results_schema_version: u32,
+    /// The source run's status. None only in baseline files written before
+    /// it was recorded (all from finished runs); `baseline save` and the
+    /// gate refuse anything but complete.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<RunStatus>,
     pub scenario: ScenarioRecord,
     pub environment: Environment,
     #[serde(default)]
@@ -135,6 +140,7 @@ impl Baseline {
             name: name.to_string(),
             source_run_id: r.run_id.clone(),
             results_schema_version: r.schema_version,
+            status: Some(r.status),
             scenario: r.scenario.clone(),
             environment: r.environment.clone(),
             injected_slowdowns: r.injected_slowdowns.clone(),
@@ -164,6 +170,19 @@ impl Baseline {
         self.backends.iter().find(|b| b.name == name)
     }
 
+    /// The run's status when it is not complete (still `running`: killed or
+    /// stopped by a full disk; `incomplete`: interrupted).
+    pub fn unfinished(&self) -> Option<RunStatus> {
+        self.status.filter(|s| *s != RunStatus::Complete)
+    }
+
+    /// Backends the gate can judge: status ok, with measured reps.
+    pub fn usable_backends(&self) -> impl Iterator<Item = &BaselineBackend> {
+        self.backends
+            .iter()
+            .filter(|b| b.status == BackendStatus::Ok && !b.tokens_per_rep.is_empty())
+    }
+
     /// Reads a baseline file, a results.json, or a run directory holding
     /// results.json. Returns the baseline and the file actually read.
     pub fn load(path: &Path) -> Result<(Baseline, PathBuf), BaselineError> {
@@ -172,13 +191,19 @@ impl Baseline {
         } else {
             path.to_path_buf()
         };
-        let shown = file.display().to_string();
         let text = std::fs::read_to_string(&file).map_err(|source| BaselineError::Read {
-            path: shown.clone(),
+            path: file.display().to_string(),
             source,
         })?;
+        Ok((Baseline::parse(&text, &file)?, file))
+    }
+
+    /// `load` on text already read (a baseline or a results.json); `file`
+    /// names it in errors. Split out so the fuzzer can feed it bytes.
+    pub fn parse(text: &str, file: &Path) -> Result<Baseline, BaselineError> {
+        let shown = file.display().to_string();
         let value: serde_json::Value =
-            serde_json::from_str(&text).map_err(|e| BaselineError::Parse {
+            serde_json::from_str(text).map_err(|e| BaselineError::Parse {
                 path: shown.clone(),
                 what: "a baseline or results.json",
                 message: e.to_string(),
@@ -193,12 +218,11 @@ impl Baseline {
                     expected: BASELINE_FORMAT,
                 });
             }
-            let b = serde_json::from_value(value).map_err(|e| BaselineError::Parse {
+            return serde_json::from_value(value).map_err(|e| BaselineError::Parse {
                 path: shown,
                 what: "a baseline",
                 message: e.to_string(),
-            })?;
-            return Ok((b, file));
+            });
         }
         let found = version("schema_version").unwrap_or(0);
         if found != SCHEMA_VERSION {
@@ -215,8 +239,7 @@ impl Baseline {
                 what: "results.json",
                 message: e.to_string(),
             })?;
-        let name = results.run_id.clone();
-        Ok((Baseline::from_results(&results, &name), file))
+        Ok(Baseline::from_results(&results, &results.run_id))
     }
 
     pub fn save(&self, path: &Path) -> Result<(), BaselineError> {

@@ -2,15 +2,16 @@
 //! interleaved order, writing every result file after each round.
 
 mod exec;
+mod faults;
 mod generate;
+mod records;
 
 use std::collections::BTreeMap;
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 
 use crate::backend::{Backend, BackendError, LaunchContext, WorkerSpec};
 use crate::clock::utc_now;
@@ -21,11 +22,12 @@ use crate::interrupt::interrupt_requested;
 use crate::protocol::GenRequest;
 use crate::results::{
     compute_agreement, new_run_id, BackendResult, BackendStatus, BenchResults, ModelRun, Profiling,
-    RepRecord, RunStatus, ScenarioRecord, SCHEMA_VERSION,
+    RepRecord, RunStatus, SCHEMA_VERSION,
 };
 use crate::scenario::{LoadedScenario, ScenarioKind};
 use crate::worker::WorkerProcess;
 use exec::{start_worker, RepFailure};
+use records::{make_progress, scenario_record};
 
 /// How long a worker may take to exit after `quit` before it is killed.
 const QUIT_GRACE: Duration = Duration::from_secs(10);
@@ -130,6 +132,21 @@ pub enum DriverError {
     EmptyPrompt(String),
     #[error("repetitions must be >= 1")]
     NoRepetitions,
+    /// A plan value beyond the bounds that keep the driver's arithmetic safe.
+    #[error("{what} = {value}: must be {allowed}")]
+    OutOfRange {
+        what: &'static str,
+        value: String,
+        allowed: String,
+    },
+    /// A result file could not be written mid-run (e.g. the disk is full):
+    /// the run stopped; `status` says what its results.json now holds.
+    #[error("{cause}; the run stopped with the reps measured so far in {dir}: {status} (not complete: never a baseline or a gate input)")]
+    Stopped {
+        cause: ExportError,
+        dir: String,
+        status: &'static str,
+    },
 }
 
 /// One backend during a run.
@@ -175,6 +192,8 @@ struct Run {
     began: std::time::Instant,
     /// The whole machine's memory in use, sampled over the run.
     memory: Option<crate::machine_memory::Sampler>,
+    /// Snapshots written so far (counts for `faults::injected_disk_full`).
+    snapshots: usize,
 }
 
 /// Runs the plan; see the module docs. Returns Err only for problems that
@@ -188,6 +207,7 @@ pub fn run_bench(plan: BenchPlan) -> Result<RunOutcome, DriverError> {
     if plan.repetitions == 0 {
         return Err(DriverError::NoRepetitions);
     }
+    faults::check_plan(&plan)?;
     if scenario.kind == ScenarioKind::Generate && plan.prompt_ids.is_empty() {
         return Err(DriverError::EmptyPrompt(scenario.name.clone()));
     }
@@ -196,11 +216,15 @@ pub fn run_bench(plan: BenchPlan) -> Result<RunOutcome, DriverError> {
     ensure_writable_dir(&out_dir)?;
     let mut run = Run::new(plan, run_id, out_dir);
     run.prepare_backends();
-    match run.plan.scenario.scenario.kind {
-        ScenarioKind::Generate => run.generate_rounds()?,
-        ScenarioKind::Load => run.load_rounds()?,
+    let measured = match run.plan.scenario.scenario.kind {
+        ScenarioKind::Generate => run.generate_rounds(),
+        ScenarioKind::Load => run.load_rounds(),
+    };
+    match measured {
+        Ok(()) => run.finish(),
+        Err(DriverError::Export(cause)) => Err(run.abandon(cause)),
+        Err(other) => Err(other),
     }
-    run.finish()
 }
 
 impl Run {
@@ -258,6 +282,7 @@ impl Run {
             progress,
             began: std::time::Instant::now(),
             memory: crate::machine_memory::Sampler::start(),
+            snapshots: 0,
         }
     }
 
@@ -292,8 +317,10 @@ impl Run {
         }
     }
 
+    /// In usize: a u32 sum could wrap to a run of no rounds (`check_plan`
+    /// bounds both, this keeps the sum safe whatever the plan).
     fn rounds(&self) -> usize {
-        (self.plan.warmup + self.plan.repetitions) as usize
+        self.plan.warmup as usize + self.plan.repetitions as usize
     }
 
     /// Load kind: a fresh worker per rep, measuring its load.
@@ -358,6 +385,13 @@ impl Run {
 
     /// Recomputes summaries and agreement and writes every file.
     fn write_snapshot(&mut self) -> Result<Vec<PathBuf>, DriverError> {
+        self.refresh();
+        faults::injected_disk_full(&mut self.snapshots, &self.out_dir)?;
+        Ok(write_results(&self.out_dir, &self.results)?)
+    }
+
+    /// Recomputes every backend's summaries, the agreement and the noise flags.
+    fn refresh(&mut self) {
         if let (Some(h), Some(m)) = (self.results.harness.as_mut(), &self.memory) {
             h.machine_memory = Some(m.read());
         }
@@ -370,15 +404,14 @@ impl Run {
             && self.plan.scenario.scenario.kind == ScenarioKind::Generate;
         self.results.agreement = compute_agreement(&self.results.backends, greedy);
         crate::overhead::annotate(&mut self.results);
-        Ok(write_results(&self.out_dir, &self.results)?)
     }
 
-    /// Quits and reaps every worker, settles statuses, writes final files.
-    fn finish(mut self) -> Result<RunOutcome, DriverError> {
-        let interrupted = interrupt_requested();
+    /// Quits (or, when `kill`, kills) and reaps every worker; with `why`, a
+    /// backend short of its reps is marked incomplete, saying why.
+    fn stop_workers(&mut self, kill: bool, why: Option<&str>) {
         for slot in &mut self.slots {
             if let Some(mut worker) = slot.worker.take() {
-                let report = if interrupted {
+                let report = if kill {
                     worker.kill_and_reap()
                 } else {
                     worker.finish(QUIT_GRACE)
@@ -387,11 +420,17 @@ impl Run {
                 slot.result.memory.peak_rss_bytes = report.peak_rss_bytes;
             }
             let (done, wanted) = (slot.result.reps.len(), self.plan.repetitions as usize);
-            if interrupted && done < wanted {
-                let message = format!("interrupted after {done} of {wanted} reps");
+            if let Some(why) = why.filter(|_| done < wanted) {
+                let message = format!("{why} after {done} of {wanted} reps");
                 slot.result.mark(BackendStatus::Incomplete, message);
             }
         }
+    }
+
+    /// Quits and reaps every worker, settles statuses, writes final files.
+    fn finish(mut self) -> Result<RunOutcome, DriverError> {
+        let interrupted = interrupt_requested();
+        self.stop_workers(interrupted, interrupted.then_some("interrupted"));
         self.progress.finish_and_clear();
         self.results.status = if interrupted {
             RunStatus::Incomplete
@@ -426,55 +465,4 @@ impl Run {
             interrupted,
         })
     }
-}
-
-fn rep_rate(rep: &RepRecord) -> f64 {
-    let (Some(first), Some(last)) = (rep.consumer_ns.first(), rep.consumer_ns.last()) else {
-        return 0.0;
-    };
-    let span = last.saturating_sub(*first);
-    if span == 0 {
-        return 0.0;
-    }
-    (rep.consumer_ns.len() - 1) as f64 * 1e9 / span as f64
-}
-
-fn scenario_record(plan: &BenchPlan) -> ScenarioRecord {
-    let s = &plan.scenario.scenario;
-    ScenarioRecord {
-        name: s.name.clone(),
-        file: plan.scenario.path.display().to_string(),
-        sha256: plan.scenario.sha256.clone(),
-        description: s.description.clone(),
-        kind: s.kind,
-        model: s.model.clone(),
-        dtype: s.dtype,
-        prompt_tokens: plan.prompt_ids.len(),
-        max_new_tokens: s.generation.max_new_tokens,
-        temperature: s.generation.temperature,
-        top_p: s.generation.top_p,
-        seed: s.generation.seed,
-        warmup: plan.warmup,
-        repetitions: plan.repetitions,
-        timeout_s: plan.timeout.as_secs_f64(),
-        detokenize: s.detokenize,
-    }
-}
-
-fn make_progress(plan: &BenchPlan) -> ProgressBar {
-    if !plan.progress || !std::io::stderr().is_terminal() {
-        return ProgressBar::hidden();
-    }
-    let total = u64::from(plan.repetitions) * plan.backends.len() as u64;
-    let bar = ProgressBar::new(total);
-    if let Ok(style) =
-        ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {elapsed:>4} {msg}")
-    {
-        bar.set_style(style.progress_chars("=> "));
-    }
-    // Redrawn once a second so a long generation shows time passing (a
-    // second's wake-up of the driver's bar thread; only on a terminal).
-    bar.enable_steady_tick(std::time::Duration::from_secs(1));
-    bar.set_prefix(plan.scenario.scenario.name.clone());
-    bar
 }

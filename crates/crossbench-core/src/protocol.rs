@@ -149,6 +149,21 @@ fn parse_f32_in(value: &str, valid: impl Fn(f32) -> bool) -> Option<f32> {
         .filter(|v| v.is_finite() && valid(*v))
 }
 
+/// The longest event line (newline excluded) a worker may write before any
+/// request, i.e. its `loaded` or `error` event: far above any real event.
+pub const EVENT_LINE_BASE_BYTES: usize = 4 << 20;
+/// What each token of a `generate` request adds to that bound: its `phases`
+/// event holds up to 8 spans per token, of at most 46 bytes each (`[6,u64,u64],`).
+pub const EVENT_LINE_BYTES_PER_TOKEN: usize = 512;
+
+/// The longest event line a worker may write while serving `max_new` tokens;
+/// the driver kills a worker that writes a longer one (docs/protocol.md).
+pub fn max_event_line_bytes(max_new: u32) -> usize {
+    EVENT_LINE_BYTES_PER_TOKEN
+        .saturating_mul(max_new as usize)
+        .saturating_add(EVENT_LINE_BASE_BYTES)
+}
+
 /// An event line from a worker.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "ev", rename_all = "lowercase")]

@@ -120,7 +120,8 @@ impl ModelRun {
                 b as f64 / 1048576.0
             )),
             self.dir,
-            &hash[..hash.len().min(12)]
+            // Characters, not bytes: a hostile results.json may hold any text.
+            hash.chars().take(12).collect::<String>()
         )
     }
 }

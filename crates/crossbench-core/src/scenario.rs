@@ -11,6 +11,23 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+/// Upper bounds shared by the scenario keys and the flags that override
+/// them (`bench --timeout/--warmup/--reps`). They keep every later sum and
+/// deadline in range: `Instant::now() + timeout` panics on overflow, and a
+/// `warmup + repetitions` that wraps would run nothing and call it complete.
+/// A week per load or generation, 1000 warm-ups, 100 000 reps and 2^20
+/// prompt or new tokens are far beyond any run this tool is for.
+pub const MAX_TIMEOUT_S: f64 = 7.0 * 86_400.0;
+/// Below 1 ns a timeout's Duration rounds to zero, a deadline already
+/// passed (found by fuzzing: 1.2e-47).
+pub const MIN_TIMEOUT_S: f64 = 1e-9;
+pub const MAX_WARMUP: u32 = 1000;
+pub const MAX_REPETITIONS: u32 = 100_000;
+pub const MAX_PROMPT_TOKENS: u32 = 1 << 20;
+pub const MAX_NEW_TOKENS: u32 = 1 << 20;
+/// `bench --gap`: idle seconds before each generation (a flag only).
+pub const MAX_GAP_S: f64 = 600.0;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ScenarioError {
     #[error("{file}: cannot read: {source}")]
@@ -278,26 +295,43 @@ impl Validator<'_> {
                 Err(self.invalid("prompt.text", "must not be empty"))
             }
             (Some(t), None) => Ok(PromptSpec::Text(t.clone())),
-            (None, Some(n)) => {
-                Ok(PromptSpec::Length(
-                    self.int_in("prompt.length", n, 1, i64::from(u32::MAX))? as u32,
-                ))
-            }
+            (None, Some(n)) => Ok(PromptSpec::Length(self.int_in(
+                "prompt.length",
+                n,
+                1,
+                i64::from(MAX_PROMPT_TOKENS),
+            )? as u32)),
         }
     }
 
     fn generation(&self, g: &RawGeneration) -> Result<GenerationParams, ScenarioError> {
-        let max_new = self.int_in("generation.max_new_tokens", g.max_new_tokens, 1, 1 << 20)?;
+        let max_new = self.int_in(
+            "generation.max_new_tokens",
+            g.max_new_tokens,
+            1,
+            i64::from(MAX_NEW_TOKENS),
+        )?;
+        // Checked as the f32 every worker receives: 1e300 would become inf
+        // and 1e-50 would become 0, which the workers refuse (found by fuzzing).
         let temperature = g.temperature.unwrap_or(0.0);
-        if !(temperature >= 0.0 && temperature.is_finite()) {
+        if !(temperature >= 0.0 && (temperature as f32).is_finite()) {
             return Err(self.invalid(
                 "generation.temperature",
-                format!("= {temperature}: must be >= 0 (0 = greedy)"),
+                format!(
+                    "= {temperature}: must be >= 0 (0 = greedy) and at most {}",
+                    f32::MAX
+                ),
             ));
         }
         let top_p = g.top_p.unwrap_or(1.0);
-        if !(top_p > 0.0 && top_p <= 1.0) {
-            return Err(self.invalid("generation.top_p", format!("= {top_p}: must be in (0, 1]")));
+        if !(top_p as f32 > 0.0 && top_p <= 1.0) {
+            return Err(self.invalid(
+                "generation.top_p",
+                format!(
+                    "= {top_p}: must be in (0, 1] (and at least {:e})",
+                    f32::from_bits(1)
+                ),
+            ));
         }
         let seed = self.int_in("generation.seed", g.seed.unwrap_or(0), 0, i64::MAX)?;
         Ok(GenerationParams {
@@ -330,12 +364,21 @@ impl Validator<'_> {
     }
 
     fn run(&self, r: &RawRun) -> Result<RunParams, ScenarioError> {
-        let warmup = self.int_in("run.warmup", r.warmup, 0, 1000)?;
-        let repetitions = self.int_in("run.repetitions", r.repetitions, 1, 100_000)?;
-        if !(r.timeout_s > 0.0 && r.timeout_s.is_finite()) {
+        let warmup = self.int_in("run.warmup", r.warmup, 0, i64::from(MAX_WARMUP))?;
+        let repetitions = self.int_in(
+            "run.repetitions",
+            r.repetitions,
+            1,
+            i64::from(MAX_REPETITIONS),
+        )?;
+        // NaN fails both comparisons.
+        if !(MIN_TIMEOUT_S..=MAX_TIMEOUT_S).contains(&r.timeout_s) {
             return Err(self.invalid(
                 "run.timeout_s",
-                format!("= {}: must be > 0 seconds", r.timeout_s),
+                format!(
+                    "= {:?}: must be in [{MIN_TIMEOUT_S:e}, {MAX_TIMEOUT_S}] seconds (at most 7 days)",
+                    r.timeout_s
+                ),
             ));
         }
         if r.backends.is_empty() {

@@ -2,12 +2,17 @@
 //!
 //! A reader thread stamps each stdout line with CLOCK_MONOTONIC the moment it
 //! is read and forwards it over a channel, so the driver can wait with a
-//! timeout; stderr goes to a bounded buffer for error messages. The child is
-//! reaped with wait4 to learn its peak RSS.
+//! timeout; stderr goes to a bounded buffer for error messages. Lines are
+//! bounded (docs/protocol.md, "Limits"), requests are written by a deadline,
+//! and the child runs in its own process group, killed with the driver. The
+//! child is reaped with wait4 to learn its peak RSS.
+
+mod child;
+mod lines;
 
 use std::collections::VecDeque;
-use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -17,12 +22,18 @@ use serde::{Deserialize, Serialize};
 use crate::backend::WorkerSpec;
 use crate::clock::monotonic_ns;
 use crate::interrupt::interrupt_requested;
-use crate::protocol::{maxrss_to_bytes, Event, Request};
+use crate::protocol::{max_event_line_bytes, Event, Request, EVENT_LINE_BASE_BYTES};
+use child::{kill_group, wait4_nohang, write_by, WriteStop};
+use lines::{read_stderr, read_stdout, ReaderMsg, TokenWatch};
+pub use lines::{TOKEN_LINE, TOKEN_PROGRESS_ENV};
 
-/// How much of a worker's stderr is kept for error messages.
-const STDERR_TAIL_BYTES: usize = 8 * 1024;
 /// How often a wait re-checks the interrupt flag.
 const POLL_SLICE: Duration = Duration::from_millis(50);
+/// Stdout lines read ahead of the driver; past this the reader stops reading,
+/// so a worker flooding lines between requests fills its pipe, not our memory.
+const READ_AHEAD_LINES: usize = 1024;
+/// How much of an offending line an error message quotes.
+const QUOTED_LINE_CHARS: usize = 300;
 
 #[derive(Debug, thiserror::Error)]
 pub enum WorkerError {
@@ -39,6 +50,11 @@ pub enum WorkerError {
     Died { status: String, stderr_tail: String },
     #[error("worker sent a line that is not an event ({error}): `{line}`")]
     Protocol { line: String, error: String },
+    #[error(
+        "worker wrote a stdout line longer than {limit} bytes, the protocol's limit \
+         for this request (docs/protocol.md); worker killed"
+    )]
+    LineTooLong { limit: usize },
     #[error("cannot write to worker: {0}")]
     Write(std::io::Error),
     #[error("cannot read the worker's output: {0}; worker killed")]
@@ -79,26 +95,13 @@ pub struct ExitReport {
     pub peak_rss_bytes: Option<u64>,
 }
 
-enum ReaderMsg {
-    Line {
-        text: String,
-        receipt_ns: u64,
-    },
-    /// A line that is not UTF-8: shown lossily, never taken for end of output.
-    NotUtf8 {
-        lossy: String,
-        error: String,
-    },
-    /// Reading stdout failed (the cause), so nothing more can be read.
-    ReadError(String),
-    Eof,
-}
-
 pub struct WorkerProcess {
     child: Child,
     pid: libc::pid_t,
     stdin: Option<ChildStdin>,
     lines: Receiver<ReaderMsg>,
+    /// The stdout line bound of the request in flight, read by the reader.
+    line_limit: Arc<AtomicUsize>,
     stderr_tail: Arc<Mutex<VecDeque<u8>>>,
     token_watch: TokenWatch,
     ipc: IpcCounts,
@@ -107,31 +110,42 @@ pub struct WorkerProcess {
 
 impl WorkerProcess {
     pub fn spawn(spec: &WorkerSpec) -> Result<WorkerProcess, WorkerError> {
-        let mut child = Command::new(&spec.program)
-            .args(&spec.args)
+        let spawn_error = |source| WorkerError::Spawn {
+            program: spec.program.display().to_string(),
+            source,
+        };
+        let mut cmd = Command::new(&spec.program);
+        cmd.args(&spec.args)
             .envs(spec.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|source| WorkerError::Spawn {
-                program: spec.program.display().to_string(),
-                source,
-            })?;
+            .stderr(Stdio::piped());
+        child::isolate(&mut cmd);
+        let mut child = cmd.spawn().map_err(spawn_error)?;
+        let pid = child.id() as libc::pid_t;
+        let stdin = child.stdin.take().expect("stdin is piped");
+        if let Err(e) = child::set_nonblocking(&stdin) {
+            kill_group(pid);
+            let _ = child.wait();
+            return Err(spawn_error(e));
+        }
         let stdout = child.stdout.take().expect("stdout is piped");
         let stderr = child.stderr.take().expect("stderr is piped");
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || read_stdout(stdout, tx));
+        let (tx, lines) = mpsc::sync_channel(READ_AHEAD_LINES);
+        let line_limit = Arc::new(AtomicUsize::new(EVENT_LINE_BASE_BYTES));
+        let limit = Arc::clone(&line_limit);
+        std::thread::spawn(move || read_stdout(stdout, tx, limit));
         let stderr_tail = Arc::new(Mutex::new(VecDeque::new()));
         let tail = Arc::clone(&stderr_tail);
         let token_watch = TokenWatch::default();
         let watch = token_watch.clone();
         std::thread::spawn(move || read_stderr(stderr, tail, watch));
         Ok(WorkerProcess {
-            pid: child.id() as libc::pid_t,
-            stdin: child.stdin.take(),
+            pid,
+            stdin: Some(stdin),
             child,
             lines,
+            line_limit,
             stderr_tail,
             token_watch,
             ipc: IpcCounts::default(),
@@ -155,8 +169,10 @@ impl WorkerProcess {
         }
     }
 
-    /// Sends a request; returns the stamp taken just before writing it.
-    pub fn send(&mut self, req: &Request) -> Result<u64, WorkerError> {
+    /// Sends a request, written by `deadline` (else the child is killed and
+    /// this is a timeout; on interrupt it is killed too); returns the stamp
+    /// taken just before writing it.
+    pub fn send(&mut self, req: &Request, deadline: Instant) -> Result<u64, WorkerError> {
         let line = req.to_line() + "\n";
         let stdin = self.stdin.as_mut().ok_or_else(|| {
             WorkerError::Write(std::io::Error::new(
@@ -164,11 +180,24 @@ impl WorkerProcess {
                 "stdin already closed",
             ))
         })?;
+        if let Request::Generate(g) = req {
+            // Before the write: the answer may start as soon as it is read.
+            let limit = max_event_line_bytes(g.max_new);
+            self.line_limit.store(limit, Ordering::SeqCst);
+        }
         let sent_ns = monotonic_ns();
-        stdin
-            .write_all(line.as_bytes())
-            .and_then(|()| stdin.flush())
-            .map_err(WorkerError::Write)?;
+        match write_by(stdin, line.as_bytes(), deadline) {
+            Ok(()) => {}
+            Err(WriteStop::Failed(e)) => return Err(WorkerError::Write(e)),
+            Err(WriteStop::Deadline) => {
+                self.kill_and_reap();
+                return Err(WorkerError::Timeout);
+            }
+            Err(WriteStop::Interrupted) => {
+                self.kill_and_reap();
+                return Err(WorkerError::Interrupted);
+            }
+        }
         self.ipc.messages_out += 1;
         self.ipc.bytes_out += line.len() as u64;
         Ok(sent_ns)
@@ -197,16 +226,20 @@ impl WorkerProcess {
                     return Event::parse(&text)
                         .map(|event| StampedEvent { event, receipt_ns })
                         .map_err(|e| WorkerError::Protocol {
-                            line: text,
+                            line: quoted(&text),
                             error: e.to_string(),
                         });
                 }
                 Ok(ReaderMsg::NotUtf8 { lossy, error }) => {
                     self.ipc.messages_in += 1;
                     return Err(WorkerError::Protocol {
-                        line: lossy,
+                        line: quoted(&lossy),
                         error: format!("not UTF-8: {error}"),
                     });
+                }
+                Ok(ReaderMsg::TooLong { limit }) => {
+                    self.kill_and_reap();
+                    return Err(WorkerError::LineTooLong { limit });
                 }
                 Ok(ReaderMsg::ReadError(error)) => {
                     self.kill_and_reap();
@@ -228,19 +261,16 @@ impl WorkerProcess {
     /// not exit within `grace`).
     pub fn finish(&mut self, grace: Duration) -> ExitReport {
         if self.exit.is_none() {
-            let _ = self.send(&Request::Quit);
+            let _ = self.send(&Request::Quit, Instant::now() + grace);
             self.stdin = None;
         }
         self.reap(grace)
     }
 
-    /// Kills (SIGKILL) and reaps the child.
+    /// Kills (SIGKILL, its whole process group) and reaps the child.
     pub fn kill_and_reap(&mut self) -> ExitReport {
         if self.exit.is_none() {
-            // SAFETY: the pid is our unreaped child, so it cannot be recycled yet.
-            unsafe {
-                libc::kill(self.pid, libc::SIGKILL);
-            }
+            kill_group(self.pid);
         }
         self.reap(Duration::from_secs(5))
     }
@@ -270,16 +300,21 @@ impl WorkerProcess {
                 break report;
             }
             if !killed && Instant::now() >= give_up {
-                // SAFETY: as in kill_and_reap, the child is not reaped yet.
-                unsafe {
-                    libc::kill(self.pid, libc::SIGKILL);
-                }
+                kill_group(self.pid);
                 killed = true;
             }
             std::thread::sleep(Duration::from_millis(5));
         };
         self.exit = Some(report.clone());
         report
+    }
+}
+
+/// At most [`QUOTED_LINE_CHARS`] of a line, for an error message.
+fn quoted(line: &str) -> String {
+    match line.char_indices().nth(QUOTED_LINE_CHARS) {
+        None => line.to_string(),
+        Some((end, _)) => format!("{}… ({} bytes in all)", &line[..end], line.len()),
     }
 }
 
@@ -291,144 +326,5 @@ impl Drop for WorkerProcess {
     }
 }
 
-/// One non-blocking wait4; Some once the child has exited.
-fn wait4_nohang(pid: libc::pid_t) -> Option<ExitReport> {
-    let mut status: libc::c_int = 0;
-    // SAFETY: rusage is plain data that wait4 fills in.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let rc = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut usage) };
-    if rc == 0 {
-        return None;
-    }
-    if rc < 0 {
-        // ECHILD: someone else reaped it; nothing more to learn.
-        return Some(ExitReport {
-            status: format!("unknown ({})", std::io::Error::last_os_error()),
-            peak_rss_bytes: None,
-        });
-    }
-    Some(ExitReport {
-        status: describe_status(status),
-        peak_rss_bytes: Some(maxrss_to_bytes(usage.ru_maxrss)),
-    })
-}
-
-fn describe_status(status: libc::c_int) -> String {
-    if libc::WIFEXITED(status) {
-        format!("exit status {}", libc::WEXITSTATUS(status))
-    } else if libc::WIFSIGNALED(status) {
-        format!("killed by signal {}", libc::WTERMSIG(status))
-    } else {
-        format!("wait status {status:#x}")
-    }
-}
-
-fn read_stdout(stdout: impl Read, tx: mpsc::Sender<ReaderMsg>) {
-    let mut reader = BufReader::new(stdout);
-    let mut buf = Vec::new();
-    loop {
-        buf.clear();
-        let msg = match reader.read_until(b'\n', &mut buf) {
-            Ok(0) => break,
-            Err(e) => {
-                let _ = tx.send(ReaderMsg::ReadError(e.to_string()));
-                return;
-            }
-            // The consumer stamp for receipt-stamped backends: taken the
-            // moment the line is in our hands, before parsing.
-            Ok(_) => line_msg(&buf, monotonic_ns()),
-        };
-        if tx.send(msg).is_err() {
-            return;
-        }
-    }
-    let _ = tx.send(ReaderMsg::Eof);
-}
-
-fn line_msg(bytes: &[u8], receipt_ns: u64) -> ReaderMsg {
-    let bytes = bytes.strip_suffix(b"\n").unwrap_or(bytes);
-    let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
-    match std::str::from_utf8(bytes) {
-        Ok(text) => ReaderMsg::Line {
-            text: text.to_string(),
-            receipt_ns,
-        },
-        Err(e) => ReaderMsg::NotUtf8 {
-            lossy: String::from_utf8_lossy(bytes).into_owned(),
-            error: e.to_string(),
-        },
-    }
-}
-
-/// The stderr line a worker writes per token when its environment has
-/// `CROSSBENCH_TOKEN_PROGRESS=1` (full-size scenarios, `[run] token_progress`):
-/// the progress bar then counts tokens while a generation runs. Not kept in
-/// the stderr tail.
-pub const TOKEN_LINE: &str = "crossbench-token";
-pub const TOKEN_PROGRESS_ENV: &str = "CROSSBENCH_TOKEN_PROGRESS";
-
-/// Tokens reported in the current generation and who to tell.
-type TokenSeen = (u64, Option<Box<dyn Fn(u64) + Send>>);
-
-#[derive(Clone, Default)]
-struct TokenWatch(Arc<Mutex<TokenSeen>>);
-
-impl TokenWatch {
-    fn saw_token(&self) {
-        if let Ok(mut w) = self.0.lock() {
-            w.0 += 1;
-            if let Some(f) = &w.1 {
-                f(w.0);
-            }
-        }
-    }
-}
-
-fn read_stderr(stderr: impl Read, tail: Arc<Mutex<VecDeque<u8>>>, watch: TokenWatch) {
-    let mut reader = std::io::BufReader::new(stderr);
-    let mut line = Vec::new();
-    while let Ok(n) = std::io::BufRead::read_until(&mut reader, b'\n', &mut line) {
-        if n == 0 {
-            break;
-        }
-        if line.strip_suffix(b"\n").unwrap_or(&line) == TOKEN_LINE.as_bytes() {
-            watch.saw_token();
-        } else if let Ok(mut tail) = tail.lock() {
-            tail.extend(&line);
-            let excess = tail.len().saturating_sub(STDERR_TAIL_BYTES);
-            tail.drain(..excess);
-        }
-        line.clear();
-    }
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::backend::StampSource;
-
-    fn shell_worker(script: &str) -> WorkerProcess {
-        WorkerProcess::spawn(&WorkerSpec {
-            program: "sh".into(),
-            args: vec!["-c".into(), script.into()],
-            env: Vec::new(),
-            stamp: StampSource::Worker,
-            ipc_per_token: false,
-        })
-        .unwrap()
-    }
-
-    #[test]
-    fn a_non_utf8_line_is_a_protocol_error_not_the_end_of_output() {
-        let mut w = shell_worker("printf 'ab\\377\\376cd\\n'; sleep 5");
-        let deadline = Instant::now() + Duration::from_secs(5);
-        match w.next_event(deadline) {
-            Err(WorkerError::Protocol { line, error }) => {
-                assert!(line.starts_with("ab") && line.ends_with("cd"), "{line}");
-                assert!(error.contains("not UTF-8"), "{error}");
-            }
-            other => panic!("expected a protocol error, got {other:?}"),
-        }
-        w.kill_and_reap();
-    }
-}
+mod tests;

@@ -174,3 +174,60 @@ fn sweep_ladder_is_parsed_and_validated() {
     let message = error_for(&(valid() + "\n[sweep]\nrungs = []\n"));
     assert!(message.contains("sweep.rungs"), "{message}");
 }
+
+/// Values that parse but would panic later (`Duration::from_secs_f64(1e300)`
+/// used to panic inside `load_scenario`; `Instant + a year-long timeout` in
+/// the driver) or allocate gigabytes (a 2^32-token prompt) are refused here,
+/// naming the key.
+#[test]
+fn numeric_extremes_are_refused_naming_the_key() {
+    let cases = [
+        ("timeout_s = 20", "timeout_s = 1e300", "run.timeout_s"),
+        ("timeout_s = 20", "timeout_s = inf", "run.timeout_s"),
+        ("timeout_s = 20", "timeout_s = nan", "run.timeout_s"),
+        ("timeout_s = 20", "timeout_s = 604801", "run.timeout_s"),
+        ("length = 8", "length = 4294967295", "prompt.length"),
+        ("length = 8", "length = 1048577", "prompt.length"),
+        ("repetitions = 3", "repetitions = 100001", "run.repetitions"),
+        ("warmup = 1", "warmup = 1001", "run.warmup"),
+    ];
+    for (from, to, key) in cases {
+        let text = valid().replace(from, to);
+        let message = std::panic::catch_unwind(|| error_for(&text))
+            .unwrap_or_else(|_| panic!("{to}: panicked instead of an error naming {key}"));
+        assert!(message.contains(key), "{to}: {message}");
+    }
+    // The bounds themselves are accepted.
+    let dir = tempfile::tempdir().unwrap();
+    let text = valid()
+        .replace("timeout_s = 20", "timeout_s = 604800")
+        .replace("length = 8", "length = 1048576");
+    let path = common::write_scenario(dir.path(), "edge", &text);
+    let s = load_scenario(path.to_str().unwrap(), dir.path()).unwrap();
+    assert_eq!(s.scenario.run.timeout.as_secs(), 604_800);
+}
+
+/// Found by fuzzing (fuzz/fuzz_targets/scenario.rs): values that become
+/// nothing when converted. Sampling values go to workers as f32, where 1e300
+/// became inf and 1e-50 became 0, both refused by every worker mid-run; a
+/// timeout below 1 ns became a zero Duration. Each is refused, naming the key.
+#[test]
+fn values_lost_in_conversion_are_refused_naming_the_key() {
+    let cases = [
+        (
+            "max_new_tokens = 10",
+            "max_new_tokens = 10\ntemperature = 1e300",
+            "generation.temperature",
+        ),
+        (
+            "max_new_tokens = 10",
+            "max_new_tokens = 10\ntop_p = 1e-50",
+            "generation.top_p",
+        ),
+        ("timeout_s = 20", "timeout_s = 1.2e-47", "run.timeout_s"),
+    ];
+    for (from, to, key) in cases {
+        let message = error_for(&valid().replace(from, to));
+        assert!(message.contains(key), "{to}: {message}");
+    }
+}

@@ -2,9 +2,10 @@
 //! backend): the same model, op order and generation loop as the C++ shim, but
 //! every MLX operation is a call from Rust into mlx-c. `ops::calls()` counts them.
 //!
-//! Everything but the error type needs the `mlx-rs` feature (see Cargo.toml).
+//! Everything but the error type, config.json and the checkpoint checks needs
+//! the `mlx-rs` feature (see Cargo.toml).
 
-#[cfg(feature = "mlx-rs")]
+pub mod checkpoint;
 pub mod config;
 #[cfg(feature = "mlx-rs")]
 pub mod generate;

@@ -2,52 +2,13 @@
 //! like shims/src/loader.cpp: the same files, names and tied-embedding rule.
 //! Loading is not part of the per-token measurement, so it is not counted.
 
-use crate::config::{self, Config};
+use crate::checkpoint;
+use crate::config::Config;
 use crate::model::{Layer, Linear, Model};
 use crate::Error;
 use mlx_rs::Array;
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-
-fn weight_files(dir: &Path) -> Result<Vec<PathBuf>, Error> {
-    let index = dir.join("model.safetensors.index.json");
-    if index.is_file() {
-        let text = std::fs::read_to_string(&index)
-            .map_err(|e| Error::Io(format!("{}: {e}", index.display())))?;
-        let v: serde_json::Value = serde_json::from_str(&text)
-            .map_err(|e| Error::Format(format!("{}: {e}", index.display())))?;
-        let map = v
-            .get("weight_map")
-            .and_then(|m| m.as_object())
-            .ok_or_else(|| {
-                Error::Format(format!("{}: missing weight_map object", index.display()))
-            })?;
-        let mut files: Vec<PathBuf> = map
-            .values()
-            .filter_map(|f| f.as_str())
-            .map(|f| dir.join(f))
-            .collect();
-        files.sort();
-        files.dedup();
-        return Ok(files);
-    }
-    if dir.join("model.safetensors").is_file() {
-        return Ok(vec![dir.join("model.safetensors")]);
-    }
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(|e| Error::Io(format!("{}: {e}", dir.display())))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "safetensors"))
-        .collect();
-    files.sort();
-    if files.is_empty() {
-        return Err(Error::Io(format!(
-            "no *.safetensors files in {}",
-            dir.display()
-        )));
-    }
-    Ok(files)
-}
+use std::path::Path;
 
 struct Builder<'a> {
     arrays: HashMap<String, Array>,
@@ -72,12 +33,12 @@ impl Builder<'_> {
         let w = self.get(&format!("{p}.weight"))?;
         let scales = self.maybe(&format!("{p}.scales"));
         let biases = self.maybe(&format!("{p}.biases"));
-        let (bits, group_size) = match (&scales, self.cfg.quantization) {
+        let (bits, group_size) = match (&scales, self.cfg.quant_for(p)) {
             (None, _) => (0, 0),
             (Some(_), Some(q)) => q,
             (Some(_), None) => {
                 return Err(Error::Format(format!(
-                    "'{p}.scales' exists but config.json has no 'quantization'"
+                    "'{p}.scales' exists but config.json quantizes no '{p}'"
                 )))
             }
         };
@@ -106,17 +67,12 @@ impl Builder<'_> {
 }
 
 pub fn load(dir: &Path) -> Result<Model, Error> {
-    if !dir.is_dir() {
-        return Err(Error::Io(format!(
-            "model directory not found: {}",
-            dir.display()
-        )));
-    }
-    let cfg = config::load(dir)?;
+    // Files, headers, dtypes and shapes are all checked before MLX opens a file.
+    let checkpoint::Checkpoint { cfg, files, .. } = checkpoint::open(dir)?;
     let mut arrays = HashMap::new();
-    for f in weight_files(dir)? {
+    for f in &files {
         let loaded =
-            Array::load_safetensors(&f).map_err(|e| Error::Io(format!("{}: {e}", f.display())))?;
+            Array::load_safetensors(f).map_err(|e| Error::Io(format!("{}: {e}", f.display())))?;
         arrays.extend(loaded);
     }
     let mut b = Builder {

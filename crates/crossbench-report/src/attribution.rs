@@ -55,7 +55,7 @@ pub fn section(r: &BenchResults) -> Result<String, ReportError> {
     if rows.is_empty() {
         return Ok(String::new());
     }
-    let chart = stacked_bars(&rows)?;
+    let chart = crate::charts::svg_or_note(stacked_bars(&rows))?;
     let caption = "<b>The typical decode token, split into phases</b> (mean of the middle half of tokens by ITL, \
         as a share of their ITL). The shares of crossing and IPC are far too small to see here: the table has them.";
     let mut out = String::from("<h2>Where the time goes</h2>\n");
@@ -77,12 +77,17 @@ fn flame_graph_links(r: &BenchResults) -> String {
     let links: Vec<String> = p
         .flame_graphs
         .iter()
-        .map(|(backend, file)| {
-            format!(
+        .map(|(backend, file)| match relative_href(file) {
+            Some(href) => format!(
                 "<a href=\"{}\">{}</a>",
-                html::escape(file),
+                html::escape(href),
                 html::escape(backend)
-            )
+            ),
+            None => format!(
+                "{} (<code>{}</code>: not a file beside this report, no link)",
+                html::escape(backend),
+                html::escape(file)
+            ),
         })
         .collect();
     let event = p.perf_event.as_deref().unwrap_or("perf");
@@ -92,6 +97,23 @@ fn flame_graph_links(r: &BenchResults) -> String {
         html::escape(event),
         links.join(" · ")
     )
+}
+
+/// `file` when it is a plain relative path (what `crossbench profile`
+/// writes): no scheme (`javascript:`, `http:`), no absolute or
+/// protocol-relative path, no control characters. A link in the page must
+/// not lead anywhere the results file says.
+fn relative_href(file: &str) -> Option<&str> {
+    let path_end = file.find(['?', '#']).unwrap_or(file.len());
+    let has_scheme = file[..path_end]
+        .split('/')
+        .next()
+        .is_some_and(|first| first.contains(':'));
+    let ok = !file.is_empty()
+        && !has_scheme
+        && !file.starts_with(['/', '\\'])
+        && !file.chars().any(|c| c.is_control() || c == '\\');
+    ok.then_some(file)
 }
 
 fn pct(part: f64, whole: f64) -> String {
@@ -241,6 +263,11 @@ fn note_comparison(rows: &[(&str, &PhaseSplit)], r: &BenchResults) -> String {
 /// One horizontal bar per backend, 0-100% of its typical token.
 fn stacked_bars(rows: &[(&str, &PhaseSplit)]) -> Result<String, ReportError> {
     let err = chart_err("phase_split");
+    let values = rows
+        .iter()
+        .flat_map(|(_, s)| category_ns(s))
+        .map(|ns| ns / 1e6);
+    crate::chart_guard::check("phase_split", "phase time (ms)", values)?;
     let n = rows.len() as u32;
     // Bars at y = 1..=n (top row first); the legend in the room above them.
     let height = 200 + 40 * n;
@@ -331,6 +358,25 @@ mod tests {
             unattributed_ns: 10.0,
             coverage_median: 0.99,
             pipe_latency_ns: (pipe > 0.0).then_some(50.0),
+        }
+    }
+
+    #[test]
+    fn only_relative_paths_become_links() {
+        for ok in ["flame-ffi-token.svg", "flames/a b.svg", "x.svg#top"] {
+            assert_eq!(relative_href(ok), Some(ok));
+        }
+        for bad in [
+            "javascript:alert(1)",
+            "JavaScript:x",
+            "https://example.com/x.svg",
+            "//example.com/x",
+            "/etc/passwd",
+            "\\\\host\\x",
+            "a\nb",
+            "",
+        ] {
+            assert_eq!(relative_href(bad), None, "{bad:?}");
         }
     }
 

@@ -12,6 +12,8 @@ use plotters::prelude::*;
 use plotters::style::colors::TRANSPARENT;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
+pub use crate::chart_guard::svg_or_note;
+use crate::chart_guard::{check, span, TINY};
 use crate::ReportError;
 
 /// Chart size in SVG user units; the page scales it to its column width.
@@ -84,6 +86,7 @@ pub(crate) fn chart_err<E: std::fmt::Debug>(chart: &'static str) -> impl Fn(E) -
 /// Inter-token latency CDF, one line per backend, shared x axis (ms).
 pub fn itl_cdf(series: &[Series]) -> Result<String, ReportError> {
     let err = chart_err("itl_cdf");
+    check("itl_cdf", "inter-token latency (ms)", xs(series))?;
     let (x0, x1) = x_range(series);
     let mut svg = String::new();
     {
@@ -104,6 +107,9 @@ pub fn itl_cdf(series: &[Series]) -> Result<String, ReportError> {
 /// backend.
 pub fn token_timeline(series: &[Series]) -> Result<String, ReportError> {
     let err = chart_err("token_timeline");
+    check("token_timeline", "token index", xs(series))?;
+    let ys = series.iter().flat_map(|s| s.points.iter().map(|p| p.1));
+    check("token_timeline", "per-token latency (ms)", ys)?;
     let (x0, x1) = x_range(series);
     let y1 = series
         .iter()
@@ -127,6 +133,7 @@ pub fn token_timeline(series: &[Series]) -> Result<String, ReportError> {
 /// Horizontal bars, one per backend, with a value label at each bar's end.
 pub fn bars(axis: &str, items: &[Bar]) -> Result<String, ReportError> {
     let err = chart_err("bars");
+    check("bars", axis, items.iter().filter_map(|b| b.value))?;
     let n = items.len().max(1) as u32;
     let max = items.iter().filter_map(|b| b.value).fold(0.0, f64::max);
     let height = 70 + 40 * n;
@@ -199,6 +206,8 @@ pub fn bars(axis: &str, items: &[Bar]) -> Result<String, ReportError> {
 /// transit ms).
 pub fn ipc_split(backend: &str, split: &[(f64, f64, f64)]) -> Result<String, ReportError> {
     let err = chart_err("ipc_split");
+    let values = split.iter().flat_map(|s| [s.0, s.1, s.2, s.1 + s.2]);
+    check("ipc_split", "per-token latency split (ms)", values)?;
     let tokens = split.iter().map(|s| s.0).fold(0.0, f64::max);
     let y1 = split.iter().map(|s| s.1 + s.2).fold(0.0, f64::max);
     let base = color_of(backend);
@@ -240,17 +249,22 @@ pub fn ipc_split(backend: &str, split: &[(f64, f64, f64)]) -> Result<String, Rep
 pub fn overhead_vs_size(series: &[ErrorSeries]) -> Result<String, ReportError> {
     let err = chart_err("overhead_vs_size");
     let xs = || series.iter().flat_map(|s| s.points.iter().map(|p| p.0));
+    // The log axis needs positive times; below a nanosecond (1e-6 ms) its
+    // decade count runs away.
+    let ms = |x: f64| if x >= 1e-6 { x } else { f64::NAN };
+    check("overhead_vs_size", "per-token time (ms)", xs().map(ms))?;
+    let ys = || {
+        series
+            .iter()
+            .flat_map(|s| s.points.iter().flat_map(|p| [p.1, p.2, p.3]))
+    };
+    check("overhead_vs_size", "overhead (%)", ys())?;
     let x0 = xs().fold(f64::INFINITY, f64::min);
     let x1 = xs().fold(0.0, f64::max);
     let (x0, x1) = if x0.is_finite() && x0 > 0.0 {
         (x0 / 1.4, x1 * 1.4)
     } else {
         (0.1, 10.0)
-    };
-    let ys = || {
-        series
-            .iter()
-            .flat_map(|s| s.points.iter().flat_map(|p| [p.1, p.3]))
     };
     let y0 = ys().fold(0.0, f64::min);
     let y1 = ys().fold(0.0, f64::max);
@@ -360,20 +374,22 @@ pub(crate) fn legend<'a, 'b: 'a, CT: plotters::coord::CoordTranslate>(
         .draw()
 }
 
+fn xs(series: &[Series]) -> impl Iterator<Item = f64> + '_ {
+    series.iter().flat_map(|s| s.points.iter().map(|p| p.0))
+}
+
+/// The x axis of checked series: the data plus 2% each side.
 fn x_range(series: &[Series]) -> (f64, f64) {
-    let xs = || series.iter().flat_map(|s| s.points.iter().map(|p| p.0));
     let (lo, hi) = (
-        xs().fold(f64::INFINITY, f64::min),
-        xs().fold(f64::NEG_INFINITY, f64::max),
+        xs(series).fold(f64::INFINITY, f64::min),
+        xs(series).fold(f64::NEG_INFINITY, f64::max),
     );
     if !lo.is_finite() || !hi.is_finite() {
         return (0.0, 1.0);
     }
-    if hi <= lo {
-        return (lo - 0.5, hi + 0.5);
-    }
     let pad = (hi - lo) * 0.02;
-    (lo - pad, hi + pad)
+    let axis = span(lo - pad, hi + pad);
+    (axis.start, axis.end)
 }
 
 /// x-range factor that leaves room for the longest value label after the
@@ -390,8 +406,10 @@ fn label_room(items: &[Bar]) -> f64 {
     1.0 / (1.0 - share.clamp(0.1, 0.6))
 }
 
+/// The top of an axis from 0: `v`, or 1 when there is nothing (or next to
+/// nothing) to show.
 pub(crate) fn nonzero(v: f64) -> f64 {
-    if v > 0.0 && v.is_finite() {
+    if v > TINY && v.is_finite() {
         v
     } else {
         1.0

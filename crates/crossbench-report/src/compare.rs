@@ -14,6 +14,8 @@ use crossbench_core::stats::bootstrap::{
     median, ratio_of_medians_ci, Interval, DEFAULT_RESAMPLES, DEFAULT_SEED,
 };
 
+use crossbench_core::export::md_text;
+
 use crate::html::{self, escape, fmt_bytes, fmt_ns, fmt_ratio, swatch, Cell};
 use crate::run_page::model_label;
 use crate::view::{rep_e2e_ns, RunView};
@@ -297,16 +299,21 @@ fn headers(letters: &[String]) -> Vec<String> {
 }
 
 fn render_markdown(runs: &[(String, BenchResults)], letters: &[String], rows: &[Row]) -> String {
-    let mut md = format!("# crossbench compare: {}\n\n", runs[0].1.scenario.name);
+    // Names, paths and labels come from the results files: escaped.
+    let mut md = format!(
+        "# crossbench compare: {}\n\n",
+        md_text(&runs[0].1.scenario.name)
+    );
     for (l, (label, r)) in letters.iter().zip(runs) {
         md.push_str(&format!(
-            "- {l}: {label} (commit {}, model {})\n",
-            r.environment.git_commit.as_deref().unwrap_or("unknown"),
-            model_label(r)
+            "- {l}: {} (commit {}, model {})\n",
+            md_text(label),
+            md_text(r.environment.git_commit.as_deref().unwrap_or("unknown")),
+            md_text(&model_label(r))
         ));
     }
     for line in differences_lines(runs, letters) {
-        md.push_str(&format!("\n**{line}.**\n"));
+        md.push_str(&format!("\n**{}.**\n", md_text(&line)));
     }
     let h = headers(letters);
     md.push_str(&format!(
@@ -315,10 +322,10 @@ fn render_markdown(runs: &[(String, BenchResults)], letters: &[String], rows: &[
         "---|".repeat(h.len())
     ));
     for row in rows {
-        let cells: Vec<&str> = [row.backend.as_str(), row.metric.as_str()]
+        let cells: Vec<String> = [md_text(&row.backend), row.metric.clone()]
             .into_iter()
-            .chain(row.values.iter().map(String::as_str))
-            .chain(row.changes.iter().map(String::as_str))
+            .chain(row.values.iter().cloned())
+            .chain(row.changes.iter().cloned())
             .collect();
         md.push_str(&format!("| {} |\n", cells.join(" | ")));
     }

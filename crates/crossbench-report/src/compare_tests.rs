@@ -76,3 +76,32 @@ fn runs_from_different_machines_and_builds_say_so_and_are_not_pooled() {
     }
     assert!(cmp.html.contains("differs in more than the code"));
 }
+
+#[test]
+fn hostile_backend_name_stays_in_its_markdown_cell() {
+    let name = "x | y\n<img src=z>";
+    let a = run(&[("native-cpp", 10.0), (name, 11.0)], 3, 10);
+    let b = run(&[("native-cpp", 10.0), (name, 11.0)], 3, 10);
+    let cmp = compare_runs(&[("a".into(), a), ("b".into(), b)]).unwrap();
+    let header = crossbench_core::export::md_cells(
+        cmp.markdown
+            .lines()
+            .find(|l| l.starts_with("| Backend"))
+            .unwrap(),
+    );
+    let rows: Vec<&str> = cmp
+        .markdown
+        .lines()
+        .filter(|l| l.starts_with("| x"))
+        .collect();
+    assert_eq!(rows.len(), 6, "{}", cmp.markdown);
+    for row in rows {
+        assert_eq!(
+            crossbench_core::export::md_cells(row).len(),
+            header.len(),
+            "{row}"
+        );
+        assert!(row.starts_with("| x \\| y \\<img src=z\\> |"), "{row}");
+    }
+    assert!(!cmp.html.contains("<img"));
+}

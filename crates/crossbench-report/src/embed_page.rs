@@ -107,7 +107,7 @@ pub fn render_embed(run: &EmbedReport) -> Result<String, ReportError> {
         .collect();
     body.push_str(&format!(
         "<figure><figcaption><b>Median time per call</b> (ms)</figcaption>\n{}</figure>\n",
-        charts::bars("median time per call (ms)", &bars)?
+        charts::svg_or_note(charts::bars("median time per call (ms)", &bars))?
     ));
     Ok(html::page(
         &format!("crossbench embed {}", run.run_id),

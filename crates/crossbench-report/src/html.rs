@@ -113,9 +113,13 @@ pub fn fmt_opt_ns(ns: Option<f64>) -> String {
 
 pub use crossbench_core::units::fmt_bytes;
 
-/// Crossing counts: whole numbers plainly, means with one decimal.
+/// Crossing counts: whole numbers plainly, means with one decimal; beyond
+/// 1e15 (no real count, and past where an integer print is exact) in
+/// scientific notation rather than a cast that would saturate.
 pub fn fmt_count(v: f64) -> String {
-    if (v - v.round()).abs() < 1e-9 {
+    if !v.is_finite() || v.abs() >= 1e15 {
+        format!("{v:.3e}")
+    } else if (v - v.round()).abs() < 1e-9 {
         format!("{}", v.round() as i64)
     } else {
         format!("{v:.1}")
@@ -148,6 +152,7 @@ mod tests {
         assert_eq!(fmt_ns(1500.0), "1.50 µs");
         assert_eq!(fmt_bytes(272_105_472.0), "259.5 MiB");
         assert_eq!(fmt_count(103.0), "103");
+        assert_eq!(fmt_count(1e308), "1.000e308");
         let ci = Interval {
             estimate: 1.1,
             low: 1.05,

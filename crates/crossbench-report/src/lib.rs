@@ -11,6 +11,7 @@
 //! machines, model sizes) with the change of each metric and its interval.
 
 pub mod attribution;
+pub mod chart_guard;
 pub mod charts;
 pub mod claims;
 mod claims_go;
@@ -55,6 +56,13 @@ pub enum ReportError {
     Write { file: String, message: String },
     #[error("cannot draw chart `{chart}`: {message}")]
     Chart {
+        chart: &'static str,
+        message: String,
+    },
+    /// The data holds a value no chart can show (not finite, or absurdly
+    /// large): the page shows a note in the chart's place.
+    #[error("chart `{chart}` left out: {message}")]
+    Unplottable {
         chart: &'static str,
         message: String,
     },

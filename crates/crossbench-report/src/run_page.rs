@@ -217,8 +217,35 @@ fn latency(v: &RunView) -> String {
     )
 }
 
-fn figure(id: &str, series: usize, caption: &str, svg: &str) -> String {
-    format!("<figure data-chart=\"{id}\" data-series=\"{series}\">\n<figcaption>{caption}</figcaption>\n{svg}\n</figure>\n")
+/// A figure around a chart, or around the note that replaces a chart whose
+/// data no axis can hold. `caption` is HTML; `id` is escaped all the same.
+fn figure(
+    id: &str,
+    series: usize,
+    caption: &str,
+    chart: Result<String, ReportError>,
+) -> Result<String, ReportError> {
+    let svg = charts::svg_or_note(chart)?;
+    Ok(format!(
+        "<figure data-chart=\"{}\" data-series=\"{series}\">\n<figcaption>{caption}</figcaption>\n{svg}\n</figure>\n",
+        escape(id)
+    ))
+}
+
+/// `prefix-name` when the backend name is a plain identifier, else
+/// `prefix-N` (its position): an id made from a name in someone else's file
+/// must carry no markup or spaces and stay unique.
+pub(crate) fn chart_id(prefix: &str, name: &str, index: usize) -> String {
+    let plain = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if plain {
+        format!("{prefix}-{name}")
+    } else {
+        format!("{prefix}-{index}")
+    }
 }
 
 fn charts_section(v: &RunView) -> Result<String, ReportError> {
@@ -242,21 +269,26 @@ fn charts_section(v: &RunView) -> Result<String, ReportError> {
             .fold(0.0, f64::max)
             * 1.1
             / 1e6;
+        // A p99 no axis can hold (an absurd results file): no cut at all.
+        let cut_ms = Some(cut_ms).filter(|c| *c > 0.0 && *c <= crate::chart_guard::LIMIT);
+        let cut_text = cut_ms.map_or("not cut".into(), |c| {
+            format!("cut at {} just past the slowest p99", fmt_ns(c * 1e6))
+        });
         let cdf: Vec<Series> = with_tokens
             .iter()
             .map(|b| Series {
                 name: b.name.clone(),
-                points: view::clip_cdf(view::itl_cdf_ms(b.result.unwrap()), cut_ms),
+                points: view::clip_cdf(view::itl_cdf_ms(b.result.unwrap()), cut_ms.unwrap_or(0.0)),
             })
             .collect();
-        let caption = format!("<b>Inter-token latency distribution</b> (CDF from each backend's HdrHistogram, shared axis, cut at {} \
-            just past the slowest p99; maxima are in the latency table): further left is faster, a long flat top is a tail of slow tokens.", fmt_ns(cut_ms * 1e6));
+        let caption = format!("<b>Inter-token latency distribution</b> (CDF from each backend's HdrHistogram, shared axis, {cut_text}; \
+            maxima are in the latency table): further left is faster, a long flat top is a tail of slow tokens.");
         out.push_str(&figure(
             "itl-cdf",
             cdf.len(),
             &caption,
-            &charts::itl_cdf(&cdf)?,
-        ));
+            charts::itl_cdf(&cdf),
+        )?);
         let timeline: Vec<Series> = with_tokens
             .iter()
             .map(|b| Series {
@@ -265,12 +297,12 @@ fn charts_section(v: &RunView) -> Result<String, ReportError> {
             })
             .collect();
         out.push_str(&figure("timeline", timeline.len(), "<b>Per-token latency over the generation</b> (median over reps of each token's latency; \
-            token 0, the TTFT, is in the tables): growth along the x axis is the KV cache getting longer, spikes are stalls.", &charts::token_timeline(&timeline)?));
+            token 0, the TTFT, is in the tables): growth along the x axis is the KV cache getting longer, spikes are stalls.", charts::token_timeline(&timeline))?);
     }
     out.push_str(&bar_figures(v)?);
-    for b in &with_tokens {
+    for (i, b) in with_tokens.iter().enumerate() {
         if let Some(split) = b.result.and_then(view::ipc_split_ms) {
-            out.push_str(&ipc_figure(b, &split)?);
+            out.push_str(&ipc_figure(b, i, &split)?);
         }
     }
     Ok(out)
@@ -313,24 +345,28 @@ fn bar_figures(v: &RunView) -> Result<String, ReportError> {
         "bars-time",
         drawn(&time),
         "<b>End-to-end time</b> per generation (median over reps).",
-        &charts::bars("end-to-end time (s)", &time)?,
-    );
+        charts::bars("end-to-end time (s)", &time),
+    )?;
     out.push_str(&figure(
         "bars-memory",
         drawn(&mem),
         "<b>Peak memory</b> of each worker process (RSS).",
-        &charts::bars("peak RSS (MB)", &mem)?,
-    ));
+        charts::bars("peak RSS (MB)", &mem),
+    )?);
     out.push_str(&figure(
         "bars-crossings",
         drawn(&cross),
         "<b>Boundary crossings</b> per generation (see the headline table's note on what counts).",
-        &charts::bars("crossings per generation", &cross)?,
-    ));
+        charts::bars("crossings per generation", &cross),
+    )?);
     Ok(out)
 }
 
-fn ipc_figure(b: &BackendView, split: &[(f64, f64, f64)]) -> Result<String, ReportError> {
+fn ipc_figure(
+    b: &BackendView,
+    index: usize,
+    split: &[(f64, f64, f64)],
+) -> Result<String, ReportError> {
     let median = |f: fn(&(f64, f64, f64)) -> f64| {
         crossbench_core::stats::bootstrap::median(&split.iter().map(f).collect::<Vec<_>>())
             .unwrap_or(0.0)
@@ -346,12 +382,12 @@ fn ipc_figure(b: &BackendView, split: &[(f64, f64, f64)]) -> Result<String, Repo
          and transit over the pipe (receipt minus the worker's stamp); medians over reps. Typical token: {} generating + {} in transit ({share:.1}% transit).",
         escape(&b.name), fmt_ns(g * 1e6), fmt_ns(t * 1e6)
     );
-    Ok(figure(
-        &format!("ipc-split-{}", b.name),
+    figure(
+        &chart_id("ipc-split", &b.name, index),
         2,
         &caption,
-        &charts::ipc_split(&b.name, split)?,
-    ))
+        charts::ipc_split(&b.name, split),
+    )
 }
 
 fn claims_section(v: &RunView, micro: Option<&Microbench>) -> String {

@@ -245,3 +245,16 @@ fn go_microbenchmarks_judge_the_cgo_claims() {
         "no thread-locking row is left unmeasured"
     );
 }
+
+#[test]
+fn chart_ids_from_backend_names_are_plain_and_unique() {
+    assert_eq!(chart_id("ipc-split", "ffi-token", 3), "ipc-split-ffi-token");
+    for odd in ["a\"><script>", "a b", "", &"x".repeat(65)] {
+        assert_eq!(chart_id("ipc-split", odd, 3), "ipc-split-3", "{odd:?}");
+    }
+    let mut r = run(&[("python-subprocess", 12.0), ("native-cpp", 10.0)], 3, 10);
+    r.backends[0].name = "py\"><script>alert(1)</script>".into();
+    let page = render_run(&r, None).unwrap();
+    assert!(page.contains("data-chart=\"ipc-split-0\""), "indexed id");
+    assert!(!page.contains("<script"), "the name is text everywhere");
+}

@@ -10,6 +10,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crossbench_core::export::{md_code, md_text};
 use crossbench_core::overhead::fmt_ratio_ci;
 use crossbench_core::stats::bootstrap::Interval;
 use serde::{Deserialize, Serialize};
@@ -158,7 +159,7 @@ pub fn render_sweep(report: &SweepReport) -> Result<String, ReportError> {
              </figure>\n",
             escape(&report.reference_backend),
             escape(&report.reference_backend),
-            charts::overhead_vs_size(&series)?
+            charts::svg_or_note(charts::overhead_vs_size(&series))?
         ));
     }
     body.push_str("<h2>Per rung</h2>\n");
@@ -213,10 +214,12 @@ fn rung_table(report: &SweepReport) -> String {
 /// One row per rung and backend: per-token time, overhead vs native-cpp.
 pub fn markdown(r: &SweepReport) -> String {
     let mut s = format!(
-        "sweep `{}`: gen{} per rung; per-token time = median inter-token latency; overhead = paired \
+        "sweep {}: gen{} per rung; per-token time = median inter-token latency; overhead = paired \
          ratio to {} [95% CI]\n\n| model | params | native per token | backend | per token | overhead | per token Δ |\n\
          |---|---|---|---|---|---|---|\n",
-        r.scenario, r.max_new_tokens, r.reference_backend
+        md_code(&r.scenario),
+        r.max_new_tokens,
+        md_text(&r.reference_backend)
     );
     let ms = |v: Option<f64>| {
         v.map(|ns| format!("{:.2} ms", ns / 1e6))
@@ -234,14 +237,14 @@ pub fn markdown(r: &SweepReport) -> String {
                 .map(|ns| format!("{:+.1} µs", ns / 1e3));
             s += &format!(
                 "| {}-L{} | {:.0} M | {} | {}{} | {} | {} | {} |\n",
-                rung.preset,
+                md_text(&rung.preset),
                 rung.layers,
                 rung.parameters as f64 / 1e6,
                 ms(rung.native_per_token_ns),
-                b.name,
+                md_text(&b.name),
                 if b.noisy { " (noisy)" } else { "" },
                 ms(b.per_token_ns),
-                overhead.unwrap_or_else(|| b.status.clone()),
+                overhead.unwrap_or_else(|| md_text(&b.status)),
                 delta.unwrap_or_else(|| "—".into())
             );
         }

@@ -150,3 +150,30 @@ fn json_round_trips() {
         r.rungs[1].backends[0].overhead_ratio
     );
 }
+
+#[test]
+fn absurd_times_leave_the_chart_out_with_a_note_and_finish() {
+    let mut r = report();
+    r.rungs[0].native_per_token_ns = Some(1e-300);
+    r.rungs[1].native_per_token_ns = Some(1e308);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || tx.send(render_sweep(&r).map_err(|e| e.to_string())));
+    let page = rx
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("the sweep page finished within 60 s")
+        .unwrap();
+    assert!(
+        page.contains("Chart left out: per-token time (ms) holds"),
+        "{page}"
+    );
+}
+
+#[test]
+fn hostile_backend_name_stays_in_its_markdown_cell() {
+    let mut r = report();
+    r.rungs[1].backends[1].name = "a|b\n<img src=x>".into();
+    let md = markdown(&r);
+    let row = md.lines().find(|l| l.contains("a\\|b")).expect(&md);
+    assert_eq!(crossbench_core::export::md_cells(row).len(), 7, "{row}");
+    assert!(row.contains("a\\|b \\<img src=x\\>"), "{row}");
+}

@@ -141,9 +141,8 @@ pub fn install_pinned(python: &Path, project_root: &Path, name: &str) -> Result<
         }
         PinSource::Unlocked(_, why) => {
             eprintln!("crossbench: installing {name} without hash checks ({why})");
-            let pin = crate::pinned_requirement(project_root, name).ok_or_else(|| {
-                LocateError(format!("scripts/requirements.txt pins no {name}"))
-            })?;
+            let pin = crate::pinned_requirement(project_root, name)
+                .ok_or_else(|| LocateError(format!("scripts/requirements.txt pins no {name}")))?;
             cmd.arg(pin);
         }
     }
@@ -177,7 +176,12 @@ mod tests {
             }
             let pin = line.split(';').next().unwrap().trim();
             let (name, version) = pin.split_once("==").unwrap();
-            let name = name.split('[').next().unwrap().to_lowercase().replace('_', "-");
+            let name = name
+                .split('[')
+                .next()
+                .unwrap()
+                .to_lowercase()
+                .replace('_', "-");
             let entry = lock_entry(&lock, &name).unwrap_or_else(|| panic!("{name} not locked"));
             assert!(entry.starts_with(&format!("{name}=={version} ")), "{entry}");
             assert!(entry.contains("--hash=sha256:"), "{entry}");
@@ -205,11 +209,17 @@ mod tests {
     #[test]
     fn the_lock_is_used_only_where_it_applies() {
         let lock = "# lock-for: linux-x86_64 python 3.11 3.12\nx==1 \\\n    --hash=sha256:ab\n";
-        assert_eq!(lock_targets(lock), Some(("linux-x86_64", vec!["3.11", "3.12"])));
+        assert_eq!(
+            lock_targets(lock),
+            Some(("linux-x86_64", vec!["3.11", "3.12"]))
+        );
         assert_eq!(lock_targets("x==1\n"), None);
         let here = pin_source(&root(), "3.11");
         let on_x86_linux = cfg!(all(target_os = "linux", target_arch = "x86_64"));
-        assert_eq!(matches!(here, PinSource::Lock(_)), on_x86_linux && !cuda_variant());
+        assert_eq!(
+            matches!(here, PinSource::Lock(_)),
+            on_x86_linux && !cuda_variant()
+        );
         match pin_source(&root(), "2.7") {
             PinSource::Unlocked(_, why) => assert!(why.contains("Python 2.7"), "{why}"),
             other => panic!("{other:?}"),
@@ -223,7 +233,10 @@ mod tests {
             lock_entry(lock, "a").unwrap(),
             "a==1 \\\n    --hash=sha256:11 \\\n    --hash=sha256:12\n"
         );
-        assert_eq!(lock_entry(lock, "b").unwrap(), "b==2 \\\n    --hash=sha256:21\n");
+        assert_eq!(
+            lock_entry(lock, "b").unwrap(),
+            "b==2 \\\n    --hash=sha256:21\n"
+        );
         assert_eq!(lock_entry(lock, "c"), None);
     }
 }

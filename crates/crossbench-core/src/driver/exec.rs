@@ -126,7 +126,7 @@ pub(crate) fn run_generation(
     let deadline = Instant::now() + timeout;
     let request = Request::Generate(req.clone());
     let sent_ns = worker
-        .send(&request)
+        .send(&request, deadline)
         .map_err(|e| RepFailure::from_worker(e, timeout, Some(worker)))?;
     let capacity = req.max_new as usize;
     let mut rep = RepRecord {
@@ -144,6 +144,15 @@ pub(crate) fn run_generation(
             .map_err(|e| RepFailure::from_worker(e, timeout, Some(worker)))?;
         match event {
             Event::Token { i, id, t_ns } => {
+                // Refused, not stored: a worker cannot grow the driver's
+                // memory past what was asked for.
+                if rep.token_ids.len() >= capacity {
+                    return Err(RepFailure::failed(format!(
+                        "protocol error: worker sent more than max_new={} token events \
+                         (token event i={i})",
+                        req.max_new
+                    )));
+                }
                 if i as usize != rep.token_ids.len() {
                     return Err(RepFailure::failed(format!(
                         "token event i={i} out of order (expected {})",

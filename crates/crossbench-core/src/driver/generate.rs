@@ -170,7 +170,7 @@ impl Run {
                 rep.load_peak_rss_bytes = load_peak;
             }
         }
-        let rate = super::rep_rate(&rep);
+        let rate = super::records::rep_rate(&rep);
         let i = rep.index as usize;
         slot.result.reps.push(rep);
         self.progress.inc(1);

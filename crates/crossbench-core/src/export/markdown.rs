@@ -1,8 +1,15 @@
+//! summary.md. Every string from the results (names, paths, error text,
+//! notes) goes through `escape::md_text` or `md_code`: a results.json is
+//! input like any other file.
+
 use std::fmt::Write as _;
 
+pub use self::escape::{md_cells, md_code, md_text};
 use super::{ExportError, Exporter};
 use crate::results::{BackendResult, BackendStatus, BenchResults, RunStatus};
 use crate::scenario::ScenarioKind;
+
+mod escape;
 
 /// The backend every other one is compared with when present.
 const BASELINE: &str = "native-cpp";
@@ -25,18 +32,18 @@ impl Exporter for MarkdownExporter {
 pub fn render_summary(r: &BenchResults) -> String {
     let mut md = String::new();
     let s = &r.scenario;
-    let _ = writeln!(md, "# crossbench: {}\n", s.name);
-    let _ = writeln!(md, "{}\n", s.description);
+    let _ = writeln!(md, "# crossbench: {}\n", md_text(&s.name));
+    let _ = writeln!(md, "{}\n", md_text(&s.description));
     let _ = writeln!(
         md,
-        "run `{}` · status {} · {} prompt tokens · {} new tokens · {} warmup + {} reps · scenario sha256 `{}`\n",
-        r.run_id,
+        "run {} · status {} · {} prompt tokens · {} new tokens · {} warmup + {} reps · scenario sha256 {}\n",
+        md_code(&r.run_id),
         r.status.as_str(),
         s.prompt_tokens,
         s.max_new_tokens,
         s.warmup,
         s.repetitions,
-        short(&s.sha256)
+        md_code(short(&s.sha256))
     );
     design_lines(&mut md, r);
     if r.status != RunStatus::Complete {
@@ -50,7 +57,7 @@ pub fn render_summary(r: &BenchResults) -> String {
         let _ = writeln!(
             md,
             "**INJECTED SLOWDOWN ({}): not a clean measurement.**\n",
-            crate::results::describe_slowdowns(&r.injected_slowdowns)
+            md_text(&crate::results::describe_slowdowns(&r.injected_slowdowns))
         );
     }
     main_table(&mut md, r);
@@ -66,10 +73,14 @@ pub fn render_summary(r: &BenchResults) -> String {
 /// How the run was laid out and what ran: order, residency, gap, model, CPU.
 fn design_lines(md: &mut String, r: &BenchResults) {
     if !r.design.order.is_empty() {
-        let _ = writeln!(md, "design: {}\n", r.design.describe(r.backends.len()));
+        let _ = writeln!(
+            md,
+            "design: {}\n",
+            md_text(&r.design.describe(r.backends.len()))
+        );
     }
     if let Some(m) = &r.model {
-        let _ = writeln!(md, "model: {}\n", m.describe());
+        let _ = writeln!(md, "model: {}\n", md_text(&m.describe()));
     }
     let e = &r.environment;
     let cpu = e
@@ -78,13 +89,14 @@ fn design_lines(md: &mut String, r: &BenchResults) {
         .map_or("identity not recorded".to_string(), |c| c.describe());
     let _ = writeln!(
         md,
-        "machine: {} ({cpu}) · {} cores · BLAS {}\n",
-        e.cpu_model.as_deref().unwrap_or("unknown CPU"),
+        "machine: {} ({}) · {} cores · BLAS {}\n",
+        md_text(e.cpu_model.as_deref().unwrap_or("unknown CPU")),
+        md_text(&cpu),
         e.cores.map_or("?".to_string(), |c| c.to_string()),
-        e.blas.as_deref().unwrap_or("unknown")
+        md_text(e.blas.as_deref().unwrap_or("unknown"))
     );
     if let Some(h) = &r.harness {
-        let _ = writeln!(md, "harness: {}\n", h.describe());
+        let _ = writeln!(md, "harness: {}\n", md_text(&h.describe()));
     }
 }
 
@@ -216,10 +228,10 @@ fn overhead_table(md: &mut String, r: &BenchResults) {
         );
     }
     if let Some(res) = &r.resolution {
-        let _ = writeln!(md, "\n**Resolution:** {}.", res.statement);
+        let _ = writeln!(md, "\n**Resolution:** {}.", md_text(&res.statement));
     }
     if let Some(plan) = &r.design.resolution_plan {
-        let _ = writeln!(md, "\nResolution plan: {}.", plan.describe());
+        let _ = writeln!(md, "\nResolution plan: {}.", md_text(&plan.describe()));
     }
     if any_noisy {
         let _ = writeln!(
@@ -238,14 +250,13 @@ fn failures(md: &mut String, r: &BenchResults) {
     }
     let _ = writeln!(md, "## Backends that did not finish\n");
     for b in failed {
-        let error = b.error.as_deref().unwrap_or_default().replace('\n', " ");
         let _ = writeln!(
             md,
             "- **{}** ({}, {} reps kept): {}",
-            b.name,
+            md_text(&b.name),
             b.status.as_str(),
             b.reps.len(),
-            error
+            md_text(b.error.as_deref().unwrap_or_default())
         );
     }
     md.push('\n');
@@ -255,25 +266,25 @@ fn agreement(md: &mut String, r: &BenchResults) {
     let a = &r.agreement;
     let _ = writeln!(md, "## Token agreement\n");
     if !a.applicable {
-        let _ = writeln!(md, "Not checked: {}.", a.note);
+        let _ = writeln!(md, "Not checked: {}.", md_text(&a.note));
     } else if a.all_match {
-        let _ = writeln!(md, "All greedy token ids match ({}).", a.note);
+        let _ = writeln!(md, "All greedy token ids match ({}).", md_text(&a.note));
     } else {
         let _ = writeln!(
             md,
             "**WARNING: token ids disagree; timings compare different computations.**\n"
         );
         for line in a.mismatch_lines() {
-            let _ = writeln!(md, "- **{line}**");
+            let _ = writeln!(md, "- **{}**", md_text(&line));
         }
     }
 }
 
 fn name_with_status(b: &BackendResult) -> String {
     if b.status == BackendStatus::Ok {
-        b.name.clone()
+        md_text(&b.name)
     } else {
-        format!("{} ({})", b.name, b.status.as_str())
+        format!("{} ({})", md_text(&b.name), b.status.as_str())
     }
 }
 
@@ -341,6 +352,12 @@ fn fmt_bytes(bytes: u64) -> String {
     crate::units::fmt_bytes(bytes as f64)
 }
 
+/// The first 12 characters (not bytes: a hostile file may hold any text).
 fn short(hash: &str) -> &str {
-    &hash[..hash.len().min(12)]
+    hash.char_indices()
+        .nth(12)
+        .map_or(hash, |(i, _)| &hash[..i])
 }
+
+#[cfg(test)]
+mod tests;

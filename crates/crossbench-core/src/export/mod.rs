@@ -21,7 +21,7 @@ pub use self::bencher::BencherExporter;
 pub use self::csv::CsvExporter;
 pub use self::github_benchmark::GithubBenchmarkExporter;
 pub use self::json::JsonExporter;
-pub use self::markdown::{render_summary, MarkdownExporter};
+pub use self::markdown::{md_cells, md_code, md_text, render_summary, MarkdownExporter};
 pub use self::trace::TraceExporter;
 
 #[derive(Debug, thiserror::Error)]
@@ -59,8 +59,14 @@ pub fn all_exporters() -> Vec<Box<dyn Exporter>> {
 }
 
 /// Writes every format into `dir`; returns the paths written.
+///
+/// results.json goes last: when a write fails (a full disk), the results.json
+/// left is the previous snapshot's, whose status says the run had not
+/// finished, never a `complete` one beside missing or stale other files.
 pub fn write_results(dir: &Path, results: &BenchResults) -> Result<Vec<PathBuf>, ExportError> {
-    all_exporters()
+    let mut exporters = all_exporters();
+    exporters.sort_by_key(|e| e.file_name() == "results.json");
+    exporters
         .iter()
         .map(|exporter| {
             let path = dir.join(exporter.file_name());

@@ -21,6 +21,7 @@
 //!   variation above the limit, the check is inconclusive, never passed.
 
 mod exact;
+mod inputs;
 pub mod machine;
 mod notes;
 mod render;
@@ -134,6 +135,33 @@ pub enum GateError {
         "baseline {0} was measured with an injected slowdown; save a clean run as the baseline"
     )]
     InjectedBaseline(String),
+    #[error("gate option {field} = {value:?}: must be finite and in {range}")]
+    Config {
+        field: &'static str,
+        value: f64,
+        range: String,
+    },
+    #[error("{which} run {name} is `{status}`, not complete (interrupted, killed, or stopped by a failed write): only a complete run can be judged")]
+    NotComplete {
+        which: &'static str,
+        name: String,
+        status: &'static str,
+    },
+    #[error("{which} run {name}: {backend} {metric} rep {rep} is {value:?}: a timing must be finite and > 0")]
+    BadSample {
+        which: &'static str,
+        name: String,
+        backend: String,
+        metric: String,
+        rep: usize,
+        value: f64,
+    },
+    #[error("nothing to judge between baseline {baseline} and current {current}: {why}")]
+    NothingToJudge {
+        baseline: String,
+        current: String,
+        why: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -203,12 +231,19 @@ impl GateReport {
     }
 }
 
-/// Compares `current` with `baseline`; Err when they are not comparable.
+/// Compares `current` with `baseline`; Err when they are not comparable,
+/// either is not a complete run or holds an impossible sample, an option is
+/// out of range, or nothing would be gated.
 pub fn compare(
     baseline: &Baseline,
     current: &Baseline,
     cfg: &GateConfig,
 ) -> Result<GateReport, GateError> {
+    inputs::check_config(cfg)?;
+    for (run, which) in [(baseline, "baseline"), (current, "current")] {
+        inputs::check_complete(run, which)?;
+        inputs::check_samples(run, which)?;
+    }
     check_comparable(baseline, current)?;
     let same = cfg
         .same_machine
@@ -249,6 +284,7 @@ pub fn compare(
             }),
         }
     }
+    inputs::check_judged(&report.checks, baseline, current)?;
     Ok(report)
 }
 
@@ -385,7 +421,10 @@ fn timing_check(
         }
     };
     let Some(ci) = check.ratio else {
-        check.detail = "no comparable samples".into();
+        // Samples are checked finite and positive first, so only an empty
+        // side gets here: nothing measured cannot pass.
+        check.detail = format!("no samples ({} / {} reps)", base.len(), cur.len());
+        check.verdict = Verdict::Inconclusive;
         return check;
     };
     let cur_cv = cv(cur).unwrap_or(0.0);

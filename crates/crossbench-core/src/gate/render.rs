@@ -3,6 +3,7 @@
 use std::fmt::Write as _;
 
 use super::{Check, GateReport, Verdict};
+use crate::export::{md_code, md_text};
 
 fn ratio_text(c: &Check) -> String {
     match &c.ratio {
@@ -81,13 +82,15 @@ pub(super) fn markdown(r: &GateReport) -> String {
     let _ = writeln!(md, "## crossbench regression gate: {}\n", headline(r));
     let _ = writeln!(
         md,
-        "Baseline `{}` vs current `{}`. {}.\n",
-        r.baseline,
-        r.current,
+        "Baseline {} vs current {}. {}.\n",
+        md_code(&r.baseline),
+        md_code(&r.current),
         method(r)
     );
+    // Names, notes and details come from the results files (error text and
+    // worker stderr among them): escaped, so they stay in their cell.
     for n in &r.notes {
-        let _ = writeln!(md, "- **{n}**");
+        let _ = writeln!(md, "- **{}**", md_text(n));
     }
     if !r.notes.is_empty() {
         md.push('\n');
@@ -109,11 +112,11 @@ pub(super) fn markdown(r: &GateReport) -> String {
         let _ = writeln!(
             md,
             "| {} | {} | {} | {} | {} |",
-            c.backend,
-            c.metric,
+            md_text(&c.backend),
+            md_text(&c.metric),
             v,
             ratio_text(c),
-            c.detail
+            md_text(&c.detail)
         );
     }
     let exact = r
@@ -123,4 +126,47 @@ pub(super) fn markdown(r: &GateReport) -> String {
         .count();
     let _ = writeln!(md, "\n{exact} exact checks (token counts, greedy ids, crossings per token) passed and are not listed.");
     md
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::export::md_cells;
+
+    const STDERR: &str = "worker said <img src=x onerror=alert(1)> | x\n`y` [z](javascript:0)";
+
+    #[test]
+    fn hostile_names_and_details_stay_in_their_cells() {
+        let check = Check {
+            backend: format!("b|{STDERR}"),
+            metric: "decode_ns".into(),
+            verdict: Verdict::Inconclusive,
+            ratio: None,
+            detail: STDERR.into(),
+        };
+        let r = GateReport {
+            baseline: "base`|x".into(),
+            current: "cur".into(),
+            same_machine: true,
+            threshold: 0.05,
+            absolute_threshold: 0.1,
+            confidence: 0.95,
+            method: super::super::Method::RankShift,
+            checks: vec![check],
+            notes: vec![STDERR.into()],
+        };
+        let md = markdown(&r);
+        let row = md
+            .lines()
+            .find(|l| l.starts_with("| b"))
+            .unwrap_or_else(|| panic!("no check row in {md}"));
+        let cells = md_cells(row);
+        assert_eq!(cells.len(), 5, "{row}");
+        assert_eq!(cells[1], "decode_ns");
+        assert!(cells[4].starts_with("worker said \\<img") && cells[4].contains("x \\`y"));
+        // Only escaped forms: no raw tag, no link.
+        assert!(!md.contains(" <img") && !md.contains("[z]"), "{md}");
+        assert!(md.contains("- **worker said \\<img"), "{md}");
+        assert!(md.contains("Baseline ``base`\\|x`` vs"), "{md}");
+    }
 }

@@ -59,6 +59,7 @@ fn run(name: &str, ffi_overhead: f64, seed: u64) -> Baseline {
         name: name.into(),
         source_run_id: name.into(),
         results_schema_version: 1,
+        status: Some(crate::results::RunStatus::Complete),
         scenario: serde_json::from_value(json).unwrap(),
         environment,
         injected_slowdowns: BTreeMap::new(),
@@ -305,4 +306,81 @@ fn header_names_the_method_that_ran() {
         boot.render_text()
     );
     assert!(!boot.render_text().contains("rank-shift"));
+}
+
+#[test]
+fn nothing_to_judge_is_an_error_not_a_pass() {
+    let mut base = run("base", 1.02, 1);
+    for b in &mut base.backends {
+        b.status = BackendStatus::Failed;
+    }
+    let err = compare(&base, &run("cur", 1.02, 7), &GateConfig::default()).unwrap_err();
+    assert!(matches!(err, GateError::NothingToJudge { .. }), "{err}");
+    assert!(
+        err.to_string().contains("no backend with status ok"),
+        "{err}"
+    );
+}
+
+#[test]
+fn an_unfinished_run_is_never_judged() {
+    use crate::results::RunStatus;
+    for status in [RunStatus::Running, RunStatus::Incomplete] {
+        let mut cur = run("cur", 1.02, 7);
+        cur.status = Some(status);
+        let err = compare(&run("base", 1.02, 1), &cur, &GateConfig::default()).unwrap_err();
+        assert!(matches!(err, GateError::NotComplete { .. }), "{err}");
+        assert!(err.to_string().contains(status.as_str()), "{err}");
+        let err = compare(&cur, &run("base", 1.02, 1), &GateConfig::default()).unwrap_err();
+        assert!(err.to_string().starts_with("baseline run cur"), "{err}");
+    }
+}
+
+#[test]
+fn an_impossible_sample_is_an_error_not_info() {
+    for bad in [0.0, -5.0, f64::NAN, f64::INFINITY] {
+        let mut cur = run("cur", 1.02, 7);
+        cur.backends[0].samples.get_mut("decode_ns").unwrap()[2] = bad;
+        let err = compare(&run("base", 1.02, 1), &cur, &GateConfig::default()).unwrap_err();
+        let text = err.to_string();
+        assert!(matches!(err, GateError::BadSample { rep: 2, .. }), "{text}");
+        assert!(
+            text.contains("current run cur: ffi-token decode_ns"),
+            "{text}"
+        );
+    }
+}
+
+#[test]
+fn an_empty_sample_is_inconclusive_not_info() {
+    let mut cur = run("cur", 1.02, 7);
+    cur.backends[0]
+        .overhead_samples
+        .insert("decode_ns".into(), Vec::new());
+    let r = compare(&run("base", 1.02, 1), &cur, &GateConfig::default()).unwrap();
+    assert_eq!(
+        verdict_of(&r, "ffi-token", "overhead_vs_native.decode_ns"),
+        Verdict::Inconclusive
+    );
+}
+
+#[test]
+fn non_finite_or_out_of_range_options_are_errors() {
+    type Set = fn(&mut GateConfig);
+    let cases: [(&str, Set); 5] = [
+        ("cv_limit", |c| c.cv_limit = f64::NAN),
+        ("cv_limit", |c| c.cv_limit = 0.0),
+        ("threshold", |c| c.threshold = f64::INFINITY),
+        ("memory_tolerance", |c| c.memory_tolerance = f64::NAN),
+        ("confidence", |c| c.confidence = 1.0),
+    ];
+    for (field, set) in cases {
+        let mut cfg = GateConfig::default();
+        set(&mut cfg);
+        let err = compare(&run("base", 1.02, 1), &run("cur", 1.02, 7), &cfg).unwrap_err();
+        assert!(
+            matches!(err, GateError::Config { field: f, .. } if f == field),
+            "{field}: {err}"
+        );
+    }
 }

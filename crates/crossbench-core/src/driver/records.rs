@@ -1,0 +1,60 @@
+//! The run's records and display that need only the plan: the scenario as
+//! results.json records it, a rep's token rate, the progress bar.
+
+use std::io::IsTerminal;
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+use super::BenchPlan;
+use crate::results::{RepRecord, ScenarioRecord};
+
+pub(super) fn rep_rate(rep: &RepRecord) -> f64 {
+    let (Some(first), Some(last)) = (rep.consumer_ns.first(), rep.consumer_ns.last()) else {
+        return 0.0;
+    };
+    let span = last.saturating_sub(*first);
+    if span == 0 {
+        return 0.0;
+    }
+    (rep.consumer_ns.len() - 1) as f64 * 1e9 / span as f64
+}
+
+pub(super) fn scenario_record(plan: &BenchPlan) -> ScenarioRecord {
+    let s = &plan.scenario.scenario;
+    ScenarioRecord {
+        name: s.name.clone(),
+        file: plan.scenario.path.display().to_string(),
+        sha256: plan.scenario.sha256.clone(),
+        description: s.description.clone(),
+        kind: s.kind,
+        model: s.model.clone(),
+        dtype: s.dtype,
+        prompt_tokens: plan.prompt_ids.len(),
+        max_new_tokens: s.generation.max_new_tokens,
+        temperature: s.generation.temperature,
+        top_p: s.generation.top_p,
+        seed: s.generation.seed,
+        warmup: plan.warmup,
+        repetitions: plan.repetitions,
+        timeout_s: plan.timeout.as_secs_f64(),
+        detokenize: s.detokenize,
+    }
+}
+
+pub(super) fn make_progress(plan: &BenchPlan) -> ProgressBar {
+    if !plan.progress || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let total = u64::from(plan.repetitions) * plan.backends.len() as u64;
+    let bar = ProgressBar::new(total);
+    if let Ok(style) =
+        ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {elapsed:>4} {msg}")
+    {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    // Redrawn once a second so a long generation shows time passing (a
+    // second's wake-up of the driver's bar thread; only on a terminal).
+    bar.enable_steady_tick(std::time::Duration::from_secs(1));
+    bar.set_prefix(plan.scenario.scenario.name.clone());
+    bar
+}

@@ -1,0 +1,84 @@
+//! summary.md on a results file whose strings are hostile: every one stays
+//! literal text inside its cell or line.
+
+use super::*;
+use crate::results::BackendResult;
+
+/// Stderr as a crashing worker might leave it, with markup in it.
+const HOSTILE: &str = "MARK <img src=x onerror=alert(1)>\"><script>alert(1)</script> | cell\nline2 `tick` [link](javascript:alert(1)) **bold** &amp; \u{1b}[31m";
+
+fn hostile_run() -> BenchResults {
+    let json = serde_json::json!({
+        "schema_version": 1, "run_id": "r-1", "started_at": "2026-01-01T00:00:00Z",
+        "finished_at": null, "status": "incomplete",
+        "scenario": {"name": HOSTILE, "file": HOSTILE, "sha256": "aéééééééééééé", "description": HOSTILE,
+            "kind": "generate", "model": {"preset": "tiny"}, "dtype": "float32", "prompt_tokens": 21,
+            "max_new_tokens": 4, "temperature": 0.0, "top_p": 1.0, "seed": 0, "warmup": 0,
+            "repetitions": 1, "timeout_s": 60.0, "detokenize": false},
+        "environment": {"cpu_model": HOSTILE, "blas": HOSTILE, "cores": 2},
+        "backends": [],
+        "agreement": {"applicable": false, "all_match": true, "reference": null, "note": HOSTILE, "entries": []},
+        "injected_slowdowns": {HOSTILE: 5.0}
+    });
+    let mut r: BenchResults = serde_json::from_value(json).expect("fixture parses");
+    let mut failed = BackendResult::new(HOSTILE, HOSTILE);
+    failed.mark(BackendStatus::Failed, HOSTILE);
+    r.backends.push(failed);
+    r.backends.push(BackendResult::new("native-cpp", "ok one"));
+    r
+}
+
+/// Markdown-active characters in `line` that are not backslash-escaped.
+fn bare(line: &str) -> Vec<char> {
+    let mut out = Vec::new();
+    let mut escaped = false;
+    for c in line.chars() {
+        if !escaped && "<>[]`&|*".contains(c) {
+            out.push(c);
+        }
+        escaped = c == '\\' && !escaped;
+    }
+    out
+}
+
+#[test]
+fn hostile_strings_stay_inside_their_cells_and_lines() {
+    let md = render_summary(&hostile_run());
+    assert!(!md.contains('\u{1b}'), "no terminal escape: {md}");
+    let mut header_cells = 0;
+    for line in md.lines() {
+        if line.starts_with('|') {
+            let cells = md_cells(line);
+            if !line.starts_with("|---") && !line.contains("MARK") {
+                header_cells = cells.len();
+            }
+            assert_eq!(cells.len(), header_cells, "row split: {line}");
+        } else if line.contains("MARK") {
+            // Outside tables `|` is plain text; everything else stays escaped.
+            let bare: Vec<char> = bare(line).into_iter().filter(|&c| c != '|').collect();
+            let allowed = if line.starts_with("- **") || line.starts_with("**") {
+                4
+            } else {
+                0
+            };
+            assert_eq!(
+                bare.iter().filter(|&&c| c == '*').count(),
+                allowed,
+                "{line}"
+            );
+            assert!(bare.iter().all(|&c| c == '*'), "bare {bare:?} in {line}");
+        }
+        if line.starts_with('|') && line.contains("MARK") {
+            let first = &md_cells(line)[0];
+            assert!(bare(first).is_empty(), "bare markup in cell: {first}");
+        }
+    }
+    // Every place that shows the text shows all of it, on one line.
+    let shown = md.lines().filter(|l| l.contains("MARK")).count();
+    assert!(shown >= 6, "name, description, tables, failure, note: {md}");
+    for line in md.lines().filter(|l| l.contains("MARK")) {
+        assert!(line.contains("line2"), "the newline split the text: {line}");
+    }
+    // Cut at 12 characters, not at byte 12 (inside an `é`).
+    assert!(md.contains("sha256 `aééééééééééé`"), "{md}");
+}

@@ -1,0 +1,114 @@
+//! The bounds of `bench`'s (and `sweep`'s, `profile`'s) numeric and list
+//! flags, checked before anything is resolved, made or written; and the
+//! prompt's length against the model's context before its ids exist.
+
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+use crossbench_core::scenario::{
+    synthetic_prompt_ids, PromptSpec, MAX_REPETITIONS, MAX_TIMEOUT_S, MAX_WARMUP, MIN_TIMEOUT_S,
+};
+use crossbench_core::LoadedScenario;
+
+use crate::bench_cmd::RunOptions;
+use crate::tokenizer;
+
+/// `--layers` (and a sweep rung's `layers`): beyond any real model.
+const MAX_LAYERS: u64 = 1024;
+
+/// The synthetic prompt's ids lie in 1000..9000 (`synthetic_prompt_ids`).
+const SYNTHETIC_MAX_ID: u64 = 9000;
+
+/// Every flag in its range, each error naming the flag and its value.
+pub fn check(run: &RunOptions, layers: Option<u32>) -> Result<()> {
+    let in_range = |flag: &str, v: u64, min: u64, max: u64| {
+        if v < min || v > max {
+            bail!("{flag} {v}: must be in {min}..={max}");
+        }
+        Ok(())
+    };
+    if let Some(n) = run.reps {
+        in_range("--reps", n, 1, MAX_REPETITIONS.into())?;
+    }
+    if let Some(n) = run.warmup {
+        in_range("--warmup", n, 0, MAX_WARMUP.into())?;
+    }
+    if let Some(n) = layers {
+        in_range("--layers", n.into(), 1, MAX_LAYERS)?;
+    }
+    if let Some(t) = run.timeout {
+        // NaN fails both comparisons.
+        if !(MIN_TIMEOUT_S..=MAX_TIMEOUT_S).contains(&t) {
+            bail!(
+                "--timeout {t:?}: seconds in [{MIN_TIMEOUT_S:e}, {MAX_TIMEOUT_S}] (at most 7 days)"
+            );
+        }
+    }
+    if let Some(names) = &run.backends {
+        for (i, name) in names.iter().enumerate() {
+            if names[..i].contains(name) {
+                bail!("--backends {}: `{name}` is listed twice", names.join(","));
+            }
+        }
+    }
+    crate::design_opts::gap_and_resolution(run)?;
+    Ok(())
+}
+
+/// The scenario's prompt as token ids. With a model, its length plus the
+/// tokens to generate must fit the model's context (config.json's
+/// `max_position_embeddings`), checked before a synthetic prompt is allocated.
+pub fn prompt_ids(loaded: &LoadedScenario, model_dir: Option<&Path>) -> Result<Vec<u32>> {
+    match &loaded.scenario.prompt {
+        None => Ok(Vec::new()),
+        Some(PromptSpec::Length(n)) => {
+            if let Some(dir) = model_dir {
+                fits(loaded, dir, "prompt.length", u64::from(*n))?;
+                synthetic_ids_fit(loaded, dir)?;
+            }
+            Ok(synthetic_prompt_ids(*n))
+        }
+        Some(PromptSpec::Text(text)) => {
+            let dir =
+                model_dir.context("a text prompt needs a model directory with tokenizer.json")?;
+            let ids = tokenizer::encode(&tokenizer::load(dir)?, text)?;
+            fits(loaded, dir, "prompt.text", ids.len() as u64)?;
+            Ok(ids)
+        }
+    }
+}
+
+/// A number of the model's config.json, if it has it.
+fn config_number(dir: &Path, key: &str) -> Option<u64> {
+    let bytes = std::fs::read(dir.join("config.json")).ok()?;
+    let config: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    config.get(key)?.as_u64()
+}
+
+fn fits(loaded: &LoadedScenario, dir: &Path, key: &str, prompt: u64) -> Result<()> {
+    let Some(context) = config_number(dir, "max_position_embeddings") else {
+        return Ok(());
+    };
+    let new = u64::from(loaded.scenario.generation.max_new_tokens);
+    if prompt + new > context {
+        bail!(
+            "{}: `{key}` ({prompt} tokens) + `generation.max_new_tokens` ({new}) exceed the \
+             model's context: max_position_embeddings = {context} in {}",
+            loaded.path.display(),
+            dir.join("config.json").display()
+        );
+    }
+    Ok(())
+}
+
+fn synthetic_ids_fit(loaded: &LoadedScenario, dir: &Path) -> Result<()> {
+    match config_number(dir, "vocab_size") {
+        Some(vocab) if vocab <= SYNTHETIC_MAX_ID => bail!(
+            "{}: `prompt.length` uses synthetic ids up to {SYNTHETIC_MAX_ID}, but the model's \
+             vocab_size is {vocab} ({}): use `prompt.text`",
+            loaded.path.display(),
+            dir.join("config.json").display()
+        ),
+        _ => Ok(()),
+    }
+}
