@@ -32,7 +32,7 @@ read -r -a BENCH_ARGS <<<"${BENCH_ARGS:-}"
 read -r -a CLEAN_ARGS <<<"${CLEAN_ARGS:-}"
 # Extra bench arguments for the baseline run only, e.g. BASELINE_ARGS="--reps 120":
 # a baseline recorded once can afford 3x the reps, and its noise is half of
-# every comparison's (README, "Regression gate").
+# every comparison's (docs/methodology.md, "Regression gate").
 read -r -a BASELINE_ARGS <<<"${BASELINE_ARGS:-}"
 # Extra gate arguments, e.g. GATE_ARGS="--same-machine yes" to re-judge runs
 # recorded before results carried a boot id (all of one experiment share a boot).

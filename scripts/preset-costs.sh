@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Measures what each preset costs per token on this machine with the native runner
-# (the floor), and what the BLAS choice changes. Prints a Markdown table; the README's
-# "Presets" table comes from this script.
+# (the floor), and what the BLAS choice changes. Prints a Markdown table; the table in
+# docs/measurements/presets.md comes from this script.
 #   usage: scripts/preset-costs.sh [PRESET:DTYPE:BLAS ...]
 # Defaults cover tiny/small/medium fp32, tiny/small q4, small with the bundled BLAS.
 set -euo pipefail

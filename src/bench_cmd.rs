@@ -76,7 +76,7 @@ pub struct RunOptions {
     pub no_progress: bool,
     /// Workers kept loaded: one (default: a fresh worker per rep, loaded, warmed up,
     /// measured, quit, so reps are independent) | all (loaded once; faster, but its
-    /// intervals are too narrow, README "Run design") | auto (all when the models fit
+    /// intervals are too narrow, docs/methodology.md "Run design") | auto (all when the models fit
     /// in 60% of the available memory, else one).
     #[arg(long)]
     pub residency: Option<String>,

@@ -21,7 +21,7 @@ const DEBIAN_OPENBLAS: &str = "/usr/lib/x86_64-linux-gnu/openblas-pthread/libbla
 /// scheduler puts where persists for many generations: decode times here were
 /// bimodal (117 vs 160 ms on `ci`), with per-process states whose paired
 /// ratios had lag-1 autocorrelation ~0.45, so rounds were not independent.
-/// Sleeping at once removed the bimodality (README, "Run design").
+/// Sleeping at once removed the bimodality (docs/methodology.md, "Run design").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum BlasIdle {
     /// OPENBLAS_THREAD_TIMEOUT=4: idle BLAS threads sleep almost at once.

@@ -13,7 +13,8 @@ use sha2::{Digest, Sha256};
 
 /// Per-worker memory beyond the weights (MLX's buffers, the KV cache, and
 /// for python-subprocess the interpreter): ~70 MiB measured for the Python
-/// worker on the small model (README); 256 MiB leaves room for the KV cache.
+/// worker on the small model (docs/measurements/gen100.md); 256 MiB leaves
+/// room for the KV cache.
 const WORKER_OVERHEAD_BYTES: u64 = 256 << 20;
 /// Share of the currently available memory all resident workers may take
 /// before `--residency auto` loads them one at a time.
@@ -87,8 +88,8 @@ fn add_twin(plan: &mut BenchPlan, name: &str) -> Result<()> {
 /// memory available now, else one at a time.
 ///
 /// The default is one: with each worker kept for the whole run, its reps share
-/// one process's scheduling state, so they are not independent (README, "Run
-/// design": lag-1 autocorrelation ~0.45, A/A coverage 14/20).
+/// one process's scheduling state, so they are not independent (docs/methodology.md,
+/// "Run design": lag-1 autocorrelation ~0.45, A/A coverage 14/20).
 fn residency(
     arg: Option<&str>,
     workers: usize,

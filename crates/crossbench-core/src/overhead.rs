@@ -48,8 +48,8 @@ pub const REPORT_CONFIDENCE: f64 = 0.95;
 /// of variation) is flagged `noisy`: its medians are unreliable enough that
 /// the gate calls it inconclusive rather than pass or fail it. 10% was chosen
 /// from this machine's runs: quiet runs of the ci scenario stay well under
-/// it, runs overlapping a parallel `cargo build` exceed it (see README,
-/// "Regression gate").
+/// it, runs overlapping a parallel `cargo build` exceed it (see
+/// docs/methodology.md, "Regression gate").
 pub const CV_LIMIT: f64 = 0.10;
 
 /// Fewer paired rounds than this and a run states no resolution.

@@ -39,7 +39,7 @@ use crate::results::BackendStatus;
 use crate::stats::bootstrap::{cv, ratio_of_medians_ci, Interval, DEFAULT_RESAMPLES, DEFAULT_SEED};
 use crate::stats::rank::shift_ratio_ci;
 
-/// Exit codes of `crossbench gate` (documented in README).
+/// Exit codes of `crossbench gate` (documented in docs/methodology.md, "Regression gate").
 pub const EXIT_PASS: i32 = 0;
 pub const EXIT_ERROR: i32 = 1;
 pub const EXIT_REGRESSION: i32 = 3;
@@ -50,7 +50,7 @@ pub const EXIT_INCONCLUSIVE: i32 = 4;
 /// the run-level noise flag (`overhead::CV_LIMIT`, 10%) left 80-90% of quiet
 /// runs inconclusive. At 20% quiet runs are judged and the timing interval
 /// carries their noise, while runs disturbed by parallel builds (CV up to 75%)
-/// stay inconclusive. Measured rates: README, "Regression gate".
+/// stay inconclusive. Measured rates: docs/measurements/gate-experiment.md.
 pub const GATE_CV_LIMIT: f64 = 0.20;
 
 /// Fewer reps than this cannot support a median interval worth the name.
@@ -101,7 +101,7 @@ impl Default for GateConfig {
 
 /// The interval behind a timing verdict. Both resist outliers; the rank
 /// shift is the more efficient (narrower at the same coverage), measured on
-/// the same recordings in README "Regression gate".
+/// the same recordings in docs/measurements/gate-experiment.md.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Method {

@@ -42,7 +42,7 @@ pub(super) fn notes(baseline: &Baseline, current: &Baseline, same: bool) -> Vec<
 /// "run design differs: residency all (baseline) vs one (current); ...", when
 /// the residency, warm-up length or BLAS setup changed. Not an error: the
 /// overheads stay comparable, but a resident worker's reps are not independent
-/// and the OpenBLAS thread wait changes the per-token work (README, "Run design").
+/// and the OpenBLAS thread wait changes the per-token work (docs/methodology.md, "Run design").
 fn design_change(baseline: &Baseline, current: &Baseline) -> Option<String> {
     let residency = |b: &Baseline| {
         b.design.as_ref().map_or("unrecorded".to_string(), |d| {
