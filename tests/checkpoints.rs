@@ -7,17 +7,12 @@
 //! the greedy tokens must be equal. What crossbench cannot run it refuses with
 //! the exact reason while mlx-lm runs it.
 
+mod common;
+
+use common::{bench_cmd, only_results, root, venv_python};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn python() -> PathBuf {
-    root().join(".venv/bin/python")
-}
 
 fn run(cmd: &mut Command, what: &str) -> Output {
     let out = cmd.output().unwrap_or_else(|e| panic!("{what}: {e}"));
@@ -36,19 +31,9 @@ fn tokenizer_dir() -> PathBuf {
     if !dir.join("tokenizer.json").is_file() {
         let tmp = tempfile::tempdir().unwrap();
         run(
-            Command::new(env!("CARGO_BIN_EXE_crossbench"))
-                .args(["bench", "--scenario", "gen100", "--preset", "tiny"])
-                .args([
-                    "--reps",
-                    "1",
-                    "--warmup",
-                    "0",
-                    "--no-progress",
-                    "--backends",
-                    "native-cpp",
-                ])
-                .arg("--out")
-                .arg(tmp.path()),
+            bench_cmd(tmp.path())
+                .args(["--scenario", "gen100", "--preset", "tiny"])
+                .args(["--reps", "1", "--warmup", "0", "--backends", "native-cpp"]),
             "a bench that converts the tokenizer",
         );
     }
@@ -59,7 +44,7 @@ fn tokenizer_dir() -> PathBuf {
 fn converted(work: &Path, variant: &str, shards: u32, convert_args: &[&str]) -> PathBuf {
     let hf = work.join("hf");
     run(
-        Command::new(python())
+        Command::new(venv_python())
             .arg(root().join("scripts/make_hf_checkpoint.py"))
             .args(["--variant", variant, "--shards", &shards.to_string()])
             .arg("--out")
@@ -70,7 +55,7 @@ fn converted(work: &Path, variant: &str, shards: u32, convert_args: &[&str]) -> 
     );
     let mlx = work.join("mlx");
     run(
-        Command::new(python())
+        Command::new(venv_python())
             .args(["-m", "mlx_lm", "convert", "--hf-path"])
             .arg(&hf)
             .arg("--mlx-path")
@@ -94,26 +79,14 @@ fn bench(work: &Path, model: &Path) -> (Output, Value) {
     )
     .unwrap();
     let out_root = work.join("results");
-    let out = Command::new(env!("CARGO_BIN_EXE_crossbench"))
-        .arg("bench")
+    let out = bench_cmd(&out_root)
         .arg("--scenario")
         .arg(&scenario)
         .arg("--model")
         .arg(model)
-        .arg("--no-progress")
-        .arg("--out")
-        .arg(&out_root)
         .output()
         .unwrap();
-    let run_dir = std::fs::read_dir(&out_root)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
-    let results =
-        serde_json::from_slice(&std::fs::read(run_dir.join("results.json")).unwrap()).unwrap();
-    (out, results)
+    (out, only_results(&out_root))
 }
 
 fn assert_same_tokens_as_mlx_lm(variant: &str, shards: u32, convert_args: &[&str]) {
