@@ -82,12 +82,12 @@ fn every_backends_phases_account_for_its_inter_token_latency() {
 }
 
 /// Chromium's trace importer, installed once into .cache/trace-engine from
-/// scripts/trace-engine's lockfile (`npm ci`: exact versions, each checked
+/// tests/helpers/trace-engine's lockfile (`npm ci`: exact versions, each checked
 /// against its integrity hash; `--ignore-scripts`: no install scripts run), or
 /// None (loudly) where node or npm is missing; CI requires it.
 fn trace_engine() -> Option<PathBuf> {
     let dir = root().join(".cache/trace-engine");
-    let locked = root().join("scripts/trace-engine");
+    let locked = root().join("tests/helpers/trace-engine");
     let entry = dir.join("node_modules/@paulirish/trace_engine/models/trace/trace.js");
     let lock = |d: &Path| std::fs::read(d.join("package-lock.json")).ok();
     if entry.is_file() && lock(&dir).is_some() && lock(&dir) == lock(&locked) {
@@ -128,7 +128,7 @@ fn chromiums_trace_importer_reads_every_backends_phases() {
         return;
     };
     let o = Command::new("node")
-        .arg(root().join("scripts/check_trace.mjs"))
+        .arg(root().join("tests/helpers/check_trace.mjs"))
         .arg(&engine)
         .arg(run_dir().join("trace.json"))
         .output()

@@ -135,7 +135,7 @@ fn workers(model: &Path) -> Vec<Worker> {
     let mut native = Command::new(crossbench_shim::native_runner_path());
     native.args(["--serve", "--model", m, "--device", "cpu"]);
     let mut python = Command::new(venv_python());
-    python.arg(root().join("scripts/mlx_worker.py"));
+    python.arg(root().join("workers/python/mlx_worker.py"));
     python.args(["--model", m, "--device", "cpu"]);
     let go_worker = go_worker_path();
     let go = |backend: &str| {
