@@ -91,7 +91,7 @@ impl Backend for PythonSubprocess {
         }
         };
         let python = crate::bootstrap::python().map_err(|e| unavailable(format!("{e:#}")))?;
-        let script = crate::bootstrap::project_root().join("scripts/mlx_worker.py");
+        let script = crate::bootstrap::project_root().join("workers/python/mlx_worker.py");
         if !script.is_file() {
             return Err(unavailable(format!("{} is missing", script.display())));
         }

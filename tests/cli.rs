@@ -1,17 +1,13 @@
 //! End-to-end tests of the crossbench binary over the real backends on the tiny
 //! preset: model make, the tokenizer, token agreement and crossing counts.
 
+mod common;
+
+use common::{backend, crossbench, crossbench_cmd, only_run, results, root, venv_python};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
-
-fn crossbench(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_crossbench"))
-        .args(args)
-        .output()
-        .expect("run crossbench")
-}
 
 fn ok(args: &[&str]) -> Output {
     let out = crossbench(args);
@@ -22,10 +18,6 @@ fn ok(args: &[&str]) -> Output {
         String::from_utf8_lossy(&out.stderr)
     );
     out
-}
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
 fn digests(dir: &Path) -> Vec<(String, String)> {
@@ -41,10 +33,6 @@ fn digests(dir: &Path) -> Vec<(String, String)> {
         .collect();
     v.sort();
     v
-}
-
-fn python() -> PathBuf {
-    root().join(".venv/bin/python")
 }
 
 #[test]
@@ -81,7 +69,7 @@ fn model_make_is_deterministic_and_mlx_lm_loads_it() {
     }
     let script = "import sys; from mlx_lm import load; m, t = load(sys.argv[1]); \
                   ids = t.encode('Hello world'); assert ids[0] == 1, ids; print(len(ids))";
-    let out = Command::new(python())
+    let out = Command::new(venv_python())
         .args(["-c", script, a.to_str().unwrap()])
         .env("HF_HUB_OFFLINE", "1")
         .output()
@@ -160,15 +148,6 @@ fn unknown_preset_and_dtype_are_clear_errors() {
     );
 }
 
-fn backend<'a>(results: &'a Value, name: &str) -> &'a Value {
-    results["backends"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|b| b["name"] == name)
-        .unwrap_or_else(|| panic!("{name} missing"))
-}
-
 /// All four real backends on gen100's prompt, tiny preset: identical greedy ids,
 /// and the crossing counts each API shape implies.
 #[test]
@@ -190,17 +169,11 @@ fn four_backends_agree_and_count_their_crossings() {
     ]);
     assert!(String::from_utf8_lossy(&out.stdout)
         .contains("| Implementation | Time | Memory | Crossings |"));
-    let run = std::fs::read_dir(out_dir.path())
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+    let run = only_run(out_dir.path());
     for f in ["results.json", "results.csv", "summary.md"] {
         assert!(run.join(f).is_file(), "{f} written");
     }
-    let r: Value =
-        serde_json::from_slice(&std::fs::read(run.join("results.json")).unwrap()).unwrap();
+    let r = results(&run);
     assert_eq!(r["schema_version"], 1);
     assert_eq!(r["agreement"]["all_match"], true, "{}", r["agreement"]);
     let names = [
@@ -257,7 +230,7 @@ fn crossbench_within(
 ) -> (Option<i32>, String, std::time::Duration) {
     use std::process::Stdio;
     let start = std::time::Instant::now();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_crossbench"))
+    let mut child = crossbench_cmd()
         .args(args)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())

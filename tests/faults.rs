@@ -1,50 +1,21 @@
 //! Faults on the real backends (tiny preset): each is provoked through the worker,
 //! the shim or a signal, and no measured result of another backend is lost.
 
-use serde_json::Value;
+mod common;
+
+use common::{backend, bench_cmd, crossbench_cmd, only_results, only_run, results, results_so_far};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 fn bench(out: &Path, extra: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_crossbench"));
-    cmd.args([
-        "bench",
-        "--preset",
-        "tiny",
-        "--warmup",
-        "0",
-        "--no-progress",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let mut cmd = bench_cmd(out);
+    cmd.args(["--preset", "tiny", "--warmup", "0"]);
     cmd.args(extra);
     for (k, v) in env {
         cmd.env(k, v);
     }
     cmd.output().expect("run crossbench")
-}
-
-fn only_run(out: &Path) -> PathBuf {
-    let runs: Vec<PathBuf> = std::fs::read_dir(out)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    assert_eq!(runs.len(), 1, "{runs:?}");
-    runs[0].clone()
-}
-
-fn results(run: &Path) -> Value {
-    serde_json::from_slice(&std::fs::read(run.join("results.json")).unwrap()).unwrap()
-}
-
-fn backend<'a>(r: &'a Value, name: &str) -> &'a Value {
-    r["backends"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|b| b["name"] == name)
-        .unwrap()
 }
 
 fn assert_no_temp_files(run: &Path) {
@@ -205,17 +176,8 @@ fn missing_mlx_says_what_is_missing() {
 /// and exits with `code` (128 + the signal), naming the signal.
 fn stops_on_signal(signal: libc::c_int, name: &str, code: i32) {
     let out = tempfile::tempdir().unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_crossbench"))
-        .args([
-            "bench",
-            "--scenario",
-            "mock",
-            "--reps",
-            "50",
-            "--no-progress",
-            "--out",
-            out.path().to_str().unwrap(),
-        ])
+    let child = bench_cmd(out.path())
+        .args(["--scenario", "mock", "--reps", "50"])
         .env("CROSSBENCH_MOCK_TOKEN_US", "20000")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -223,20 +185,16 @@ fn stops_on_signal(signal: libc::c_int, name: &str, code: i32) {
         .unwrap();
     // Wait for the first round's results, then interrupt.
     let deadline = Instant::now() + Duration::from_secs(30);
-    let run = loop {
-        let found = std::fs::read_dir(out.path())
-            .unwrap()
-            .next()
-            .map(|e| e.unwrap().path());
-        if let Some(run) = found.filter(|r| r.join("results.json").is_file()) {
-            let r = results(&run);
+    loop {
+        if let Some(r) = results_so_far(out.path()) {
             if !backend(&r, "mock")["reps"].as_array().unwrap().is_empty() {
-                break run;
+                break;
             }
         }
         assert!(Instant::now() < deadline, "no results written");
         std::thread::sleep(Duration::from_millis(100));
-    };
+    }
+    let run = only_run(out.path());
     let sent = Instant::now();
     // SAFETY: kill(2) on our own child's pid; no memory is touched.
     unsafe { libc::kill(child.id() as i32, signal) };
@@ -321,7 +279,7 @@ fn is_mock_worker(pid: u32) -> bool {
 /// started gone within seconds: the kernel's parent-death signal.
 fn killed_driver_takes_its_hung_worker_along(command: &str) {
     let out = tempfile::tempdir().unwrap();
-    let mut driver = Command::new(env!("CARGO_BIN_EXE_crossbench"))
+    let mut driver = crossbench_cmd()
         .args([
             command,
             "--scenario",
@@ -389,15 +347,8 @@ fn a_hung_worker_under_perf_dies_with_a_killed_driver() {
 fn two_runs_at_once_do_not_clobber_each_other() {
     let out = tempfile::tempdir().unwrap();
     let spawn = || {
-        Command::new(env!("CARGO_BIN_EXE_crossbench"))
-            .args([
-                "bench",
-                "--scenario",
-                "mock",
-                "--no-progress",
-                "--out",
-                out.path().to_str().unwrap(),
-            ])
+        bench_cmd(out.path())
+            .args(["--scenario", "mock"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -422,18 +373,9 @@ fn two_runs_at_once_do_not_clobber_each_other() {
 #[test]
 fn a_run_killed_halfway_keeps_the_generations_already_measured() {
     let out = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_crossbench"))
-        .args([
-            "bench",
-            "--scenario",
-            "mock",
-            "--aa",
-            "mock",
-            "--residency",
-            "one",
-        ])
-        .args(["--reps", "1", "--warmup", "0", "--no-progress", "--out"])
-        .arg(out.path())
+    let mut child = bench_cmd(out.path())
+        .args(["--scenario", "mock", "--aa", "mock", "--residency", "one"])
+        .args(["--reps", "1", "--warmup", "0"])
         .env("CROSSBENCH_MOCK_TOKEN_US", "100000") // 20 tokens: ~2 s a generation
         .env("CROSSBENCH_MOCK_WAIT", "sleep")
         .stdout(Stdio::null())
@@ -453,15 +395,7 @@ fn a_run_killed_halfway_keeps_the_generations_already_measured() {
             Instant::now() < deadline,
             "no generation was written in 60 s"
         );
-        let file = std::fs::read_dir(out.path())
-            .ok()
-            .and_then(|mut d| d.next())
-            .and_then(|e| e.ok())
-            .map(|e| e.path().join("results.json"));
-        let parsed = file
-            .and_then(|f| std::fs::read(f).ok())
-            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok());
-        if let Some(r) = parsed.filter(|r| measured(r) >= 1) {
+        if let Some(r) = results_so_far(out.path()).filter(|r| measured(r) >= 1) {
             break r;
         }
         std::thread::sleep(Duration::from_millis(50));
@@ -474,14 +408,7 @@ fn a_run_killed_halfway_keeps_the_generations_already_measured() {
         "one backend measured, the other not yet"
     );
     assert_eq!(results["status"], "running");
-    let run = std::fs::read_dir(out.path())
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
-    let after: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(run.join("results.json")).unwrap()).unwrap();
+    let after = only_results(out.path());
     assert!(
         measured(&after) >= 1,
         "the measured generation is still on disk after the kill"

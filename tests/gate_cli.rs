@@ -2,32 +2,21 @@
 //! on the mock backend (no MLX). Verdicts on timing are never asserted here
 //! (they depend on the machine); files, metadata and exit codes are.
 
+mod common;
+
+use common::{bench_cmd, crossbench, only_run, results};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-fn crossbench(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_crossbench"))
-        .args(args)
-        .output()
-        .expect("run crossbench")
-}
-
+/// A mock run under `out` (which may hold others): its directory, as the
+/// command's `results:` line names it.
 fn bench_mock(out: &Path, extra: &[&str]) -> PathBuf {
-    let mut args = vec![
-        "bench",
-        "--scenario",
-        "mock",
-        "--reps",
-        "4",
-        "--warmup",
-        "0",
-        "--no-progress",
-        "--out",
-    ];
-    args.push(out.to_str().unwrap());
-    args.extend_from_slice(extra);
-    let o = crossbench(&args);
+    let o = bench_cmd(out)
+        .args(["--scenario", "mock", "--reps", "4", "--warmup", "0"])
+        .args(extra)
+        .output()
+        .expect("run crossbench");
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let stderr = String::from_utf8_lossy(&o.stderr);
     let dir = stderr
@@ -35,10 +24,6 @@ fn bench_mock(out: &Path, extra: &[&str]) -> PathBuf {
         .find_map(|l| l.strip_prefix("results: "))
         .expect("results line");
     PathBuf::from(dir)
-}
-
-fn results(dir: &Path) -> Value {
-    serde_json::from_slice(&std::fs::read(dir.join("results.json")).unwrap()).unwrap()
 }
 
 #[test]
@@ -303,35 +288,22 @@ fn a_full_disk_mid_run_leaves_an_incomplete_run_that_is_never_a_baseline() {
     let tmp = tempfile::tempdir().unwrap();
     let clean = bench_mock(tmp.path(), &[]);
     let out = tmp.path().join("full");
-    let o = Command::new(env!("CARGO_BIN_EXE_crossbench"))
-        .args([
-            "bench",
-            "--scenario",
-            "mock",
-            "--reps",
-            "4",
-            "--warmup",
-            "0",
-        ])
-        .args(["--no-progress", "--out", out.to_str().unwrap()])
+    let o = bench_cmd(&out)
+        .args(["--scenario", "mock", "--reps", "4", "--warmup", "0"])
         .env("CROSSBENCH_TEST_DISK_FULL_AFTER", "2")
         .output()
         .unwrap();
     fails_saying(&o, &["No space left on device", "says `incomplete`"]);
-    let runs: Vec<PathBuf> = std::fs::read_dir(&out)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    assert_eq!(runs.len(), 1, "{runs:?}");
-    let r = results(&runs[0]);
+    let run = only_run(&out);
+    let r = results(&run);
     assert_eq!(r["status"], "incomplete");
     // One snapshot per generation and one per round (a fresh worker per rep):
     // the third write came after the second rep was measured, which is kept.
     let backend = &r["backends"][0];
     assert_eq!(backend["reps"].as_array().unwrap().len(), 2, "{backend}");
     assert_eq!(backend["status"], "incomplete");
-    fails_saying(&save(&runs[0], tmp.path()), &["incomplete"]);
-    fails_saying(&gate(&clean, &runs[0], &[]), &["incomplete"]);
+    fails_saying(&save(&run, tmp.path()), &["incomplete"]);
+    fails_saying(&gate(&clean, &run, &[]), &["incomplete"]);
 }
 
 /// Unmounts the test's tmpfs, even when an assertion fails.
@@ -374,12 +346,7 @@ fn a_real_full_disk_keeps_every_measured_rep_marked_incomplete() {
         disk.to_str().unwrap(),
     ]);
     fails_saying(&o, &["No space left on device", "says `incomplete`"]);
-    let run = std::fs::read_dir(&disk)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+    let run = only_run(&disk);
     let r = results(&run);
     assert_eq!(r["status"], "incomplete");
     let backend = &r["backends"][0];

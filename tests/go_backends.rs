@@ -3,50 +3,21 @@
 //! shim counted them, a Go panic that never unwinds into C++, a killed Go
 //! worker, and the message when no Go toolchain can be had.
 
+mod common;
+
+use common::{backend, bench_cmd, only_results};
 use serde_json::Value;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 fn bench(out: &Path, backends: &str, env: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_crossbench"));
-    cmd.args([
-        "bench",
-        "--preset",
-        "tiny",
-        "--scenario",
-        "gen100",
-        "--warmup",
-        "0",
-    ]);
-    cmd.args([
-        "--reps",
-        "1",
-        "--timeout",
-        "30",
-        "--no-progress",
-        "--backends",
-        backends,
-    ]);
-    cmd.arg("--out").arg(out);
+    let mut cmd = bench_cmd(out);
+    cmd.args(["--preset", "tiny", "--scenario", "gen100", "--warmup", "0"]);
+    cmd.args(["--reps", "1", "--timeout", "30", "--backends", backends]);
     for (k, v) in env {
         cmd.env(k, v);
     }
     cmd.output().expect("run crossbench")
-}
-
-fn results(out: &Path) -> Value {
-    let run = std::fs::read_dir(out)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
-    serde_json::from_slice(&std::fs::read(run.join("results.json")).unwrap()).unwrap()
-}
-
-fn backend<'a>(r: &'a Value, name: &str) -> &'a Value {
-    let all = r["backends"].as_array().unwrap();
-    all.iter().find(|b| b["name"] == name).unwrap()
 }
 
 fn counter(b: &Value, key: &str) -> u64 {
@@ -66,7 +37,7 @@ fn go_backends_generate_the_same_tokens_with_counted_crossings() {
         "{}",
         String::from_utf8_lossy(&o.stderr)
     );
-    let r = results(out.path());
+    let r = only_results(out.path());
     let native = backend(&r, "native-cpp");
     let tokens = &native["reps"][0]["token_ids"];
     assert_eq!(tokens.as_array().unwrap().len(), 100);
@@ -118,7 +89,7 @@ fn failed_with(victim: &str, fault: &str, cause: &str) {
         "{}",
         String::from_utf8_lossy(&o.stderr)
     );
-    let r = results(out.path());
+    let r = only_results(out.path());
     let v = backend(&r, victim);
     assert_eq!(v["status"], "failed", "{victim}");
     let err = v["error"].as_str().unwrap_or_default();
@@ -147,7 +118,7 @@ fn without_a_go_toolchain_the_go_backends_say_what_to_install_and_the_rest_run()
         "go-cgo-batched,native-cpp",
         &[("CROSSBENCH_GO", "/nonexistent/go")],
     );
-    let r = results(out.path());
+    let r = only_results(out.path());
     let go = backend(&r, "go-cgo-batched");
     assert_eq!(go["status"], "unavailable");
     let err = go["error"].as_str().unwrap();
@@ -162,19 +133,10 @@ fn without_a_go_toolchain_the_go_backends_say_what_to_install_and_the_rest_run()
 #[test]
 fn a_hung_go_worker_is_timed_out_and_the_run_goes_on() {
     let out = tempfile::tempdir().unwrap();
-    let o = Command::new(env!("CARGO_BIN_EXE_crossbench"))
-        .args([
-            "bench",
-            "--preset",
-            "tiny",
-            "--scenario",
-            "gen100",
-            "--warmup",
-            "0",
-        ])
-        .args(["--reps", "1", "--timeout", "8", "--no-progress"])
-        .args(["--backends", "go-cgo-batched,native-cpp", "--out"])
-        .arg(out.path())
+    let o = bench_cmd(out.path())
+        .args(["--preset", "tiny", "--scenario", "gen100", "--warmup", "0"])
+        .args(["--reps", "1", "--timeout", "8"])
+        .args(["--backends", "go-cgo-batched,native-cpp"])
         .env("CROSSBENCH_FAULT", "go-cgo-batched:hang@5")
         .output()
         .unwrap();
@@ -184,7 +146,7 @@ fn a_hung_go_worker_is_timed_out_and_the_run_goes_on() {
         "{}",
         String::from_utf8_lossy(&o.stderr)
     );
-    let r = results(out.path());
+    let r = only_results(out.path());
     assert_eq!(backend(&r, "go-cgo-batched")["status"], "timed_out");
     assert_eq!(backend(&r, "native-cpp")["status"], "ok", "the run goes on");
 }

@@ -5,6 +5,9 @@
 //! Chromium's own trace importer (DevTools' trace engine) reads trace.json
 //! with one process per backend and every phase span on its thread.
 
+mod common;
+
+use common::{bench_cmd, only_run, root};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -20,37 +23,24 @@ const BACKENDS: [&str; 7] = [
     "go-cgo-stream",
 ];
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
 /// One profiled run shared by the tests here (each would repeat the same run).
 fn run_dir() -> &'static Path {
     static RUN: OnceLock<PathBuf> = OnceLock::new();
     RUN.get_or_init(|| {
         let out = tempfile::tempdir().unwrap().keep();
-        let o = Command::new(env!("CARGO_BIN_EXE_crossbench"))
-            .args(["bench", "--scenario", "gen100", "--preset", "tiny"])
+        let o = bench_cmd(&out)
+            .args(["--scenario", "gen100", "--preset", "tiny"])
             .args(["--warmup", "1", "--reps", "2", "--timeout", "60"])
-            .args([
-                "--no-progress",
-                "--phases",
-                "--backends",
-                &BACKENDS.join(","),
-            ])
-            .arg("--out")
-            .arg(&out)
+            .args(["--phases", "--backends", &BACKENDS.join(",")])
             .output()
             .expect("run crossbench");
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        let run = std::fs::read_dir(&out).unwrap().next().unwrap().unwrap();
-        run.path()
+        only_run(&out)
     })
 }
 
 fn results() -> Value {
-    let bytes = std::fs::read(run_dir().join("results.json")).unwrap();
-    serde_json::from_slice(&bytes).unwrap()
+    common::results(run_dir())
 }
 
 fn phase(b: &Value, name: &str) -> f64 {
@@ -92,12 +82,12 @@ fn every_backends_phases_account_for_its_inter_token_latency() {
 }
 
 /// Chromium's trace importer, installed once into .cache/trace-engine from
-/// scripts/trace-engine's lockfile (`npm ci`: exact versions, each checked
+/// tests/helpers/trace-engine's lockfile (`npm ci`: exact versions, each checked
 /// against its integrity hash; `--ignore-scripts`: no install scripts run), or
 /// None (loudly) where node or npm is missing; CI requires it.
 fn trace_engine() -> Option<PathBuf> {
     let dir = root().join(".cache/trace-engine");
-    let locked = root().join("scripts/trace-engine");
+    let locked = root().join("tests/helpers/trace-engine");
     let entry = dir.join("node_modules/@paulirish/trace_engine/models/trace/trace.js");
     let lock = |d: &Path| std::fs::read(d.join("package-lock.json")).ok();
     if entry.is_file() && lock(&dir).is_some() && lock(&dir) == lock(&locked) {
@@ -138,7 +128,7 @@ fn chromiums_trace_importer_reads_every_backends_phases() {
         return;
     };
     let o = Command::new("node")
-        .arg(root().join("scripts/check_trace.mjs"))
+        .arg(root().join("tests/helpers/check_trace.mjs"))
         .arg(&engine)
         .arg(run_dir().join("trace.json"))
         .output()

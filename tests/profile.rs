@@ -4,12 +4,14 @@
 //! without it the test says so loudly and checks the error message instead;
 //! CI installs perf but does not require it (CROSSBENCH_REQUIRE_PERF=1 makes a missing perf a failure).
 
-use serde_json::Value;
+mod common;
+
+use common::{crossbench_cmd, only_run, results};
 use std::path::Path;
 use std::process::{Command, Output};
 
 fn profile(out: &Path, backends: &str) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_crossbench"))
+    crossbench_cmd()
         .args(["profile", "--scenario", "gen100", "--preset", "tiny"])
         .args([
             "--warmup",
@@ -58,14 +60,8 @@ fn profile_writes_a_flame_graph_per_backend_naming_its_hot_functions() {
     }
     let o = profile(tmp.path(), "python-subprocess,ffi-token,native-cpp");
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let run = std::fs::read_dir(tmp.path())
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
-    let r: Value =
-        serde_json::from_slice(&std::fs::read(run.join("results.json")).unwrap()).unwrap();
+    let run = only_run(tmp.path());
+    let r = results(&run);
     let profiling = &r["profiling"];
     assert_eq!(profiling["phases"], true, "{profiling}");
     assert!(profiling["perf_event"]

@@ -3,6 +3,9 @@
 //! Python mlx-lm worker, the Go worker of the go-cgo-* backends) and each must answer alike: the same tokens for a good
 //! line, the same error code and message for a bad one.
 
+mod common;
+
+use common::{crossbench_cmd, root, venv_python};
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -90,12 +93,8 @@ impl Worker {
     }
 }
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
 fn make_tiny(dir: &Path) {
-    let out = Command::new(env!("CARGO_BIN_EXE_crossbench"))
+    let out = crossbench_cmd()
         .args(["model", "make", "--preset", "tiny", "--dtype", "float32"])
         .args(["--seed", "0", "--out", dir.to_str().unwrap()])
         .output()
@@ -109,10 +108,7 @@ fn make_tiny(dir: &Path) {
 
 /// The Go worker, built (once per change) by `crossbench go-worker`.
 fn go_worker_path() -> PathBuf {
-    let out = Command::new(env!("CARGO_BIN_EXE_crossbench"))
-        .arg("go-worker")
-        .output()
-        .unwrap();
+    let out = crossbench_cmd().arg("go-worker").output().unwrap();
     assert!(
         out.status.success(),
         "{}",
@@ -124,7 +120,7 @@ fn go_worker_path() -> PathBuf {
 fn workers(model: &Path) -> Vec<Worker> {
     let m = model.to_str().unwrap();
     let rust = |backend: &str| {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_crossbench"));
+        let mut c = crossbench_cmd();
         c.args([
             "worker",
             "--backend",
@@ -138,8 +134,8 @@ fn workers(model: &Path) -> Vec<Worker> {
     };
     let mut native = Command::new(crossbench_shim::native_runner_path());
     native.args(["--serve", "--model", m, "--device", "cpu"]);
-    let mut python = Command::new(root().join(".venv/bin/python"));
-    python.arg(root().join("scripts/mlx_worker.py"));
+    let mut python = Command::new(venv_python());
+    python.arg(root().join("workers/python/mlx_worker.py"));
     python.args(["--model", m, "--device", "cpu"]);
     let go_worker = go_worker_path();
     let go = |backend: &str| {
@@ -299,7 +295,7 @@ fn ffi_token_reports_the_crossings_the_shim_counted() {
     let dir = tempfile::tempdir().unwrap();
     make_tiny(dir.path());
     let calls = |extra: bool| {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_crossbench"));
+        let mut c = crossbench_cmd();
         c.args(["worker", "--backend", "ffi-token", "--device", "cpu"]);
         c.args(["--model", dir.path().to_str().unwrap()]);
         if extra {

@@ -2,6 +2,9 @@
 //! every BLAS/LAPACK routine libmlx imports to PyPI's scipy-openblas32, and a
 //! run with it records which BLAS and kernel it used.
 
+mod common;
+
+use common::{bench_cmd, crossbench_cmd, only_results};
 use std::path::Path;
 use std::process::Command;
 
@@ -57,7 +60,7 @@ fn the_forwarder_covers_every_blas_routine_libmlx_imports() {
 
 #[test]
 fn a_run_on_the_pypi_openblas_records_it_and_its_kernel() {
-    let core = Command::new(env!("CARGO_BIN_EXE_crossbench"))
+    let core = crossbench_cmd()
         .arg("blas-core")
         .arg(forwarder())
         .output()
@@ -68,9 +71,8 @@ fn a_run_on_the_pypi_openblas_records_it_and_its_kernel() {
         "OpenBLAS reports its kernel through the forwarder"
     );
     let out = tempfile::tempdir().unwrap();
-    let o = Command::new(env!("CARGO_BIN_EXE_crossbench"))
+    let o = bench_cmd(out.path())
         .args([
-            "bench",
             "--scenario",
             "gen100",
             "--preset",
@@ -85,10 +87,7 @@ fn a_run_on_the_pypi_openblas_records_it_and_its_kernel() {
             "native-cpp,ffi-batched",
             "--blas",
             "openblas-pypi",
-            "--no-progress",
         ])
-        .arg("--out")
-        .arg(out.path())
         .output()
         .unwrap();
     assert_eq!(
@@ -97,14 +96,7 @@ fn a_run_on_the_pypi_openblas_records_it_and_its_kernel() {
         "{}",
         String::from_utf8_lossy(&o.stderr)
     );
-    let run = std::fs::read_dir(out.path())
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
-    let r: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(run.join("results.json")).unwrap()).unwrap();
+    let r = only_results(out.path());
     let blas = r["environment"]["blas"].as_str().unwrap();
     assert!(
         blas.contains("scipy-openblas32") && blas.contains(&core),

@@ -1,39 +1,18 @@
 //! `bench` writes report.html; `report` and `compare` on mock runs (no MLX);
 //! malformed and older results are clear errors naming the file.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn crossbench(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_crossbench"))
-        .args(args)
-        .output()
-        .expect("run crossbench")
-}
+use common::{bench_cmd, crossbench, only_run, root};
+use std::path::{Path, PathBuf};
 
 fn mock_run(out: &Path) -> PathBuf {
-    let o = crossbench(&[
-        "bench",
-        "--scenario",
-        "mock",
-        "--no-progress",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let o = bench_cmd(out)
+        .args(["--scenario", "mock"])
+        .output()
+        .expect("run crossbench");
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    only_dir(out)
-}
-
-/// The one run directory a command wrote under `out`.
-fn only_dir(out: &Path) -> PathBuf {
-    let dirs: Vec<PathBuf> = std::fs::read_dir(out)
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.is_dir())
-        .collect();
-    assert_eq!(dirs.len(), 1, "{dirs:?}");
-    dirs.into_iter().next().unwrap()
+    only_run(out)
 }
 
 #[test]
@@ -110,10 +89,7 @@ fn malformed_and_older_results_name_the_file_and_the_problem() {
 fn sweep_writes_its_json_table_and_chart() {
     let tmp = tempfile::tempdir().unwrap();
     let scenario = tmp.path().join("ladder.toml");
-    let text = std::fs::read_to_string(
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scenarios/sweep.toml"),
-    )
-    .unwrap();
+    let text = std::fs::read_to_string(root().join("scenarios/sweep.toml")).unwrap();
     let rungs = text
         .find("[sweep]")
         .expect("sweep.toml has a [sweep] table");
@@ -136,7 +112,7 @@ fn sweep_writes_its_json_table_and_chart() {
         out.to_str().unwrap(),
     ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let dir = only_dir(&out);
+    let dir = only_run(&out);
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("sweep.json")).unwrap()).unwrap();
     assert_eq!(json["schema"], "crossbench.sweep/1");
@@ -176,7 +152,7 @@ fn embed_writes_both_paths_and_its_page() {
         tmp.path().to_str().unwrap(),
     ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let dir = only_dir(tmp.path());
+    let dir = only_run(tmp.path());
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("embed.json")).unwrap()).unwrap();
     assert_eq!(json["identical"], true);

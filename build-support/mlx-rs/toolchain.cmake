@@ -7,8 +7,8 @@ get_filename_component(_cb_root "${CMAKE_CURRENT_LIST_DIR}/../.." ABSOLUTE)
 
 # The wheel, located the way crates/mlx-locate does: MLX_DIR, else the project
 # venv (CROSSBENCH_VENV, default <root>/.venv), created here if missing: mlx-sys
-# may build before crossbench-shim's build script bootstraps it. flock(1) takes
-# the same lock as mlx-locate (flock(2) on <root>/.venv.lock).
+# may build before crossbench-shim's build script bootstraps it. ensure-venv
+# creates it as mlx-locate would (same lock, same pins and hashes).
 function(_cb_find_wheel out)
   if(DEFINED ENV{MLX_DIR})
     set(${out} "$ENV{MLX_DIR}" PARENT_SCOPE)
@@ -21,11 +21,10 @@ function(_cb_find_wheel out)
   endif()
   file(GLOB found "${venv}/lib/python3*/site-packages/mlx/share/cmake/MLX/MLXConfig.cmake")
   if(NOT found)
-    message(STATUS "crossbench: no MLX wheel in ${venv}; creating it (scripts/requirements.txt)")
+    message(STATUS "crossbench: no MLX wheel in ${venv}; creating it (build-support/mlx-rs/ensure-venv)")
     execute_process(
-      COMMAND flock "${_cb_root}/.venv.lock" sh -c
-        "ls \"$1\"/lib/python3*/site-packages/mlx/include/mlx/mlx.h >/dev/null 2>&1 || { python3 -m venv \"$1\" && \"$1/bin/python\" -m pip install --disable-pip-version-check -q -r \"$2\"; }"
-        sh "${venv}" "${_cb_root}/scripts/requirements.txt"
+      COMMAND "${_cb_root}/build-support/mlx-rs/ensure-venv"
+      OUTPUT_QUIET
       RESULT_VARIABLE rc)
     if(NOT rc EQUAL 0)
       message(FATAL_ERROR "crossbench: creating ${venv} failed (${rc})")

@@ -1,5 +1,5 @@
 //! Family "python_pipe": one request/response round trip over a pipe to a
-//! Python worker (scripts/echo_worker.py, the project's .venv Python) with an
+//! Python worker (tests/helpers/echo_worker.py, the project's .venv Python) with an
 //! empty line and with a token event line, vs the same round trip to `cat`
 //! (the pipe and the kernel without the interpreter).
 
@@ -60,7 +60,7 @@ fn workers() -> Vec<(&'static str, Command)> {
     let mut out = Vec::new();
     if python.is_file() {
         let mut cmd = Command::new(python);
-        cmd.arg("-u").arg(root.join("scripts/echo_worker.py"));
+        cmd.arg("-u").arg(root.join("tests/helpers/echo_worker.py"));
         out.push(("python_worker", cmd));
     } else {
         eprintln!(

@@ -40,12 +40,12 @@ pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// Greedy ids from mlx-lm's own generate_step (scripts/mlx_lm_reference.py).
+/// Greedy ids from mlx-lm's own generate_step (tests/helpers/mlx_lm_reference.py).
 pub fn mlx_lm_greedy(model: &Path, prompt: &[u32], max_new: usize) -> Vec<u32> {
     let python = python().expect("the build's Python environment");
     let ids: Vec<String> = prompt.iter().map(|i| i.to_string()).collect();
     let out = Command::new(python)
-        .arg(repo_root().join("scripts/mlx_lm_reference.py"))
+        .arg(repo_root().join("tests/helpers/mlx_lm_reference.py"))
         .args([
             "--model",
             model.to_str().unwrap(),

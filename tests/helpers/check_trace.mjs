@@ -3,10 +3,10 @@
 // prints, as JSON, what it made of it: every process with its threads and the
 // number of slices the importer put on each, and its warnings.
 //
-//   node scripts/check_trace.mjs ENGINE_DIR results/<run-id>/trace.json
+//   node tests/helpers/check_trace.mjs ENGINE_DIR results/<run-id>/trace.json
 //
 // ENGINE_DIR is where `npm ci --ignore-scripts`, run on a copy of
-// scripts/trace-engine/package{,-lock}.json, put the engine (exact versions,
+// tests/helpers/trace-engine/package{,-lock}.json, put the engine (exact versions,
 // integrity-checked; tests/phases.rs installs it into .cache/trace-engine).
 import fs from 'node:fs';
 import path from 'node:path';
@@ -14,7 +14,7 @@ import {pathToFileURL} from 'node:url';
 
 const [engineDir, tracePath] = process.argv.slice(2);
 if (!engineDir || !tracePath) {
-  console.error('usage: node scripts/check_trace.mjs ENGINE_DIR TRACE_JSON');
+  console.error('usage: node tests/helpers/check_trace.mjs ENGINE_DIR TRACE_JSON');
   process.exit(2);
 }
 const entry = path.join(engineDir, 'node_modules/@paulirish/trace_engine/models/trace/trace.js');

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The python-subprocess backend's worker: mlx-lm's own generation loop behind a line protocol.
 
-    .venv/bin/python scripts/mlx_worker.py --model DIR [--device cpu|gpu]
+    .venv/bin/python workers/python/mlx_worker.py --model DIR [--device cpu|gpu]
 
 DIR holds config.json and *.safetensors (tokenizer files are not needed: requests carry ids).
 stdin, one request a line (docs/protocol.md; parse errors word for word as crossbench-core's):

@@ -3,7 +3,7 @@
 mlx_lm.convert), for tests/checkpoints.rs: the config of a published Mistral-7B release with
 its field values, widths shrunk so it runs in seconds, and seeded random weights.
 
-    .venv/bin/python scripts/make_hf_checkpoint.py --variant v0.1 --out DIR --tokenizer TOKDIR
+    .venv/bin/python tests/helpers/make_hf_checkpoint.py --variant v0.1 --out DIR --tokenizer TOKDIR
 
 Variants (field values from the releases' config.json on the Hub):
   v0.1        mistralai/Mistral-7B-v0.1: sliding_window 4096, rope_theta 1e4, vocab 32000

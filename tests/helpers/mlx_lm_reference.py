@@ -6,7 +6,7 @@ array of the generated ids. Greedy by default; with --temperature > 0 it uses
 mlx-lm's make_sampler after mx.random.seed(seed), which draws the same keys as
 the C++ sampler (one split of the global key per token).
 
-    python scripts/mlx_lm_reference.py --model DIR --prompt-ids 1,2,3 --max-new 64
+    python tests/helpers/mlx_lm_reference.py --model DIR --prompt-ids 1,2,3 --max-new 64
 """
 import argparse
 import json
