@@ -6,6 +6,7 @@
 //! are kept apart so each can be tested on its own.
 
 pub mod agreement;
+pub mod analysis;
 pub mod attribution;
 pub mod backend;
 pub mod baseline;
@@ -14,8 +15,8 @@ pub mod design;
 pub mod driver;
 pub mod environment;
 pub mod export;
+pub mod footprint;
 pub mod gate;
-pub mod harness;
 pub mod interrupt;
 pub mod machine_memory;
 pub mod mock;
@@ -25,6 +26,7 @@ pub mod protocol;
 pub mod results;
 pub mod scenario;
 pub mod stats;
+mod summaries;
 pub mod units;
 pub mod worker;
 

@@ -8,8 +8,14 @@
 //! HdrHistogram log files), so any HdrHistogram implementation can read them.
 
 pub mod bootstrap;
+mod interval;
 pub mod order;
 pub mod rank;
+mod sample;
+
+pub use interval::Interval;
+pub(crate) use sample::median_sorted;
+pub use sample::{cv, median, paired_ratios};
 
 use base64::Engine as _;
 use hdrhistogram::serialization::{Serializer as _, V2DeflateSerializer};

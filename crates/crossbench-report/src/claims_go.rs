@@ -3,9 +3,9 @@
 //! FFI counterparts standing in only where no Go measurement exists.
 
 use crossbench_core::overhead::REPORT_CONFIDENCE;
-use crossbench_core::stats::bootstrap::Interval;
+use crossbench_core::stats::Interval;
 
-use crate::claims::{row, ClaimRow, Range, Scale};
+use crate::claim_row::{row, ClaimRow, Range, Scale};
 use crate::html::fmt_ns;
 use crate::load::Microbench;
 
