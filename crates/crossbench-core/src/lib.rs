@@ -19,6 +19,7 @@ pub mod footprint;
 pub mod gate;
 pub mod interrupt;
 pub mod machine_memory;
+pub mod microbench;
 pub mod mock;
 pub mod overhead;
 pub mod phases;

@@ -388,6 +388,7 @@ fn claims_section(v: &RunView, micro: Option<&Microbench>) -> String {
 /// The microbenchmark file's own claim-by-claim pairs (`crossbench claims`).
 fn micro_claims(m: &Microbench) -> String {
     let rows: Vec<(Option<&str>, Vec<Cell>)> = m
+        .data
         .claims
         .iter()
         .map(|c| {
@@ -416,7 +417,7 @@ fn micro_claims(m: &Microbench) -> String {
     format!(
         "<h3>Microbenchmark pairs</h3>\n<p class=\"note\">From <code>{}</code> ({}): each claim's benchmark beside its twin without the crossing; medians.</p>\n{}",
         escape(&m.file),
-        escape(m.generated_at.as_deref().unwrap_or("undated")),
+        escape(m.data.generated_at.as_deref().unwrap_or("undated")),
         html::table(&["Claim", "Benchmark vs twin", "Measured", "Twin", "Difference", "Ratio"], &rows)
     )
 }
