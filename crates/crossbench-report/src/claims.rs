@@ -20,7 +20,7 @@ use crate::load::Microbench;
 use crate::view::{BackendView, RunView};
 
 /// A median's interval (ns), formatted with its backend.
-fn rep_median(b: &BackendView, ci: Option<Interval>) -> Option<(Interval, String)> {
+fn median_text(b: &BackendView, ci: Option<Interval>) -> Option<(Interval, String)> {
     let ci = ci?;
     let text = if ci.samples >= crate::view::MIN_REPS_FOR_CI {
         format!(
@@ -74,9 +74,9 @@ fn duration_rows(view: &RunView) -> Vec<ClaimRow> {
         b.load_ns
             .map(|v| (point(v), format!("{} ({})", fmt_ns(v), b.name)))
     });
-    let token = measure(&|b| rep_median(b, operation_times(b).token));
-    let prompt = measure(&|b| rep_median(b, operation_times(b).prompt));
-    let step = measure(&|b| rep_median(b, operation_times(b).step));
+    let token = measure(&|b| median_text(b, operation_times(b).token));
+    let prompt = measure(&|b| median_text(b, operation_times(b).prompt));
+    let step = measure(&|b| median_text(b, operation_times(b).step));
     vec![
         row(
             "Load Model (once): 2–5 seconds",
