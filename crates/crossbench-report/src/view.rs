@@ -268,27 +268,4 @@ mod tests {
         assert_eq!(clip_cdf(pts.clone(), 60.0), pts);
         assert_eq!(clip_cdf(pts.clone(), 0.0), pts);
     }
-
-    // Core's token series on the report's test run (core has no run builder).
-    #[test]
-    fn cdf_from_the_histogram_ends_at_one_and_split_adds_up() {
-        use crossbench_core::analysis::token_series::{ipc_split_ms, itl_cdf_ms, timeline_ms};
-        let r = crate::test_support::run(&[("python-subprocess", 10.0)], 3, 20);
-        let b = &r.backends[0];
-        let cdf = itl_cdf_ms(b);
-        assert!((cdf.last().unwrap().1 - 1.0).abs() < 1e-12);
-        assert!(
-            cdf.windows(2).all(|w| w[0].0 <= w[1].0 && w[0].1 <= w[1].1),
-            "monotone"
-        );
-        let split = ipc_split_ms(b).unwrap();
-        let line = timeline_ms(b);
-        assert_eq!(split.len(), 19);
-        for ((_, g, t), (_, total)) in split.iter().zip(&line) {
-            assert!(
-                (g + t - total).abs() < 1e-6,
-                "generation + transit = the token's latency"
-            );
-        }
-    }
 }

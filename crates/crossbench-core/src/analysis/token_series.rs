@@ -102,3 +102,70 @@ pub fn typical_transit(split: &[(f64, f64, f64)]) -> (f64, f64, f64) {
     };
     (g, t, share)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One receipt-stamped backend: `reps` reps of `tokens` tokens, 10 ms
+    /// apart (rep i slower by i%), each stamped by the worker 0.5 ms before
+    /// the driver received it.
+    fn backend(reps: u32, tokens: usize) -> BackendResult {
+        let mut b = BackendResult::new("python-subprocess", "synthetic");
+        for index in 0..reps {
+            let step = 10e6 * (1.0 + index as f64 / 100.0);
+            let start = 1_000_000_000 * (index as u64 + 1);
+            let consumer: Vec<u64> = (0..tokens)
+                .map(|t| start + (step * (t + 5) as f64) as u64)
+                .collect();
+            b.reps.push(RepRecord {
+                index,
+                request_sent_ns: start,
+                token_ids: vec![7; tokens],
+                producer_ns: Some(consumer.iter().map(|c| c - 500_000).collect()),
+                consumer_ns: consumer,
+                ..RepRecord::default()
+            });
+        }
+        b.recompute(21);
+        b
+    }
+
+    #[test]
+    fn cdf_from_the_histogram_ends_at_one_and_split_adds_up() {
+        let b = backend(3, 20);
+        assert!(
+            b.histograms.contains_key("itl_ns"),
+            "the CDF reads the stored histogram"
+        );
+        let cdf = itl_cdf_ms(&b);
+        assert!((cdf.last().unwrap().1 - 1.0).abs() < 1e-12);
+        assert!(
+            cdf.windows(2).all(|w| w[0].0 <= w[1].0 && w[0].1 <= w[1].1),
+            "monotone"
+        );
+        let split = ipc_split_ms(&b).unwrap();
+        let line = timeline_ms(&b);
+        assert_eq!(split.len(), 19);
+        for ((_, g, t), (_, total)) in split.iter().zip(&line) {
+            assert!(
+                (g + t - total).abs() < 1e-6,
+                "generation + transit = the token's latency"
+            );
+        }
+        let (g, t, share) = typical_transit(&split);
+        assert!(
+            (t - 0.5).abs() < 1e-9 && (g + t - 10.1).abs() < 1e-6,
+            "{g} {t}"
+        );
+        assert!((share - 0.5 / 10.1 * 100.0).abs() < 1e-6, "{share}");
+    }
+
+    #[test]
+    fn a_backend_without_producer_stamps_has_no_split() {
+        let mut b = backend(2, 5);
+        b.reps.iter_mut().for_each(|r| r.producer_ns = None);
+        assert_eq!(ipc_split_ms(&b), None);
+        assert_eq!(timeline_ms(&b).len(), 4);
+    }
+}
