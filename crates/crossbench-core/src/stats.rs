@@ -6,6 +6,13 @@
 //! are within 0.1% of the true sample value. Histograms are serialized in the
 //! standard HdrHistogram V2 + DEFLATE format, base64-encoded (the encoding of
 //! HdrHistogram log files), so any HdrHistogram implementation can read them.
+//!
+//! Where each estimator lives: `Interval`, `median`, `cv` and `paired_ratios`
+//! (used by every method) are re-exported here; `order` is the median's
+//! distribution-free interval (overheads, claims); `rank` the Hodges–Lehmann
+//! shift between two runs (gate and compare, through `analysis::change`);
+//! `bootstrap` the ratio-of-medians bootstrap kept for `gate --method
+//! median-bootstrap`.
 
 pub mod bootstrap;
 mod interval;
