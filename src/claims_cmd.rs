@@ -4,7 +4,8 @@
 //! family (`go_cgo`, written by `crossbench gobench`) shares the file: each
 //! command replaces its own families and keeps the others.
 //!
-//! Schema `crossbench.microbench/1` (stable; the HTML report reads it):
+//! Schema `crossbench.microbench/1` (stable; its types are
+//! `crossbench_core::microbench`, which the HTML report reads too):
 //! - `benchmarks[]`: `id` (criterion's full id, "group/function[/param]"),
 //!   `family` (the bench target), `median_ns`, `ci_low_ns`, `ci_high_ns`
 //!   (criterion's bootstrap interval of the median, `confidence`),
@@ -19,15 +20,17 @@
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
+use crossbench_core::microbench::Microbench;
 use crossbench_core::Environment;
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::claims_table::{claims, markdown};
 
-pub const SCHEMA: &str = "crossbench.microbench/1";
+// The schema's one definition is core's; these names keep this module's
+// callers (gobench_cmd, tests) as they were.
+pub use crossbench_core::microbench::{Benchmark, MICROBENCH_SCHEMA as SCHEMA};
 const REPRODUCE: &str = "cargo bench -p crossbench-shim && cargo run --release -- claims; \
      cargo run --release -- gobench";
 
@@ -39,20 +42,6 @@ pub struct ClaimsArgs {
     /// The summary to write.
     #[arg(long, default_value = "results/microbench.json")]
     pub out: PathBuf,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct Benchmark {
-    pub id: String,
-    pub family: String,
-    pub median_ns: f64,
-    pub ci_low_ns: f64,
-    pub ci_high_ns: f64,
-    pub confidence: f64,
-    pub mean_ns: f64,
-    pub command: String,
-    /// When criterion wrote the estimate (file mtime, Unix seconds).
-    pub measured_unix_s: u64,
 }
 
 /// The bench targets of crates/crossbench-shim/benches (what `claims` replaces).
@@ -120,24 +109,30 @@ pub fn write_summary(
     env.mlx_version = Some(crossbench_shim::mlx_version());
     env.rustc_version = Some(env!("CROSSBENCH_RUSTC_VERSION").to_string());
     env.extra = env_extra;
-    let doc = serde_json::json!({
-        "schema": SCHEMA,
-        "generated_at": crossbench_core::clock::utc_now().1,
-        "reproduce": REPRODUCE,
-        "environment": env,
-        "benchmarks": benchmarks,
-        "claims": claims,
-    });
+    let doc = Microbench {
+        schema: SCHEMA.into(),
+        generated_at: Some(crossbench_core::clock::utc_now().1),
+        reproduce: Some(REPRODUCE.into()),
+        environment: Some(env),
+        benchmarks,
+        claims,
+    };
+    // Through a Value, whose keys are sorted: the file's layout as before.
+    let value = serde_json::to_value(&doc)?;
     if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent)
             .with_context(|| format!("creating {}", parent.display()))?;
     }
     let tmp = out.with_extension("json.tmp");
-    std::fs::write(&tmp, serde_json::to_string_pretty(&doc)? + "\n")
+    std::fs::write(&tmp, serde_json::to_string_pretty(&value)? + "\n")
         .with_context(|| format!("writing {}", tmp.display()))?;
     std::fs::rename(&tmp, out).with_context(|| format!("writing {}", out.display()))?;
-    print!("{}", markdown(&claims));
-    eprintln!("wrote {} ({} benchmarks)", out.display(), benchmarks.len());
+    print!("{}", markdown(&doc.claims));
+    eprintln!(
+        "wrote {} ({} benchmarks)",
+        out.display(),
+        doc.benchmarks.len()
+    );
     Ok(())
 }
 

@@ -3,20 +3,9 @@
 //! (`crossbench claims` and `crossbench gobench` write them into
 //! microbench.json; the report judges them against the note's ranges).
 
-use crate::claims_cmd::Benchmark;
-use serde::Serialize;
+use crossbench_core::microbench::Benchmark;
 
-#[derive(Debug, Serialize)]
-pub struct Claim {
-    pub claim: &'static str,
-    pub source: &'static str,
-    pub measured: &'static str,
-    pub baseline: &'static str,
-    pub measured_median_ns: Option<f64>,
-    pub baseline_median_ns: Option<f64>,
-    pub difference_ns: Option<f64>,
-    pub ratio: Option<f64>,
-}
+pub use crossbench_core::microbench::Claim;
 
 /// (note's claim, where in the note, benchmark measuring it, its twin).
 const CLAIMS: &[(&str, &str, &str, &str)] = &[
@@ -125,10 +114,10 @@ pub fn claims(benchmarks: &[Benchmark]) -> Vec<Claim> {
         .map(|&(claim, source, measured, baseline)| {
             let (m, b) = (median(measured), median(baseline));
             Claim {
-                claim,
-                source,
-                measured,
-                baseline,
+                claim: claim.into(),
+                source: source.into(),
+                measured: measured.into(),
+                baseline: baseline.into(),
                 measured_median_ns: m,
                 baseline_median_ns: b,
                 difference_ns: m.zip(b).map(|(m, b)| m - b),

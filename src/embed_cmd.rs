@@ -166,7 +166,7 @@ impl Samples {
 /// The statistics module's median, rounded back to whole ns / bytes.
 fn median(v: &[u64]) -> u64 {
     let as_f64: Vec<f64> = v.iter().map(|&x| x as f64).collect();
-    crossbench_core::stats::bootstrap::median(&as_f64).map_or(0, |m| m.round() as u64)
+    crossbench_core::stats::median(&as_f64).map_or(0, |m| m.round() as u64)
 }
 
 fn reproduce(a: &EmbedArgs) -> String {

@@ -13,7 +13,7 @@ use crate::{bootstrap, presets};
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser};
 use crossbench_core::overhead::{rep_series, REFERENCE_BACKEND};
-use crossbench_core::stats::bootstrap::median;
+use crossbench_core::stats::median;
 use crossbench_core::{load_scenario, BackendStatus, RunOutcome};
 use crossbench_report::sweep::{
     markdown, write_sweep, Rung, RungBackend, SweepReport, SWEEP_SCHEMA,

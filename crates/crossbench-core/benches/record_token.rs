@@ -4,7 +4,7 @@
 //! exactly the stamping and storing each generated token pays.
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use crossbench_core::harness::InstantEngine;
+use crossbench_core::footprint::InstantEngine;
 use crossbench_core::serve_in_process;
 use std::time::Duration;
 

@@ -3,31 +3,8 @@
 //! thing, which would make their timings incomparable, so it is reported
 //! loudly (results, summary.md and stderr).
 
-use serde::{Deserialize, Serialize};
-
+pub use crate::results::{Agreement, AgreementEntry};
 use crate::results::{BackendResult, BackendStatus};
-
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Agreement {
-    /// False when sampling is not greedy or nothing generates tokens.
-    pub applicable: bool,
-    pub note: String,
-    pub reference: Option<String>,
-    pub all_match: bool,
-    pub entries: Vec<AgreementEntry>,
-}
-
-/// One rep of one backend compared with the reference's first rep.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct AgreementEntry {
-    pub backend: String,
-    pub rep: u32,
-    pub matches: bool,
-    /// Index of the first differing token (or of the shorter end).
-    pub first_mismatch: Option<usize>,
-    pub reference_len: usize,
-    pub backend_len: usize,
-}
 
 pub fn compute_agreement(backends: &[BackendResult], greedy: bool) -> Agreement {
     if !greedy {

@@ -7,12 +7,10 @@
 //! their self time only. Instants no span covers are *unattributed*: the
 //! recording's own gaps, reported, never spread over the phases.
 
-use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
-
 use crate::phases::{Span, PHASE_NAMES};
+pub use crate::results::PhaseSplit;
 use crate::results::RepRecord;
-use crate::stats::bootstrap::median;
+use crate::stats::median;
 
 const N: usize = PHASE_NAMES.len();
 
@@ -94,27 +92,6 @@ pub fn token_splits(rep: &RepRecord) -> Vec<TokenSplit> {
         });
     }
     out
-}
-
-/// A backend's typical decode token split into phases.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PhaseSplit {
-    /// Decode tokens with phases, over all reps.
-    pub tokens: u64,
-    /// Mean measured ITL of the typical tokens: the middle half by ITL (their
-    /// means add up, phase by phase, to the mean ITL; medians would not).
-    pub itl_ns: f64,
-    /// Mean nanoseconds per phase over the typical tokens.
-    pub phases_ns: BTreeMap<String, f64>,
-    /// Mean time of the typical tokens' intervals no span covered.
-    pub unattributed_ns: f64,
-    /// Median over all decode tokens of (sum of the token's phases) /
-    /// (its measured ITL): 1 when the phases account for the whole token.
-    pub coverage_median: f64,
-    /// Median of (driver receipt - worker stamp) for receipt-stamped
-    /// backends: the pipe's delay, which shifts tokens but is not in the ITL.
-    #[serde(default)]
-    pub pipe_latency_ns: Option<f64>,
 }
 
 /// The typical token of these reps, or None when none recorded phases.

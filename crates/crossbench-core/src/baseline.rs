@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::environment::Environment;
 use crate::overhead::{paired_series, rep_series, REFERENCE_BACKEND, SERIES};
 use crate::results::{BackendStatus, BenchResults, RunStatus, ScenarioRecord, SCHEMA_VERSION};
-use crate::stats::bootstrap::Interval;
+use crate::stats::Interval;
 
 /// Version of the baseline file layout (`baseline_format`).
 pub const BASELINE_FORMAT: u32 = 1;

@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use indicatif::ProgressBar;
 
+use crate::agreement::compute_agreement;
 use crate::backend::{Backend, BackendError, LaunchContext, WorkerSpec};
 use crate::clock::utc_now;
 use crate::design::{williams_order, Residency, ResolutionTarget, RunDesign};
@@ -21,8 +22,8 @@ use crate::export::{ensure_writable_dir, render_summary, write_results, ExportEr
 use crate::interrupt::interrupt_requested;
 use crate::protocol::GenRequest;
 use crate::results::{
-    compute_agreement, new_run_id, BackendResult, BackendStatus, BenchResults, ModelRun, Profiling,
-    RepRecord, RunStatus, SCHEMA_VERSION,
+    new_run_id, BackendResult, BackendStatus, BenchResults, ModelRun, Profiling, RepRecord,
+    RunStatus, SCHEMA_VERSION,
 };
 use crate::scenario::{LoadedScenario, ScenarioKind};
 use crate::worker::WorkerProcess;
@@ -267,9 +268,9 @@ impl Run {
             },
             resolution: None,
             // Measured before any worker starts: nothing else runs yet.
-            harness: Some(crate::harness::HarnessFootprint {
-                record_token_ns: crate::harness::record_token_cost_ns(),
-                record_span_ns: crate::harness::record_span_cost_ns(),
+            harness: Some(crate::footprint::HarnessFootprint {
+                record_token_ns: crate::footprint::record_token_cost_ns(),
+                record_span_ns: crate::footprint::record_span_cost_ns(),
                 ..Default::default()
             }),
         };
@@ -439,7 +440,7 @@ impl Run {
         };
         self.results.finished_at = Some(utc_now().1);
         if let Some(h) = self.results.harness.as_mut() {
-            crate::harness::driver_usage(h);
+            crate::footprint::driver_usage(h);
         }
         let files = self.write_snapshot()?;
         if let Some(m) = self

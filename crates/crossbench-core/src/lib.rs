@@ -6,6 +6,7 @@
 //! are kept apart so each can be tested on its own.
 
 pub mod agreement;
+pub mod analysis;
 pub mod attribution;
 pub mod backend;
 pub mod baseline;
@@ -14,10 +15,11 @@ pub mod design;
 pub mod driver;
 pub mod environment;
 pub mod export;
+pub mod footprint;
 pub mod gate;
-pub mod harness;
 pub mod interrupt;
 pub mod machine_memory;
+pub mod microbench;
 pub mod mock;
 pub mod overhead;
 pub mod phases;
@@ -25,6 +27,7 @@ pub mod protocol;
 pub mod results;
 pub mod scenario;
 pub mod stats;
+mod summaries;
 pub mod units;
 pub mod worker;
 

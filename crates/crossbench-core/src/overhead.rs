@@ -11,11 +11,10 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
-
+pub use crate::results::Resolution;
 use crate::results::{BackendResult, BackendStatus, BenchResults, RepRecord};
-use crate::stats::bootstrap::{cv, median, paired_ratios, Interval};
 use crate::stats::order::median_ci;
+use crate::stats::{cv, median, paired_ratios};
 
 /// The backend every other one is compared with (the floor).
 pub const REFERENCE_BACKEND: &str = "native-cpp";
@@ -94,6 +93,16 @@ pub fn paired_series(backend: &BackendResult, reference: &BackendResult, series:
         "itl_median_ns" => rep_itl_median_ns,
         _ => return Vec::new(),
     };
+    paired_by_round(backend, reference, f)
+}
+
+/// Per-rep ratio `f(backend rep) / f(reference rep)` for reps of the same
+/// round (same index), in index order: the pairing every overhead uses.
+pub fn paired_by_round(
+    backend: &BackendResult,
+    reference: &BackendResult,
+    f: fn(&RepRecord) -> Option<f64>,
+) -> Vec<f64> {
     let by_index: BTreeMap<u32, f64> = reference
         .reps
         .iter()
@@ -135,21 +144,6 @@ pub fn annotate(results: &mut BenchResults) {
     results.cv_limit = CV_LIMIT;
     results.noisy = results.backends.iter().any(|b| b.noisy);
     results.resolution = resolution(results);
-}
-
-/// The smallest difference a run can tell apart, in words a reviewer reads.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Resolution {
-    /// Half-width (fraction of the ratio) of the widest decode-time overhead
-    /// interval in the run; with an A/A twin, the wider of that and the A/A
-    /// interval's.
-    pub half_width: f64,
-    /// The backend whose interval set `half_width`.
-    pub widest: String,
-    /// twin / original decode time, paired per round, when the run has an
-    /// A/A twin: a true 95% interval contains 1.0 in ~95% of runs.
-    pub aa: Option<Interval>,
-    pub statement: String,
 }
 
 /// Decode-time intervals of every backend against native-cpp, plus the A/A

@@ -156,6 +156,14 @@ pub const EVENT_LINE_BASE_BYTES: usize = 4 << 20;
 /// event holds up to 8 spans per token, of at most 46 bytes each (`[6,u64,u64],`).
 pub const EVENT_LINE_BYTES_PER_TOKEN: usize = 512;
 
+/// The stderr line a worker writes per token when its environment has
+/// `CROSSBENCH_TOKEN_PROGRESS=1` (full-size scenarios, `[run] token_progress`):
+/// the progress bar then counts tokens while a generation runs. Not kept in
+/// the stderr tail. Part of the protocol (workers write it, the driver's
+/// stderr reader counts it), so it lives here and `worker` re-exports it.
+pub const TOKEN_LINE: &str = "crossbench-token";
+pub const TOKEN_PROGRESS_ENV: &str = "CROSSBENCH_TOKEN_PROGRESS";
+
 /// The longest event line a worker may write while serving `max_new` tokens;
 /// the driver kills a worker that writes a longer one (docs/protocol.md).
 pub fn max_event_line_bytes(max_new: u32) -> usize {
@@ -324,14 +332,14 @@ fn serve_one(engine: &mut dyn InProcessEngine, req: &GenRequest) -> String {
     let mut ids: Vec<u32> = Vec::with_capacity(capacity);
     let mut stamps: Vec<u64> = Vec::with_capacity(capacity);
     let started = monotonic_ns();
-    let progress = std::env::var(crate::worker::TOKEN_PROGRESS_ENV).is_ok_and(|v| v == "1");
+    let progress = std::env::var(TOKEN_PROGRESS_ENV).is_ok_and(|v| v == "1");
     let result = {
         let mut on_token = |id: u32| {
             stamps.push(monotonic_ns());
             ids.push(id);
             if progress {
                 // One stderr line per token (full-size scenarios only).
-                eprintln!("{}", crate::worker::TOKEN_LINE);
+                eprintln!("{}", TOKEN_LINE);
             }
         };
         engine.generate(req, &mut on_token)

@@ -1,5 +1,6 @@
-//! The versioned results schema (`schema_version: 1`) and the summaries
-//! derived from raw reps.
+//! The versioned results schema (`schema_version: 1`). What analysis derives
+//! from the reps is computed elsewhere (`summaries`, `overhead`,
+//! `attribution`, `agreement`); only its types live here (`derived`).
 
 use std::collections::BTreeMap;
 
@@ -8,13 +9,13 @@ use serde::{Deserialize, Serialize};
 use crate::backend::StampSource;
 use crate::design::RunDesign;
 use crate::environment::Environment;
-use crate::overhead::Resolution;
 use crate::scenario::{Dtype, ModelSource, ScenarioKind};
-use crate::stats::bootstrap::Interval;
-use crate::stats::{encode_histogram, histogram, rep_metrics, summarize, summarize_f64, Summary};
+use crate::stats::{Interval, Summary};
 use crate::worker::IpcCounts;
 
-pub use crate::agreement::{compute_agreement, Agreement, AgreementEntry};
+mod derived;
+
+pub use derived::{Agreement, AgreementEntry, PhaseSplit, Resolution};
 
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -56,9 +57,9 @@ pub struct BenchResults {
     #[serde(default)]
     pub resolution: Option<Resolution>,
     /// The driver's own peak RSS and CPU time, and the measured cost of
-    /// recording one token (see `harness`).
+    /// recording one token (see `footprint`).
     #[serde(default)]
-    pub harness: Option<crate::harness::HarnessFootprint>,
+    pub harness: Option<crate::footprint::HarnessFootprint>,
 }
 
 /// How a profiling run was profiled.
@@ -291,7 +292,7 @@ pub struct BackendResult {
     pub noisy: bool,
     /// `bench --phases`: the typical decode token split into phases.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub phase_split: Option<crate::attribution::PhaseSplit>,
+    pub phase_split: Option<PhaseSplit>,
 }
 
 impl BackendResult {
@@ -328,137 +329,8 @@ impl BackendResult {
         }
     }
 
-    /// Recomputes summaries, histograms, memory and crossings from the reps.
-    pub fn recompute(&mut self, prompt_tokens: usize) {
-        let mut series = MetricSeries::default();
-        for rep in &self.reps {
-            series.add(rep, prompt_tokens);
-        }
-        self.summaries.clear();
-        self.histograms.clear();
-        for (name, samples) in &series.integer {
-            if let Some(s) = summarize(samples) {
-                self.summaries.insert(name.to_string(), s);
-            }
-            if let Some(h) = histogram(samples) {
-                // The summaries and raw samples stay; only the encoded copy is lost.
-                match encode_histogram(&h) {
-                    Ok(text) => {
-                        self.histograms.insert(name.to_string(), text);
-                    }
-                    Err(e) => eprintln!(
-                        "crossbench: {}: the {name} histogram cannot be serialized ({e}); \
-                         results.json keeps its samples and summary",
-                        self.name
-                    ),
-                }
-            }
-        }
-        for (name, samples) in &series.real {
-            if let Some(s) = summarize_f64(samples) {
-                self.summaries.insert(name.to_string(), s);
-            }
-        }
-        // Per rep when each rep loads its own worker, else the long-lived worker's.
-        let per_rep = self.reps.iter().filter_map(|r| r.load_peak_rss_bytes).max();
-        self.memory.load_peak_rss_bytes = per_rep.max(self.load_peak_rss_bytes);
-        self.memory.worker_reported_peak_rss_bytes = max_counter(&self.reps, "peak_rss_bytes");
-        self.memory.mlx_peak_bytes = max_counter(&self.reps, "mlx_peak_bytes");
-        let rep_rss = self.reps.iter().filter_map(|r| r.peak_rss_bytes).max();
-        if rep_rss.is_some() {
-            self.memory.peak_rss_bytes = self.memory.peak_rss_bytes.max(rep_rss);
-        }
-        self.crossings = crossings(&self.reps);
-        self.phase_split = crate::attribution::phase_split(&self.reps);
-    }
-
     pub fn summary_of(&self, metric: &str) -> Option<&Summary> {
         self.summaries.get(metric)
-    }
-}
-
-/// Raw samples per metric, pooled over reps.
-#[derive(Default)]
-struct MetricSeries {
-    integer: BTreeMap<&'static str, Vec<u64>>,
-    real: BTreeMap<&'static str, Vec<f64>>,
-}
-
-impl MetricSeries {
-    fn add(&mut self, rep: &RepRecord, prompt_tokens: usize) {
-        let mut int = |k: &'static str, v: u64| self.integer.entry(k).or_default().push(v);
-        if let Some(v) = rep.load_ns {
-            int("load_ns", v);
-        }
-        if let Some(v) = rep.spawn_to_loaded_ns {
-            int("spawn_to_loaded_ns", v);
-        }
-        let producer = rep.producer_ns.as_deref();
-        let Some(m) = rep_metrics(
-            rep.request_sent_ns,
-            &rep.consumer_ns,
-            producer,
-            prompt_tokens,
-            rep.prefill_ns,
-        ) else {
-            return;
-        };
-        int("ttft_ns", m.ttft_ns);
-        int("e2e_ns", m.e2e_ns);
-        int("worker_prefill_ns", rep.prefill_ns);
-        int("worker_decode_ns", rep.decode_ns);
-        self.integer.entry("itl_ns").or_default().extend(&m.itl_ns);
-        if !m.ipc_ns.is_empty() {
-            self.integer.entry("ipc_ns").or_default().extend(&m.ipc_ns);
-        }
-        let mut real = |k: &'static str, v: Option<f64>| {
-            if let Some(v) = v {
-                self.real.entry(k).or_default().push(v);
-            }
-        };
-        real("tpot_ns", m.tpot_ns);
-        real("decode_tokens_per_s", m.decode_tokens_per_s);
-        real("prefill_tokens_per_s", m.prefill_tokens_per_s);
-    }
-}
-
-fn max_counter(reps: &[RepRecord], key: &str) -> Option<u64> {
-    reps.iter()
-        .filter_map(|r| r.counters.get(key).copied())
-        .max()
-}
-
-fn mean_of(values: impl Iterator<Item = f64>) -> Option<f64> {
-    let (sum, n) = values.fold((0.0, 0usize), |(s, n), v| (s + v, n + 1));
-    (n > 0).then(|| sum / n as f64)
-}
-
-fn crossings(reps: &[RepRecord]) -> Crossings {
-    let counter = |key: &str| {
-        mean_of(
-            reps.iter()
-                .filter_map(|r| r.counters.get(key).map(|&v| v as f64)),
-        )
-    };
-    let per_token = |key: &str| {
-        mean_of(reps.iter().filter_map(|r| {
-            let tokens = r.token_ids.len();
-            r.counters
-                .get(key)
-                .filter(|_| tokens > 0)
-                .map(|&v| v as f64 / tokens as f64)
-        }))
-    };
-    let ipc = |f: fn(&IpcCounts) -> u64| mean_of(reps.iter().map(|r| f(&r.ipc) as f64));
-    Crossings {
-        rust_to_c_calls: counter("calls"),
-        c_to_rust_callbacks: counter("callbacks"),
-        ipc_messages_in: ipc(|c| c.messages_in),
-        ipc_messages_out: ipc(|c| c.messages_out),
-        ipc_bytes_in: ipc(|c| c.bytes_in),
-        ipc_bytes_out: ipc(|c| c.bytes_out),
-        mlx_evals_per_token: per_token("evals"),
-        mlx_syncs_per_token: per_token("syncs"),
     }
 }
 

@@ -6,10 +6,23 @@
 //! are within 0.1% of the true sample value. Histograms are serialized in the
 //! standard HdrHistogram V2 + DEFLATE format, base64-encoded (the encoding of
 //! HdrHistogram log files), so any HdrHistogram implementation can read them.
+//!
+//! Where each estimator lives: `Interval`, `median`, `cv` and `paired_ratios`
+//! (used by every method) are re-exported here; `order` is the median's
+//! distribution-free interval (overheads, claims); `rank` the Hodges–Lehmann
+//! shift between two runs (gate and compare, through `analysis::change`);
+//! `bootstrap` the ratio-of-medians bootstrap kept for `gate --method
+//! median-bootstrap`.
 
 pub mod bootstrap;
+mod interval;
 pub mod order;
 pub mod rank;
+mod sample;
+
+pub use interval::Interval;
+pub(crate) use sample::median_sorted;
+pub use sample::{cv, median, paired_ratios};
 
 use base64::Engine as _;
 use hdrhistogram::serialization::{Serializer as _, V2DeflateSerializer};

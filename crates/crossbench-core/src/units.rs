@@ -30,7 +30,7 @@ pub fn fmt_pct_change(ratio: f64) -> String {
 }
 
 /// "+1.2% [+0.4%, +2.0%]" for a ratio interval.
-pub fn fmt_ratio_ci(ci: &crate::stats::bootstrap::Interval) -> String {
+pub fn fmt_ratio_ci(ci: &crate::stats::Interval) -> String {
     let pct = fmt_pct_change;
     format!("{} [{}, {}]", pct(ci.estimate), pct(ci.low), pct(ci.high))
 }

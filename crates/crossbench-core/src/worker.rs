@@ -23,9 +23,9 @@ use crate::backend::WorkerSpec;
 use crate::clock::monotonic_ns;
 use crate::interrupt::interrupt_requested;
 use crate::protocol::{max_event_line_bytes, Event, Request, EVENT_LINE_BASE_BYTES};
+pub use crate::protocol::{TOKEN_LINE, TOKEN_PROGRESS_ENV};
 use child::{kill_group, wait4_nohang, write_by, WriteStop};
 use lines::{read_stderr, read_stdout, ReaderMsg, TokenWatch};
-pub use lines::{TOKEN_LINE, TOKEN_PROGRESS_ENV};
 
 /// How often a wait re-checks the interrupt flag.
 const POLL_SLICE: Duration = Duration::from_millis(50);

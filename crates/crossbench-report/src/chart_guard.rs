@@ -58,7 +58,7 @@ pub fn svg_or_note(chart: Result<String, ReportError>) -> Result<String, ReportE
         Ok(svg) => Ok(svg),
         Err(ReportError::Unplottable { chart, message }) => Ok(format!(
             "<p class=\"warnings\" data-left-out=\"{chart}\">Chart left out: {}</p>",
-            crate::html::escape(&message)
+            crate::escape::escape(&message)
         )),
         Err(e) => Err(e),
     }

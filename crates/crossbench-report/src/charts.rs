@@ -421,7 +421,7 @@ pub(crate) fn nonzero(v: f64) -> f64 {
 /// by itself, and the page then holds no URL at all), and it gets an
 /// accessible name and a class the stylesheet scales.
 pub(crate) fn finish_svg(svg: String, label: &str) -> String {
-    let label = crate::html::escape(label);
+    let label = crate::escape::escape(label);
     svg.replacen(" xmlns=\"http://www.w3.org/2000/svg\"", "", 1)
         .replacen(
             "<svg ",

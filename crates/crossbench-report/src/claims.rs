@@ -9,161 +9,19 @@
 //! not hold when it lies outside, inconclusive when it straddles an edge
 //! (the run cannot resolve the claim, e.g. 0.01% against a +-1% interval).
 
-use crossbench_core::overhead::{self, REFERENCE_BACKEND, REPORT_CONFIDENCE};
-use crossbench_core::results::{BackendResult, RepRecord};
-use crossbench_core::stats::bootstrap::Interval;
-use crossbench_core::stats::order::median_ci;
+use crossbench_core::analysis::claims::{self as analysis, OperationTimes};
+use crossbench_core::overhead::REFERENCE_BACKEND;
+use crossbench_core::stats::Interval;
 
+use crate::claim_row::{point, row, Range, Scale};
+pub use crate::claim_row::{verdict, ClaimRow, Verdict};
 use crate::html::{fmt_bytes, fmt_ns};
 use crate::load::Microbench;
 use crate::view::{BackendView, RunView};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict {
-    Holds,
-    DoesNotHold,
-    Inconclusive,
-    NotMeasured,
-}
-
-impl Verdict {
-    pub fn text(self) -> &'static str {
-        match self {
-            Verdict::Holds => "holds",
-            Verdict::DoesNotHold => "does not hold",
-            Verdict::Inconclusive => "inconclusive",
-            Verdict::NotMeasured => "not measured in this run",
-        }
-    }
-    pub fn css(self) -> &'static str {
-        match self {
-            Verdict::Holds => "verdict-holds",
-            Verdict::DoesNotHold => "verdict-fails",
-            Verdict::Inconclusive => "verdict-unclear",
-            Verdict::NotMeasured => "verdict-none",
-        }
-    }
-}
-
-/// How the ratio column compares measurement and claim.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) enum Scale {
-    /// measured / claimed (midpoint of the range).
-    Value,
-    /// measured overhead / claimed overhead, for ratios to native-cpp.
-    Overhead,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct ClaimRow {
-    /// The note's words.
-    pub claim: &'static str,
-    /// What was measured for it here and the range it was held to.
-    pub tested_as: String,
-    pub measured: String,
-    pub ratio: Option<String>,
-    pub verdict: Verdict,
-}
-
-/// A claimed range in the unit of its measurement.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Range {
-    pub lo: f64,
-    pub hi: f64,
-    /// The note's figure, for the ratio column.
-    pub claimed: f64,
-}
-
-/// holds / does not hold / inconclusive for an interval against a range.
-pub fn verdict(measured: &Interval, lo: f64, hi: f64) -> Verdict {
-    if measured.low >= lo && measured.high <= hi {
-        Verdict::Holds
-    } else if measured.high < lo || measured.low > hi {
-        Verdict::DoesNotHold
-    } else {
-        Verdict::Inconclusive
-    }
-}
-
-fn point(v: f64) -> Interval {
-    Interval {
-        estimate: v,
-        low: v,
-        high: v,
-        confidence: 1.0,
-        samples: 1,
-    }
-}
-
-pub(crate) fn row(
-    claim: &'static str,
-    tested_as: String,
-    m: Option<(Interval, String)>,
-    r: Range,
-    scale: Scale,
-) -> ClaimRow {
-    let Some((ci, measured)) = m else {
-        return ClaimRow {
-            claim,
-            tested_as,
-            measured: "not measured in this run".into(),
-            ratio: None,
-            verdict: Verdict::NotMeasured,
-        };
-    };
-    // Too few reps for an interval (a point estimate from 1-2 reps, not an
-    // exact value; microbenchmarks carry samples 0 and their own interval):
-    // nothing can be resolved, so no verdict either way.
-    if (1..crate::view::MIN_REPS_FOR_CI).contains(&ci.samples) && ci.confidence < 1.0 {
-        return ClaimRow {
-            claim,
-            tested_as,
-            measured,
-            ratio: Some(format!(
-                "{} rep(s): no interval, so no verdict (need {})",
-                ci.samples,
-                crate::view::MIN_REPS_FOR_CI
-            )),
-            verdict: Verdict::Inconclusive,
-        };
-    }
-    let ratio = match scale {
-        Scale::Value => times(ci.estimate / r.claimed),
-        // Below 1.0 beyond the interval would mean the floor is not a floor;
-        // a point estimate below 1.0 inside it is only "no overhead seen".
-        Scale::Overhead if ci.high < 1.0 => {
-            "faster than native-cpp beyond its interval: the floor did not hold in this run".into()
-        }
-        Scale::Overhead if ci.estimate <= 1.0 => {
-            "no overhead measurable (estimate at or below +0%, interval includes it)".into()
-        }
-        Scale::Overhead => format!(
-            "{} the claimed overhead",
-            times((ci.estimate - 1.0) / (r.claimed - 1.0))
-        ),
-    };
-    ClaimRow {
-        claim,
-        tested_as,
-        measured,
-        ratio: Some(ratio),
-        verdict: verdict(&ci, r.lo, r.hi),
-    }
-}
-
-/// "0.123×", "12.3×", "4000×": three significant digits, or whole numbers.
-fn times(x: f64) -> String {
-    match x.abs() {
-        a if a >= 100.0 => format!("{x:.0}×"),
-        a if a >= 10.0 => format!("{x:.1}×"),
-        a if a >= 1.0 => format!("{x:.2}×"),
-        _ => format!("{x:.3}×"),
-    }
-}
-
-/// Interval of the median of per-rep values (ns), formatted with its backend.
-fn rep_median(b: &BackendView, values: Vec<f64>) -> Option<(Interval, String)> {
-    let ci = median_ci(&values, REPORT_CONFIDENCE)?;
+/// A median's interval (ns), formatted with its backend.
+fn median_text(b: &BackendView, ci: Option<Interval>) -> Option<(Interval, String)> {
+    let ci = ci?;
     let text = if ci.samples >= crate::view::MIN_REPS_FOR_CI {
         format!(
             "{} [{}, {}] ({}, n={})",
@@ -179,10 +37,14 @@ fn rep_median(b: &BackendView, values: Vec<f64>) -> Option<(Interval, String)> {
     Some((ci, text))
 }
 
-fn per_rep(b: &BackendView, f: impl Fn(&RepRecord) -> Option<f64>) -> Vec<f64> {
+fn operation_times(b: &BackendView) -> OperationTimes {
     b.result
-        .map(|r: &BackendResult| r.reps.iter().filter_map(&f).collect())
-        .unwrap_or_default()
+        .map(analysis::operation_times)
+        .unwrap_or(OperationTimes {
+            token: None,
+            prompt: None,
+            step: None,
+        })
 }
 
 /// The claims table for one run.
@@ -212,22 +74,9 @@ fn duration_rows(view: &RunView) -> Vec<ClaimRow> {
         b.load_ns
             .map(|v| (point(v), format!("{} ({})", fmt_ns(v), b.name)))
     });
-    let token = measure(&|b| rep_median(b, per_rep(b, overhead::rep_itl_median_ns)));
-    let prompt = measure(&|b| {
-        rep_median(
-            b,
-            per_rep(b, |r| (r.prefill_ns > 0).then_some(r.prefill_ns as f64)),
-        )
-    });
-    let step = measure(&|b| {
-        rep_median(
-            b,
-            per_rep(b, |r| {
-                (r.token_ids.len() > 1 && r.decode_ns > 0)
-                    .then(|| r.decode_ns as f64 / (r.token_ids.len() - 1) as f64)
-            }),
-        )
-    });
+    let token = measure(&|b| median_text(b, operation_times(b).token));
+    let prompt = measure(&|b| median_text(b, operation_times(b).prompt));
+    let step = measure(&|b| median_text(b, operation_times(b).step));
     vec![
         row(
             "Load Model (once): 2–5 seconds",
@@ -421,82 +270,10 @@ fn memory_rows(view: &RunView) -> Vec<ClaimRow> {
 mod tests {
     use super::*;
 
-    fn iv(estimate: f64, low: f64, high: f64) -> Interval {
-        Interval {
-            estimate,
-            low,
-            high,
-            confidence: 0.95,
-            samples: 5,
-        }
-    }
-
-    #[test]
-    fn verdict_compares_the_interval_with_the_range() {
-        assert_eq!(verdict(&iv(30.0, 25.0, 35.0), 20.0, 50.0), Verdict::Holds);
-        assert_eq!(
-            verdict(&iv(5.0, 4.0, 6.0), 20.0, 50.0),
-            Verdict::DoesNotHold
-        );
-        assert_eq!(
-            verdict(&iv(1.0, 0.99, 1.01), 0.0, 1.0001),
-            Verdict::Inconclusive
-        );
-        assert_eq!(verdict(&iv(1.3, 1.2, 1.4), 0.0, 1.05), Verdict::DoesNotHold);
-    }
-
-    #[test]
-    fn a_single_rep_gets_no_verdict() {
-        let mut one = iv(1.006, 1.006, 1.006);
-        one.samples = 1;
-        one.confidence = 0.0;
-        let r = Range {
-            lo: 0.0,
-            hi: 1.05,
-            claimed: 1.05,
-        };
-        let got = row("c", "t".into(), Some((one, "m".into())), r, Scale::Overhead);
-        assert_eq!(got.verdict, Verdict::Inconclusive);
-        assert!(got.ratio.unwrap().contains("no verdict"));
-        // An exact value (a peak, a count) is still judged from one run.
-        let exact = point(1.006);
-        let got = row(
-            "c",
-            "t".into(),
-            Some((exact, "m".into())),
-            r,
-            Scale::Overhead,
-        );
-        assert_eq!(got.verdict, Verdict::Holds);
-    }
-
     #[test]
     fn rounding_ranges_bracket_the_figures() {
         let r = rounded_ratio(2.5, 2.0, 0.1);
         assert!((r.lo - 2.45 / 2.05).abs() < 1e-12 && (r.hi - 2.55 / 1.95).abs() < 1e-12);
         assert!(r.lo < 1.25 && 1.25 < r.hi);
-    }
-
-    #[test]
-    fn missing_measurement_is_not_measured_and_overhead_ratio_reads_plainly() {
-        let r = Range {
-            lo: 0.0,
-            hi: 1.0001,
-            claimed: 1.0001,
-        };
-        let none = row("c", "t".into(), None, r, Scale::Overhead);
-        assert_eq!(
-            (none.verdict, none.measured.as_str()),
-            (Verdict::NotMeasured, "not measured in this run")
-        );
-        let slower = row(
-            "c",
-            "t".into(),
-            Some((iv(1.02, 1.01, 1.03), "m".into())),
-            r,
-            Scale::Overhead,
-        );
-        assert_eq!(slower.verdict, Verdict::DoesNotHold);
-        assert_eq!(slower.ratio.as_deref(), Some("200× the claimed overhead"));
     }
 }

@@ -3,16 +3,16 @@
 //! FFI counterparts standing in only where no Go measurement exists.
 
 use crossbench_core::overhead::REPORT_CONFIDENCE;
-use crossbench_core::stats::bootstrap::Interval;
+use crossbench_core::stats::Interval;
 
-use crate::claims::{row, ClaimRow, Range, Scale};
+use crate::claim_row::{row, ClaimRow, Range, Scale};
 use crate::html::fmt_ns;
 use crate::load::Microbench;
 
 /// One benchmark of microbench.json as an interval, with a description.
 fn bench(micro: Option<&Microbench>, id: &str) -> Option<(Interval, String)> {
     let m = micro?;
-    let (est, low, high) = m.benchmark(id)?.bounds();
+    let (est, low, high) = m.data.benchmark(id)?.bounds();
     let interval = if low < high {
         format!(" [{}, {}]", fmt_ns(low), fmt_ns(high))
     } else {
@@ -35,8 +35,8 @@ fn bench(micro: Option<&Microbench>, id: &str) -> Option<(Interval, String)> {
 /// allow (low / high .. high / low): conservative, as the two are independent.
 fn ratio(micro: Option<&Microbench>, num: &str, den: &str) -> Option<(Interval, String)> {
     let m = micro?;
-    let (n, nl, nh) = m.benchmark(num)?.bounds();
-    let (d, dl, dh) = m.benchmark(den)?.bounds();
+    let (n, nl, nh) = m.data.benchmark(num)?.bounds();
+    let (d, dl, dh) = m.data.benchmark(den)?.bounds();
     if dl <= 0.0 {
         return None;
     }

@@ -1,24 +1,22 @@
 //! Several runs of one scenario side by side (different commits, machines or
 //! model sizes): per backend and metric, each run's median and its change
-//! against the first run with a bootstrap interval, and the metadata.
+//! against the first run with its interval, and the metadata.
 //!
-//! Runs are independent, so their reps are not paired: the change is the
-//! ratio of medians with both samples resampled independently (core's
-//! `ratio_of_medians_ci`), the estimator the regression gate used before its
-//! rank shift (`--method median-bootstrap`); kept here because compare shows
-//! medians.
+//! The change is core's `analysis::change`, the regression gate's estimator
+//! (Hodges–Lehmann shift with its rank-sum interval), so compare and the gate
+//! give one answer to one question.
 
+use crossbench_core::analysis::change::metric_across_runs;
+use crossbench_core::analysis::overheads::{rep_e2e_ns, rep_ttft_ns};
 use crossbench_core::overhead::{rep_decode_ns, rep_itl_median_ns, REPORT_CONFIDENCE};
 use crossbench_core::results::{BackendResult, BenchResults, RepRecord};
-use crossbench_core::stats::bootstrap::{
-    median, ratio_of_medians_ci, Interval, DEFAULT_RESAMPLES, DEFAULT_SEED,
-};
+use crossbench_core::stats::Interval;
 
 use crossbench_core::export::md_text;
 
 use crate::html::{self, escape, fmt_bytes, fmt_ns, fmt_ratio, swatch, Cell};
-use crate::run_page::model_label;
-use crate::view::{rep_e2e_ns, RunView};
+use crate::run_metadata::model_label;
+use crate::view::RunView;
 use crate::ReportError;
 
 pub struct Comparison {
@@ -30,12 +28,6 @@ pub struct Comparison {
 struct Metric {
     name: &'static str,
     of_rep: fn(&RepRecord) -> Option<f64>,
-}
-
-fn rep_ttft_ns(rep: &RepRecord) -> Option<f64> {
-    rep.consumer_ns
-        .first()
-        .map(|f| f.saturating_sub(rep.request_sent_ns) as f64)
 }
 
 const METRICS: [Metric; 4] = [
@@ -115,28 +107,15 @@ fn rows(runs: &[(String, BenchResults)]) -> Vec<Row> {
             })
             .collect();
         for m in &METRICS {
-            let samples: Vec<Vec<f64>> = found
+            let across = metric_across_runs(&found, m.of_rep, REPORT_CONFIDENCE);
+            let values = across
+                .medians
                 .iter()
-                .map(|b| {
-                    b.map(|b| b.reps.iter().filter_map(m.of_rep).collect())
-                        .unwrap_or_default()
-                })
+                .map(|v| v.map(fmt_ns).unwrap_or_else(|| "absent".into()))
                 .collect();
-            let values = samples
+            let changes = across
+                .changes
                 .iter()
-                .map(|s| median(s).map(fmt_ns).unwrap_or_else(|| "absent".into()))
-                .collect();
-            let changes = samples[1..]
-                .iter()
-                .map(|s| {
-                    ratio_of_medians_ci(
-                        s,
-                        &samples[0],
-                        REPORT_CONFIDENCE,
-                        DEFAULT_RESAMPLES,
-                        DEFAULT_SEED,
-                    )
-                })
                 .map(|ci| ci.map(|ci| fmt_ratio(&ci)).unwrap_or_else(|| "—".into()))
                 .collect();
             out.push(Row {
@@ -369,9 +348,9 @@ fn render_html(runs: &[(String, BenchResults)], letters: &[String], rows: &[Row]
         })
         .collect();
     body.push_str(&format!(
-        "<h2>Changes against A</h2>\n<p class=\"note\">Values are medians over each run's reps. A change is the ratio of medians \
-         (run / A) with a bootstrap 95% interval, both runs resampled independently; an interval that contains +0% means no \
-         change this data can show. Runs on different machines or models differ in more than the code.</p>\n{}",
+        "<h2>Changes against A</h2>\n<p class=\"note\">Values are medians over each run's reps. A change is the ratio run / A \
+         estimated as the regression gate does (Hodges–Lehmann shift of log values with its rank-sum 95% interval); an interval \
+         that contains +0% means no change this data can show. Runs on different machines or models differ in more than the code.</p>\n{}",
         html::table(&h, &table_rows)
     ));
     html::page(

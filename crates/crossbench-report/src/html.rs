@@ -1,7 +1,7 @@
-//! HTML building blocks: escaping, the page shell with its security policy
+//! HTML building blocks: the page shell with its security policy
 //! and print-friendly stylesheet, tables and number formats.
 
-use crossbench_core::stats::bootstrap::Interval;
+use crossbench_core::stats::Interval;
 
 /// Nothing may be fetched: no scripts at all, styles and images only from
 /// the page itself. A browser that obeys this makes no request for the page.
@@ -33,20 +33,7 @@ code { font-size: 0.95em; }
 @media print { body { max-width: none; padding: 0; font-size: 10pt; } h2 { break-after: avoid; } table { break-inside: auto; } tr { break-inside: avoid; } }
 "#;
 
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+pub use crate::escape::escape;
 
 /// The whole document around `body` (already HTML).
 pub fn page(title: &str, body: &str) -> String {
@@ -142,11 +129,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn escaping_and_formats() {
-        assert_eq!(
-            escape("<a href=\"x\">&'"),
-            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
-        );
+    fn number_formats() {
         assert_eq!(fmt_ns(2.5e9), "2.50 s");
         assert_eq!(fmt_ns(16_064_511.0), "16.1 ms");
         assert_eq!(fmt_ns(1500.0), "1.50 µs");

@@ -10,13 +10,16 @@
 //! `compare` puts several runs of one scenario side by side (commits,
 //! machines, model sizes) with the change of each metric and its interval.
 
-pub mod attribution;
+pub mod attribution_section;
+mod backend_cells;
 pub mod chart_guard;
 pub mod charts;
+mod claim_row;
 pub mod claims;
 mod claims_go;
 pub mod compare;
 pub mod embed_page;
+mod escape;
 mod html;
 pub mod load;
 mod run_design;

@@ -3,8 +3,8 @@
 
 use std::path::Path;
 
+use crossbench_core::microbench::MICROBENCH_SCHEMA;
 use crossbench_core::results::{BenchResults, SCHEMA_VERSION};
-use serde::Deserialize;
 
 use crate::ReportError;
 
@@ -63,65 +63,12 @@ pub fn parse_results(text: &str, file: &str) -> Result<BenchResults, ReportError
     })
 }
 
-/// The microbenchmark summary `crossbench claims` writes
-/// (`results/microbench.json`, schema `crossbench.microbench/1`): criterion's
-/// medians with their intervals, and its own claim-by-claim pairs. Only the
-/// fields the report shows are read.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+/// microbench.json as the report read it (core's `microbench` defines the
+/// schema), and where it was read from: the page names the file.
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Microbench {
-    pub schema: String,
-    #[serde(default)]
-    pub generated_at: Option<String>,
-    #[serde(default)]
-    pub benchmarks: Vec<MicroBenchmark>,
-    #[serde(default)]
-    pub claims: Vec<MicroClaim>,
-    /// Set by `load_microbench`: where it was read from.
-    #[serde(skip)]
+    pub data: crossbench_core::microbench::Microbench,
     pub file: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct MicroBenchmark {
-    pub id: String,
-    pub median_ns: f64,
-    #[serde(default)]
-    pub ci_low_ns: Option<f64>,
-    #[serde(default)]
-    pub ci_high_ns: Option<f64>,
-}
-
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct MicroClaim {
-    pub claim: String,
-    #[serde(default)]
-    pub measured: String,
-    #[serde(default)]
-    pub baseline: String,
-    pub measured_median_ns: Option<f64>,
-    pub baseline_median_ns: Option<f64>,
-    pub difference_ns: Option<f64>,
-    pub ratio: Option<f64>,
-}
-
-/// The schema this report reads.
-pub const MICROBENCH_SCHEMA: &str = "crossbench.microbench/1";
-
-impl Microbench {
-    pub fn benchmark(&self, id: &str) -> Option<&MicroBenchmark> {
-        self.benchmarks.iter().find(|b| b.id == id)
-    }
-}
-
-impl MicroBenchmark {
-    /// (median, low, high); low = high = median without an interval.
-    pub fn bounds(&self) -> (f64, f64, f64) {
-        (
-            self.median_ns,
-            self.ci_low_ns.unwrap_or(self.median_ns),
-            self.ci_high_ns.unwrap_or(self.median_ns),
-        )
-    }
 }
 
 pub fn load_microbench(path: &Path) -> Result<Microbench, ReportError> {
@@ -138,19 +85,22 @@ pub fn parse_microbench(text: &str, file: &str) -> Result<Microbench, ReportErro
         file: file.to_string(),
         message,
     };
-    let mut micro: Microbench = serde_json::from_str(text).map_err(|e| {
-        schema(format!(
+    let data: crossbench_core::microbench::Microbench =
+        serde_json::from_str(text).map_err(|e| {
+            schema(format!(
             "not microbenchmark results (schema {MICROBENCH_SCHEMA}, see `crossbench claims`): {e}"
         ))
-    })?;
-    if micro.schema != MICROBENCH_SCHEMA {
+        })?;
+    if data.schema != MICROBENCH_SCHEMA {
         return Err(schema(format!(
             "schema `{}`, but this report reads `{MICROBENCH_SCHEMA}`",
-            micro.schema
+            data.schema
         )));
     }
-    micro.file = file.to_string();
-    Ok(micro)
+    Ok(Microbench {
+        data,
+        file: file.to_string(),
+    })
 }
 
 #[cfg(test)]
@@ -206,7 +156,7 @@ mod tests {
             {"id": "rust_to_c/ffi_noop", "median_ns": 1.5, "ci_low_ns": 1.4, "ci_high_ns": 1.7}], "claims": []}"#;
         let m = parse_microbench(text, "m.json").unwrap();
         assert_eq!(
-            m.benchmark("rust_to_c/ffi_noop").unwrap().bounds(),
+            m.data.benchmark("rust_to_c/ffi_noop").unwrap().bounds(),
             (1.5, 1.4, 1.7)
         );
         let err = parse_microbench(r#"{"schema": "other/2"}"#, "m.json")

@@ -1,8 +1,11 @@
 //! The report's run metadata: machine, versions, BLAS, model, scenario, and
 //! each backend's status, stamp source and error.
 
+use crossbench_core::results::BenchResults;
+use crossbench_core::scenario::ModelSource;
+
+use crate::backend_cells::{row_class, status_cell};
 use crate::html::{self, fmt_bytes, swatch, Cell};
-use crate::run_page::{model_label, row_class, status_cell};
 use crate::view::RunView;
 
 pub(crate) fn metadata(v: &RunView) -> String {
@@ -140,4 +143,29 @@ pub(crate) fn metadata(v: &RunView) -> String {
             &backends
         )
     )
+}
+
+/// What model the run used, in a few words.
+pub fn model_label(r: &BenchResults) -> String {
+    if r.backends.iter().all(|b| b.name == "mock") {
+        return "none (mock engine)".into();
+    }
+    if let Some(m) = &r.model {
+        if let Some(p) = &m.preset {
+            let layers = m
+                .num_hidden_layers
+                .map_or(String::new(), |l| format!(", {l} layers"));
+            return format!("preset {p}, {}{layers}", m.dtype.as_deref().unwrap_or("?"));
+        }
+    }
+    let dir = r.environment.model_dir.as_deref().map(|d| {
+        std::path::Path::new(d)
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_else(|| d.to_string())
+    });
+    dir.unwrap_or_else(|| match &r.scenario.model {
+        ModelSource::Preset(p) => format!("preset {p}, {:?}", r.scenario.dtype).to_lowercase(),
+        ModelSource::Path(p) => p.display().to_string(),
+    })
 }

@@ -1,16 +1,21 @@
 //! One run's report page: headline table, latency table, charts, claims,
 //! metadata and warnings.
 
+use crossbench_core::analysis::token_series::{
+    ipc_split_ms, itl_cdf_ms, timeline_ms, typical_transit,
+};
 use crossbench_core::overhead::REFERENCE_BACKEND;
 use crossbench_core::results::BenchResults;
-use crossbench_core::scenario::{ModelSource, ScenarioKind};
+use crossbench_core::scenario::ScenarioKind;
 
+use crate::backend_cells::{row_class, status_cell};
 use crate::charts::{self, Bar, Series};
 use crate::claims;
 use crate::html::{
     self, escape, fmt_bytes, fmt_count, fmt_ns, fmt_opt_ns, fmt_ratio, swatch, Cell,
 };
 use crate::load::Microbench;
+use crate::run_metadata::model_label;
 use crate::view::{self, BackendView, CrossingCounts, RunView, State};
 use crate::ReportError;
 
@@ -26,36 +31,11 @@ pub fn render_run(
     body.push_str(&crate::run_design::resolution_html(results));
     body.push_str(&latency(&view));
     body.push_str(&charts_section(&view)?);
-    body.push_str(&crate::attribution::section(results)?);
+    body.push_str(&crate::attribution_section::section(results)?);
     body.push_str(&claims_section(&view, micro));
     body.push_str(&crate::run_metadata::metadata(&view));
     let title = format!("crossbench {} — {}", results.scenario.name, results.run_id);
     Ok(html::page(&title, &body))
-}
-
-/// What model the run used, in a few words.
-pub fn model_label(r: &BenchResults) -> String {
-    if r.backends.iter().all(|b| b.name == "mock") {
-        return "none (mock engine)".into();
-    }
-    if let Some(m) = &r.model {
-        if let Some(p) = &m.preset {
-            let layers = m
-                .num_hidden_layers
-                .map_or(String::new(), |l| format!(", {l} layers"));
-            return format!("preset {p}, {}{layers}", m.dtype.as_deref().unwrap_or("?"));
-        }
-    }
-    let dir = r.environment.model_dir.as_deref().map(|d| {
-        std::path::Path::new(d)
-            .file_name()
-            .map(|f| f.to_string_lossy().into_owned())
-            .unwrap_or_else(|| d.to_string())
-    });
-    dir.unwrap_or_else(|| match &r.scenario.model {
-        ModelSource::Preset(p) => format!("preset {p}, {:?}", r.scenario.dtype).to_lowercase(),
-        ModelSource::Path(p) => p.display().to_string(),
-    })
 }
 
 fn header(v: &RunView) -> String {
@@ -86,18 +66,6 @@ fn warnings(v: &RunView) -> String {
         "<div class=\"warnings\"><b>Warnings ({})</b><ul>{items}</ul></div>\n",
         v.warnings.len()
     )
-}
-
-pub(crate) fn status_cell(b: &BackendView) -> Cell {
-    match &b.state {
-        State::Ok => Cell::Text(format!("ok ({} reps)", b.reps)),
-        State::Absent => Cell::Text("absent: not in this run".into()),
-        State::NotOk(s, _) => Cell::Text(format!("{s} ({} reps kept)", b.reps)),
-    }
-}
-
-pub(crate) fn row_class(b: &BackendView) -> Option<&'static str> {
-    (b.state != State::Ok).then_some("absent")
 }
 
 pub(crate) fn crossings_text(c: &CrossingCounts) -> String {
@@ -278,7 +246,7 @@ fn charts_section(v: &RunView) -> Result<String, ReportError> {
             .iter()
             .map(|b| Series {
                 name: b.name.clone(),
-                points: view::clip_cdf(view::itl_cdf_ms(b.result.unwrap()), cut_ms.unwrap_or(0.0)),
+                points: view::clip_cdf(itl_cdf_ms(b.result.unwrap()), cut_ms.unwrap_or(0.0)),
             })
             .collect();
         let caption = format!("<b>Inter-token latency distribution</b> (CDF from each backend's HdrHistogram, shared axis, {cut_text}; \
@@ -293,7 +261,7 @@ fn charts_section(v: &RunView) -> Result<String, ReportError> {
             .iter()
             .map(|b| Series {
                 name: b.name.clone(),
-                points: view::timeline_ms(b.result.unwrap()),
+                points: timeline_ms(b.result.unwrap()),
             })
             .collect();
         out.push_str(&figure("timeline", timeline.len(), "<b>Per-token latency over the generation</b> (median over reps of each token's latency; \
@@ -301,7 +269,7 @@ fn charts_section(v: &RunView) -> Result<String, ReportError> {
     }
     out.push_str(&bar_figures(v)?);
     for (i, b) in with_tokens.iter().enumerate() {
-        if let Some(split) = b.result.and_then(view::ipc_split_ms) {
+        if let Some(split) = b.result.and_then(ipc_split_ms) {
             out.push_str(&ipc_figure(b, i, &split)?);
         }
     }
@@ -367,16 +335,7 @@ fn ipc_figure(
     index: usize,
     split: &[(f64, f64, f64)],
 ) -> Result<String, ReportError> {
-    let median = |f: fn(&(f64, f64, f64)) -> f64| {
-        crossbench_core::stats::bootstrap::median(&split.iter().map(f).collect::<Vec<_>>())
-            .unwrap_or(0.0)
-    };
-    let (g, t) = (median(|s| s.1), median(|s| s.2));
-    let share = if g + t > 0.0 {
-        t / (g + t) * 100.0
-    } else {
-        0.0
-    };
+    let (g, t, share) = typical_transit(split);
     let caption = format!(
         "<b>{}: each token's latency split</b> into worker-side generation (worker's stamp minus the previous token's receipt) \
          and transit over the pipe (receipt minus the worker's stamp); medians over reps. Typical token: {} generating + {} in transit ({share:.1}% transit).",
@@ -429,6 +388,7 @@ fn claims_section(v: &RunView, micro: Option<&Microbench>) -> String {
 /// The microbenchmark file's own claim-by-claim pairs (`crossbench claims`).
 fn micro_claims(m: &Microbench) -> String {
     let rows: Vec<(Option<&str>, Vec<Cell>)> = m
+        .data
         .claims
         .iter()
         .map(|c| {
@@ -457,7 +417,7 @@ fn micro_claims(m: &Microbench) -> String {
     format!(
         "<h3>Microbenchmark pairs</h3>\n<p class=\"note\">From <code>{}</code> ({}): each claim's benchmark beside its twin without the crossing; medians.</p>\n{}",
         escape(&m.file),
-        escape(m.generated_at.as_deref().unwrap_or("undated")),
+        escape(m.data.generated_at.as_deref().unwrap_or("undated")),
         html::table(&["Claim", "Benchmark vs twin", "Measured", "Twin", "Difference", "Ratio"], &rows)
     )
 }

@@ -90,7 +90,7 @@ fn absent_and_failed_backends_are_marked_and_warned() {
 fn mismatch_noise_and_missing_reference_are_warnings() {
     let mut r = run(&[("python-subprocess", 12.0), ("ffi-token", 10.0)], 2, 10);
     r.backends[1].reps[0].token_ids[3] = 99;
-    r.agreement = crossbench_core::results::compute_agreement(&r.backends, true);
+    r.agreement = crossbench_core::agreement::compute_agreement(&r.backends, true);
     r.backends[0].noisy = true;
     r.backends[0].decode_cv = Some(0.25);
     r.cv_limit = 0.1;

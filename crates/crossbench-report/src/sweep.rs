@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use crossbench_core::export::{md_code, md_text};
 use crossbench_core::overhead::fmt_ratio_ci;
-use crossbench_core::stats::bootstrap::Interval;
+use crossbench_core::stats::Interval;
 use serde::{Deserialize, Serialize};
 
 use crate::charts::{self, ErrorSeries};

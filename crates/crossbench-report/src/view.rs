@@ -1,14 +1,13 @@
-//! What the report shows, derived from one run's results: per-backend
-//! figures, overhead intervals, chart series and warnings. Kept apart from
-//! HTML so it can be tested on plain data.
+//! What the report shows of one run's results: per-backend figures, their
+//! overhead intervals (computed by core's `analysis`) and warnings. Kept
+//! apart from HTML so it can be tested on plain data.
 
 use std::collections::BTreeMap;
 
-use crossbench_core::overhead::{self, REFERENCE_BACKEND, REPORT_CONFIDENCE};
-use crossbench_core::results::{BackendResult, BackendStatus, BenchResults, RepRecord};
-use crossbench_core::stats::bootstrap::{median, paired_ratios, Interval};
-use crossbench_core::stats::order::median_ci;
-use crossbench_core::stats::{decode_histogram, Summary};
+use crossbench_core::analysis::overheads::backend_overheads;
+use crossbench_core::overhead::{self, REFERENCE_BACKEND};
+use crossbench_core::results::{BackendResult, BackendStatus, BenchResults};
+use crossbench_core::stats::{Interval, Summary};
 
 /// The real backends of the design note's table. A run that has any of them
 /// is expected to have all; those it lacks are shown as absent.
@@ -160,7 +159,7 @@ fn backend_view<'a>(b: &'a BackendResult, reference: Option<&BackendResult>) -> 
         crossings: crossing_counts(b),
         overhead: reference
             .filter(|r| r.name != b.name)
-            .map(|r| overheads(b, r))
+            .map(|r| backend_overheads(b, r))
             .unwrap_or_default(),
     }
 }
@@ -182,79 +181,6 @@ fn crossing_counts(b: &BackendResult) -> CrossingCounts {
     }
 }
 
-/// The overhead intervals results.json carries (decode, ITL), computed here
-/// the same way when an older file lacks them, plus end-to-end time, which
-/// results.json does not carry.
-fn overheads(b: &BackendResult, reference: &BackendResult) -> BTreeMap<&'static str, Interval> {
-    let mut out = BTreeMap::new();
-    for series in overhead::SERIES {
-        let ci = b.overhead_vs_native.get(series).copied().or_else(|| {
-            let ratios = overhead::paired_series(b, reference, series);
-            median_ci(&ratios, REPORT_CONFIDENCE)
-        });
-        if let Some(ci) = ci {
-            out.insert(series, ci);
-        }
-    }
-    let ratios = paired_e2e(b, reference);
-    if let Some(ci) = median_ci(&ratios, REPORT_CONFIDENCE) {
-        out.insert("e2e_ns", ci);
-    }
-    out
-}
-
-/// Request sent to last token held, per rep.
-pub fn rep_e2e_ns(rep: &RepRecord) -> Option<f64> {
-    rep.consumer_ns
-        .last()
-        .map(|last| last.saturating_sub(rep.request_sent_ns) as f64)
-}
-
-/// Per-rep e2e ratio for reps of the same round (same index): paired for the
-/// same reason as core's overhead series, drift cancels.
-fn paired_e2e(b: &BackendResult, reference: &BackendResult) -> Vec<f64> {
-    let by_index: BTreeMap<u32, f64> = reference
-        .reps
-        .iter()
-        .filter_map(|r| rep_e2e_ns(r).map(|v| (r.index, v)))
-        .collect();
-    let (num, den): (Vec<f64>, Vec<f64>) = b
-        .reps
-        .iter()
-        .filter_map(|r| Some((rep_e2e_ns(r)?, *by_index.get(&r.index)?)))
-        .unzip();
-    paired_ratios(&num, &den)
-}
-
-/// Empirical CDF of inter-token latency in ms from the stored HdrHistogram
-/// (falling back to the raw reps when it is missing or unreadable).
-pub fn itl_cdf_ms(b: &BackendResult) -> Vec<(f64, f64)> {
-    let hist = b
-        .histograms
-        .get("itl_ns")
-        .and_then(|h| decode_histogram(h))
-        .or_else(|| {
-            let raw: Vec<u64> = b
-                .reps
-                .iter()
-                .flat_map(|r| crossbench_core::stats::diffs(&r.consumer_ns))
-                .collect();
-            crossbench_core::stats::histogram(&raw)
-        });
-    let Some(hist) = hist else { return Vec::new() };
-    let total = hist.len() as f64;
-    let mut seen = 0u64;
-    let mut points = Vec::new();
-    for v in hist.iter_recorded() {
-        seen += v.count_at_value();
-        points.push((
-            hist.highest_equivalent(v.value_iterated_to()) as f64 / 1e6,
-            seen as f64 / total,
-        ));
-    }
-    points
-}
-
 /// The CDF up to `x_max`, ending with a point at `x_max` so the curve runs
 /// to the axis's end; unchanged when `x_max` is not positive.
 pub fn clip_cdf(points: Vec<(f64, f64)>, x_max: f64) -> Vec<(f64, f64)> {
@@ -269,64 +195,6 @@ pub fn clip_cdf(points: Vec<(f64, f64)>, x_max: f64) -> Vec<(f64, f64)> {
     let y = kept.last().map_or(0.0, |p| p.1);
     kept.push((x_max, y));
     kept
-}
-
-/// Per token index (1..): the median over reps of that token's latency (ms).
-/// Token 0's latency is the TTFT, shown in the table instead: it includes
-/// the prefill and would flatten the rest of the line.
-pub fn timeline_ms(b: &BackendResult) -> Vec<(f64, f64)> {
-    per_token_median(b, |rep, i| {
-        Some(rep.consumer_ns[i].saturating_sub(rep.consumer_ns[i - 1]))
-    })
-}
-
-/// For backends with producer stamps: per token index, the medians over reps
-/// of (worker-side generation, transit to the consumer), in ms. Generation is
-/// producer stamp minus the previous token's receipt; transit is receipt
-/// minus producer stamp; together they are the token's latency.
-pub fn ipc_split_ms(b: &BackendResult) -> Option<Vec<(f64, f64, f64)>> {
-    b.reps
-        .iter()
-        .any(|r| r.producer_ns.is_some())
-        .then_some(())?;
-    let producer =
-        |rep: &RepRecord, i: usize| rep.producer_ns.as_ref().and_then(|p| p.get(i).copied());
-    let generation = per_token_median(b, |rep, i| {
-        Some(producer(rep, i)?.saturating_sub(rep.consumer_ns[i - 1]))
-    });
-    let transit = per_token_median(b, |rep, i| {
-        Some(rep.consumer_ns[i].saturating_sub(producer(rep, i)?))
-    });
-    let split = generation
-        .iter()
-        .zip(&transit)
-        .map(|(&(x, g), &(_, t))| (x, g, t))
-        .collect();
-    Some(split)
-}
-
-fn per_token_median(
-    b: &BackendResult,
-    f: impl Fn(&RepRecord, usize) -> Option<u64>,
-) -> Vec<(f64, f64)> {
-    let longest = b
-        .reps
-        .iter()
-        .map(|r| r.consumer_ns.len())
-        .max()
-        .unwrap_or(0);
-    (1..longest)
-        .filter_map(|i| {
-            let values: Vec<f64> = b
-                .reps
-                .iter()
-                .filter(|r| r.consumer_ns.len() > i)
-                .filter_map(|r| f(r, i))
-                .map(|ns| ns as f64 / 1e6)
-                .collect();
-            median(&values).map(|m| (i as f64, m))
-        })
-        .collect()
 }
 
 fn warnings(r: &BenchResults, backends: &[BackendView]) -> Vec<String> {
@@ -399,26 +267,5 @@ mod tests {
         );
         assert_eq!(clip_cdf(pts.clone(), 60.0), pts);
         assert_eq!(clip_cdf(pts.clone(), 0.0), pts);
-    }
-
-    #[test]
-    fn cdf_from_the_histogram_ends_at_one_and_split_adds_up() {
-        let r = crate::test_support::run(&[("python-subprocess", 10.0)], 3, 20);
-        let b = &r.backends[0];
-        let cdf = itl_cdf_ms(b);
-        assert!((cdf.last().unwrap().1 - 1.0).abs() < 1e-12);
-        assert!(
-            cdf.windows(2).all(|w| w[0].0 <= w[1].0 && w[0].1 <= w[1].1),
-            "monotone"
-        );
-        let split = ipc_split_ms(b).unwrap();
-        let line = timeline_ms(b);
-        assert_eq!(split.len(), 19);
-        for ((_, g, t), (_, total)) in split.iter().zip(&line) {
-            assert!(
-                (g + t - total).abs() < 1e-6,
-                "generation + transit = the token's latency"
-            );
-        }
     }
 }

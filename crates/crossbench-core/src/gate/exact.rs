@@ -3,7 +3,7 @@
 
 use super::{Check, GateConfig, Verdict};
 use crate::baseline::BaselineBackend;
-use crate::stats::bootstrap::Interval;
+use crate::stats::Interval;
 
 pub(super) fn memory_check(
     backend: &str,

@@ -33,11 +33,12 @@ pub use machine::{differences as machine_differences, same_machine};
 
 use serde::Serialize;
 
+use crate::analysis::change::run_change;
 use crate::baseline::{Baseline, BaselineBackend};
 use crate::overhead::SERIES;
 use crate::results::BackendStatus;
-use crate::stats::bootstrap::{cv, ratio_of_medians_ci, Interval, DEFAULT_RESAMPLES, DEFAULT_SEED};
-use crate::stats::rank::shift_ratio_ci;
+use crate::stats::bootstrap::{ratio_of_medians_ci, DEFAULT_RESAMPLES, DEFAULT_SEED};
+use crate::stats::{cv, Interval};
 
 /// Exit codes of `crossbench gate` (documented in docs/methodology.md, "Regression gate").
 pub const EXIT_PASS: i32 = 0;
@@ -415,7 +416,7 @@ fn timing_check(
         detail: String::new(),
     };
     check.ratio = match cfg.method {
-        Method::RankShift => shift_ratio_ci(cur, base, cfg.confidence),
+        Method::RankShift => run_change(cur, base, cfg.confidence),
         Method::MedianBootstrap => {
             ratio_of_medians_ci(cur, base, cfg.confidence, cfg.resamples, cfg.seed)
         }

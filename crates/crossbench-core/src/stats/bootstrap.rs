@@ -1,4 +1,5 @@
-//! Bootstrap confidence intervals for medians and ratios of medians.
+//! Bootstrap confidence interval for a ratio of medians (the gate's
+//! `--method median-bootstrap`; the default is `rank`'s shift).
 //!
 //! Why this method: on a shared machine timings have heavy right tails
 //! (another process takes the core for a while), so the median is the
@@ -7,37 +8,13 @@
 //! instead of assuming normality. The generator is a seeded SplitMix64, so a
 //! verdict computed twice from the same samples is the same verdict.
 
-use serde::{Deserialize, Serialize};
+use super::{median, median_sorted, Interval};
 
 /// Resamples per interval: enough that the 2.5% / 97.5% percentiles move by
 /// well under 0.1% between seeds for the sample sizes we see (5 to 50 reps).
 pub const DEFAULT_RESAMPLES: usize = 4000;
 /// The seed every caller uses unless it has a reason not to.
 pub const DEFAULT_SEED: u64 = 0x00c0_55be_9c4a_7e57;
-
-/// A point estimate with its two-sided bootstrap interval.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct Interval {
-    pub estimate: f64,
-    pub low: f64,
-    pub high: f64,
-    /// e.g. 0.95 for a 95% interval.
-    pub confidence: f64,
-    /// Samples behind the estimate (the smaller side for a ratio of two).
-    pub samples: usize,
-}
-
-impl Interval {
-    pub fn contains(&self, x: f64) -> bool {
-        self.low <= x && x <= self.high
-    }
-
-    /// Half the interval's width: the smallest difference (as a fraction of
-    /// a ratio near 1) this interval can tell from none.
-    pub fn half_width(&self) -> f64 {
-        (self.high - self.low) / 2.0
-    }
-}
 
 /// SplitMix64: tiny, fast, and good enough to pick resample indices.
 #[derive(Debug, Clone)]
@@ -60,47 +37,6 @@ impl SplitMix64 {
     pub fn below(&mut self, n: usize) -> usize {
         (self.next_u64() % n as u64) as usize
     }
-}
-
-/// Exact median (mean of the two middle values for an even count).
-pub fn median(samples: &[f64]) -> Option<f64> {
-    if samples.is_empty() {
-        return None;
-    }
-    let mut sorted = samples.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    Some(median_sorted(&sorted))
-}
-
-/// Median of an already sorted, non-empty slice.
-pub(crate) fn median_sorted(sorted: &[f64]) -> f64 {
-    let n = sorted.len();
-    if n % 2 == 1 {
-        sorted[n / 2]
-    } else {
-        (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0
-    }
-}
-
-/// Coefficient of variation (sample stddev / mean); None for < 2 samples.
-pub fn cv(samples: &[f64]) -> Option<f64> {
-    if samples.len() < 2 {
-        return None;
-    }
-    let n = samples.len() as f64;
-    let mean = samples.iter().sum::<f64>() / n;
-    let var = samples.iter().map(|s| (s - mean).powi(2)).sum::<f64>() / (n - 1.0);
-    (mean != 0.0).then(|| var.sqrt() / mean.abs())
-}
-
-/// Element-wise a[i] / b[i] over the common length, skipping zero divisors:
-/// the per-rep paired ratio of two backends measured in the same round.
-pub fn paired_ratios(a: &[f64], b: &[f64]) -> Vec<f64> {
-    a.iter()
-        .zip(b)
-        .filter(|(_, &d)| d != 0.0)
-        .map(|(n, d)| n / d)
-        .collect()
 }
 
 /// Bootstrap interval of median(current) / median(baseline), the two samples

@@ -11,7 +11,7 @@
 //! same 20 runs: 19 of 20). With too few samples for the asked confidence,
 //! the interval is the whole range and `confidence` says what it achieves.
 
-use super::bootstrap::{median, Interval};
+use super::{median, Interval};
 
 /// Interval of the median of `samples` with at least `confidence` coverage
 /// (or the range, with its lower coverage recorded, when n is too small).

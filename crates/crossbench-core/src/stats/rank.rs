@@ -11,7 +11,7 @@
 //! timings differ by a shift (same shape), which is what "the same code,
 //! slower by x%" means. Logs make the shift a ratio.
 
-use super::bootstrap::{median_sorted, Interval};
+use super::{median_sorted, Interval};
 
 /// Interval of the ratio current ÷ baseline: exp of the Hodges–Lehmann shift
 /// of log(current) − log(baseline) (the median of all m·n pairwise

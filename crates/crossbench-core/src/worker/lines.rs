@@ -8,6 +8,7 @@ use std::sync::mpsc::SyncSender;
 use std::sync::{Arc, Mutex};
 
 use crate::clock::monotonic_ns;
+use crate::protocol::TOKEN_LINE;
 
 /// How much of a worker's stderr is kept for error messages; also the
 /// longest stderr line kept (the rest of a longer one is dropped).
@@ -152,13 +153,6 @@ fn line_msg(bytes: &[u8], receipt_ns: u64) -> ReaderMsg {
         },
     }
 }
-
-/// The stderr line a worker writes per token when its environment has
-/// `CROSSBENCH_TOKEN_PROGRESS=1` (full-size scenarios, `[run] token_progress`):
-/// the progress bar then counts tokens while a generation runs. Not kept in
-/// the stderr tail.
-pub const TOKEN_LINE: &str = "crossbench-token";
-pub const TOKEN_PROGRESS_ENV: &str = "CROSSBENCH_TOKEN_PROGRESS";
 
 /// Tokens reported in the current generation and who to tell.
 type TokenSeen = (u64, Option<Box<dyn Fn(u64) + Send>>);

@@ -3,15 +3,14 @@
 //! the design note's attribution (model computation 99.9%, memory bandwidth
 //! 0.09%, cgo overhead 0.01%).
 
-use crossbench_core::attribution::{token_splits, PhaseSplit};
-use crossbench_core::phases::PHASE_NAMES;
+use crossbench_core::analysis::claims::phase_share;
+use crossbench_core::attribution::PhaseSplit;
 use crossbench_core::results::BenchResults;
-use crossbench_core::stats::bootstrap::Interval;
-use crossbench_core::stats::order::median_ci;
+use crossbench_core::stats::Interval;
 use plotters::prelude::*;
 
 use crate::charts::{chart_err, finish_svg, legend, WIDTH};
-use crate::claims::verdict;
+use crate::claim_row::verdict;
 use crate::html::{self, fmt_ns, swatch, Cell};
 use crate::ReportError;
 
@@ -176,22 +175,10 @@ fn table(rows: &[(&str, &PhaseSplit)]) -> String {
 const COMPUTE_CLAIM: (f64, f64) = (99.85, 99.95);
 const CGO_CLAIM: (f64, f64) = (0.005, 0.015);
 
-/// The median over decode tokens of `phases`' share of the token's ITL (in
-/// percent), with its 95% distribution-free interval.
+/// `phases`' share of `backend`'s decode tokens (core's `phase_share`).
 fn share_ci(r: &BenchResults, backend: &str, phases: &[&str]) -> Option<Interval> {
     let b = r.backends.iter().find(|b| b.name == backend)?;
-    let ids: Vec<usize> = phases
-        .iter()
-        .filter_map(|p| PHASE_NAMES.iter().position(|n| n == p))
-        .collect();
-    let shares: Vec<f64> = b
-        .reps
-        .iter()
-        .flat_map(token_splits)
-        .filter(|t| t.itl_ns > 0)
-        .map(|t| ids.iter().map(|&i| t.phases_ns[i]).sum::<u64>() as f64 / t.itl_ns as f64 * 100.0)
-        .collect();
-    median_ci(&shares, 0.95)
+    phase_share(b, phases)
 }
 
 /// "98.9% [98.7%, 99.0%] · does not hold" against the claimed range.

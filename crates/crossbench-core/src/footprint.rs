@@ -8,7 +8,7 @@ use crate::phases::{Phase, PhaseLog};
 use crate::protocol::{
     serve_in_process, EngineError, GenRequest, GenStats, InProcessEngine, LoadInfo,
 };
-use crate::stats::bootstrap::median;
+use crate::stats::median;
 use serde::{Deserialize, Serialize};
 use std::time::{Duration, Instant};
 
