@@ -1,5 +1,6 @@
 //! The real backends: how `bench` starts each one's worker process.
 
+use crossbench_core::backend::names;
 use crossbench_core::{
     Backend, BackendError, BackendRegistry, LaunchContext, MockBackend, StampSource, WorkerSpec,
 };
@@ -12,32 +13,32 @@ pub fn registry() -> BackendRegistry {
     let all: Vec<Arc<dyn Backend>> = vec![
         Arc::new(PythonSubprocess),
         Arc::new(InProcess {
-            name: "ffi-token",
+            name: names::FFI_TOKEN,
             summary: "Rust owns the loop, one shim call per token",
         }),
         Arc::new(InProcess {
-            name: "ffi-batched",
+            name: names::FFI_BATCHED,
             summary: "one shim call per generation, tokens streamed back by a C->Rust callback",
         }),
         Arc::new(NativeCpp),
         Arc::new(GoCgo {
-            name: "go-cgo-token",
+            name: names::GO_CGO_TOKEN,
             summary: "Go owns the loop, one cgo call per token (the note's naive cgo)",
         }),
         Arc::new(GoCgo {
-            name: "go-cgo-batched",
+            name: names::GO_CGO_BATCHED,
             summary: "one cgo call per generation, an exported Go callback per token (the note's optimized cgo)",
         }),
         Arc::new(GoCgo {
-            name: "go-cgo-stream",
+            name: names::GO_CGO_STREAM,
             summary: "the loop on a shim-started C++ thread, tokens into a Go channel (the note's GenerateStream)",
         }),
         #[cfg(feature = "mlx-rs")]
         Arc::new(InProcess {
-            name: "mlx-rs",
+            name: names::MLX_RS,
             summary: "the model in Rust over mlx-rs: one mlx-c call per MLX operation",
         }),
-        Arc::new(MockBackend::new("mock")),
+        Arc::new(MockBackend::new(names::MOCK)),
     ];
     for b in all {
         reg.register(b).expect("backend names are unique");
@@ -55,7 +56,7 @@ pub fn resolve(
     names: &[String],
 ) -> Result<Vec<Arc<dyn Backend>>, BackendError> {
     reg.resolve(names).map_err(|e| match e {
-        BackendError::Unknown { name, .. } if name == "mlx-rs" => BackendError::Unavailable {
+        BackendError::Unknown { name, .. } if name == names::MLX_RS => BackendError::Unavailable {
             backend: name,
             what_is_missing: "this crossbench was built without the `mlx-rs` feature".into(),
             how_to_get_it: MLX_RS_HOW.into(),
@@ -77,7 +78,7 @@ struct PythonSubprocess;
 
 impl Backend for PythonSubprocess {
     fn name(&self) -> &str {
-        "python-subprocess"
+        names::PYTHON_SUBPROCESS
     }
     fn summary(&self) -> &str {
         "mlx-lm's generate_step in a Python worker; tokens cross a pipe"
@@ -151,7 +152,7 @@ struct NativeCpp;
 
 impl Backend for NativeCpp {
     fn name(&self) -> &str {
-        "native-cpp"
+        names::NATIVE_CPP
     }
     fn summary(&self) -> &str {
         "pure C++ runner over the same shim, no Rust in the loop (the floor)"

@@ -139,7 +139,7 @@ pub fn execute_with(
         .clone()
         .unwrap_or_else(|| loaded.scenario.run.backends.clone());
     let chosen = backends::resolve(&registry, &names)?;
-    let needs_model = names.iter().any(|n| n != "mock");
+    let needs_model = chosen.iter().any(|b| !b.descriptor().is_mock());
     let model_dir = if needs_model || args.model.is_some() {
         Some(resolve_model(args, &loaded)?)
     } else {
@@ -172,7 +172,10 @@ pub fn execute_with(
         .map(|dir| model_asked(args, &loaded, dir));
     let mut metadata = environment(model.as_ref(), &args.run.device);
     metadata.blas = Some(blas_name);
-    if names.iter().any(|n| n.starts_with("go-")) {
+    if chosen
+        .iter()
+        .any(|b| b.descriptor().caller == crossbench_core::backend::CallerLanguage::Go)
+    {
         // The toolchain that built the Go worker (its launch builds or reports it).
         if let Ok((_, tc)) = crate::go_build::worker() {
             metadata.extra.insert("go_version".into(), tc.version);

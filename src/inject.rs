@@ -32,7 +32,11 @@ pub fn apply(plan: &mut BenchPlan, specs: &[String]) -> Result<()> {
     for spec in specs {
         let (backend, pct) = parse(spec)?;
         let b = crate::design_opts::run_backend(plan, "--inject-slowdown", &backend)?;
-        let var = if b.name() == "mock" { MOCK_ENV } else { ENV };
+        let var = if b.descriptor().is_mock() {
+            MOCK_ENV
+        } else {
+            ENV
+        };
         let env = plan.backend_env.entry(backend.clone()).or_default();
         env.retain(|(k, _)| k != var);
         env.push((var.to_string(), pct.to_string()));

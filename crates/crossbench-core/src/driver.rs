@@ -236,7 +236,10 @@ impl Run {
                 backend: Arc::clone(b),
                 spec: None,
                 worker: None,
-                result: BackendResult::new(b.name(), b.summary()),
+                result: BackendResult {
+                    descriptor: Some(b.descriptor()),
+                    ..BackendResult::new(b.name(), b.summary())
+                },
                 last_load: None,
             })
             .collect();

@@ -256,6 +256,10 @@ pub struct Crossings {
 pub struct BackendResult {
     pub name: String,
     pub summary: String,
+    /// Caller language, crossing shape, role, display order. Older results
+    /// lack it: `descriptor()` then reads the table by name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub descriptor: Option<crate::backend::BackendDescriptor>,
     pub stamp_source: Option<StampSource>,
     pub ipc_per_token: bool,
     pub status: BackendStatus,
@@ -299,6 +303,7 @@ impl BackendResult {
         BackendResult {
             name: name.to_string(),
             summary: summary.to_string(),
+            descriptor: None,
             stamp_source: None,
             ipc_per_token: false,
             status: BackendStatus::Ok,
@@ -318,6 +323,12 @@ impl BackendResult {
             noisy: false,
             phase_split: None,
         }
+    }
+
+    /// What this backend is: as recorded, else as the table knows its name.
+    pub fn descriptor(&self) -> crate::backend::BackendDescriptor {
+        self.descriptor
+            .unwrap_or_else(|| crate::backend::descriptor_of(&self.name))
     }
 
     /// Marks the backend failed (or timed out...) unless it already is.

@@ -35,7 +35,7 @@ pub fn render_run(
 
 /// What model the run used, in a few words.
 pub fn model_label(r: &BenchResults) -> String {
-    if r.backends.iter().all(|b| b.name == "mock") {
+    if r.backends.iter().all(|b| b.descriptor().is_mock()) {
         return "none (mock engine)".into();
     }
     if let Some(m) = &r.model {

@@ -12,12 +12,10 @@ use crossbench_core::stats::{decode_histogram, Summary};
 
 /// The real backends of the design note's table. A run that has any of them
 /// is expected to have all; those it lacks are shown as absent.
-pub const CANONICAL: [&str; 4] = [
-    "python-subprocess",
-    "ffi-token",
-    "ffi-batched",
-    "native-cpp",
-];
+/// (The backend table's `canonical` entries, in display order.)
+pub fn canonical() -> impl Iterator<Item = &'static str> {
+    crossbench_core::backend::canonical_names()
+}
 
 /// Fewer measured reps than this and an interval says little.
 pub const MIN_REPS_FOR_CI: usize = 3;
@@ -90,12 +88,9 @@ impl<'a> RunView<'a> {
         if results
             .backends
             .iter()
-            .any(|b| CANONICAL.contains(&b.name.as_str()))
+            .any(|b| canonical().any(|n| n == b.name))
         {
-            for name in CANONICAL
-                .iter()
-                .filter(|n| !results.backends.iter().any(|b| &b.name == *n))
-            {
+            for name in canonical().filter(|n| !results.backends.iter().any(|b| b.name == *n)) {
                 backends.push(absent(name));
             }
         }
@@ -167,13 +162,12 @@ fn backend_view<'a>(b: &'a BackendResult, reference: Option<&BackendResult>) -> 
 
 fn crossing_counts(b: &BackendResult) -> CrossingCounts {
     let c = &b.crossings;
+    let descriptor = b.descriptor();
     CrossingCounts {
-        caller: overhead::caller_language(&b.name),
+        caller: descriptor.caller.label(),
         rust_to_c: c.rust_to_c_calls,
         // native-cpp's token callback is C++ calling C++: no boundary.
-        c_to_rust: c
-            .c_to_rust_callbacks
-            .filter(|_| !overhead::is_floor(&b.name)),
+        c_to_rust: c.c_to_rust_callbacks.filter(|_| !descriptor.is_floor()),
         pipe_per_token: if b.ipc_per_token {
             c.ipc_messages_in
         } else {

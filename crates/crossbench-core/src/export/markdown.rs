@@ -320,9 +320,10 @@ fn crossings(b: &BackendResult) -> String {
             parts.push(format!("{} {what}", trim_float(v)));
         }
     };
-    let lang = crate::overhead::caller_language(&b.name);
+    let descriptor = b.descriptor();
+    let lang = descriptor.caller.label();
     add(c.rust_to_c_calls, &format!("{lang}→C calls"));
-    if crate::overhead::is_floor(&b.name) {
+    if descriptor.is_floor() {
         add(c.c_to_rust_callbacks, "C++→C++ callbacks (no crossing)");
     } else {
         add(c.c_to_rust_callbacks, &format!("C→{lang} callbacks"));
