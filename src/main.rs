@@ -3,6 +3,7 @@
 //! in `crates/`: the CLI, the backend registry and the in-process FFI worker.
 
 mod backends;
+mod bench_args;
 mod bench_cmd;
 mod blas_choice;
 mod blas_probe;
@@ -18,7 +19,9 @@ mod gobench_cmd;
 mod inject;
 #[cfg(feature = "mlx-rs")]
 mod mlx_rs_engine;
+mod model_choice;
 mod model_make;
+mod plan_builder;
 mod presets;
 mod profile_cmd;
 mod report_cmd;
@@ -45,7 +48,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run a scenario over several backends and write results/<run-id>/.
-    Bench(bench_cmd::BenchArgs),
+    Bench(bench_args::BenchArgs),
     /// Compare a run with a baseline: exit 0 pass, 3 regression, 4 inconclusive, 1 error.
     Gate(gate_cmd::GateArgs),
     /// Save a run as a regression-gate baseline (results/baselines/NAME.json).

@@ -8,7 +8,8 @@
 //! `crossbench_report::sweep`), `sweep.md`, `report.html` with the overhead
 //! chart, and each rung's full bench run under `<out>/<sweep-id>/rungs/<run-id>/`.
 
-use crate::bench_cmd::{self, BenchArgs, RunOptions};
+use crate::bench_args::{BenchArgs, RunOptions};
+use crate::bench_cmd;
 use crate::{bootstrap, presets};
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser};

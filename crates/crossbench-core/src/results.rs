@@ -26,7 +26,14 @@ pub struct BenchResults {
     pub started_at: String,
     pub finished_at: Option<String>,
     pub status: RunStatus,
+    /// The scenario as its file says (warmup, repetitions, timeout unchanged
+    /// by flags): `plan` says what ran.
     pub scenario: ScenarioRecord,
+    /// What ran: warmup, repetitions and timeout after the flags, and the
+    /// repetitions `--until-resolution` settled on. Older results lack it:
+    /// their `scenario` held what ran (see `ran`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<PlanRecord>,
     pub environment: Environment,
     pub backends: Vec<BackendResult>,
     pub agreement: Agreement,
@@ -59,6 +66,28 @@ pub struct BenchResults {
     /// recording one token (see `harness`).
     #[serde(default)]
     pub harness: Option<crate::harness::HarnessFootprint>,
+}
+
+/// The warmup, repetitions and timeout a run used.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct PlanRecord {
+    pub warmup: u32,
+    /// Measured repetitions per backend: the plan's, or the total that
+    /// `--until-resolution` planned after the pilot.
+    pub repetitions: u32,
+    pub timeout_s: f64,
+}
+
+impl BenchResults {
+    /// What ran: `plan`, or for results written before it, the scenario
+    /// record (which then held the values after the flags).
+    pub fn ran(&self) -> PlanRecord {
+        self.plan.unwrap_or(PlanRecord {
+            warmup: self.scenario.warmup,
+            repetitions: self.scenario.repetitions,
+            timeout_s: self.scenario.timeout_s,
+        })
+    }
 }
 
 /// How a profiling run was profiled.

@@ -39,7 +39,9 @@ pub(crate) fn metadata(v: &RunView) -> String {
             "Repetitions",
             format!(
                 "{} warm-up, {} measured, timeout {} s",
-                s.warmup, s.repetitions, s.timeout_s
+                r.ran().warmup,
+                r.ran().repetitions,
+                r.ran().timeout_s
             ),
         ),
         (

@@ -359,10 +359,10 @@ fn warnings(r: &BenchResults, backends: &[BackendView]) -> Vec<String> {
             "No {REFERENCE_BACKEND} results: no overhead ratios in this run."
         ));
     }
-    if (r.scenario.repetitions as usize) < MIN_REPS_FOR_CI {
+    if (r.ran().repetitions as usize) < MIN_REPS_FOR_CI {
         w.push(format!(
             "Only {} measured rep(s) per backend: intervals from so few reps mean little.",
-            r.scenario.repetitions
+            r.ran().repetitions
         ));
     }
     for (backend, pct) in &r.injected_slowdowns {

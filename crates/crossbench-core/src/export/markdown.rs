@@ -41,8 +41,8 @@ pub fn render_summary(r: &BenchResults) -> String {
         r.status.as_str(),
         s.prompt_tokens,
         s.max_new_tokens,
-        s.warmup,
-        s.repetitions,
+        r.ran().warmup,
+        r.ran().repetitions,
         md_code(short(&s.sha256))
     );
     design_lines(&mut md, r);
