@@ -1,9 +1,9 @@
 //! `crossbench model make`: a complete mlx-community model directory with
 //! deterministic random weights (written by the shim) and the real Mistral v3 tokenizer.
 
-use crate::bootstrap;
-use crate::presets::{self, Preset};
-use crate::write_progress;
+use crate::model::presets::{self, Preset};
+use crate::model::write_progress;
+use crate::setup::first_use;
 use anyhow::{bail, Context, Result};
 use std::fs;
 use std::path::Path;
@@ -16,7 +16,7 @@ const SHARD_BYTES: u64 = 5 << 30;
 /// `model make` never leaves a half-written model that later runs would trust.
 pub fn make_model(preset: &Preset, dtype: &str, seed: u64, out: &Path, force: bool) -> Result<()> {
     let dtype = presets::normalize_dtype(dtype)?;
-    if out.exists() && bootstrap::is_dir_nonempty(out) && !force {
+    if out.exists() && first_use::is_dir_nonempty(out) && !force {
         bail!(
             "{} already exists and is not empty (use --force to replace it)",
             out.display()
@@ -55,7 +55,7 @@ fn fill_model_dir(preset: &Preset, dtype: &str, seed: u64, dir: &Path) -> Result
     crossbench_shim::make_weights(dir, seed, dtype, None, SHARD_BYTES)
         .with_context(|| format!("writing weights into {}", dir.display()))?;
     drop(watcher);
-    let tokenizer = bootstrap::tokenizer_dir()?;
+    let tokenizer = first_use::tokenizer_dir()?;
     for entry in fs::read_dir(&tokenizer)? {
         let path = entry?.path();
         if path.is_file() {

@@ -1,8 +1,8 @@
 //! Which model a run uses: `--model`, else `--preset` (or the scenario's
 //! preset or path), made on first use; and the record of what was asked.
 
-use crate::bench_args::BenchArgs;
-use crate::bootstrap;
+use crate::cmd::bench_args::BenchArgs;
+use crate::setup::first_use;
 use anyhow::{bail, Result};
 use crossbench_core::results::ModelRun;
 use crossbench_core::scenario::ModelSource;
@@ -46,7 +46,7 @@ pub fn resolve_model(args: &BenchArgs, loaded: &LoadedScenario) -> Result<PathBu
             return Ok(dir);
         }
     };
-    bootstrap::ensure_preset_model(&preset, args.layers, &dtype, 0)
+    first_use::ensure_preset_model(&preset, args.layers, &dtype, 0)
 }
 
 /// The model as asked (preset, dtype, layers; None for a directory given by

@@ -25,7 +25,7 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::claims_table::{claims, markdown};
+use crate::cmd::claims_table::{claims, markdown};
 
 pub const SCHEMA: &str = "crossbench.microbench/1";
 const REPRODUCE: &str = "cargo bench -p crossbench-shim && cargo run --release -- claims; \
@@ -160,7 +160,7 @@ fn kept_from(out: &Path, families: &[&str]) -> Result<(Vec<Benchmark>, BTreeMap<
         .into_iter()
         .filter(|b| !families.contains(&b.family.as_str()))
         .collect();
-    let go_kept = kept.iter().any(|b| b.family == crate::gobench_cmd::FAMILY);
+    let go_kept = kept.iter().any(|b| b.family == crate::cmd::gobench::FAMILY);
     let extra: BTreeMap<String, String> =
         serde_json::from_value(doc["environment"]["extra"].clone()).unwrap_or_default();
     // Facts about a family that is being replaced go with it.
@@ -174,7 +174,7 @@ fn kept_from(out: &Path, families: &[&str]) -> Result<(Vec<Benchmark>, BTreeMap<
 fn default_criterion_dir() -> PathBuf {
     match std::env::var_os("CARGO_TARGET_DIR") {
         Some(t) => PathBuf::from(t).join("criterion"),
-        None => crate::bootstrap::project_root().join("target/criterion"),
+        None => crate::setup::first_use::project_root().join("target/criterion"),
     }
 }
 

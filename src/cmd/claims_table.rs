@@ -3,7 +3,7 @@
 //! (`crossbench claims` and `crossbench gobench` write them into
 //! microbench.json; the report judges them against the note's ranges).
 
-use crate::claims_cmd::Benchmark;
+use crate::cmd::claims::Benchmark;
 use serde::Serialize;
 
 #[derive(Debug, Serialize)]

@@ -15,10 +15,10 @@ use crossbench_core::{
     TwinBackend,
 };
 
-use crate::bench_args::BenchArgs;
-use crate::blas_choice::blas_choice;
-use crate::run_flags::CheckedFlags;
-use crate::{backends, bootstrap, design_opts, inject, model_choice};
+use crate::cmd::bench_args::BenchArgs;
+use crate::cmd::run_flags::CheckedFlags;
+use crate::setup::blas_choice::blas_choice;
+use crate::{backends, cmd::design_opts, cmd::inject, cmd::model_choice, setup::first_use};
 
 /// What `crossbench profile` asks of a plan: every worker loaded once and
 /// run under a profiler.
@@ -33,13 +33,13 @@ pub struct ProfilerRequest {
 pub fn build(args: &BenchArgs, profiler: Option<ProfilerRequest>) -> Result<BenchPlan> {
     // Every flag first: a bad one fails in milliseconds, before a model is
     // made or a run directory created.
-    let flags = crate::run_flags::check(&args.run, args.layers)?;
+    let flags = crate::cmd::run_flags::check(&args.run, args.layers)?;
     let injections = args
         .inject_slowdown
         .iter()
         .map(|spec| inject::parse(spec))
         .collect::<Result<Vec<_>>>()?;
-    let scenarios_dir = bootstrap::project_root().join("scenarios");
+    let scenarios_dir = first_use::project_root().join("scenarios");
     let name = args.scenario.as_deref().context("--scenario is required")?;
     let loaded = load_scenario(name, &scenarios_dir)?;
     let names = args
@@ -54,7 +54,7 @@ pub fn build(args: &BenchArgs, profiler: Option<ProfilerRequest>) -> Result<Benc
     } else {
         None
     };
-    let prompt_ids = crate::run_flags::prompt_ids(&loaded, model_dir.as_deref())?;
+    let prompt_ids = crate::cmd::run_flags::prompt_ids(&loaded, model_dir.as_deref())?;
     let (blas_env, blas_name) = blas_choice(&args.run.blas, args.run.blas_idle)?;
     let launch = launch_context(args, &loaded, model_dir.clone(), blas_env)?;
     let model = model_dir
@@ -67,7 +67,7 @@ pub fn build(args: &BenchArgs, profiler: Option<ProfilerRequest>) -> Result<Benc
         .any(|b| b.descriptor().caller == CallerLanguage::Go)
     {
         // The toolchain that built the Go worker (its launch builds or reports it).
-        if let Ok((_, tc)) = crate::go_build::worker() {
+        if let Ok((_, tc)) = crate::setup::go_build::worker() {
             metadata.extra.insert("go_version".into(), tc.version);
         }
     }
@@ -200,7 +200,7 @@ fn environment(model: Option<&ModelRun>, device: &str) -> Environment {
 }
 
 fn mlx_lm_version() -> Option<String> {
-    let venv = mlx_locate::venv_dir(&bootstrap::project_root());
+    let venv = mlx_locate::venv_dir(&first_use::project_root());
     let lib = std::fs::read_dir(venv.join("lib")).ok()?;
     for py in lib.flatten() {
         for entry in std::fs::read_dir(py.path().join("site-packages"))

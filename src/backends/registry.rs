@@ -91,8 +91,9 @@ impl Backend for PythonSubprocess {
             how_to_get_it: "delete .venv and rebuild, or `python3 -m venv .venv && .venv/bin/pip install --require-hashes -r scripts/requirements.lock`".into(),
         }
         };
-        let python = crate::bootstrap::python().map_err(|e| unavailable(format!("{e:#}")))?;
-        let script = crate::bootstrap::project_root().join("scripts/mlx_worker.py");
+        let python =
+            crate::setup::first_use::python().map_err(|e| unavailable(format!("{e:#}")))?;
+        let script = crate::setup::first_use::project_root().join("scripts/mlx_worker.py");
         if !script.is_file() {
             return Err(unavailable(format!("{} is missing", script.display())));
         }
@@ -186,7 +187,7 @@ impl Backend for NativeCpp {
 }
 
 /// go-cgo-token, go-cgo-batched, go-cgo-stream: the Go worker (go/worker),
-/// built on first use with the pinned toolchain (src/go_build.rs).
+/// built on first use with the pinned toolchain (src/setup/go_build.rs).
 struct GoCgo {
     name: &'static str,
     summary: &'static str,
@@ -200,11 +201,12 @@ impl Backend for GoCgo {
         self.summary
     }
     fn launch(&self, ctx: &LaunchContext) -> Result<WorkerSpec, BackendError> {
-        let (program, _) = crate::go_build::worker().map_err(|e| BackendError::Unavailable {
-            backend: self.name.into(),
-            what_is_missing: format!("the Go worker: {e}"),
-            how_to_get_it: crate::go_build::GO_HOW.into(),
-        })?;
+        let (program, _) =
+            crate::setup::go_build::worker().map_err(|e| BackendError::Unavailable {
+                backend: self.name.into(),
+                what_is_missing: format!("the Go worker: {e}"),
+                how_to_get_it: crate::setup::go_build::GO_HOW.into(),
+            })?;
         let args = vec![
             "--backend".into(),
             self.name.into(),

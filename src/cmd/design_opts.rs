@@ -19,7 +19,7 @@ const RESIDENT_SHARE: f64 = 0.6;
 /// `--gap` and `--until-resolution/--budget`, each finite and in range
 /// (read with the other flags before anything runs: `run_flags::check`).
 pub fn gap_and_resolution(
-    opts: &crate::bench_args::RunOptions,
+    opts: &crate::cmd::bench_args::RunOptions,
 ) -> Result<(Duration, Option<ResolutionTarget>)> {
     if !(opts.gap.is_finite() && (0.0..=MAX_GAP_S).contains(&opts.gap)) {
         bail!("--gap {}: seconds between 0 and {MAX_GAP_S}", opts.gap);

@@ -5,9 +5,9 @@
 //! also records the phase timeline (as `--phases`), and is marked as a
 //! profiling run: never a baseline or a gate input.
 
-use crate::bench_args::BenchArgs;
-use crate::bench_cmd;
-use crate::plan_builder::{self, ProfilerRequest};
+use crate::cmd::bench;
+use crate::cmd::bench_args::BenchArgs;
+use crate::cmd::plan_builder::{self, ProfilerRequest};
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use crossbench_core::backend::WorkerSpec;
@@ -54,7 +54,7 @@ pub fn run(mut args: ProfileArgs) -> Result<i32> {
         }),
     };
     let plan = plan_builder::build(&args.bench, Some(profiler))?;
-    let outcome = bench_cmd::run_plan(plan)?;
+    let outcome = bench::run_plan(plan)?;
     let mut results = outcome.results.clone();
     for b in &results.backends {
         let data = perf_data(&work, &b.name);
@@ -80,8 +80,8 @@ pub fn run(mut args: ProfileArgs) -> Result<i32> {
         .with_context(|| format!("rewriting the results in {}", outcome.out_dir.display()))?;
     println!("{}", outcome.summary_markdown);
     eprintln!("results: {}", outcome.out_dir.display());
-    crate::report_cmd::write_after_bench(&outcome.out_dir);
-    bench_cmd::exit_code(&outcome)
+    crate::cmd::report::write_after_bench(&outcome.out_dir);
+    bench::exit_code(&outcome)
 }
 
 fn perf_data(dir: &Path, backend: &str) -> PathBuf {

@@ -74,7 +74,7 @@ fn engine_for(
 #[cfg(feature = "mlx-rs")]
 fn mlx_rs_engine(model: Option<&Path>, device: &str) -> Result<Box<dyn InProcessEngine>> {
     let dir = model.context("--model is required for the mlx-rs backend")?;
-    Ok(Box::new(crate::mlx_rs_engine::MlxRsEngine::new(
+    Ok(Box::new(crate::backends::mlx_rs_engine::MlxRsEngine::new(
         dir.to_path_buf(),
         device.to_string(),
     )))
@@ -138,7 +138,7 @@ impl InProcessEngine for FfiEngine {
         let load_ns = start.elapsed().as_nanos() as u64;
         self.model = Some(model);
         if self.detokenize {
-            let tok = crate::tokenizer::load(&self.dir)
+            let tok = crate::setup::tokenizer::load(&self.dir)
                 .map_err(|e| EngineError::new(codes::LOAD, format!("{e:#}")))?;
             self.tokenizer = Some(tok);
         }

@@ -1,7 +1,7 @@
 //! Everything a fresh clone lacks at run time, made on first use with progress on
 //! stderr: the pinned Python environment, the converted tokenizer, preset models.
 
-use crate::presets::{self, Preset};
+use crate::model::presets::{self, Preset};
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -119,7 +119,7 @@ pub fn ensure_preset_model(
         preset.parameters() as f64 / 1e6,
         dir.display()
     );
-    crate::model_make::make_model(&preset, dtype, seed, &dir, false)?;
+    crate::model::make::make_model(&preset, dtype, seed, &dir, false)?;
     Ok(dir)
 }
 

@@ -2,14 +2,14 @@
 //! (`plan_builder`), hands it to the core driver, which writes
 //! results/<run-id>/ after every round, and says how the run went.
 
-use crate::bench_args::BenchArgs;
-use crate::{backends, bootstrap, plan_builder};
+use crate::cmd::bench_args::BenchArgs;
+use crate::{backends, cmd::plan_builder, setup::first_use};
 use anyhow::{bail, Context, Result};
 use crossbench_core::{install_interrupt_handler, list_scenarios, run_bench, BackendStatus};
 use std::path::Path;
 
 pub fn run(args: BenchArgs) -> Result<i32> {
-    let scenarios_dir = bootstrap::project_root().join("scenarios");
+    let scenarios_dir = first_use::project_root().join("scenarios");
     let registry = backends::registry();
     if args.list {
         print_list(&scenarios_dir, &registry)?;
@@ -18,7 +18,7 @@ pub fn run(args: BenchArgs) -> Result<i32> {
     let outcome = execute(&args)?;
     println!("{}", outcome.summary_markdown);
     eprintln!("results: {}", outcome.out_dir.display());
-    crate::report_cmd::write_after_bench(&outcome.out_dir);
+    crate::cmd::report::write_after_bench(&outcome.out_dir);
     exit_code(&outcome)
 }
 

@@ -11,8 +11,8 @@ use crossbench_core::scenario::{
 };
 use crossbench_core::{LoadedScenario, ResolutionTarget};
 
-use crate::bench_args::RunOptions;
-use crate::tokenizer;
+use crate::cmd::bench_args::RunOptions;
+use crate::setup::tokenizer;
 
 /// `--layers` (and a sweep rung's `layers`): beyond any real model.
 const MAX_LAYERS: u64 = 1024;
@@ -66,7 +66,7 @@ pub fn check(run: &RunOptions, layers: Option<u32>) -> Result<CheckedFlags> {
             }
         }
     }
-    let (gap, until_resolution) = crate::design_opts::gap_and_resolution(run)?;
+    let (gap, until_resolution) = crate::cmd::design_opts::gap_and_resolution(run)?;
     Ok(CheckedFlags {
         repetitions,
         warmup,

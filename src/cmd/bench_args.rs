@@ -1,7 +1,7 @@
 //! The flags of `bench` (and, flattened, of `sweep` and `profile`): what a
 //! user may ask of one run. `plan_builder` turns them into a plan.
 
-use crate::blas_choice::BlasIdle;
+use crate::setup::blas_choice::BlasIdle;
 use clap::Args;
 use std::path::PathBuf;
 
