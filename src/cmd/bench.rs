@@ -2,8 +2,10 @@
 //! (`plan_builder`), hands it to the core driver, which writes
 //! results/<run-id>/ after every round, and says how the run went.
 
+use crate::backends;
 use crate::cmd::bench_args::BenchArgs;
-use crate::{backends, cmd::plan_builder, setup::first_use};
+use crate::cmd::plan_builder;
+use crate::setup::first_use;
 use anyhow::{bail, Context, Result};
 use crossbench_core::{install_interrupt_handler, list_scenarios, run_bench, BackendStatus};
 use std::path::Path;

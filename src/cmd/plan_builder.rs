@@ -15,10 +15,12 @@ use crossbench_core::{
     TwinBackend,
 };
 
+use crate::backends;
 use crate::cmd::bench_args::BenchArgs;
-use crate::cmd::run_flags::CheckedFlags;
+use crate::cmd::run_flags::{self, CheckedFlags};
+use crate::cmd::{design_opts, inject, model_choice};
 use crate::setup::blas_choice::blas_choice;
-use crate::{backends, cmd::design_opts, cmd::inject, cmd::model_choice, setup::first_use};
+use crate::setup::first_use;
 
 /// What `crossbench profile` asks of a plan: every worker loaded once and
 /// run under a profiler.
@@ -33,12 +35,36 @@ pub struct ProfilerRequest {
 pub fn build(args: &BenchArgs, profiler: Option<ProfilerRequest>) -> Result<BenchPlan> {
     // Every flag first: a bad one fails in milliseconds, before a model is
     // made or a run directory created.
-    let flags = crate::cmd::run_flags::check(&args.run, args.layers)?;
+    let flags = run_flags::check(&args.run, args.layers)?;
     let injections = args
         .inject_slowdown
         .iter()
         .map(|spec| inject::parse(spec))
         .collect::<Result<Vec<_>>>()?;
+    let mut plan = scenario_plan(args)?;
+    plan.progress = !args.run.no_progress;
+    apply_flags(&mut plan, &flags);
+    if let Some(name) = &args.run.aa {
+        add_twin(&mut plan, name)?;
+    }
+    let weights = plan.model.as_ref().and_then(|m| m.weight_bytes);
+    (plan.residency, plan.residency_reason) =
+        design_opts::residency(args.run.residency.as_deref(), plan.backends.len(), weights)?;
+    for (backend, pct) in injections {
+        inject_slowdown(&mut plan, &backend, pct)?;
+    }
+    if args.run.phases {
+        plan.profiling.get_or_insert_with(Default::default).phases = true;
+    }
+    if let Some(profiler) = profiler {
+        under_profiler(&mut plan, profiler);
+    }
+    Ok(plan)
+}
+
+/// The scenario's plan over the chosen backends, model, prompt and
+/// environment, before the run flags.
+fn scenario_plan(args: &BenchArgs) -> Result<BenchPlan> {
     let scenarios_dir = first_use::project_root().join("scenarios");
     let name = args.scenario.as_deref().context("--scenario is required")?;
     let loaded = load_scenario(name, &scenarios_dir)?;
@@ -54,7 +80,7 @@ pub fn build(args: &BenchArgs, profiler: Option<ProfilerRequest>) -> Result<Benc
     } else {
         None
     };
-    let prompt_ids = crate::cmd::run_flags::prompt_ids(&loaded, model_dir.as_deref())?;
+    let prompt_ids = run_flags::prompt_ids(&loaded, model_dir.as_deref())?;
     let (blas_env, blas_name) = blas_choice(&args.run.blas, args.run.blas_idle)?;
     let launch = launch_context(args, &loaded, model_dir.clone(), blas_env)?;
     let model = model_dir
@@ -74,23 +100,6 @@ pub fn build(args: &BenchArgs, profiler: Option<ProfilerRequest>) -> Result<Benc
     let out_root = args.run.out.clone();
     let mut plan = BenchPlan::from_scenario(loaded, chosen, launch, prompt_ids, out_root, metadata);
     plan.model = model;
-    plan.progress = !args.run.no_progress;
-    apply_flags(&mut plan, &flags);
-    if let Some(name) = &args.run.aa {
-        add_twin(&mut plan, name)?;
-    }
-    let weights = plan.model.as_ref().and_then(|m| m.weight_bytes);
-    (plan.residency, plan.residency_reason) =
-        design_opts::residency(args.run.residency.as_deref(), plan.backends.len(), weights)?;
-    for (backend, pct) in injections {
-        inject_slowdown(&mut plan, &backend, pct)?;
-    }
-    if args.run.phases {
-        plan.profiling.get_or_insert_with(Default::default).phases = true;
-    }
-    if let Some(profiler) = profiler {
-        under_profiler(&mut plan, profiler);
-    }
     Ok(plan)
 }
 

@@ -10,7 +10,8 @@
 
 use crate::cmd::bench;
 use crate::cmd::bench_args::{BenchArgs, RunOptions};
-use crate::{model::presets, setup::first_use};
+use crate::model::presets;
+use crate::setup::first_use;
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser};
 use crossbench_core::overhead::{rep_series, REFERENCE_BACKEND};

@@ -305,6 +305,21 @@ mod tests {
     }
 
     #[test]
+    fn results_without_a_recorded_descriptor_read_the_table() {
+        let old = crate::results::BackendResult::new("native-cpp~aa", "");
+        assert_eq!(old.descriptor, None);
+        assert!(old.descriptor().is_floor());
+        let recorded = crate::results::BackendResult {
+            descriptor: Some(descriptor_of("mock")),
+            ..crate::results::BackendResult::new("native-cpp", "")
+        };
+        assert!(
+            recorded.descriptor().is_mock(),
+            "the record wins over the name"
+        );
+    }
+
+    #[test]
     fn descriptor_round_trips_through_json() {
         let d = descriptor_of("ffi-batched");
         let text = serde_json::to_string(&d).unwrap();
