@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 mod descriptor;
 pub use descriptor::{
-    canonical_names, colour_of, descriptor_of, known_backend, name_of, names, BackendDescriptor,
+    canonical_names, colour_of, descriptor_of, known_backend, names, BackendDescriptor,
     BackendRole, CallerLanguage, CrossingShape, KnownBackend, FLOOR, KNOWN_BACKENDS,
 };
 

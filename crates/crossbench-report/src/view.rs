@@ -85,11 +85,7 @@ impl<'a> RunView<'a> {
             .iter()
             .map(|b| backend_view(b, reference))
             .collect();
-        if results
-            .backends
-            .iter()
-            .any(|b| canonical().any(|n| n == b.name))
-        {
+        if results.backends.iter().any(|b| b.descriptor().canonical) {
             for name in canonical().filter(|n| !results.backends.iter().any(|b| b.name == *n)) {
                 backends.push(absent(name));
             }

@@ -264,14 +264,6 @@ pub fn canonical_names() -> impl Iterator<Item = &'static str> {
         .map(|k| k.name)
 }
 
-/// The first known backend with this caller and crossing shape, if any.
-pub fn name_of(caller: CallerLanguage, crossing: CrossingShape) -> Option<&'static str> {
-    KNOWN_BACKENDS
-        .iter()
-        .find(|k| k.descriptor.caller == caller && k.descriptor.crossing == crossing)
-        .map(|k| k.name)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
