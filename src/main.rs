@@ -1,31 +1,18 @@
 //! crossbench: what does crossing the language boundary into MLX cost during LLM
 //! generation, and which API shape makes it vanish? A thin binary over the crates
-//! in `crates/`: the CLI, the backend registry and the in-process FFI worker.
+//! in `crates/`: the CLI. Subcommands live in `cmd/`, the real backends and the
+//! in-process worker in `backends/`, first-use setup in `setup/`, synthetic
+//! models in `model/`.
 
 mod backends;
-mod bench_cmd;
-mod blas_choice;
-mod blas_probe;
-mod bootstrap;
-mod claims_cmd;
-mod claims_table;
-mod design_opts;
-mod embed_cmd;
-mod ffi_worker;
-mod gate_cmd;
-mod go_build;
-mod gobench_cmd;
-mod inject;
-#[cfg(feature = "mlx-rs")]
-mod mlx_rs_engine;
-mod model_make;
-mod presets;
-mod profile_cmd;
-mod report_cmd;
-mod run_flags;
-mod sweep_cmd;
-mod tokenizer;
-mod write_progress;
+mod cmd;
+mod model;
+mod setup;
+
+use backends::in_process_worker;
+use cmd::{bench, claims, embed, gate, gobench, profile, report, sweep};
+use model::{make as model_make, presets};
+use setup::{blas_probe, first_use, go_build};
 
 use anyhow::Result;
 use clap::{Args, Parser, Subcommand};
@@ -45,35 +32,35 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run a scenario over several backends and write results/<run-id>/.
-    Bench(bench_cmd::BenchArgs),
+    Bench(cmd::bench_args::BenchArgs),
     /// Compare a run with a baseline: exit 0 pass, 3 regression, 4 inconclusive, 1 error.
-    Gate(gate_cmd::GateArgs),
+    Gate(gate::GateArgs),
     /// Save a run as a regression-gate baseline (results/baselines/NAME.json).
     Baseline {
         #[command(subcommand)]
-        command: gate_cmd::BaselineCommand,
+        command: gate::BaselineCommand,
     },
     /// Run a scenario with every backend's worker under `perf record` (cpu-clock) and
     /// the phase timeline on; write a flame graph SVG per backend beside results.json.
-    Profile(profile_cmd::ProfileArgs),
+    Profile(profile::ProfileArgs),
     /// Run a scenario's generation on each rung of its model ladder ([sweep]) and
     /// write results/<sweep-id>/sweep.json: overhead vs native-cpp per model size.
-    Sweep(sweep_cmd::SweepArgs),
+    Sweep(sweep::SweepArgs),
     /// Deliver a prompt's final hidden state by copy and by zero-copy view; time,
     /// memory and a bitwise check (results/<run-id>/embed.json).
-    Embed(embed_cmd::EmbedArgs),
+    Embed(embed::EmbedArgs),
     /// Collect the criterion microbenchmarks (cargo bench -p crossbench-shim)
     /// into results/microbench.json beside the design note's claims.
-    Claims(claims_cmd::ClaimsArgs),
+    Claims(claims::ClaimsArgs),
     /// Run the Go microbenchmarks of the note's cgo claims (go/cgobench) and
     /// collect them into results/microbench.json (family go_cgo).
-    Gobench(gobench_cmd::GobenchArgs),
+    Gobench(gobench::GobenchArgs),
     /// Write RUN_DIR/report.html: charts, the design note's claims beside the run's
     /// measurements, metadata and warnings (self-contained, no network).
-    Report(report_cmd::ReportArgs),
+    Report(report::ReportArgs),
     /// Compare runs of one scenario (commits, machines, model sizes): one HTML file
     /// and a Markdown table of each metric's change with its interval.
-    Compare(report_cmd::CompareArgs),
+    Compare(report::CompareArgs),
     /// Make or list synthetic models.
     Model {
         #[command(subcommand)]
@@ -133,7 +120,7 @@ fn main() {
     // MLX caches compiled CPU kernels under $TMPDIR (machine-wide /tmp/mlx by default):
     // our own directory keeps runs reproducible. Set before any thread starts.
     if std::env::var_os("CROSSBENCH_KEEP_TMPDIR").is_none() {
-        if let Ok(dir) = bootstrap::private_tmpdir() {
+        if let Ok(dir) = first_use::private_tmpdir() {
             std::env::set_var("TMPDIR", dir);
         }
     }
@@ -150,16 +137,16 @@ fn main() {
 
 fn run(cli: Cli) -> Result<i32> {
     match cli.command {
-        Command::Bench(args) => bench_cmd::run(args),
-        Command::Profile(args) => profile_cmd::run(args),
-        Command::Sweep(args) => sweep_cmd::run(args),
-        Command::Embed(args) => embed_cmd::run(args),
-        Command::Claims(args) => claims_cmd::run(args),
-        Command::Gobench(args) => gobench_cmd::run(args),
-        Command::Report(args) => report_cmd::run_report(args),
-        Command::Compare(args) => report_cmd::run_compare(args),
-        Command::Gate(args) => gate_cmd::run_gate(args),
-        Command::Baseline { command } => gate_cmd::run_baseline(command),
+        Command::Bench(args) => bench::run(args),
+        Command::Profile(args) => profile::run(args),
+        Command::Sweep(args) => sweep::run(args),
+        Command::Embed(args) => embed::run(args),
+        Command::Claims(args) => claims::run(args),
+        Command::Gobench(args) => gobench::run(args),
+        Command::Report(args) => report::run_report(args),
+        Command::Compare(args) => report::run_compare(args),
+        Command::Gate(args) => gate::run_gate(args),
+        Command::Baseline { command } => gate::run_baseline(command),
         Command::Model {
             command: ModelCommand::Make(a),
         } => {
@@ -181,7 +168,7 @@ fn run(cli: Cli) -> Result<i32> {
             }
             Ok(0)
         }
-        Command::Worker(a) => ffi_worker::serve(&a.backend, a.model.as_deref(), &a.device),
+        Command::Worker(a) => in_process_worker::serve(&a.backend, a.model.as_deref(), &a.device),
         Command::BlasCore { path } => blas_probe::print_core_name(&path),
         Command::GoWorker => {
             let (exe, tc) =

@@ -40,7 +40,7 @@ fn main() {
         .opt_level(2)
         .files(&sources);
     build.compile("crossbench_shim");
-    // The Go workers link this static library with cgo (src/go_build.rs).
+    // The Go workers link this static library with cgo (src/setup/go_build.rs).
     println!("cargo:rustc-env=CROSSBENCH_SHIM_LIB_DIR={}", out.display());
 
     println!("cargo:rustc-link-search=native={}", mlx.lib_dir.display());

@@ -10,6 +10,12 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+mod descriptor;
+pub use descriptor::{
+    canonical_names, colour_of, descriptor_of, known_backend, names, BackendDescriptor,
+    BackendRole, CallerLanguage, CrossingShape, KnownBackend, FLOOR, KNOWN_BACKENDS,
+};
+
 /// What every backend may use to build its worker command.
 #[derive(Debug, Clone, Default)]
 pub struct LaunchContext {
@@ -65,6 +71,11 @@ pub trait Backend: Send + Sync {
     /// One line for `--list` and reports.
     fn summary(&self) -> &str;
     fn launch(&self, ctx: &LaunchContext) -> Result<WorkerSpec, BackendError>;
+    /// Caller language, crossing shape, role and display order, recorded in
+    /// results.json: by default the table's entry for this name.
+    fn descriptor(&self) -> BackendDescriptor {
+        descriptor_of(self.name())
+    }
 }
 
 /// The model-free backend: `exe worker --backend mock` with the mock engine.
@@ -171,6 +182,10 @@ impl Backend for TwinBackend {
 
     fn launch(&self, ctx: &LaunchContext) -> Result<WorkerSpec, BackendError> {
         self.inner.launch(ctx)
+    }
+
+    fn descriptor(&self) -> BackendDescriptor {
+        self.inner.descriptor()
     }
 }
 

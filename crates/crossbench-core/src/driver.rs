@@ -28,7 +28,7 @@ use crate::results::{
 use crate::scenario::{LoadedScenario, ScenarioKind};
 use crate::worker::WorkerProcess;
 use exec::{start_worker, RepFailure};
-use records::{make_progress, scenario_record};
+use records::{make_progress, plan_record, scenario_record};
 
 /// How long a worker may take to exit after `quit` before it is killed.
 const QUIT_GRACE: Duration = Duration::from_secs(10);
@@ -131,8 +131,6 @@ pub enum DriverError {
     NoBackends,
     #[error("scenario `{0}` generates tokens but the prompt is empty")]
     EmptyPrompt(String),
-    #[error("repetitions must be >= 1")]
-    NoRepetitions,
     /// A plan value beyond the bounds that keep the driver's arithmetic safe.
     #[error("{what} = {value}: must be {allowed}")]
     OutOfRange {
@@ -205,9 +203,6 @@ pub fn run_bench(plan: BenchPlan) -> Result<RunOutcome, DriverError> {
     if plan.backends.is_empty() {
         return Err(DriverError::NoBackends);
     }
-    if plan.repetitions == 0 {
-        return Err(DriverError::NoRepetitions);
-    }
     faults::check_plan(&plan)?;
     if scenario.kind == ScenarioKind::Generate && plan.prompt_ids.is_empty() {
         return Err(DriverError::EmptyPrompt(scenario.name.clone()));
@@ -237,7 +232,10 @@ impl Run {
                 backend: Arc::clone(b),
                 spec: None,
                 worker: None,
-                result: BackendResult::new(b.name(), b.summary()),
+                result: BackendResult {
+                    descriptor: Some(b.descriptor()),
+                    ..BackendResult::new(b.name(), b.summary())
+                },
                 last_load: None,
             })
             .collect();
@@ -248,6 +246,7 @@ impl Run {
             finished_at: None,
             status: RunStatus::Running,
             scenario: scenario_record(&plan),
+            plan: Some(plan_record(&plan)),
             environment: plan.metadata.clone(),
             backends: Vec::new(),
             agreement: Default::default(),

@@ -13,6 +13,10 @@ use crate::environment::Environment;
 /// The schema this crossbench writes and reads.
 pub const MICROBENCH_SCHEMA: &str = "crossbench.microbench/1";
 
+/// The family `crossbench gobench` writes (the Go cgo microbenchmarks); `claims`
+/// keeps it when it replaces the criterion families.
+pub const GO_CGO_FAMILY: &str = "go_cgo";
+
 /// The whole file.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Microbench {

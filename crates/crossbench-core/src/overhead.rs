@@ -17,29 +17,7 @@ use crate::stats::order::median_ci;
 use crate::stats::{cv, median, paired_ratios};
 
 /// The backend every other one is compared with (the floor).
-pub const REFERENCE_BACKEND: &str = "native-cpp";
-/// native-cpp or its A/A twin: pure C++ consumers, whose token callback
-/// stays inside one language (the shim counts it, but it is no crossing).
-pub fn is_floor(name: &str) -> bool {
-    name.strip_suffix(crate::backend::TwinBackend::SUFFIX)
-        .unwrap_or(name)
-        == REFERENCE_BACKEND
-}
-
-/// The language of a backend's consumer, the caller side of its C ABI crossings:
-/// "Go" for the go-cgo-* backends, "C++" for the floor, else "Rust".
-pub fn caller_language(name: &str) -> &'static str {
-    let base = name
-        .strip_suffix(crate::backend::TwinBackend::SUFFIX)
-        .unwrap_or(name);
-    if base.starts_with("go-") {
-        "Go"
-    } else if is_floor(base) {
-        "C++"
-    } else {
-        "Rust"
-    }
-}
+pub const REFERENCE_BACKEND: &str = crate::backend::FLOOR;
 
 /// Confidence of the intervals written into results.json.
 pub const REPORT_CONFIDENCE: f64 = 0.95;

@@ -27,7 +27,14 @@ pub struct BenchResults {
     pub started_at: String,
     pub finished_at: Option<String>,
     pub status: RunStatus,
+    /// The scenario as its file says (warmup, repetitions, timeout unchanged
+    /// by flags): `plan` says what ran.
     pub scenario: ScenarioRecord,
+    /// What ran: warmup, repetitions and timeout after the flags, and the
+    /// repetitions `--until-resolution` settled on. Older results lack it:
+    /// their `scenario` held what ran (see `ran`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<PlanRecord>,
     pub environment: Environment,
     pub backends: Vec<BackendResult>,
     pub agreement: Agreement,
@@ -60,6 +67,28 @@ pub struct BenchResults {
     /// recording one token (see `footprint`).
     #[serde(default)]
     pub harness: Option<crate::footprint::HarnessFootprint>,
+}
+
+/// The warmup, repetitions and timeout a run used.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct PlanRecord {
+    pub warmup: u32,
+    /// Measured repetitions per backend: the plan's, or the total that
+    /// `--until-resolution` planned after the pilot.
+    pub repetitions: u32,
+    pub timeout_s: f64,
+}
+
+impl BenchResults {
+    /// What ran: `plan`, or for results written before it, the scenario
+    /// record (which then held the values after the flags).
+    pub fn ran(&self) -> PlanRecord {
+        self.plan.unwrap_or(PlanRecord {
+            warmup: self.scenario.warmup,
+            repetitions: self.scenario.repetitions,
+            timeout_s: self.scenario.timeout_s,
+        })
+    }
 }
 
 /// How a profiling run was profiled.
@@ -257,6 +286,10 @@ pub struct Crossings {
 pub struct BackendResult {
     pub name: String,
     pub summary: String,
+    /// Caller language, crossing shape, role, display order. Older results
+    /// lack it: `descriptor()` then reads the table by name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub descriptor: Option<crate::backend::BackendDescriptor>,
     pub stamp_source: Option<StampSource>,
     pub ipc_per_token: bool,
     pub status: BackendStatus,
@@ -300,6 +333,7 @@ impl BackendResult {
         BackendResult {
             name: name.to_string(),
             summary: summary.to_string(),
+            descriptor: None,
             stamp_source: None,
             ipc_per_token: false,
             status: BackendStatus::Ok,
@@ -319,6 +353,12 @@ impl BackendResult {
             noisy: false,
             phase_split: None,
         }
+    }
+
+    /// What this backend is: as recorded, else as the table knows its name.
+    pub fn descriptor(&self) -> crate::backend::BackendDescriptor {
+        self.descriptor
+            .unwrap_or_else(|| crate::backend::descriptor_of(&self.name))
     }
 
     /// Marks the backend failed (or timed out...) unless it already is.

@@ -115,7 +115,13 @@ fn resolution_plan_is_fixed_once_after_the_pilot_and_respects_the_budget() {
         plan.outcome
     );
     assert!(plan.planned_reps >= 3);
-    assert_eq!(r.scenario.repetitions, plan.planned_reps);
+    assert_eq!(r.ran().repetitions, plan.planned_reps);
+    assert_eq!(r.scenario.repetitions, 3, "the scenario stays the file's");
+    let floor = r.backends.iter().find(|b| b.name == "native-cpp").unwrap();
+    assert!(
+        floor.descriptor.is_some_and(|d| d.is_floor()),
+        "each backend's descriptor is recorded"
+    );
     for b in &r.backends {
         assert_eq!(
             b.reps.len() as u32,

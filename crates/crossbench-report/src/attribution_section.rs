@@ -208,7 +208,8 @@ fn note_comparison(rows: &[(&str, &PhaseSplit)], r: &BenchResults) -> String {
         .iter()
         .map(|(name, s)| {
             let c = category_ns(s);
-            let cgo = if name.starts_with("go-cgo") {
+            let caller = crossbench_core::backend::descriptor_of(name).caller;
+            let cgo = if caller == crossbench_core::backend::CallerLanguage::Go {
                 judged(share_ci(r, name, &["crossing"]), CGO_CLAIM)
             } else {
                 Cell::Text(format!("no cgo (crossing {})", pct(c[2], s.itl_ns)))

@@ -45,16 +45,11 @@ pub struct ErrorSeries {
 
 /// Colour of a backend, the same in every chart and table.
 pub fn color_of(name: &str) -> RGBColor {
-    match name {
-        "python-subprocess" => RGBColor(0xd9, 0x5f, 0x02),
-        "ffi-token" => RGBColor(0x1f, 0x77, 0xb4),
-        "ffi-batched" => RGBColor(0x2c, 0xa0, 0x2c),
-        "native-cpp" => RGBColor(0x44, 0x44, 0x44),
-        "mock" => RGBColor(0x75, 0x70, 0xb3),
-        "mlx-rs" => RGBColor(0xd6, 0x27, 0x28),
-        other => {
-            // Stable for names we do not know: a hash of the name picks a hue.
-            let h = other
+    match crossbench_core::backend::colour_of(name) {
+        Some([r, g, b]) => RGBColor(r, g, b),
+        None => {
+            // Stable for names without a colour: a hash of the name picks a hue.
+            let h = name
                 .bytes()
                 .fold(7u32, |h, b| h.wrapping_mul(31).wrapping_add(b as u32));
             RGBColor(

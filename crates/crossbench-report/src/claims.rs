@@ -10,6 +10,7 @@
 //! (the run cannot resolve the claim, e.g. 0.01% against a +-1% interval).
 
 use crossbench_core::analysis::claims::{self as analysis, OperationTimes};
+use crossbench_core::backend::names;
 use crossbench_core::overhead::REFERENCE_BACKEND;
 use crossbench_core::stats::Interval;
 
@@ -61,9 +62,10 @@ pub fn evaluate(view: &RunView, micro: Option<&Microbench>) -> Vec<ClaimRow> {
 /// else the first ok real one), for this run's model and machine.
 fn duration_rows(view: &RunView) -> Vec<ClaimRow> {
     // The mock engine is no MLX: its times say nothing about the note's claims.
-    let floor = view
-        .backend(REFERENCE_BACKEND)
-        .or_else(|| view.ok_backends().find(|b| b.name != "mock"));
+    let floor = view.backend(REFERENCE_BACKEND).or_else(|| {
+        view.ok_backends()
+            .find(|b| !b.result.is_some_and(|r| r.descriptor().is_mock()))
+    });
     let ms = |lo: f64, hi: f64| Range {
         lo: lo * 1e6,
         hi: hi * 1e6,
@@ -142,14 +144,18 @@ fn overhead_rows(view: &RunView) -> Vec<ClaimRow> {
     // The note's cgo designs, measured literally by the Go backends, then
     // by their Rust FFI counterparts.
     let designs = [
-        ("go-cgo-token", "go-cgo-batched", ""),
-        ("ffi-token", "ffi-batched", " (Rust FFI counterpart)"),
+        (names::GO_CGO_TOKEN, names::GO_CGO_BATCHED, ""),
+        (
+            names::FFI_TOKEN,
+            names::FFI_BATCHED,
+            " (Rust FFI counterpart)",
+        ),
     ];
     let mut rows = vec![row(
         "Generate 100 tokens: Python subprocess 2.5 s vs pure C++ 2.0 s (+25%)",
         "end-to-end time ratio python-subprocess / native-cpp, 1.195–1.308 (the figures' rounding)"
             .into(),
-        ratio("python-subprocess", "e2e_ns"),
+        ratio(names::PYTHON_SUBPROCESS, "e2e_ns"),
         rounded_ratio(2.5, 2.0, 0.1),
         Scale::Overhead,
     )];
@@ -170,10 +176,10 @@ fn overhead_rows(view: &RunView) -> Vec<ClaimRow> {
         ));
     }
     // The per-token claims, on the design that crosses once per token.
-    let naive = ["go-cgo-token", "ffi-token"]
+    let naive = [names::GO_CGO_TOKEN, names::FFI_TOKEN]
         .into_iter()
         .find(|n| view.backend(n).is_some())
-        .unwrap_or("go-cgo-token");
+        .unwrap_or(names::GO_CGO_TOKEN);
     rows.push(row(
         "Generate Token: crossing overhead 0.0004% per token",
         format!("median inter-token latency ratio {naive} / native-cpp at most 1.000004"),
@@ -229,27 +235,27 @@ fn memory_rows(view: &RunView) -> Vec<ClaimRow> {
     vec![
         mem(
             "Memory: Python subprocess 300 MB (3× pure C++)",
-            "python-subprocess",
+            names::PYTHON_SUBPROCESS,
             300.0,
         ),
         mem(
             "Memory: Naive CGO 150 MB (1.5× pure C++)",
-            "go-cgo-token",
+            names::GO_CGO_TOKEN,
             150.0,
         ),
         mem(
             "Memory: Optimized CGO 120 MB (1.2× pure C++)",
-            "go-cgo-batched",
+            names::GO_CGO_BATCHED,
             120.0,
         ),
         mem(
             "Memory: Naive CGO 150 MB — Rust FFI counterpart",
-            "ffi-token",
+            names::FFI_TOKEN,
             150.0,
         ),
         mem(
             "Memory: Optimized CGO 120 MB — Rust FFI counterpart",
-            "ffi-batched",
+            names::FFI_BATCHED,
             120.0,
         ),
         row(

@@ -214,10 +214,7 @@ fn metadata(r: &BenchResults) -> Vec<(&'static str, String)> {
         ("BLAS", opt(&e.blas)),
         (
             "reps",
-            format!(
-                "{} (+{} warm-up)",
-                r.scenario.repetitions, r.scenario.warmup
-            ),
+            format!("{} (+{} warm-up)", r.ran().repetitions, r.ran().warmup),
         ),
         ("noisy", r.noisy.to_string()),
         ("warnings", RunView::new(r).warnings.len().to_string()),

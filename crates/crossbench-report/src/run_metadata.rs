@@ -42,7 +42,9 @@ pub(crate) fn metadata(v: &RunView) -> String {
             "Repetitions",
             format!(
                 "{} warm-up, {} measured, timeout {} s",
-                s.warmup, s.repetitions, s.timeout_s
+                r.ran().warmup,
+                r.ran().repetitions,
+                r.ran().timeout_s
             ),
         ),
         (
@@ -147,7 +149,7 @@ pub(crate) fn metadata(v: &RunView) -> String {
 
 /// What model the run used, in a few words.
 pub fn model_label(r: &BenchResults) -> String {
-    if r.backends.iter().all(|b| b.name == "mock") {
+    if r.backends.iter().all(|b| b.descriptor().is_mock()) {
         return "none (mock engine)".into();
     }
     if let Some(m) = &r.model {

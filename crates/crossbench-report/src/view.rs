@@ -5,18 +5,16 @@
 use std::collections::BTreeMap;
 
 use crossbench_core::analysis::overheads::backend_overheads;
-use crossbench_core::overhead::{self, REFERENCE_BACKEND};
+use crossbench_core::overhead::REFERENCE_BACKEND;
 use crossbench_core::results::{BackendResult, BackendStatus, BenchResults};
 use crossbench_core::stats::{Interval, Summary};
 
 /// The real backends of the design note's table. A run that has any of them
 /// is expected to have all; those it lacks are shown as absent.
-pub const CANONICAL: [&str; 4] = [
-    "python-subprocess",
-    "ffi-token",
-    "ffi-batched",
-    "native-cpp",
-];
+/// (The backend table's `canonical` entries, in display order.)
+pub fn canonical() -> impl Iterator<Item = &'static str> {
+    crossbench_core::backend::canonical_names()
+}
 
 /// Fewer measured reps than this and an interval says little.
 pub const MIN_REPS_FOR_CI: usize = 3;
@@ -86,15 +84,8 @@ impl<'a> RunView<'a> {
             .iter()
             .map(|b| backend_view(b, reference))
             .collect();
-        if results
-            .backends
-            .iter()
-            .any(|b| CANONICAL.contains(&b.name.as_str()))
-        {
-            for name in CANONICAL
-                .iter()
-                .filter(|n| !results.backends.iter().any(|b| &b.name == *n))
-            {
+        if results.backends.iter().any(|b| b.descriptor().canonical) {
+            for name in canonical().filter(|n| !results.backends.iter().any(|b| b.name == *n)) {
                 backends.push(absent(name));
             }
         }
@@ -166,13 +157,12 @@ fn backend_view<'a>(b: &'a BackendResult, reference: Option<&BackendResult>) -> 
 
 fn crossing_counts(b: &BackendResult) -> CrossingCounts {
     let c = &b.crossings;
+    let descriptor = b.descriptor();
     CrossingCounts {
-        caller: overhead::caller_language(&b.name),
+        caller: descriptor.caller.label(),
         rust_to_c: c.rust_to_c_calls,
         // native-cpp's token callback is C++ calling C++: no boundary.
-        c_to_rust: c
-            .c_to_rust_callbacks
-            .filter(|_| !overhead::is_floor(&b.name)),
+        c_to_rust: c.c_to_rust_callbacks.filter(|_| !descriptor.is_floor()),
         pipe_per_token: if b.ipc_per_token {
             c.ipc_messages_in
         } else {
@@ -233,10 +223,10 @@ fn warnings(r: &BenchResults, backends: &[BackendView]) -> Vec<String> {
             "No {REFERENCE_BACKEND} results: no overhead ratios in this run."
         ));
     }
-    if (r.scenario.repetitions as usize) < MIN_REPS_FOR_CI {
+    if (r.ran().repetitions as usize) < MIN_REPS_FOR_CI {
         w.push(format!(
             "Only {} measured rep(s) per backend: intervals from so few reps mean little.",
-            r.scenario.repetitions
+            r.ran().repetitions
         ));
     }
     for (backend, pct) in &r.injected_slowdowns {

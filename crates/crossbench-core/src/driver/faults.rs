@@ -38,8 +38,8 @@ pub(super) fn check_plan(plan: &BenchPlan) -> Result<(), DriverError> {
             format!("at most {MAX_WARMUP}"),
         );
     }
-    if plan.repetitions > MAX_REPETITIONS {
-        let allowed = format!("at most {MAX_REPETITIONS}");
+    if !(1..=MAX_REPETITIONS).contains(&plan.repetitions) {
+        let allowed = format!("in 1..={MAX_REPETITIONS}");
         return out("repetitions", plan.repetitions.to_string(), allowed);
     }
     let timeout = plan.timeout.as_secs_f64();

@@ -83,7 +83,9 @@ impl Run {
         self.progress
             .set_length(u64::from(total) * self.slots.len() as u64);
         self.results.design.resolution_plan = Some(plan);
-        self.results.scenario.repetitions = total;
+        if let Some(ran) = self.results.plan.as_mut() {
+            ran.repetitions = total;
+        }
         total as usize
     }
 

@@ -6,7 +6,7 @@ use std::io::IsTerminal;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::BenchPlan;
-use crate::results::{RepRecord, ScenarioRecord};
+use crate::results::{PlanRecord, RepRecord, ScenarioRecord};
 
 pub(super) fn rep_rate(rep: &RepRecord) -> f64 {
     let (Some(first), Some(last)) = (rep.consumer_ns.first(), rep.consumer_ns.last()) else {
@@ -34,10 +34,19 @@ pub(super) fn scenario_record(plan: &BenchPlan) -> ScenarioRecord {
         temperature: s.generation.temperature,
         top_p: s.generation.top_p,
         seed: s.generation.seed,
+        warmup: s.run.warmup,
+        repetitions: s.run.repetitions,
+        timeout_s: s.run.timeout.as_secs_f64(),
+        detokenize: s.detokenize,
+    }
+}
+
+/// What the plan runs (`plan_more_rounds` may raise the repetitions).
+pub(super) fn plan_record(plan: &BenchPlan) -> PlanRecord {
+    PlanRecord {
         warmup: plan.warmup,
         repetitions: plan.repetitions,
         timeout_s: plan.timeout.as_secs_f64(),
-        detokenize: s.detokenize,
     }
 }
 

@@ -12,7 +12,6 @@ use crate::scenario::ScenarioKind;
 mod escape;
 
 /// The backend every other one is compared with when present.
-const BASELINE: &str = "native-cpp";
 
 /// summary.md: the design note's table (Implementation | Time | Memory |
 /// Crossings), a latency table, failures and token agreement.
@@ -41,8 +40,8 @@ pub fn render_summary(r: &BenchResults) -> String {
         r.status.as_str(),
         s.prompt_tokens,
         s.max_new_tokens,
-        s.warmup,
-        s.repetitions,
+        r.ran().warmup,
+        r.ran().repetitions,
         md_code(short(&s.sha256))
     );
     design_lines(&mut md, r);
@@ -112,7 +111,7 @@ fn main_table(md: &mut String, r: &BenchResults) {
     let baseline = r
         .backends
         .iter()
-        .find(|b| b.name == BASELINE)
+        .find(|b| b.name == crate::backend::FLOOR)
         .and_then(|b| b.summary_of(metric))
         .map(|s| s.p50)
         .filter(|&p| p > 0.0);
@@ -320,9 +319,10 @@ fn crossings(b: &BackendResult) -> String {
             parts.push(format!("{} {what}", trim_float(v)));
         }
     };
-    let lang = crate::overhead::caller_language(&b.name);
+    let descriptor = b.descriptor();
+    let lang = descriptor.caller.label();
     add(c.rust_to_c_calls, &format!("{lang}→C calls"));
-    if crate::overhead::is_floor(&b.name) {
+    if descriptor.is_floor() {
         add(c.c_to_rust_callbacks, "C++→C++ callbacks (no crossing)");
     } else {
         add(c.c_to_rust_callbacks, &format!("C→{lang} callbacks"));

@@ -9,7 +9,6 @@
 //! Writes `<out>/<run-id>/embed.json` (schema `crossbench.embed/1`),
 //! `embed.md` and `report.html`, and prints the Markdown table.
 
-use crate::bootstrap;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use crossbench_core::export::write_atomic;
@@ -58,7 +57,8 @@ fn reexec_with_blas(blas: &str) -> Result<BlasStep> {
     if let Ok(name) = std::env::var(BLAS_APPLIED) {
         return Ok(BlasStep::Here(name));
     }
-    let (env, name) = crate::blas_choice::blas_choice(blas, crate::blas_choice::BlasIdle::Sleep)?;
+    let (env, name) =
+        crate::setup::blas_choice::blas_choice(blas, crate::setup::blas_choice::BlasIdle::Sleep)?;
     if env.is_empty() {
         return Ok(BlasStep::Here(name));
     }
@@ -89,7 +89,7 @@ pub fn run(args: EmbedArgs) -> Result<i32> {
     };
     let dir = match &args.model {
         Some(d) => d.clone(),
-        None => bootstrap::ensure_preset_model(&args.preset, args.layers, "float32", 0)?,
+        None => crate::model::make::ensure_preset_model(&args.preset, args.layers, "float32", 0)?,
     };
     let mut model = Model::load(&dir).with_context(|| format!("loading {}", dir.display()))?;
     let prompt = synthetic_prompt_ids(args.prompt_tokens);

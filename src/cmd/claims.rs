@@ -26,7 +26,7 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::claims_table::{claims, markdown};
+use crate::cmd::claims_table::{claims, markdown};
 
 // The schema's one definition is core's; these names keep this module's
 // callers (gobench_cmd, tests) as they were.
@@ -155,7 +155,9 @@ fn kept_from(out: &Path, families: &[&str]) -> Result<(Vec<Benchmark>, BTreeMap<
         .into_iter()
         .filter(|b| !families.contains(&b.family.as_str()))
         .collect();
-    let go_kept = kept.iter().any(|b| b.family == crate::gobench_cmd::FAMILY);
+    let go_kept = kept
+        .iter()
+        .any(|b| b.family == crossbench_core::microbench::GO_CGO_FAMILY);
     let extra: BTreeMap<String, String> =
         serde_json::from_value(doc["environment"]["extra"].clone()).unwrap_or_default();
     // Facts about a family that is being replaced go with it.
@@ -169,7 +171,7 @@ fn kept_from(out: &Path, families: &[&str]) -> Result<(Vec<Benchmark>, BTreeMap<
 fn default_criterion_dir() -> PathBuf {
     match std::env::var_os("CARGO_TARGET_DIR") {
         Some(t) => PathBuf::from(t).join("criterion"),
-        None => crate::bootstrap::project_root().join("target/criterion"),
+        None => crate::setup::first_use::project_root().join("target/criterion"),
     }
 }
 

@@ -1,15 +1,12 @@
-//! The run-design flags of `bench` and `sweep` (residency, idle gap, A/A
-//! twin, resolution on demand) and the record of the model that ran.
+//! The run-design flags of `bench` and `sweep` read into values: residency,
+//! idle gap, resolution on demand and its budget (`plan_builder` puts them
+//! into the plan).
 
-use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
-use crossbench_core::results::ModelRun;
 use crossbench_core::scenario::MAX_GAP_S;
-use crossbench_core::{Backend, BenchPlan, Residency, ResolutionTarget, TwinBackend};
-use sha2::{Digest, Sha256};
+use crossbench_core::{Residency, ResolutionTarget};
 
 /// Per-worker memory beyond the weights (MLX's buffers, the KV cache, and
 /// for python-subprocess the interpreter): ~70 MiB measured for the Python
@@ -20,22 +17,10 @@ const WORKER_OVERHEAD_BYTES: u64 = 256 << 20;
 /// before `--residency auto` loads them one at a time.
 const RESIDENT_SHARE: f64 = 0.6;
 
-/// Applies `--residency`, `--gap`, `--aa` and `--until-resolution/--budget`.
-pub fn apply(plan: &mut BenchPlan, opts: &crate::bench_cmd::RunOptions) -> Result<()> {
-    if let Some(name) = &opts.aa {
-        add_twin(plan, name)?;
-    }
-    let weights = plan.model.as_ref().and_then(|m| m.weight_bytes);
-    (plan.residency, plan.residency_reason) =
-        residency(opts.residency.as_deref(), plan.backends.len(), weights)?;
-    (plan.gap, plan.until_resolution) = gap_and_resolution(opts)?;
-    Ok(())
-}
-
-/// `--gap` and `--until-resolution/--budget`, each finite and in range (also
-/// checked with the other flags before anything runs: `run_flags::check`).
+/// `--gap` and `--until-resolution/--budget`, each finite and in range
+/// (read with the other flags before anything runs: `run_flags::check`).
 pub fn gap_and_resolution(
-    opts: &crate::bench_cmd::RunOptions,
+    opts: &crate::cmd::bench_args::RunOptions,
 ) -> Result<(Duration, Option<ResolutionTarget>)> {
     if !(opts.gap.is_finite() && (0.0..=MAX_GAP_S).contains(&opts.gap)) {
         bail!("--gap {}: seconds between 0 and {MAX_GAP_S}", opts.gap);
@@ -57,40 +42,13 @@ pub fn gap_and_resolution(
     Ok((Duration::from_secs_f64(opts.gap), until))
 }
 
-/// The plan's backend called `name`, or an error naming `flag` and the
-/// backends the run has.
-pub fn run_backend<'a>(
-    plan: &'a BenchPlan,
-    flag: &str,
-    name: &str,
-) -> Result<&'a Arc<dyn Backend>> {
-    plan.backends
-        .iter()
-        .find(|b| b.name() == name)
-        .with_context(|| {
-            let names: Vec<&str> = plan.backends.iter().map(|b| b.name()).collect();
-            format!(
-                "{flag} {name}: not a backend of this run ({})",
-                names.join(", ")
-            )
-        })
-}
-
-fn add_twin(plan: &mut BenchPlan, name: &str) -> Result<()> {
-    let original = Arc::clone(run_backend(plan, "--aa", name)?);
-    let twin = TwinBackend::new(original);
-    plan.aa = Some((name.to_string(), twin.name().to_string()));
-    plan.backends.push(Arc::new(twin));
-    Ok(())
-}
-
 /// auto: all workers resident when they fit in `RESIDENT_SHARE` of the
 /// memory available now, else one at a time.
 ///
 /// The default is one: with each worker kept for the whole run, its reps share
 /// one process's scheduling state, so they are not independent (docs/methodology.md,
 /// "Run design": lag-1 autocorrelation ~0.45, A/A coverage 14/20).
-fn residency(
+pub fn residency(
     arg: Option<&str>,
     workers: usize,
     weights: Option<u64>,
@@ -155,52 +113,6 @@ pub fn parse_duration(text: &str) -> Result<Duration> {
     Ok(Duration::from_secs_f64(secs))
 }
 
-/// What model ran, read from its directory: the ask (preset, dtype, layers)
-/// and what config.json and the weight files say.
-pub fn model_run(
-    dir: &Path,
-    preset: Option<String>,
-    dtype: Option<String>,
-    layers: Option<u32>,
-) -> ModelRun {
-    let config_bytes = std::fs::read(dir.join("config.json")).ok();
-    let config: serde_json::Value = config_bytes
-        .as_deref()
-        .and_then(|b| serde_json::from_slice(b).ok())
-        .unwrap_or_default();
-    let num = |key: &str| config.get(key).and_then(|v| v.as_u64());
-    let bits = config
-        .get("quantization")
-        .and_then(|q| q.get("bits"))
-        .and_then(|v| v.as_u64());
-    let weight_bytes = std::fs::read_dir(dir).ok().map(|entries| {
-        entries
-            .flatten()
-            .filter(|e| e.path().extension().is_some_and(|x| x == "safetensors"))
-            // Follow symlinks: Hugging Face cache snapshots link to ../../blobs/.
-            .filter_map(|e| std::fs::metadata(e.path()).ok())
-            .map(|m| m.len())
-            .sum()
-    });
-    ModelRun {
-        preset,
-        dtype: dtype.or_else(|| {
-            config
-                .get("torch_dtype")
-                .and_then(|v| v.as_str())
-                .map(String::from)
-        }),
-        layers_override: layers,
-        dir: dir.display().to_string(),
-        config_sha256: config_bytes.map(|b| format!("{:x}", Sha256::digest(b))),
-        num_hidden_layers: num("num_hidden_layers"),
-        hidden_size: num("hidden_size"),
-        vocab_size: num("vocab_size"),
-        quantization_bits: bits,
-        weight_bytes,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -231,18 +143,5 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("--residency"));
-    }
-
-    #[test]
-    fn weight_bytes_follow_symlinked_shards() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("blob"), vec![0u8; 4096]).unwrap();
-        std::os::unix::fs::symlink("blob", dir.path().join("model.safetensors")).unwrap();
-        let run = model_run(dir.path(), None, None, None);
-        assert_eq!(
-            run.weight_bytes,
-            Some(4096),
-            "the target's size, not the link's"
-        );
     }
 }

@@ -7,7 +7,7 @@
 //! CROSSBENCH_INJECT_SLOWDOWN_PCT; the mock engine has its own knob.
 
 use anyhow::{bail, Context, Result};
-use crossbench_core::BenchPlan;
+use crossbench_core::Backend;
 
 pub const ENV: &str = "CROSSBENCH_INJECT_SLOWDOWN_PCT";
 const MOCK_ENV: &str = "CROSSBENCH_MOCK_SLOWDOWN_PCT";
@@ -27,19 +27,13 @@ pub fn parse(spec: &str) -> Result<(String, f64)> {
     Ok((backend.trim().to_string(), pct))
 }
 
-/// Adds the per-backend environment and the record of what was injected.
-pub fn apply(plan: &mut BenchPlan, specs: &[String]) -> Result<()> {
-    for spec in specs {
-        let (backend, pct) = parse(spec)?;
-        let b = crate::design_opts::run_backend(plan, "--inject-slowdown", &backend)?;
-        let var = if b.name() == "mock" { MOCK_ENV } else { ENV };
-        let env = plan.backend_env.entry(backend.clone()).or_default();
-        env.retain(|(k, _)| k != var);
-        env.push((var.to_string(), pct.to_string()));
-        plan.injected_slowdowns.insert(backend.clone(), pct);
-        eprintln!("crossbench: INJECTING a {pct}% per-token slowdown into {backend} (recorded in results.json)");
+/// The variable that slows `backend`'s worker: the mock engine has its own.
+pub fn env_var(backend: &dyn Backend) -> &'static str {
+    if backend.descriptor().is_mock() {
+        MOCK_ENV
+    } else {
+        ENV
     }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -1,12 +1,12 @@
 //! `crossbench model make`: a complete mlx-community model directory with
 //! deterministic random weights (written by the shim) and the real Mistral v3 tokenizer.
 
-use crate::bootstrap;
-use crate::presets::{self, Preset};
-use crate::write_progress;
+use crate::model::presets::{self, Preset};
+use crate::model::write_progress;
+use crate::setup::first_use;
 use anyhow::{bail, Context, Result};
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// Shards larger than this are split, like mlx-community's 5 GB shards.
@@ -16,7 +16,7 @@ const SHARD_BYTES: u64 = 5 << 30;
 /// `model make` never leaves a half-written model that later runs would trust.
 pub fn make_model(preset: &Preset, dtype: &str, seed: u64, out: &Path, force: bool) -> Result<()> {
     let dtype = presets::normalize_dtype(dtype)?;
-    if out.exists() && bootstrap::is_dir_nonempty(out) && !force {
+    if out.exists() && first_use::is_dir_nonempty(out) && !force {
         bail!(
             "{} already exists and is not empty (use --force to replace it)",
             out.display()
@@ -55,7 +55,7 @@ fn fill_model_dir(preset: &Preset, dtype: &str, seed: u64, dir: &Path) -> Result
     crossbench_shim::make_weights(dir, seed, dtype, None, SHARD_BYTES)
         .with_context(|| format!("writing weights into {}", dir.display()))?;
     drop(watcher);
-    let tokenizer = bootstrap::tokenizer_dir()?;
+    let tokenizer = first_use::tokenizer_dir()?;
     for entry in fs::read_dir(&tokenizer)? {
         let path = entry?.path();
         if path.is_file() {
@@ -64,4 +64,36 @@ fn fill_model_dir(preset: &Preset, dtype: &str, seed: u64, dir: &Path) -> Result
         }
     }
     Ok(())
+}
+
+/// Where a preset model lives in the cache.
+pub fn preset_model_dir(preset: &Preset, dtype: &str, seed: u64) -> PathBuf {
+    first_use::cache_dir().join("models").join(format!(
+        "{}-L{}-{}-s{}",
+        preset.name, preset.layers, dtype, seed
+    ))
+}
+
+/// The preset model directory, generated on first use.
+pub fn ensure_preset_model(
+    name: &str,
+    layers: Option<u32>,
+    dtype: &str,
+    seed: u64,
+) -> Result<PathBuf> {
+    let preset = presets::find(name)?.with_layers(layers)?;
+    let dtype = presets::normalize_dtype(dtype)?;
+    let dir = preset_model_dir(&preset, dtype, seed);
+    if dir.join("config.json").is_file() {
+        return Ok(dir);
+    }
+    eprintln!(
+        "crossbench: generating the {} model ({} layers, {dtype}, seed {seed}, {:.0} M params) in {}",
+        preset.name,
+        preset.layers,
+        preset.parameters() as f64 / 1e6,
+        dir.display()
+    );
+    make_model(&preset, dtype, seed, &dir, false)?;
+    Ok(dir)
 }

@@ -5,11 +5,12 @@
 //! also records the phase timeline (as `--phases`), and is marked as a
 //! profiling run: never a baseline or a gate input.
 
-use crate::bench_cmd::{self, BenchArgs};
+use crate::cmd::bench;
+use crate::cmd::bench_args::BenchArgs;
+use crate::cmd::plan_builder::{self, ProfilerRequest};
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use crossbench_core::backend::WorkerSpec;
-use crossbench_core::Residency;
 use inferno::collapse::Collapse;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -46,18 +47,14 @@ pub fn run(mut args: ProfileArgs) -> Result<i32> {
     args.bench.run.residency = Some("all".into());
     args.bench.run.phases = true;
     let (data, frequency) = (work.clone(), args.frequency);
-    let outcome = bench_cmd::execute_with(&args.bench, move |plan| {
-        plan.residency = Residency::All;
-        plan.residency_reason = "crossbench profile: one perf record per worker".into();
-        let profiling = plan.profiling.get_or_insert_with(Default::default);
-        profiling.perf_event = Some(format!(
-            "{EVENT} at {frequency} Hz, frame-pointer call graphs"
-        ));
-        plan.wrap_worker = Some(Arc::new(move |backend: &str, spec: WorkerSpec| {
+    let profiler = ProfilerRequest {
+        perf_event: format!("{EVENT} at {frequency} Hz, frame-pointer call graphs"),
+        wrap_worker: Arc::new(move |backend: &str, spec: WorkerSpec| {
             under_perf(spec, &perf_data(&data, backend), frequency)
-        }));
-        Ok(())
-    })?;
+        }),
+    };
+    let plan = plan_builder::build(&args.bench, Some(profiler))?;
+    let outcome = bench::run_plan(plan)?;
     let mut results = outcome.results.clone();
     for b in &results.backends {
         let data = perf_data(&work, &b.name);
@@ -83,8 +80,8 @@ pub fn run(mut args: ProfileArgs) -> Result<i32> {
         .with_context(|| format!("rewriting the results in {}", outcome.out_dir.display()))?;
     println!("{}", outcome.summary_markdown);
     eprintln!("results: {}", outcome.out_dir.display());
-    crate::report_cmd::write_after_bench(&outcome.out_dir);
-    bench_cmd::exit_code(&outcome)
+    crate::cmd::report::write_after_bench(&outcome.out_dir);
+    bench::exit_code(&outcome)
 }
 
 fn perf_data(dir: &Path, backend: &str) -> PathBuf {

@@ -1,5 +1,6 @@
 //! The real backends: how `bench` starts each one's worker process.
 
+use crossbench_core::backend::names;
 use crossbench_core::{
     Backend, BackendError, BackendRegistry, LaunchContext, MockBackend, StampSource, WorkerSpec,
 };
@@ -12,32 +13,32 @@ pub fn registry() -> BackendRegistry {
     let all: Vec<Arc<dyn Backend>> = vec![
         Arc::new(PythonSubprocess),
         Arc::new(InProcess {
-            name: "ffi-token",
+            name: names::FFI_TOKEN,
             summary: "Rust owns the loop, one shim call per token",
         }),
         Arc::new(InProcess {
-            name: "ffi-batched",
+            name: names::FFI_BATCHED,
             summary: "one shim call per generation, tokens streamed back by a C->Rust callback",
         }),
         Arc::new(NativeCpp),
         Arc::new(GoCgo {
-            name: "go-cgo-token",
+            name: names::GO_CGO_TOKEN,
             summary: "Go owns the loop, one cgo call per token (the note's naive cgo)",
         }),
         Arc::new(GoCgo {
-            name: "go-cgo-batched",
+            name: names::GO_CGO_BATCHED,
             summary: "one cgo call per generation, an exported Go callback per token (the note's optimized cgo)",
         }),
         Arc::new(GoCgo {
-            name: "go-cgo-stream",
+            name: names::GO_CGO_STREAM,
             summary: "the loop on a shim-started C++ thread, tokens into a Go channel (the note's GenerateStream)",
         }),
         #[cfg(feature = "mlx-rs")]
         Arc::new(InProcess {
-            name: "mlx-rs",
+            name: names::MLX_RS,
             summary: "the model in Rust over mlx-rs: one mlx-c call per MLX operation",
         }),
-        Arc::new(MockBackend::new("mock")),
+        Arc::new(MockBackend::new(names::MOCK)),
     ];
     for b in all {
         reg.register(b).expect("backend names are unique");
@@ -55,7 +56,7 @@ pub fn resolve(
     names: &[String],
 ) -> Result<Vec<Arc<dyn Backend>>, BackendError> {
     reg.resolve(names).map_err(|e| match e {
-        BackendError::Unknown { name, .. } if name == "mlx-rs" => BackendError::Unavailable {
+        BackendError::Unknown { name, .. } if name == names::MLX_RS => BackendError::Unavailable {
             backend: name,
             what_is_missing: "this crossbench was built without the `mlx-rs` feature".into(),
             how_to_get_it: MLX_RS_HOW.into(),
@@ -77,7 +78,7 @@ struct PythonSubprocess;
 
 impl Backend for PythonSubprocess {
     fn name(&self) -> &str {
-        "python-subprocess"
+        names::PYTHON_SUBPROCESS
     }
     fn summary(&self) -> &str {
         "mlx-lm's generate_step in a Python worker; tokens cross a pipe"
@@ -90,8 +91,9 @@ impl Backend for PythonSubprocess {
             how_to_get_it: "delete .venv and rebuild, or `python3 -m venv .venv && .venv/bin/pip install --require-hashes -r scripts/requirements.lock`".into(),
         }
         };
-        let python = crate::bootstrap::python().map_err(|e| unavailable(format!("{e:#}")))?;
-        let script = crate::bootstrap::project_root().join("workers/python/mlx_worker.py");
+        let python =
+            crate::setup::first_use::python().map_err(|e| unavailable(format!("{e:#}")))?;
+        let script = crate::setup::first_use::project_root().join("workers/python/mlx_worker.py");
         if !script.is_file() {
             return Err(unavailable(format!("{} is missing", script.display())));
         }
@@ -151,7 +153,7 @@ struct NativeCpp;
 
 impl Backend for NativeCpp {
     fn name(&self) -> &str {
-        "native-cpp"
+        names::NATIVE_CPP
     }
     fn summary(&self) -> &str {
         "pure C++ runner over the same shim, no Rust in the loop (the floor)"
@@ -185,7 +187,7 @@ impl Backend for NativeCpp {
 }
 
 /// go-cgo-token, go-cgo-batched, go-cgo-stream: the Go worker (go/worker),
-/// built on first use with the pinned toolchain (src/go_build.rs).
+/// built on first use with the pinned toolchain (src/setup/go_build.rs).
 struct GoCgo {
     name: &'static str,
     summary: &'static str,
@@ -199,11 +201,12 @@ impl Backend for GoCgo {
         self.summary
     }
     fn launch(&self, ctx: &LaunchContext) -> Result<WorkerSpec, BackendError> {
-        let (program, _) = crate::go_build::worker().map_err(|e| BackendError::Unavailable {
-            backend: self.name.into(),
-            what_is_missing: format!("the Go worker: {e}"),
-            how_to_get_it: crate::go_build::GO_HOW.into(),
-        })?;
+        let (program, _) =
+            crate::setup::go_build::worker().map_err(|e| BackendError::Unavailable {
+                backend: self.name.into(),
+                what_is_missing: format!("the Go worker: {e}"),
+                how_to_get_it: crate::setup::go_build::GO_HOW.into(),
+            })?;
         let args = vec![
             "--backend".into(),
             self.name.into(),

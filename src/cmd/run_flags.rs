@@ -1,17 +1,18 @@
 //! The bounds of `bench`'s (and `sweep`'s, `profile`'s) numeric and list
-//! flags, checked before anything is resolved, made or written; and the
+//! flags, checked once before anything is resolved, made or written; and the
 //! prompt's length against the model's context before its ids exist.
 
 use std::path::Path;
+use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use crossbench_core::scenario::{
     synthetic_prompt_ids, PromptSpec, MAX_REPETITIONS, MAX_TIMEOUT_S, MAX_WARMUP, MIN_TIMEOUT_S,
 };
-use crossbench_core::LoadedScenario;
+use crossbench_core::{LoadedScenario, ResolutionTarget};
 
-use crate::bench_cmd::RunOptions;
-use crate::tokenizer;
+use crate::cmd::bench_args::RunOptions;
+use crate::setup::tokenizer;
 
 /// `--layers` (and a sweep rung's `layers`): beyond any real model.
 const MAX_LAYERS: u64 = 1024;
@@ -19,20 +20,34 @@ const MAX_LAYERS: u64 = 1024;
 /// The synthetic prompt's ids lie in 1000..9000 (`synthetic_prompt_ids`).
 const SYNTHETIC_MAX_ID: u64 = 9000;
 
-/// Every flag in its range, each error naming the flag and its value.
-pub fn check(run: &RunOptions, layers: Option<u32>) -> Result<()> {
+/// The run flags' values, each in its range; None: the scenario's value.
+#[derive(Debug, Clone)]
+pub struct CheckedFlags {
+    pub repetitions: Option<u32>,
+    pub warmup: Option<u32>,
+    pub timeout: Option<Duration>,
+    pub gap: Duration,
+    pub until_resolution: Option<ResolutionTarget>,
+}
+
+/// Every flag in its range, each error naming the flag and its value; the
+/// only check of the flags, made before anything is resolved or written.
+pub fn check(run: &RunOptions, layers: Option<u32>) -> Result<CheckedFlags> {
     let in_range = |flag: &str, v: u64, min: u64, max: u64| {
         if v < min || v > max {
             bail!("{flag} {v}: must be in {min}..={max}");
         }
-        Ok(())
+        // In range, so within u32 (every maximum here is).
+        Ok(v as u32)
     };
-    if let Some(n) = run.reps {
-        in_range("--reps", n, 1, MAX_REPETITIONS.into())?;
-    }
-    if let Some(n) = run.warmup {
-        in_range("--warmup", n, 0, MAX_WARMUP.into())?;
-    }
+    let repetitions = run
+        .reps
+        .map(|n| in_range("--reps", n, 1, MAX_REPETITIONS.into()))
+        .transpose()?;
+    let warmup = run
+        .warmup
+        .map(|n| in_range("--warmup", n, 0, MAX_WARMUP.into()))
+        .transpose()?;
     if let Some(n) = layers {
         in_range("--layers", n.into(), 1, MAX_LAYERS)?;
     }
@@ -51,8 +66,14 @@ pub fn check(run: &RunOptions, layers: Option<u32>) -> Result<()> {
             }
         }
     }
-    crate::design_opts::gap_and_resolution(run)?;
-    Ok(())
+    let (gap, until_resolution) = crate::cmd::design_opts::gap_and_resolution(run)?;
+    Ok(CheckedFlags {
+        repetitions,
+        warmup,
+        timeout: run.timeout.map(Duration::from_secs_f64),
+        gap,
+        until_resolution,
+    })
 }
 
 /// The scenario's prompt as token ids. With a model, its length plus the

@@ -1,7 +1,6 @@
 //! Everything a fresh clone lacks at run time, made on first use with progress on
 //! stderr: the pinned Python environment, the converted tokenizer, preset models.
 
-use crate::presets::{self, Preset};
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -88,38 +87,6 @@ pub fn tokenizer_dir() -> Result<PathBuf> {
             Err(e)
         }
     })?;
-    Ok(dir)
-}
-
-/// Where a preset model lives in the cache.
-pub fn preset_model_dir(preset: &Preset, dtype: &str, seed: u64) -> PathBuf {
-    cache_dir().join("models").join(format!(
-        "{}-L{}-{}-s{}",
-        preset.name, preset.layers, dtype, seed
-    ))
-}
-
-/// The preset model directory, generated on first use.
-pub fn ensure_preset_model(
-    name: &str,
-    layers: Option<u32>,
-    dtype: &str,
-    seed: u64,
-) -> Result<PathBuf> {
-    let preset = presets::find(name)?.with_layers(layers)?;
-    let dtype = presets::normalize_dtype(dtype)?;
-    let dir = preset_model_dir(&preset, dtype, seed);
-    if dir.join("config.json").is_file() {
-        return Ok(dir);
-    }
-    eprintln!(
-        "crossbench: generating the {} model ({} layers, {dtype}, seed {seed}, {:.0} M params) in {}",
-        preset.name,
-        preset.layers,
-        preset.parameters() as f64 / 1e6,
-        dir.display()
-    );
-    crate::model_make::make_model(&preset, dtype, seed, &dir, false)?;
     Ok(dir)
 }
 

@@ -6,8 +6,8 @@
 //! families. Each benchmark's interval is the distribution-free 95% interval
 //! of the median of its repetitions; the raw `go test` output is kept beside.
 
-use crate::claims_cmd::{self, Benchmark};
-use crate::go_build;
+use crate::cmd::claims::{self, Benchmark};
+use crate::setup::go_build;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use crossbench_core::stats::order::median_ci;
@@ -16,7 +16,7 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
-pub const FAMILY: &str = "go_cgo";
+pub use crossbench_core::microbench::GO_CGO_FAMILY as FAMILY;
 
 #[derive(Args)]
 pub struct GobenchArgs {
@@ -61,7 +61,7 @@ pub fn run(args: GobenchArgs) -> Result<i32> {
     let mut extra = BTreeMap::new();
     extra.insert("go_version".to_string(), tc.version.clone());
     extra.insert("go_raw_output".to_string(), raw_path.display().to_string());
-    claims_cmd::write_summary(&args.out, &[FAMILY], benchmarks, extra)?;
+    claims::write_summary(&args.out, &[FAMILY], benchmarks, extra)?;
     Ok(0)
 }
 
@@ -75,9 +75,9 @@ fn write_file(path: &Path, text: &str) -> Result<()> {
 
 /// `go test -c` of go/cgobench into the cache (Go's build cache makes a rerun quick).
 fn build_test_binary(tc: &go_build::Toolchain) -> Result<PathBuf> {
-    let go_dir = crate::bootstrap::project_root().join("go");
+    let go_dir = crate::setup::first_use::project_root().join("go");
     let shim_lib = crossbench_shim::shim_lib_dir().join("libcrossbench_shim.a");
-    let exe = crate::bootstrap::cache_dir()
+    let exe = crate::setup::first_use::cache_dir()
         .join("go")
         .join("cgobench.test");
     eprintln!(

@@ -1,0 +1,19 @@
+//! The subcommands (one file each) and what builds a run's plan from flags:
+//! `bench_args` (the flags), `run_flags` (their bounds), `design_opts`,
+//! `inject`, `model_choice`, then `plan_builder`, which puts them together.
+
+pub mod bench;
+pub mod bench_args;
+pub mod claims;
+pub mod claims_table;
+pub mod design_opts;
+pub mod embed;
+pub mod gate;
+pub mod gobench;
+pub mod inject;
+pub mod model_choice;
+pub mod plan_builder;
+pub mod profile;
+pub mod report;
+pub mod run_flags;
+pub mod sweep;
