@@ -153,10 +153,7 @@ impl InProcessEngine for FfiEngine {
         req: &GenRequest,
         on_token: &mut dyn FnMut(u32),
     ) -> Result<GenStats, EngineError> {
-        let model = self
-            .model
-            .as_mut()
-            .ok_or_else(|| EngineError::new(codes::GENERATE, "generate before load"))?;
+        let model = loaded(self.model.as_mut())?;
         let sampling = Sampling {
             temperature: req.temperature,
             top_p: req.top_p,
@@ -375,6 +372,12 @@ fn stats_from(c: &crossbench_shim::Counters, calls: u64, mlx_peak: u64) -> GenSt
         counters,
         phases: None,
     }
+}
+
+/// The loaded model, or the protocol's error for a `generate` before `load`
+/// (every in-process engine starts `generate` with this check).
+pub(crate) fn loaded<M>(model: Option<M>) -> Result<M, EngineError> {
+    model.ok_or_else(|| EngineError::new(codes::GENERATE, "generate before load"))
 }
 
 #[cfg(test)]

@@ -46,10 +46,7 @@ impl InProcessEngine for MlxRsEngine {
         req: &GenRequest,
         on_token: &mut dyn FnMut(u32),
     ) -> Result<GenStats, EngineError> {
-        let model = self
-            .model
-            .as_ref()
-            .ok_or_else(|| EngineError::new(codes::GENERATE, "generate before load"))?;
+        let model = super::in_process_worker::loaded(self.model.as_ref())?;
         let sampling = Sampling {
             temperature: req.temperature,
             top_p: req.top_p,

@@ -73,6 +73,33 @@ fn model_arg(name: &str, ctx: &LaunchContext) -> Result<String, BackendError> {
     Ok(dir.display().to_string())
 }
 
+/// A worker's command: `program LEADING... --model DIR --device D` (the
+/// arguments every worker takes), with the run's environment. Tokens stamped
+/// by the worker are printed after the generation (no pipe per token);
+/// stamped on receipt by the driver, each token crosses the pipe as it comes.
+fn worker_spec(
+    name: &str,
+    program: PathBuf,
+    leading: &[&str],
+    ctx: &LaunchContext,
+    stamp: StampSource,
+) -> Result<WorkerSpec, BackendError> {
+    let mut args: Vec<String> = leading.iter().map(|a| a.to_string()).collect();
+    args.extend([
+        "--model".into(),
+        model_arg(name, ctx)?,
+        "--device".into(),
+        ctx.device.clone(),
+    ]);
+    Ok(WorkerSpec {
+        program,
+        args,
+        env: ctx.extra_env.clone(),
+        stamp,
+        ipc_per_token: stamp == StampSource::DriverReceipt,
+    })
+}
+
 /// mlx-lm's own generation loop in a Python worker, driven over pipes.
 struct PythonSubprocess;
 
@@ -97,21 +124,16 @@ impl Backend for PythonSubprocess {
         if !script.is_file() {
             return Err(unavailable(format!("{} is missing", script.display())));
         }
-        let mut env = ctx.extra_env.clone();
-        env.push(("HF_HUB_OFFLINE".into(), "1".into()));
-        Ok(WorkerSpec {
-            program: python,
-            args: vec![
-                script.display().to_string(),
-                "--model".into(),
-                model_arg(self.name(), ctx)?,
-                "--device".into(),
-                ctx.device.clone(),
-            ],
-            env,
-            stamp: StampSource::DriverReceipt,
-            ipc_per_token: true,
-        })
+        let script = script.display().to_string();
+        let mut spec = worker_spec(
+            self.name(),
+            python,
+            &[&script],
+            ctx,
+            StampSource::DriverReceipt,
+        )?;
+        spec.env.push(("HF_HUB_OFFLINE".into(), "1".into()));
+        Ok(spec)
     }
 }
 
@@ -129,22 +151,14 @@ impl Backend for InProcess {
         self.summary
     }
     fn launch(&self, ctx: &LaunchContext) -> Result<WorkerSpec, BackendError> {
-        let args = vec![
-            "worker".into(),
-            "--backend".into(),
-            self.name.into(),
-            "--model".into(),
-            model_arg(self.name, ctx)?,
-            "--device".into(),
-            ctx.device.clone(),
-        ];
-        Ok(WorkerSpec {
-            program: ctx.exe.clone(),
-            args,
-            env: ctx.extra_env.clone(),
-            stamp: StampSource::Worker,
-            ipc_per_token: false,
-        })
+        let leading = ["worker", "--backend", self.name];
+        worker_spec(
+            self.name,
+            ctx.exe.clone(),
+            &leading,
+            ctx,
+            StampSource::Worker,
+        )
     }
 }
 
@@ -167,22 +181,9 @@ impl Backend for NativeCpp {
                 how_to_get_it: "rebuild: cargo build --release".into(),
             });
         }
-        let args = vec![
-            "--serve".into(),
-            "--model".into(),
-            model_arg(self.name(), ctx)?,
-            "--device".into(),
-            ctx.device.clone(),
-        ];
         // The runner stamps each token in C++ the moment it holds it and prints
         // the stamps after the generation, like the Rust workers.
-        Ok(WorkerSpec {
-            program: runner,
-            args,
-            env: ctx.extra_env.clone(),
-            stamp: StampSource::Worker,
-            ipc_per_token: false,
-        })
+        worker_spec(self.name(), runner, &["--serve"], ctx, StampSource::Worker)
     }
 }
 
@@ -207,22 +208,14 @@ impl Backend for GoCgo {
                 what_is_missing: format!("the Go worker: {e}"),
                 how_to_get_it: crate::setup::go_build::GO_HOW.into(),
             })?;
-        let args = vec![
-            "--backend".into(),
-            self.name.into(),
-            "--model".into(),
-            model_arg(self.name, ctx)?,
-            "--device".into(),
-            ctx.device.clone(),
-        ];
         // Stamped by Go's monotonic clock the moment Go code holds each token,
         // printed after the generation, like the Rust and C++ workers.
-        Ok(WorkerSpec {
+        worker_spec(
+            self.name,
             program,
-            args,
-            env: ctx.extra_env.clone(),
-            stamp: StampSource::Worker,
-            ipc_per_token: false,
-        })
+            &["--backend", self.name],
+            ctx,
+            StampSource::Worker,
+        )
     }
 }

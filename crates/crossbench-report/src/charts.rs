@@ -16,6 +16,9 @@ pub use crate::chart_guard::svg_or_note;
 use crate::chart_guard::{check, span, TINY};
 use crate::ReportError;
 
+mod stacked;
+pub use stacked::{stacked_percent_bars, StackPart};
+
 /// Chart size in SVG user units; the page scales it to its column width.
 pub const WIDTH: u32 = 760;
 pub const HEIGHT: u32 = 340;

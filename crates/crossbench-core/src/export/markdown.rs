@@ -11,8 +11,6 @@ use crate::scenario::ScenarioKind;
 
 mod escape;
 
-/// The backend every other one is compared with when present.
-
 /// summary.md: the design note's table (Implementation | Time | Memory |
 /// Crossings), a latency table, failures and token agreement.
 pub struct MarkdownExporter;
