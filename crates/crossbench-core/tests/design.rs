@@ -71,8 +71,29 @@ fn aa_twin_runs_alongside_and_the_run_states_its_resolution() {
         .resolution
         .as_ref()
         .expect("a run with intervals states its resolution");
-    assert!(res.aa.is_some(), "{res:?}");
-    assert!(res.half_width >= 0.0);
+    // The stated resolution is the widest decode-time interval of the run:
+    // every backend's vs native-cpp and the A/A twin's, recomputed here.
+    let aa = res.aa.expect("the twin's interval vs its original");
+    let widest = r
+        .backends
+        .iter()
+        .filter_map(|b| b.overhead_vs_native.get("decode_ns"))
+        .chain([&aa])
+        .map(|ci| ci.half_width())
+        .fold(f64::NEG_INFINITY, f64::max);
+    assert_eq!(res.half_width, widest, "{res:?}");
+    // Real processes time with jitter: 4 paired ratios are never all equal,
+    // so a zero or non-finite width means the interval was not computed.
+    assert!(
+        res.half_width.is_finite() && res.half_width > 0.0,
+        "{res:?}"
+    );
+    assert!(
+        res.statement
+            .contains(&format!("\u{b1}{:.1}%", res.half_width * 100.0)),
+        "{}",
+        res.statement
+    );
     assert!(
         res.statement.contains("cannot be told apart"),
         "{}",
