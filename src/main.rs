@@ -34,6 +34,11 @@ enum Command {
     /// Run a scenario over several backends and write results/<run-id>/.
     Bench(cmd::bench_args::BenchArgs),
     /// Compare a run with a baseline: exit 0 pass, 3 regression, 4 inconclusive, 1 error.
+    ///
+    /// Runs on another setup (core count, MLX version, BLAS library, device) are an
+    /// error naming each change unless --allow-environment-change is given; another
+    /// CPU model or OpenBLAS core is noted, with absolute times informational.
+    /// Details: docs/methodology.md, "Regression gate".
     Gate(gate::GateArgs),
     /// Save a run as a regression-gate baseline (results/baselines/NAME.json).
     Baseline {

@@ -367,3 +367,49 @@ fn a_real_full_disk_keeps_every_measured_rep_marked_incomplete() {
     );
     fails_saying(&save(&run, tmp.path()), &["incomplete"]);
 }
+
+/// Another core count, MLX version, BLAS library or device (edited into a
+/// copy of a run's results.json) is exit 1 naming the change; allowed, the
+/// run is judged with a loud note, absolute times informational.
+#[test]
+fn a_changed_setup_is_refused_unless_allowed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let clean = bench_mock(tmp.path(), &[]);
+    let edits: [(&str, &str, Value); 4] = [
+        ("cores", "cores: ", 64.into()),
+        ("mlx_version", "MLX version: ", "0.99.0".into()),
+        (
+            "blas",
+            "BLAS library: ",
+            "LD_PRELOAD=/other/libblas.so".into(),
+        ),
+        ("device", "device: ", "gpu".into()),
+    ];
+    for (field, named, value) in edits {
+        let mut r = results(&clean);
+        r["environment"][field] = value;
+        let edited = tmp.path().join(format!("{field}.json"));
+        std::fs::write(&edited, r.to_string()).unwrap();
+        fails_saying(
+            &gate(&clean, &edited, &[]),
+            &[named, "not comparable", "--allow-environment-change"],
+        );
+        let md = tmp.path().join(format!("{field}.md"));
+        let md_flag = md.to_str().unwrap();
+        let o = gate(
+            &clean,
+            &edited,
+            &["--allow-environment-change", "--markdown", md_flag],
+        );
+        let text = String::from_utf8_lossy(&o.stdout);
+        // The same reps on both sides: the exact checks pass, timings are info.
+        assert_eq!(o.status.code(), Some(0), "{text}");
+        assert!(
+            text.contains("NOTE: ENVIRONMENT CHANGED") && text.contains(named),
+            "{text}"
+        );
+        assert!(text.contains("absolute times informational"), "{text}");
+        let md = std::fs::read_to_string(&md).unwrap();
+        assert!(md.contains("**ENVIRONMENT CHANGED"), "{md}");
+    }
+}

@@ -28,6 +28,14 @@ pub struct GateArgs {
     /// CPU, cores, RAM) | yes | no. Absolute times and memory are gated only on one.
     #[arg(long, default_value = "auto", value_parser = ["auto", "yes", "no"])]
     pub same_machine: String,
+    /// Judge runs whose core count, MLX version, BLAS library or device
+    /// differ. Without it such runs are an error (exit 1) naming each change;
+    /// with it the overheads are gated, absolute times and memory are
+    /// informational, and a NOTE names each change. Another CPU model or
+    /// OpenBLAS core (same library) needs no flag: it is noted, absolute
+    /// times informational.
+    #[arg(long)]
+    pub allow_environment_change: bool,
     /// Two-sided confidence of the timing intervals (0.5 to 0.999).
     #[arg(long, default_value_t = 0.95)]
     pub confidence: f64,
@@ -124,6 +132,7 @@ pub fn run_gate(a: GateArgs) -> Result<i32> {
             "no" => Some(false),
             _ => None,
         },
+        allow_environment_change: a.allow_environment_change,
         confidence: a.confidence,
         memory_tolerance: a.memory_tolerance / 100.0,
         cv_limit: a.cv_limit / 100.0,

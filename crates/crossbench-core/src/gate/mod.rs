@@ -19,7 +19,12 @@
 //! - Peak RSS: its own tolerance (same machine only).
 //! - Noise: when the sample a timing check resamples has a coefficient of
 //!   variation above the limit, the check is inconclusive, never passed.
+//! - Setup: another core count, MLX version, BLAS library or device between
+//!   the runs is an error unless allowed (`environment_change`); allowed,
+//!   or another OpenBLAS core, it is a loud note and absolute times are
+//!   informational.
 
+mod environment_change;
 mod exact;
 mod inputs;
 pub mod machine;
@@ -77,6 +82,10 @@ pub struct GateConfig {
     /// Overrides the machine match (`same_machine`): Some(true) for runs known
     /// to share a machine (e.g. a dedicated runner rebooted in between).
     pub same_machine: Option<bool>,
+    /// Judge runs whose cores, MLX version, BLAS library or device differ
+    /// (`--allow-environment-change`): overheads gated, absolute times
+    /// informational, a NOTE naming each change. Off: such runs are an error.
+    pub allow_environment_change: bool,
     /// How a timing check's interval of current ÷ baseline is computed.
     pub method: Method,
     /// Bootstrap resamples (`Method::MedianBootstrap` only).
@@ -93,6 +102,7 @@ impl Default for GateConfig {
             memory_tolerance: 0.10,
             cv_limit: GATE_CV_LIMIT,
             same_machine: None,
+            allow_environment_change: false,
             method: Method::RankShift,
             resamples: DEFAULT_RESAMPLES,
             seed: DEFAULT_SEED,
@@ -131,6 +141,13 @@ pub enum GateError {
         current: String,
         base: String,
         cur: String,
+    },
+    #[error("baseline {baseline} and current {current} ran on another setup ({changes}): their timings are not comparable; record a new baseline on this setup, or allow the change (--allow-environment-change) to gate the overheads with absolute times informational")]
+    EnvironmentChanged {
+        baseline: String,
+        current: String,
+        /// "cores: 2 (baseline) vs 4 (current); MLX version: ...".
+        changes: String,
     },
     #[error(
         "baseline {0} was measured with an injected slowdown; save a clean run as the baseline"
@@ -246,9 +263,13 @@ pub fn compare(
         inputs::check_samples(run, which)?;
     }
     check_comparable(baseline, current)?;
-    let same = cfg
-        .same_machine
-        .unwrap_or_else(|| same_machine(&baseline.environment, &current.environment));
+    let changes = environment_change::changes(&baseline.environment, &current.environment);
+    environment_change::refuse_unless_allowed(&changes, cfg, baseline, current)?;
+    // Any setup change moves absolute times, whatever --same-machine says.
+    let same = changes.is_empty()
+        && cfg
+            .same_machine
+            .unwrap_or_else(|| same_machine(&baseline.environment, &current.environment));
     let mut report = GateReport {
         baseline: baseline.name.clone(),
         current: current.name.clone(),
@@ -258,7 +279,7 @@ pub fn compare(
         confidence: cfg.confidence,
         method: cfg.method,
         checks: Vec::new(),
-        notes: notes(baseline, current, same),
+        notes: notes(baseline, current, same, &changes),
     };
     for base in &baseline.backends {
         if base.status != BackendStatus::Ok {
@@ -294,7 +315,7 @@ fn check_comparable(baseline: &Baseline, current: &Baseline) -> Result<(), GateE
         return Err(GateError::InjectedBaseline(baseline.name.clone()));
     }
     let (bs, cs) = (&baseline.scenario, &current.scenario);
-    let pairs: [(&'static str, String, String); 6] = [
+    let pairs: [(&'static str, String, String); 5] = [
         ("scenario", bs.name.clone(), cs.name.clone()),
         (
             "model (config.json sha256)",
@@ -315,11 +336,6 @@ fn check_comparable(baseline: &Baseline, current: &Baseline) -> Result<(), GateE
             "sampling (temperature, top_p, seed)",
             format!("{} {} {}", bs.temperature, bs.top_p, bs.seed),
             format!("{} {} {}", cs.temperature, cs.top_p, cs.seed),
-        ),
-        (
-            "device",
-            opt(&baseline.environment.device),
-            opt(&current.environment.device),
         ),
     ];
     for (what, base, cur) in pairs {

@@ -196,7 +196,7 @@ fn noisy_current_run_is_inconclusive_not_passed() {
 
 #[test]
 fn exact_quantities_fail_on_any_change() {
-    let base = run("base", 1.0, 1);
+    let mut base = run("base", 1.0, 1);
     let mut cur = run("cur", 1.0, 1);
     cur.backends[0].token_ids[3] = 99;
     cur.backends[1]
@@ -214,8 +214,9 @@ fn exact_quantities_fail_on_any_change() {
     );
     assert_eq!(verdict_of(&r, "native-cpp", "tokens"), Verdict::Regression);
     assert_eq!(verdict_of(&r, "native-cpp", "token_ids"), Verdict::Pass);
-    // Another BLAS may round a near-tie differently: ids are then shown, not gated.
-    cur.environment.blas = Some("openblas".into());
+    // Another BLAS core may round a near-tie differently: ids are then shown, not gated.
+    base.environment.blas = Some("LD_PRELOAD=/b.so (OpenBLAS core SkylakeX)".into());
+    cur.environment.blas = Some("LD_PRELOAD=/b.so (OpenBLAS core Haswell)".into());
     let r = compare(&base, &cur, &GateConfig::default()).unwrap();
     assert_eq!(verdict_of(&r, "ffi-token", "token_ids"), Verdict::Info);
     assert_eq!(
@@ -280,8 +281,9 @@ fn a_change_of_run_design_is_noted() {
     assert!(has_note(&base, &cur), "residency all vs one");
     base.design = Some(design(Residency::One));
     assert!(!has_note(&base, &cur));
-    cur.environment.blas = Some("OPENBLAS_THREAD_TIMEOUT=4".into());
-    assert!(has_note(&base, &cur), "BLAS setup changed");
+    base.environment.blas = Some("LD_PRELOAD=/b.so".into());
+    cur.environment.blas = Some("LD_PRELOAD=/b.so, OPENBLAS_THREAD_TIMEOUT=4 (sleep)".into());
+    assert!(has_note(&base, &cur), "BLAS thread wait changed");
 }
 
 /// The header names the interval that actually judged the timings (it once
@@ -383,4 +385,82 @@ fn non_finite_or_out_of_range_options_are_errors() {
             "{field}: {err}"
         );
     }
+}
+
+/// Another core count, MLX version, BLAS library or device used to be judged
+/// as if nothing had changed: now an error naming every change, unless
+/// allowed, and then a loud note with absolute times informational.
+#[test]
+fn a_changed_setup_is_refused_unless_allowed_and_then_noted() {
+    let base = run("base", 1.0, 1);
+    let edits: [(&str, fn(&mut crate::Environment)); 4] = [
+        ("cores: 2 (baseline) vs 4 (current)", |e| e.cores = Some(4)),
+        (
+            "MLX version: unrecorded (baseline) vs 0.33.0 (current)",
+            |e| e.mlx_version = Some("0.33.0".into()),
+        ),
+        (
+            "BLAS library: unrecorded (baseline) vs LD_PRELOAD=/o.so",
+            |e| e.blas = Some("LD_PRELOAD=/o.so".into()),
+        ),
+        ("device: unrecorded (baseline) vs gpu (current)", |e| {
+            e.device = Some("gpu".into())
+        }),
+    ];
+    let allowed = GateConfig {
+        allow_environment_change: true,
+        same_machine: Some(true),
+        ..GateConfig::default()
+    };
+    for (named, edit) in edits {
+        let mut cur = run("cur", 1.0, 7);
+        edit(&mut cur.environment);
+        let e = compare(&base, &cur, &GateConfig::default()).unwrap_err();
+        assert!(matches!(e, GateError::EnvironmentChanged { .. }), "{e}");
+        let e = e.to_string();
+        assert!(
+            e.contains(named) && e.contains("--allow-environment-change"),
+            "{e}"
+        );
+        let r = compare(&base, &cur, &allowed).unwrap();
+        assert!(
+            !r.same_machine,
+            "absolute times informational after {named}"
+        );
+        let note = r
+            .notes
+            .iter()
+            .find(|n| n.starts_with("ENVIRONMENT CHANGED"));
+        assert!(note.is_some_and(|n| n.contains(named)), "{:?}", r.notes);
+        assert_eq!(
+            verdict_of(&r, "ffi-token", "absolute.decode_ns"),
+            Verdict::Info
+        );
+        assert_eq!(
+            verdict_of(&r, "ffi-token", "overhead_vs_native.decode_ns"),
+            Verdict::Pass
+        );
+        assert!(r.render_markdown().contains("**ENVIRONMENT CHANGED"));
+    }
+}
+
+/// Another OpenBLAS core (same library, another CPU: the CI case) and
+/// another CPU model are judged, with a note naming each.
+#[test]
+fn another_openblas_core_or_cpu_is_judged_with_a_note_naming_it() {
+    let (mut base, mut cur) = (run("base", 1.0, 1), run("cur", 1.0, 7));
+    base.environment.blas = Some("LD_PRELOAD=/b.so (OpenBLAS core SkylakeX)".into());
+    cur.environment.blas = Some("LD_PRELOAD=/b.so (OpenBLAS core Haswell)".into());
+    cur.environment.cpu_model = Some("AMD EPYC".into());
+    let r = compare(&base, &cur, &GateConfig::default()).unwrap();
+    assert!(!r.same_machine);
+    let text = r.render_text();
+    assert!(
+        text.contains(
+            "NOTE: setup differs (OpenBLAS core: SkylakeX (baseline) vs Haswell (current))"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("cpu name: cpu vs AMD EPYC"), "{text}");
+    assert_eq!(r.exit_code(), EXIT_PASS, "{text}");
 }
