@@ -23,7 +23,8 @@ pub(super) fn notes(
     notes.extend(setup_notes(changes));
     let differs = machine::differences(&baseline.environment, &current.environment);
     // A setup change alone already says absolute times are informational.
-    if !same && !(differs.is_empty() && !changes.is_empty()) {
+    let only_setup_changed = differs.is_empty() && !changes.is_empty();
+    if !same && !only_setup_changed {
         let why = if differs.is_empty() {
             "not identified as the same machine: boot id, CPU or cores unrecorded, or --same-machine no".to_string()
         } else {

@@ -393,7 +393,8 @@ fn non_finite_or_out_of_range_options_are_errors() {
 #[test]
 fn a_changed_setup_is_refused_unless_allowed_and_then_noted() {
     let base = run("base", 1.0, 1);
-    let edits: [(&str, fn(&mut crate::Environment)); 4] = [
+    type Edit = fn(&mut crate::Environment);
+    let edits: [(&str, Edit); 4] = [
         ("cores: 2 (baseline) vs 4 (current)", |e| e.cores = Some(4)),
         (
             "MLX version: unrecorded (baseline) vs 0.33.0 (current)",
