@@ -79,7 +79,7 @@ fn simulate(rng: &mut SplitMix64, truth: f64, sigma: f64, pilot: u32, target: f6
 fn planned_runs_cover_the_truth_and_mostly_reach_the_target() {
     const TRIALS: usize = 400;
     let (truth, sigma, pilot, target) = (1.03, 0.03, 7, 0.01);
-    let mut rng = SplitMix64::new(0x5eed_28);
+    let mut rng = SplitMix64::new(0x005e_ed28);
     let trials: Vec<Trial> = (0..TRIALS)
         .map(|_| simulate(&mut rng, truth, sigma, pilot, target))
         .collect();
