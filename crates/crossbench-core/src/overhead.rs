@@ -218,8 +218,9 @@ mod tests {
         let res = r.resolution.expect("5 rounds state a resolution");
         assert!((res.half_width - 0.19).abs() < 1e-9, "{res:?}");
         assert!(
-            res.statement
-                .contains("ffi-token +1.0% [+0.0%, +20.0%]; half-width 19.0% (its larger side)"),
+            res.statement.contains(
+                "ffi-token vs native-cpp +1.0% [+0.0%, +20.0%]; half-width 19.0% (its larger side)"
+            ),
             "{}",
             res.statement
         );

@@ -275,7 +275,7 @@ fn resolution_shows_the_interval_its_half_width_and_what_the_plan_achieved() {
     r.design.resolution_plan = Some(plan);
     let page = render_run(&r, None).unwrap();
     for part in [
-        "decode interval vs native-cpp: ffi-token",
+        "decode interval: ffi-token vs native-cpp",
         "half-width",
         "80% power",
         "achieved half-width 2.0% vs target 1.0%: not reached",

@@ -47,16 +47,25 @@ pub(super) fn resolution(results: &BenchResults) -> Option<Resolution> {
     if fewest.samples < MIN_ROUNDS_FOR_RESOLUTION {
         return None;
     }
-    let twin = results.design.aa.as_ref().map(|(_, t)| format!("A/A {t}"));
+    // Each candidate: (the name results.json records, what it was compared
+    // with, its interval).
+    let twin = results
+        .design
+        .aa
+        .as_ref()
+        .map(|(original, twin)| (format!("A/A {twin}"), original.clone()));
     // The first strictly widest wins, a backend before the A/A twin on a tie.
-    let (name, widest) = results
+    let (name, compared_with, widest) = results
         .backends
         .iter()
         .filter(|b| b.status == BackendStatus::Ok)
-        .filter_map(|b| Some((b.name.clone(), decode(b)?)))
-        .chain(twin.zip(aa))
+        .filter_map(|b| Some((b.name.clone(), REFERENCE_BACKEND.to_string(), decode(b)?)))
+        .chain(
+            twin.zip(aa)
+                .map(|((name, original), ci)| (name, original, ci)),
+        )
         .reduce(|best, c| {
-            if c.1.larger_side() > best.1.larger_side() {
+            if c.2.larger_side() > best.2.larger_side() {
                 c
             } else {
                 best
@@ -64,7 +73,8 @@ pub(super) fn resolution(results: &BenchResults) -> Option<Resolution> {
         })?;
     let half_width = widest.larger_side();
     let detectable = detectable_difference(half_width, widest.confidence, DETECTION_POWER);
-    let mut statement = widest_statement(&name, &widest, detectable);
+    let label = format!("{name} vs {compared_with}");
+    let mut statement = widest_statement(&label, &widest, detectable);
     if fewest.confidence < REPORT_CONFIDENCE {
         statement.push_str(&format!(
             "; with {} rounds an interval is the range of the ratios, {:.1}% confidence",
@@ -106,7 +116,7 @@ fn aa_interval(results: &BenchResults) -> Option<Interval> {
     median_ci(&ratios, REPORT_CONFIDENCE)
 }
 
-/// "widest 95% decode interval vs native-cpp: ffi-token +5.3% [+2.3%,
+/// "widest 95% decode interval: ffi-token vs native-cpp +5.3% [+2.3%,
 /// +22.9%]; half-width 17.6% (its larger side); ...": the interval itself,
 /// then what its half-width does and does not let the run detect.
 fn widest_statement(name: &str, widest: &Interval, detectable: f64) -> String {
@@ -117,7 +127,7 @@ fn widest_statement(name: &str, widest: &Interval, detectable: f64) -> String {
         ""
     };
     format!(
-        "widest {} decode interval vs {REFERENCE_BACKEND}: {name} {}; half-width {:.1}%{lopsided}; \
+        "widest {} decode interval: {name} {}; half-width {:.1}%{lopsided}; \
          a true difference of that size is detected about half the time and smaller ones usually cannot be told apart from none; \
          smallest difference detected with {:.0}% power \u{2248} {:.1}% (normal approximation)",
         fmt_confidence(widest.confidence),
