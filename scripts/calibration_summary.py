@@ -99,7 +99,7 @@ def summarize(run_dirs, out=sys.stdout):
             cells.append(f"{b['name']} {pct(o['estimate'])} [{pct(o['low'])}, {pct(o['high'])}]")
         w = wall_s(r)
         rows.append(f"| {r['run_id']} | {'%.0f s' % w if w else '?'} | {100 * width:.1f}% | {' · '.join(cells)} |")
-    print("| run | wall | resolution (widest half-width) | decode time vs native-cpp [95%] |", file=out)
+    print("| run | wall | resolution (widest mean half-width, (high-low)/2) | decode time vs native-cpp [95%] |", file=out)
     print("|---|---:|---:|---|", file=out)
     print("\n".join(rows), file=out)
     if aa:

@@ -79,8 +79,9 @@ pub struct RunOptions {
     /// A/A interval twin/original shows how small a difference this run resolves.
     #[arg(long, value_name = "BACKEND")]
     pub aa: Option<String>,
-    /// After the planned reps (the pilot), plan once how many rounds make every
-    /// decode-overhead interval's half-width at most PCT percent, and run them.
+    /// After the planned reps (the pilot), plan once how many rounds should make
+    /// every decode-overhead interval's half-width at most PCT percent, run them,
+    /// and report the half-width achieved against PCT (a plan, not a guarantee).
     #[arg(long, value_name = "PCT")]
     pub until_resolution: Option<f64>,
     /// Wall-time budget of the whole run for --until-resolution (e.g. 90s, 10m; default 10m).

@@ -70,8 +70,11 @@ impl Residency {
     }
 }
 
-/// "Keep adding rounds until every overhead interval is at most `target`
-/// wide (half-width, as a fraction), or `budget` of wall time is spent".
+/// "Aim for every overhead interval to be at most `target` wide (half-width,
+/// as a fraction) within `budget` of wall time": the plan is fixed once from
+/// the pilot (`plan_after_pilot`), so the final width is an outcome, checked
+/// and recorded after the run (`ResolutionPlan::record_achieved`), not a
+/// guarantee.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ResolutionTarget {
     pub target: f64,
@@ -103,7 +106,9 @@ pub struct RunDesign {
 /// reps, then one fixed number of further rounds computed from the pilot's
 /// widest interval (half-width shrinks as 1/sqrt(reps)), capped by the
 /// budget. The intervals are looked at once after the pilot and never again,
-/// so repeated looks cannot shop for a narrow interval.
+/// so repeated looks cannot shop for a narrow interval; the consequence is
+/// that the final width can miss the target (the pilot's width is itself
+/// noisy), which the run reports (`achieved_half_width`, `reached`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ResolutionPlan {
     pub target_half_width: f64,
@@ -118,6 +123,14 @@ pub struct ResolutionPlan {
     /// "target reached by the pilot", "planned to reach the target",
     /// "budget-limited: ...".
     pub outcome: String,
+    /// Widest overhead half-width once the run ended (the Resolution's
+    /// `half_width`); None before the run ends or when it had no interval.
+    #[serde(default)]
+    pub achieved_half_width: Option<f64>,
+    /// Whether `achieved_half_width` is within `target_half_width`: planning
+    /// from the pilot's noise does not make it so.
+    #[serde(default)]
+    pub reached: Option<bool>,
 }
 
 impl RunDesign {
@@ -142,9 +155,10 @@ impl RunDesign {
 }
 
 impl ResolutionPlan {
-    /// "target ±2.0%, budget 600 s: the 5-rep pilot had ±6.1%; planned ...; 47 reps planned".
+    /// "target ±2.0%, budget 600 s: the 5-rep pilot had ±6.1%; planned ...;
+    /// 47 reps planned; achieved half-width 2.3% vs target 2.0%: not reached".
     pub fn describe(&self) -> String {
-        format!(
+        let mut line = format!(
             "target \u{b1}{:.1}%, budget {:.0} s: the {}-rep pilot had {}; {}; {} reps planned",
             self.target_half_width * 100.0,
             self.budget_s,
@@ -153,7 +167,28 @@ impl ResolutionPlan {
                 .map_or("no interval".into(), |h| format!("\u{b1}{:.1}%", h * 100.0)),
             self.outcome,
             self.planned_reps
-        )
+        );
+        if let Some(achieved) = self.achieved() {
+            line.push_str(&format!("; {achieved}"));
+        }
+        line
+    }
+
+    /// Records the run's final widest half-width against the target.
+    pub fn record_achieved(&mut self, achieved_half_width: Option<f64>) {
+        self.achieved_half_width = achieved_half_width;
+        self.reached = achieved_half_width.map(|h| h <= self.target_half_width);
+    }
+
+    /// "achieved half-width 2.3% vs target 2.0%: not reached", once recorded.
+    pub fn achieved(&self) -> Option<String> {
+        let (h, reached) = (self.achieved_half_width?, self.reached?);
+        Some(format!(
+            "achieved half-width {:.1}% vs target {:.1}%: {}",
+            h * 100.0,
+            self.target_half_width * 100.0,
+            if reached { "reached" } else { "not reached" }
+        ))
     }
 }
 
@@ -174,6 +209,8 @@ pub fn plan_after_pilot(
         needed_reps: pilot_reps,
         planned_reps: pilot_reps,
         outcome: String::new(),
+        achieved_half_width: None,
+        reached: None,
     };
     let Some(hw) = pilot_half_width else {
         plan.outcome = "no overhead interval after the pilot: nothing to plan".into();
@@ -263,5 +300,33 @@ mod tests {
         let p = plan_after_pilot(t, 10, Some(0.005), round, Duration::ZERO);
         assert_eq!(p.planned_reps, 10);
         assert_eq!(p.outcome, "target reached by the pilot");
+    }
+
+    #[test]
+    fn the_achieved_width_is_judged_against_the_target() {
+        let t = ResolutionTarget {
+            target: 0.02,
+            budget: Duration::from_secs(600),
+        };
+        let mut p = plan_after_pilot(t, 5, Some(0.04), Duration::ZERO, t.budget);
+        assert!(
+            p.achieved().is_none(),
+            "nothing achieved before the run ends"
+        );
+        p.record_achieved(Some(0.023));
+        assert_eq!(p.reached, Some(false));
+        assert!(
+            p.describe()
+                .ends_with("achieved half-width 2.3% vs target 2.0%: not reached"),
+            "{}",
+            p.describe()
+        );
+        p.record_achieved(Some(0.019));
+        assert_eq!(
+            p.achieved().as_deref(),
+            Some("achieved half-width 1.9% vs target 2.0%: reached")
+        );
+        p.record_achieved(None);
+        assert_eq!(p.reached, None, "no interval, no verdict");
     }
 }

@@ -441,6 +441,8 @@ impl Run {
         if let Some(h) = self.results.harness.as_mut() {
             crate::footprint::driver_usage(h);
         }
+        self.refresh();
+        self.record_achieved_resolution();
         let files = self.write_snapshot()?;
         if let Some(m) = self
             .results

@@ -258,3 +258,28 @@ fn chart_ids_from_backend_names_are_plain_and_unique() {
     assert!(page.contains("data-chart=\"ipc-split-0\""), "indexed id");
     assert!(!page.contains("<script"), "the name is text everywhere");
 }
+
+#[test]
+fn resolution_shows_the_interval_its_half_width_and_what_the_plan_achieved() {
+    use crossbench_core::design::plan_after_pilot;
+    use crossbench_core::ResolutionTarget;
+    use std::time::Duration;
+    let mut r = run(&[("ffi-token", 10.5), ("native-cpp", 10.0)], 5, 30);
+    assert!(r.resolution.is_some(), "5 rounds state a resolution");
+    let target = ResolutionTarget {
+        target: 0.01,
+        budget: Duration::from_secs(60),
+    };
+    let mut plan = plan_after_pilot(target, 3, Some(0.04), Duration::ZERO, target.budget);
+    plan.record_achieved(Some(0.02));
+    r.design.resolution_plan = Some(plan);
+    let page = render_run(&r, None).unwrap();
+    for part in [
+        "decode interval: ffi-token vs native-cpp",
+        "half-width",
+        "80% power",
+        "achieved half-width 2.0% vs target 1.0%: not reached",
+    ] {
+        assert!(page.contains(part), "{part}");
+    }
+}

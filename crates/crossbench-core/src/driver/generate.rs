@@ -89,6 +89,21 @@ impl Run {
         total as usize
     }
 
+    /// With `--until-resolution`: records and prints the final widest
+    /// half-width against the target, since the plan made from the pilot's
+    /// noise may fall short of it.
+    pub(super) fn record_achieved_resolution(&mut self) {
+        let achieved = self.results.resolution.as_ref().map(|r| r.half_width);
+        let Some(plan) = self.results.design.resolution_plan.as_mut() else {
+            return;
+        };
+        plan.record_achieved(achieved);
+        let line = plan
+            .achieved()
+            .unwrap_or_else(|| "no interval at the end of the run".into());
+        eprintln!("crossbench: --until-resolution: {line}");
+    }
+
     fn idle_gap(&self) {
         let end = Instant::now() + self.plan.gap;
         while !interrupt_requested() {

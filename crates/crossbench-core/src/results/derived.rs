@@ -58,7 +58,8 @@ pub struct PhaseSplit {
 pub struct Resolution {
     /// Half-width (fraction of the ratio) of the widest decode-time overhead
     /// interval in the run; with an A/A twin, the wider of that and the A/A
-    /// interval's.
+    /// interval's. For a lopsided interval, its larger side
+    /// (`Interval::larger_side`; files before that used the mean half-width).
     pub half_width: f64,
     /// The backend whose interval set `half_width`.
     pub widest: String,
@@ -66,4 +67,13 @@ pub struct Resolution {
     /// A/A twin: a true 95% interval contains 1.0 in ~95% of runs.
     pub aa: Option<Interval>,
     pub statement: String,
+    /// The widest interval itself (ratio vs native-cpp, or twin / original);
+    /// absent in files written before it was recorded.
+    #[serde(default)]
+    pub interval: Option<Interval>,
+    /// Smallest true difference (fraction) the widest interval excludes 0 for
+    /// with 80% power, normal approximation (`overhead::detectable_difference`):
+    /// ~1.43 × `half_width` for a 95% interval.
+    #[serde(default)]
+    pub detectable_80: Option<f64>,
 }

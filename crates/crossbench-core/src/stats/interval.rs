@@ -25,4 +25,12 @@ impl Interval {
     pub fn half_width(&self) -> f64 {
         (self.high - self.low) / 2.0
     }
+
+    /// The larger of the interval's two sides around its estimate. For a
+    /// lopsided interval such as +5.3% [+2.3%, +22.9%] the mean half-width
+    /// (10.3%) understates how far the truth may lie on the long side
+    /// (17.6%); resolution statements use this one.
+    pub fn larger_side(&self) -> f64 {
+        (self.estimate - self.low).max(self.high - self.estimate)
+    }
 }

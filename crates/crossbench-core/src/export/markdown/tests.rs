@@ -82,3 +82,45 @@ fn hostile_strings_stay_inside_their_cells_and_lines() {
     // Cut at 12 characters, not at byte 12 (inside an `é`).
     assert!(md.contains("sha256 `aééééééééééé`"), "{md}");
 }
+
+/// A two-backend run whose end-to-end medians are 100 and 110 ms, native-cpp
+/// flagged noisy.
+fn noisy_pair() -> BenchResults {
+    let mut r = hostile_run();
+    r.backends.clear();
+    r.cv_limit = crate::overhead::CV_LIMIT;
+    for (name, p50) in [("native-cpp", 100e6), ("ffi-token", 110e6)] {
+        let mut b = BackendResult::new(name, "ok");
+        let summary = crate::stats::summarize_f64(&[p50]).expect("one sample");
+        b.summaries.insert("e2e_ns".into(), summary);
+        b.noisy = name == "native-cpp";
+        r.backends.push(b);
+    }
+    r.noisy = true;
+    r
+}
+
+#[test]
+fn the_main_table_names_its_ratio_unpaired_and_points_at_the_paired_one() {
+    let md = render_summary(&noisy_pair());
+    assert!(
+        md.contains(
+            "| Implementation | Time | Memory | Crossings | end-to-end p50 / native-cpp p50 |"
+        ),
+        "{md}"
+    );
+    assert!(
+        md.contains("ratio of the two medians (unpaired, no interval)"),
+        "{md}"
+    );
+    assert!(md.contains("| +10.0% |"), "{md}");
+}
+
+#[test]
+fn the_noisy_line_states_its_limit_and_that_the_gate_has_its_own() {
+    let md = render_summary(&noisy_pair());
+    let flag = format!("more than {:.0}% (CV)", crate::overhead::CV_LIMIT * 100.0);
+    let gate = "(`--cv-limit`, default `gate::GATE_CV_LIMIT`)";
+    assert!(md.contains(&flag) && md.contains(gate), "{md}");
+    assert!(!md.contains("calls this run inconclusive"), "{md}");
+}
