@@ -477,9 +477,9 @@ fn timing_check(
         // "beyond it": calling that a pass would let a real regression the
         // run was too coarse to see through.
         check.detail.push_str(&format!(
-            "; interval straddles +{:.1}%: cannot tell (this run resolves \u{b1}{:.1}%)",
+            "; interval straddles +{:.1}%: cannot tell (half-width {:.1}%, its larger side)",
             threshold * 100.0,
-            ci.half_width() * 100.0
+            ci.larger_side() * 100.0
         ));
         Verdict::Inconclusive
     };
