@@ -6,8 +6,8 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{mock, plan};
-use crossbench_core::{run_bench, BackendStatus, Residency, ResolutionTarget, TwinBackend};
+use common::{mock, plan, unreachable_resolution_plan};
+use crossbench_core::{run_bench, BackendStatus, Residency, TwinBackend};
 
 #[test]
 fn one_resident_worker_loads_warms_and_quits_per_rep() {
@@ -112,18 +112,7 @@ fn aa_twin_runs_alongside_and_the_run_states_its_resolution() {
 #[test]
 fn resolution_plan_is_fixed_once_after_the_pilot_and_respects_the_budget() {
     let dir = tempfile::tempdir().unwrap();
-    let mut p = plan(
-        dir.path(),
-        "generate",
-        6,
-        3,
-        vec![mock("native-cpp"), mock("mock-b")],
-    );
-    // An unreachable target with a small budget: the plan is budget-limited.
-    p.until_resolution = Some(ResolutionTarget {
-        target: 1e-9,
-        budget: Duration::from_secs(2),
-    });
+    let p = unreachable_resolution_plan(dir.path());
     let r = run_bench(p).unwrap().results;
     let plan = r
         .design

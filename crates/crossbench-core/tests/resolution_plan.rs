@@ -6,7 +6,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{mock, plan};
+use common::unreachable_resolution_plan;
 use crossbench_core::design::plan_after_pilot;
 use crossbench_core::overhead::REPORT_CONFIDENCE;
 use crossbench_core::stats::bootstrap::SplitMix64;
@@ -110,18 +110,7 @@ fn planned_runs_cover_the_truth_and_mostly_reach_the_target() {
 #[test]
 fn a_run_records_and_judges_the_width_it_achieved() {
     let dir = tempfile::tempdir().unwrap();
-    let mut p = plan(
-        dir.path(),
-        "generate",
-        6,
-        3,
-        vec![mock("native-cpp"), mock("mock-b")],
-    );
-    // Unreachable: mock timings vary by far more than a billionth.
-    p.until_resolution = Some(ResolutionTarget {
-        target: 1e-9,
-        budget: Duration::from_secs(2),
-    });
+    let p = unreachable_resolution_plan(dir.path());
     let outcome = run_bench(p).unwrap();
     let plan = outcome
         .results

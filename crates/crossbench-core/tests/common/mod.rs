@@ -114,3 +114,21 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
     }
     out
 }
+
+/// A two-backend mock plan asking `--until-resolution` for an unreachable
+/// width (mock timings vary by far more than a billionth) within a 2 s
+/// budget: the plan is budget-limited and the target is never reached.
+pub fn unreachable_resolution_plan(dir: &Path) -> BenchPlan {
+    let mut p = plan(
+        dir,
+        "generate",
+        6,
+        3,
+        vec![mock("native-cpp"), mock("mock-b")],
+    );
+    p.until_resolution = Some(crossbench_core::ResolutionTarget {
+        target: 1e-9,
+        budget: Duration::from_secs(2),
+    });
+    p
+}
