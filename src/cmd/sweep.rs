@@ -14,7 +14,8 @@ use crate::model::presets;
 use crate::setup::first_use;
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser};
-use crossbench_core::overhead::{rep_series, REFERENCE_BACKEND};
+use crossbench_core::backend::FLOOR;
+use crossbench_core::overhead::rep_series;
 use crossbench_core::stats::median;
 use crossbench_core::{load_scenario, BackendStatus, RunOutcome};
 use crossbench_report::sweep::{
@@ -60,7 +61,7 @@ pub fn run(args: SweepArgs) -> Result<i32> {
         scenario: loaded.scenario.name.clone(),
         scenario_file: loaded.path.display().to_string(),
         max_new_tokens: loaded.scenario.generation.max_new_tokens,
-        reference_backend: REFERENCE_BACKEND.into(),
+        reference_backend: FLOOR.into(),
         series: SERIES.into(),
         reproduce: format!("cargo run --release -- sweep --scenario {}", args.scenario),
         rungs: Vec::new(),
@@ -117,7 +118,7 @@ fn summarize(preset: &presets::Preset, outcome: &RunOutcome) -> Rung {
         let b = outcome.results.backends.iter().find(|b| b.name == name)?;
         median(&rep_series(b, SERIES))
     };
-    let native = per_token(REFERENCE_BACKEND);
+    let native = per_token(FLOOR);
     let backends = outcome
         .results
         .backends

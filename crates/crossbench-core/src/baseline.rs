@@ -10,8 +10,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::backend::FLOOR;
 use crate::environment::Environment;
-use crate::overhead::{paired_series, rep_series, REFERENCE_BACKEND, SERIES};
+use crate::overhead::{paired_series, rep_series, SERIES};
 use crate::results::{BackendStatus, BenchResults, RunStatus, ScenarioRecord, SCHEMA_VERSION};
 use crate::stats::Interval;
 
@@ -98,7 +99,7 @@ impl Baseline {
         let reference = r
             .backends
             .iter()
-            .find(|b| b.name == REFERENCE_BACKEND && b.status == BackendStatus::Ok);
+            .find(|b| b.name == FLOOR && b.status == BackendStatus::Ok);
         let backends = r
             .backends
             .iter()

@@ -15,13 +15,11 @@ mod resolution;
 use resolution::resolution;
 pub use resolution::{detectable_difference, DETECTION_POWER};
 
+use crate::backend::FLOOR;
 pub use crate::results::Resolution;
 use crate::results::{BackendResult, BackendStatus, BenchResults, RepRecord};
 use crate::stats::order::median_ci;
 use crate::stats::{cv, median, paired_ratios};
-
-/// The backend every other one is compared with (the floor).
-pub const REFERENCE_BACKEND: &str = crate::backend::FLOOR;
 
 /// Confidence of the intervals written into results.json.
 pub const REPORT_CONFIDENCE: f64 = 0.95;
@@ -109,7 +107,7 @@ pub fn annotate(results: &mut BenchResults) {
     let reference = results
         .backends
         .iter()
-        .find(|b| b.name == REFERENCE_BACKEND && b.status == BackendStatus::Ok)
+        .find(|b| b.name == FLOOR && b.status == BackendStatus::Ok)
         .cloned();
     for b in &mut results.backends {
         b.overhead_vs_native.clear();

@@ -11,7 +11,7 @@
 
 use crossbench_core::analysis::claims::{self as analysis, OperationTimes};
 use crossbench_core::backend::names;
-use crossbench_core::overhead::REFERENCE_BACKEND;
+use crossbench_core::backend::FLOOR;
 use crossbench_core::stats::Interval;
 
 use crate::claim_row::{point, row, Range, Scale};
@@ -62,7 +62,7 @@ pub fn evaluate(view: &RunView, micro: Option<&Microbench>) -> Vec<ClaimRow> {
 /// else the first ok real one), for this run's model and machine.
 fn duration_rows(view: &RunView) -> Vec<ClaimRow> {
     // The mock engine is no MLX: its times say nothing about the note's claims.
-    let floor = view.backend(REFERENCE_BACKEND).or_else(|| {
+    let floor = view.backend(FLOOR).or_else(|| {
         view.ok_backends()
             .find(|b| !b.result.is_some_and(|r| r.descriptor().is_mock()))
     });
@@ -131,7 +131,7 @@ fn overhead_rows(view: &RunView) -> Vec<ClaimRow> {
         Some((
             ci,
             format!(
-                "{} ({name} / {REFERENCE_BACKEND}, {series})",
+                "{} ({name} / {FLOOR}, {series})",
                 crate::html::fmt_ratio(&ci)
             ),
         ))
@@ -208,9 +208,7 @@ fn claim_text(counterpart: &str, which: usize) -> &'static str {
 }
 
 fn memory_rows(view: &RunView) -> Vec<ClaimRow> {
-    let native = view
-        .backend(REFERENCE_BACKEND)
-        .and_then(|b| b.peak_rss_bytes);
+    let native = view.backend(FLOOR).and_then(|b| b.peak_rss_bytes);
     let ratio = |name: &str| {
         let (b, n) = (view.backend(name)?.peak_rss_bytes? as f64, native? as f64);
         Some((

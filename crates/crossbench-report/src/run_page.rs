@@ -4,7 +4,7 @@
 use crossbench_core::analysis::token_series::{
     ipc_split_ms, itl_cdf_ms, timeline_ms, typical_transit,
 };
-use crossbench_core::overhead::REFERENCE_BACKEND;
+use crossbench_core::backend::FLOOR;
 use crossbench_core::results::BenchResults;
 use crossbench_core::scenario::ScenarioKind;
 
@@ -101,9 +101,7 @@ fn crossings_short(c: &CrossingCounts) -> String {
 fn overhead_cell(b: &BackendView, series: &str) -> Cell {
     match b.overhead.get(series) {
         Some(ci) => Cell::Num(fmt_ratio(ci)),
-        None if b.name == REFERENCE_BACKEND && b.state == State::Ok => {
-            Cell::Text("reference".into())
-        }
+        None if b.name == FLOOR && b.state == State::Ok => Cell::Text("reference".into()),
         None => Cell::Text("—".into()),
     }
 }

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use crossbench_core::analysis::overheads::backend_overheads;
-use crossbench_core::overhead::REFERENCE_BACKEND;
+use crossbench_core::backend::FLOOR;
 use crossbench_core::results::{BackendResult, BackendStatus, BenchResults};
 use crossbench_core::stats::{Interval, Summary};
 
@@ -78,7 +78,7 @@ impl<'a> RunView<'a> {
         let reference = results
             .backends
             .iter()
-            .find(|b| b.name == REFERENCE_BACKEND && b.status == BackendStatus::Ok);
+            .find(|b| b.name == FLOOR && b.status == BackendStatus::Ok);
         let mut backends: Vec<BackendView> = results
             .backends
             .iter()
@@ -217,10 +217,10 @@ fn warnings(r: &BenchResults, backends: &[BackendView]) -> Vec<String> {
     }
     if !backends
         .iter()
-        .any(|b| b.name == REFERENCE_BACKEND && b.state == State::Ok)
+        .any(|b| b.name == FLOOR && b.state == State::Ok)
     {
         w.push(format!(
-            "No {REFERENCE_BACKEND} results: no overhead ratios in this run."
+            "No {FLOOR} results: no overhead ratios in this run."
         ));
     }
     if (r.ran().repetitions as usize) < MIN_REPS_FOR_CI {

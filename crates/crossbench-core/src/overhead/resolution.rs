@@ -6,8 +6,9 @@
 //! interval excludes 0) only about half the time. What a reviewer wants is
 //! the difference the run would reliably catch, which is larger.
 
-use super::{fmt_ratio_ci, paired_series, REFERENCE_BACKEND, REPORT_CONFIDENCE};
+use super::{fmt_ratio_ci, paired_series, REPORT_CONFIDENCE};
 use super::{Resolution, MIN_ROUNDS_FOR_RESOLUTION};
+use crate::backend::FLOOR;
 use crate::results::{BackendResult, BackendStatus, BenchResults};
 use crate::stats::order::median_ci;
 use crate::stats::rank::normal_quantile;
@@ -59,7 +60,7 @@ pub(super) fn resolution(results: &BenchResults) -> Option<Resolution> {
         .backends
         .iter()
         .filter(|b| b.status == BackendStatus::Ok)
-        .filter_map(|b| Some((b.name.clone(), REFERENCE_BACKEND.to_string(), decode(b)?)))
+        .filter_map(|b| Some((b.name.clone(), FLOOR.to_string(), decode(b)?)))
         .chain(
             twin.zip(aa)
                 .map(|((name, original), ci)| (name, original, ci)),
