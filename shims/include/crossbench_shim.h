@@ -225,6 +225,98 @@ void cb_copy_floats(float* dst, const float* src, size_t n);
 float cb_borrow_floats(const float* src, size_t n);
 
 
+/* ---- Serving engine (scenario kind "serve"; docs/protocol.md "Serving") ----
+ * Continuous batching over one model: every active request has its own KV
+ * cache; each step admits queued requests (each prefilled on its own, which
+ * hands out its first token), then runs ONE batched decode pass for the
+ * requests that were already active (projections and MLP as one [B,1,H]
+ * matmul, attention per request over its own cache). Greedy only. Requests
+ * join and leave between steps. Every design drives this one engine, so the
+ * same trace gives the same steps and the same ids per request.
+ *
+ * Admission is deterministic in closed-loop mode (fill_to > 0): at each step
+ * boundary the engine waits until min(fill_to, max_batch, requests not yet
+ * submitted + queued + active) requests are active or queued, then admits in
+ * submission-id order. The wait is the caller's latency to resubmit; it is
+ * counted in admit_wait_ns and bounded by admit_timeout_ns (CB_ERR_RUNTIME
+ * "no request arrived within ..."). With fill_to == 0 (open loop) a step
+ * admits whatever is queued, up to max_batch, and an idle engine blocks
+ * until a submission or cb_engine_close. */
+typedef struct cb_engine cb_engine;
+
+typedef struct cb_engine_options {
+  uint32_t max_batch;         /* most requests active at once, >= 1 */
+  uint32_t fill_to;           /* closed loop: concurrency C; 0 = open loop */
+  uint64_t expected_requests; /* requests the caller will submit in all (>= 1) */
+  uint64_t admit_timeout_ns;  /* longest wait for a submission at a boundary */
+} cb_engine_options;
+
+/* One token of a step: request id, token, its index in the request (0 = the
+ * prefill's), finished = 1 when it is the request's last. */
+typedef struct cb_engine_token {
+  uint64_t request;
+  int32_t token;
+  uint32_t index;
+  uint32_t finished;
+  uint32_t reserved;
+} cb_engine_token;
+
+/* Per-token callback of a request (may be NULL: tokens then only come out of
+ * cb_engine_step's buffer). Called on the thread running the step, in
+ * admission order within the step. Non-zero cancels that request (its
+ * consumer failed): the engine drops it, counts it in requests_cancelled and
+ * goes on with the others. */
+typedef int (*cb_request_callback)(uint64_t request, int32_t token, uint64_t index,
+                                   int finished, void* user);
+
+typedef struct cb_engine_stats {
+  uint64_t steps;              /* steps that did any work */
+  uint64_t forward_passes;     /* prefill passes + batched decode passes */
+  uint64_t evals;              /* eval calls */
+  uint64_t syncs;              /* host read-backs of a step's tokens */
+  uint64_t callbacks;          /* request callbacks made */
+  uint64_t generated_tokens;   /* tokens handed out */
+  uint64_t prompt_tokens;      /* prompt tokens prefilled */
+  uint64_t requests_done;      /* requests that reached max_new */
+  uint64_t requests_cancelled; /* requests whose callback returned non-zero */
+  uint64_t admit_wait_ns;      /* time step boundaries waited for submissions */
+  uint64_t max_active;         /* most requests in one decode pass */
+} cb_engine_stats;
+
+/* The engine borrows the model (it must outlive the engine). */
+cb_status cb_engine_new(cb_model* model, const cb_engine_options* options,
+                        cb_engine** out);
+/* Frees the engine; joins its thread first if one was started. */
+void cb_engine_free(cb_engine* engine);
+/* Thread-safe. Copies the prompt; the request waits in the queue until a
+ * step admits it. Ids must be unique; max_new >= 1; greedy decoding. */
+cb_status cb_engine_submit(cb_engine* engine, uint64_t request, const int32_t* prompt,
+                           size_t n, uint32_t max_new, cb_request_callback callback,
+                           void* user);
+/* No more submissions: an idle engine's step returns with *active == 0 and
+ * a started engine's thread ends once every request is finished. */
+cb_status cb_engine_close(cb_engine* engine);
+/* One step on the calling thread (the per-step design): admit, prefill the
+ * admitted, one batched decode of the others, then the callbacks. Writes the
+ * step's tokens to out[0..cap) and their number to *n_out (more than cap:
+ * CB_ERR_ARGUMENT before anything runs; cap >= max_batch always suffices);
+ * *active = requests active or queued afterwards. *done = 1 once closed (or
+ * expected_requests submitted) and nothing is left: stop calling. */
+cb_status cb_engine_step(cb_engine* engine, cb_engine_token* out, size_t cap,
+                         size_t* n_out, size_t* active, int* done);
+/* Runs the steps on a C++ thread the shim starts (the streaming design):
+ * callbacks arrive on that thread. Returns at once. */
+cb_status cb_engine_start(cb_engine* engine);
+/* Joins the started thread and returns its status (its message readable
+ * with cb_last_error on the joining thread). */
+cb_status cb_engine_join(cb_engine* engine);
+cb_status cb_engine_get_stats(const cb_engine* engine, cb_engine_stats* out);
+/* The step schedule, flat: for each step, the step's start time (ns,
+ * CLOCK_MONOTONIC), the number of requests prefilled, their ids, the number
+ * in the decode pass, their ids. Writes min(cap, needed) words into out and
+ * returns the number needed. */
+size_t cb_engine_schedule(const cb_engine* engine, uint64_t* out, size_t cap);
+
 /* ---- Phase timeline (crossbench bench --phases) ----
  * Where one token's time goes, as spans on the CLOCK_MONOTONIC clock the
  * workers stamp tokens with. Every layer that sees a phase records its own
