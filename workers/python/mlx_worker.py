@@ -2,6 +2,7 @@
 """The python-subprocess backend's worker: mlx-lm's own generation loop behind a line protocol.
 
     .venv/bin/python workers/python/mlx_worker.py --model DIR [--device cpu|gpu]
+                                                  [--engine shim|mlx-lm-batch]
 
 DIR holds config.json and *.safetensors (tokenizer files are not needed: requests carry ids).
 stdin, one request a line (docs/protocol.md; parse errors word for word as crossbench-core's):
@@ -15,6 +16,11 @@ stdout, one JSON event a line, flushed each time (nothing else ever goes to stdo
 All t_ns are time.monotonic_ns() (CLOCK_MONOTONIC), the clock the Rust driver stamps with, so
 the driver can tell pipe latency from generation time. Generation never stops at EOS: it is
 mlx_lm.generate.generate_step, which runs for exactly max_new tokens.
+
+`serve_open ...` starts a serve (docs/protocol.md, "Over the pipe"; serve_worker.py): the
+shim's continuous-batching engine through ctypes ($CROSSBENCH_SHIM_SO; the python-subprocess
+backend), or with --engine mlx-lm-batch mlx-lm's BatchGenerator (the mlx-lm-batch backend,
+also the name CROSSBENCH_FAULT then addresses).
 """
 import os
 import sys
