@@ -46,7 +46,18 @@ fn make_tiny(dir: &Path) {
         .args(["--seed", "0", "--out", dir.to_str().unwrap()])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// libcrossbench_shim.so, which crates/crossbench-shim's build script links
+/// into OUT_DIR/shared, beside the native runner in OUT_DIR.
+fn shim_so_path() -> std::path::PathBuf {
+    let out = crossbench_shim::native_runner_path().parent().unwrap();
+    out.join("shared/libcrossbench_shim.so")
 }
 
 /// Ids per request and the schedule as [prefilled, decoded] sets per step.
@@ -58,7 +69,12 @@ struct Served {
 
 fn steps_of(schedule: &Value) -> Vec<(Vec<u64>, Vec<u64>)> {
     let ids = |v: &Value| -> Vec<u64> {
-        let mut x: Vec<u64> = v.as_array().unwrap().iter().map(|i| i.as_u64().unwrap()).collect();
+        let mut x: Vec<u64> = v
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i.as_u64().unwrap())
+            .collect();
         x.sort();
         x
     };
@@ -69,8 +85,15 @@ fn steps_of(schedule: &Value) -> Vec<(Vec<u64>, Vec<u64>)> {
 fn python_worker(model: &Path, engine: &str, fault: Option<&str>) -> Command {
     let mut c = Command::new(venv_python());
     c.arg(root().join("workers/python/mlx_worker.py"));
-    c.args(["--model", model.to_str().unwrap(), "--device", "cpu", "--engine", engine]);
-    c.env("CROSSBENCH_SHIM_SO", crossbench_shim::shim_so_path());
+    c.args([
+        "--model",
+        model.to_str().unwrap(),
+        "--device",
+        "cpu",
+        "--engine",
+        engine,
+    ]);
+    c.env("CROSSBENCH_SHIM_SO", shim_so_path());
     if let Some(f) = fault {
         c.env("CROSSBENCH_FAULT", f);
     }
@@ -109,7 +132,11 @@ fn serve_over_pipe(mut cmd: Command) -> (Served, Option<Value>) {
     };
     assert_eq!(event().unwrap()["ev"], "loaded");
     let n = reqs.len();
-    writeln!(stdin, "serve_open max_batch=4 fill_to={CONCURRENCY} requests={n} admit_timeout_ms=30000").unwrap();
+    writeln!(
+        stdin,
+        "serve_open max_batch=4 fill_to={CONCURRENCY} requests={n} admit_timeout_ms=30000"
+    )
+    .unwrap();
     stdin.flush().unwrap();
     let ev = event().unwrap();
     assert_eq!(ev["ev"], "serving", "{ev}");
@@ -117,7 +144,10 @@ fn serve_over_pipe(mut cmd: Command) -> (Served, Option<Value>) {
     for _ in 0..CONCURRENCY {
         submit(&mut stdin, &mut next);
     }
-    let mut served = Served { ids: BTreeMap::new(), steps: Vec::new() };
+    let mut served = Served {
+        ids: BTreeMap::new(),
+        steps: Vec::new(),
+    };
     while let Some(ev) = event() {
         match ev["ev"].as_str().unwrap() {
             "token" => {
@@ -145,22 +175,39 @@ fn serve_over_pipe(mut cmd: Command) -> (Served, Option<Value>) {
 /// The native runner's in-process client on the same trace.
 fn native_serve(model: &Path, trace: &Path) -> Served {
     let out = Command::new(crossbench_shim::native_runner_path())
-        .args(["--serve", "--model", model.to_str().unwrap(), "--device", "cpu"])
+        .args([
+            "--serve",
+            "--model",
+            model.to_str().unwrap(),
+            "--device",
+            "cpu",
+        ])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .and_then(|mut c| {
-            writeln!(c.stdin.take().unwrap(), "serve trace={}\nquit", trace.display())?;
+            writeln!(
+                c.stdin.take().unwrap(),
+                "serve trace={}\nquit",
+                trace.display()
+            )?;
             c.wait_with_output()
         })
         .unwrap();
-    let mut served = Served { ids: BTreeMap::new(), steps: Vec::new() };
+    let mut served = Served {
+        ids: BTreeMap::new(),
+        steps: Vec::new(),
+    };
     for line in String::from_utf8(out.stdout).unwrap().lines() {
         let ev: Value = serde_json::from_str(line).unwrap();
         match ev["ev"].as_str().unwrap() {
             "request" => {
-                let ids = ev["ids"].as_array().unwrap().iter().map(|i| i.as_u64().unwrap());
+                let ids = ev["ids"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|i| i.as_u64().unwrap());
                 served.ids.insert(ev["id"].as_u64().unwrap(), ids.collect());
             }
             "schedule" => served.steps = steps_of(&ev),
@@ -180,10 +227,20 @@ fn python_subprocess_serves_the_native_runners_ids_and_steps() {
     let served = served.expect("python-subprocess ends its serve with `served`");
     let total: u64 = requests().iter().map(|r| r.0 as u64).sum();
     assert_eq!(served["tokens"].as_u64(), Some(total), "{served}");
-    assert_eq!(served["steps"].as_u64(), Some(py.steps.len() as u64), "{served}");
-    assert!(served["calls"].as_u64().unwrap() >= py.steps.len() as u64, "{served}");
+    assert_eq!(
+        served["steps"].as_u64(),
+        Some(py.steps.len() as u64),
+        "{served}"
+    );
+    assert!(
+        served["calls"].as_u64().unwrap() >= py.steps.len() as u64,
+        "{served}"
+    );
     let native = native_serve(dir.path(), &trace);
-    assert_eq!(py, native, "python-subprocess and native-cpp on one closed-loop trace");
+    assert_eq!(
+        py, native,
+        "python-subprocess and native-cpp on one closed-loop trace"
+    );
 }
 
 #[test]
@@ -193,7 +250,11 @@ fn mlx_lm_batch_serves_every_request_in_full() {
     let (got, served) = serve_over_pipe(python_worker(dir.path(), "mlx-lm-batch", None));
     let served = served.expect("mlx-lm-batch ends its serve with `served`");
     assert_eq!(served["engine"], "mlx-lm-batch");
-    assert_eq!(served["requests"].as_u64(), Some(requests().len() as u64), "{served}");
+    assert_eq!(
+        served["requests"].as_u64(),
+        Some(requests().len() as u64),
+        "{served}"
+    );
     for (i, (max_new, _)) in requests().iter().enumerate() {
         assert_eq!(got.ids[&(i as u64)].len(), *max_new as usize, "request {i}");
     }
@@ -207,5 +268,8 @@ fn a_kill_fault_cuts_the_serve_at_its_token() {
     let (got, served) = serve_over_pipe(cmd);
     assert!(served.is_none(), "a killed worker writes no `served`");
     let tokens: usize = got.ids.values().map(Vec::len).sum();
-    assert_eq!(tokens, 5, "tokens 0..5 arrive, the worker dies before token 5");
+    assert_eq!(
+        tokens, 5,
+        "tokens 0..5 arrive, the worker dies before token 5"
+    );
 }
