@@ -12,7 +12,7 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 
 /// (max_new, prompt) per request: lengths differ, so steps mix prefill and decode.
 fn requests() -> Vec<(u32, String)> {
@@ -102,73 +102,108 @@ fn python_worker(model: &Path, engine: &str, fault: Option<&str>) -> Command {
 
 /// The driver's side of the pipe, closed loop: submits CONCURRENCY requests,
 /// then the next one each time a request's last token arrives; serve_close
-/// after the last submit. Returns what was served and the `served` event, or
-/// the ids so far and None when the worker's stdout ends first.
-fn serve_over_pipe(mut cmd: Command) -> (Served, Option<Value>) {
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut event = || {
+/// after the last submit.
+struct PipeClient {
+    child: Child,
+    stdin: ChildStdin,
+    stdout: BufReader<ChildStdout>,
+    next: usize,
+}
+
+impl PipeClient {
+    /// Starts the worker and opens the serve.
+    fn open(mut cmd: Command) -> PipeClient {
+        let mut child = cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdin = child.stdin.take().unwrap();
+        let stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut c = PipeClient {
+            child,
+            stdin,
+            stdout,
+            next: 0,
+        };
+        assert_eq!(c.event().unwrap()["ev"], "loaded");
+        let n = requests().len();
+        c.send(&format!(
+            "serve_open max_batch=4 fill_to={CONCURRENCY} requests={n} admit_timeout_ms=30000\n"
+        ));
+        let ev = c.event().unwrap();
+        assert_eq!(ev["ev"], "serving", "{ev}");
+        c
+    }
+
+    /// The next event; None once the worker's stdout ended.
+    fn event(&mut self) -> Option<Value> {
         let mut line = String::new();
-        let n = stdout.read_line(&mut line).unwrap();
-        (n > 0).then(|| serde_json::from_str::<Value>(&line).unwrap())
-    };
-    let reqs = requests();
-    // Write errors are ignored: a worker killed by a fault has closed its stdin,
-    // and what it wrote before still comes out of its stdout.
-    let submit = |stdin: &mut std::process::ChildStdin, next: &mut usize| {
-        let (max_new, prompt) = &reqs[*next];
-        let mut line = format!("submit id={next} max_new={max_new} prompt={prompt}\n");
-        *next += 1;
-        if *next == reqs.len() {
+        let n = self.stdout.read_line(&mut line).unwrap();
+        (n > 0).then(|| serde_json::from_str(&line).unwrap())
+    }
+
+    /// Write errors are ignored: a worker killed by a fault has closed its
+    /// stdin, and what it wrote before still comes out of its stdout.
+    fn send(&mut self, text: &str) {
+        let _ = self
+            .stdin
+            .write_all(text.as_bytes())
+            .and_then(|_| self.stdin.flush());
+    }
+
+    fn submit_next(&mut self) {
+        let reqs = requests();
+        if self.next == reqs.len() {
+            return;
+        }
+        let (max_new, prompt) = &reqs[self.next];
+        let mut line = format!(
+            "submit id={} max_new={max_new} prompt={prompt}\n",
+            self.next
+        );
+        self.next += 1;
+        if self.next == reqs.len() {
             line += "serve_close\n";
         }
-        let _ = stdin.write_all(line.as_bytes()).and_then(|_| stdin.flush());
-    };
-    assert_eq!(event().unwrap()["ev"], "loaded");
-    let n = reqs.len();
-    writeln!(
-        stdin,
-        "serve_open max_batch=4 fill_to={CONCURRENCY} requests={n} admit_timeout_ms=30000"
-    )
-    .unwrap();
-    stdin.flush().unwrap();
-    let ev = event().unwrap();
-    assert_eq!(ev["ev"], "serving", "{ev}");
-    let mut next = 0;
-    for _ in 0..CONCURRENCY {
-        submit(&mut stdin, &mut next);
+        self.send(&line);
     }
+}
+
+/// Plays the closed loop to the end: what was served and the `served` event,
+/// or the ids so far and None when the worker's stdout ends first.
+fn serve_over_pipe(cmd: Command) -> (Served, Option<Value>) {
+    let mut c = PipeClient::open(cmd);
+    for _ in 0..CONCURRENCY {
+        c.submit_next();
+    }
+    let max_new: Vec<usize> = requests().iter().map(|r| r.0 as usize).collect();
     let mut served = Served {
         ids: BTreeMap::new(),
         steps: Vec::new(),
     };
-    while let Some(ev) = event() {
+    while let Some(ev) = c.event() {
         match ev["ev"].as_str().unwrap() {
             "token" => {
                 let req = ev["req"].as_u64().unwrap();
                 let ids = served.ids.entry(req).or_default();
                 assert_eq!(ev["i"].as_u64(), Some(ids.len() as u64), "{ev}");
                 ids.push(ev["id"].as_u64().unwrap());
-                if ids.len() == reqs[req as usize].0 as usize && next < n {
-                    submit(&mut stdin, &mut next);
+                if ids.len() == max_new[req as usize] {
+                    c.submit_next();
                 }
             }
             "schedule" => served.steps = steps_of(&ev),
             "served" => {
-                writeln!(stdin, "quit").unwrap();
-                assert!(child.wait().unwrap().success());
+                c.send("quit\n");
+                assert!(c.child.wait().unwrap().success());
                 return (served, Some(ev));
             }
             _ => panic!("unexpected event {ev}"),
         }
     }
-    child.wait().unwrap();
+    c.child.wait().unwrap();
     (served, None)
 }
 
