@@ -39,7 +39,7 @@ sys.stdout = sys.stderr
 # The grammar, faults and readings shared with serve_worker.py, found next to this script
 # (also under `python -I`, which leaves the script's folder off sys.path).
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from worker_common import (E_ARGUMENT, E_GENERATE, E_LOAD, E_PROTOCOL, U32_MAX, U64_MAX,  # noqa: E402
+from worker_common import (E_ARGUMENT, E_GENERATE, E_LOAD, E_PROTOCOL, E_UNSUPPORTED, U32_MAX, U64_MAX,  # noqa: E402
                            BadRequest, fault_from_env, float_value, inject_fault, parse_keyed,
                            peak_rss_bytes, prompt_ids, uint_value)
 import serve_worker  # noqa: E402
@@ -301,9 +301,14 @@ class Worker:
                 if ends:
                     return  # quit or EOF came during the serve
                 continue
+            if words[0] == "serve":
+                emit_error(E_UNSUPPORTED, "this worker serves over its pipe (`serve_open`), "
+                           "not from a trace file (`serve trace=PATH`)")
+                continue
             try:
                 if words[0] != "generate":
-                    raise BadRequest(f"unknown request `{words[0]}` (expected `generate` or `quit`)")
+                    raise BadRequest(f"unknown request `{words[0]}` "
+                                     "(expected `generate`, `serve`, `serve_open` or `quit`)")
                 req = parse_generate(words[1:])
             except BadRequest as e:
                 emit_error(E_PROTOCOL, f"{e} in `{line.strip()}`")

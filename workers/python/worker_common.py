@@ -18,6 +18,7 @@ FLOAT = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
 # Error codes of crossbench-core's protocol::codes, shared by every worker.
 E_PROTOCOL, E_LOAD, E_GENERATE = "CB_ERR_PROTOCOL", "CB_ERR_LOAD", "CB_ERR_GENERATE"
 E_ARGUMENT = "CB_ERR_ARGUMENT"  # a well-formed request the model cannot serve (the shim's code)
+E_UNSUPPORTED = "CB_ERR_UNSUPPORTED"  # a protocol verb this worker has no design for
 
 
 class BadRequest(Exception):
