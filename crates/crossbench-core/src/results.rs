@@ -67,6 +67,10 @@ pub struct BenchResults {
     /// recording one token (see `footprint`).
     #[serde(default)]
     pub harness: Option<crate::footprint::HarnessFootprint>,
+    /// Kind `serve`: every run of every design at every load point, its
+    /// metrics, the paired ratios vs native-cpp and the equal-work checks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub serve: Option<crate::serve::ServeResults>,
 }
 
 /// The warmup, repetitions and timeout a run used.

@@ -11,6 +11,7 @@ use crate::results::{BackendResult, BackendStatus, BenchResults, RunStatus};
 use crate::scenario::ScenarioKind;
 
 mod escape;
+mod serve;
 
 /// summary.md: the design note's table (Implementation | Time | Memory |
 /// Crossings), a latency table, failures and token agreement.
@@ -58,6 +59,11 @@ pub fn render_summary(r: &BenchResults) -> String {
             md_text(&crate::results::describe_slowdowns(&r.injected_slowdowns))
         );
     }
+    if let Some(serve) = r.serve.as_ref().filter(|_| s.kind == ScenarioKind::Serve) {
+        serve::serve_section(&mut md, serve);
+        failures(&mut md, r);
+        return md;
+    }
     main_table(&mut md, r);
     if s.kind == ScenarioKind::Generate {
         latency_table(&mut md, r);
@@ -100,7 +106,7 @@ fn design_lines(md: &mut String, r: &BenchResults) {
 
 fn time_metric(r: &BenchResults) -> (&'static str, &'static str) {
     match r.scenario.kind {
-        ScenarioKind::Generate => ("e2e_ns", "end-to-end p50"),
+        ScenarioKind::Generate | ScenarioKind::Serve => ("e2e_ns", "end-to-end p50"),
         ScenarioKind::Load => ("load_ns", "load p50"),
     }
 }
