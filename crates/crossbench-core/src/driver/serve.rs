@@ -41,6 +41,9 @@ impl Run {
             floor: crate::backend::FLOOR.into(),
             points: Vec::new(),
         });
+        // Every design run starts its own worker, whatever --residency says.
+        self.results.design.residency = crate::design::Residency::One;
+        self.results.design.residency_reason = "serve: a fresh worker for every design run".into();
         for (p, load) in params.points.iter().enumerate() {
             let trace = Trace::generate(&params, load);
             let file = format!("serve-trace-{p}.txt");

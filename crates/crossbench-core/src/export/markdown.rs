@@ -33,7 +33,18 @@ pub fn render_summary(r: &BenchResults) -> String {
     let s = &r.scenario;
     let _ = writeln!(md, "# crossbench: {}\n", md_text(&s.name));
     let _ = writeln!(md, "{}\n", md_text(&s.description));
-    let _ = writeln!(
+    if s.kind == ScenarioKind::Serve {
+        // Prompt and output lengths vary per request: the serve section says them.
+        let _ = writeln!(
+            md,
+            "run {} · status {} · {} reps · scenario sha256 {}\n",
+            md_code(&r.run_id),
+            r.status.as_str(),
+            r.ran().repetitions,
+            md_code(short(&s.sha256))
+        );
+    } else {
+        let _ = writeln!(
         md,
         "run {} · status {} · {} prompt tokens · {} new tokens · {} warmup + {} reps · scenario sha256 {}\n",
         md_code(&r.run_id),
@@ -44,6 +55,7 @@ pub fn render_summary(r: &BenchResults) -> String {
         r.ran().repetitions,
         md_code(short(&s.sha256))
     );
+    }
     design_lines(&mut md, r);
     if r.status != RunStatus::Complete {
         let _ = writeln!(

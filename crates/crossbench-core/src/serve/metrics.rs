@@ -93,7 +93,7 @@ pub fn request_metrics(
 }
 
 /// What one run measured over its measured requests.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RunMetrics {
     /// Requests after the warm-up ones, and how many of them completed
     /// (every token, no error) or failed.

@@ -96,3 +96,6 @@ pub(crate) fn check_request(trace: &Trace, seen: &[RequestRecord], r: &RequestRe
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests;
