@@ -303,7 +303,10 @@ impl Validator<'_> {
         if g.temperature != 0.0 {
             return Err(self.invalid(
                 "generation.temperature",
-                format!("= {}: must be 0 for kind = \"serve\" (the engine is greedy)", g.temperature),
+                format!(
+                    "= {}: must be 0 for kind = \"serve\" (the engine is greedy)",
+                    g.temperature
+                ),
             ));
         }
         if raw.prompt.is_some() {
@@ -322,7 +325,10 @@ impl Validator<'_> {
             ));
         }
         if raw.consumer.as_ref().is_some_and(|c| c.detokenize) {
-            return Err(self.invalid("consumer.detokenize", "is not supported for kind = \"serve\""));
+            return Err(self.invalid(
+                "consumer.detokenize",
+                "is not supported for kind = \"serve\"",
+            ));
         }
         if raw.sweep.is_some() {
             return Err(self.invalid(

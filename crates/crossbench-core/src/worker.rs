@@ -176,7 +176,7 @@ impl WorkerProcess {
         // Before the write: the answer may start as soon as it is read.
         let limit = match req {
             Request::Generate(g) => Some(max_event_line_bytes(g.max_new)),
-            Request::Quit => None,
+            Request::Quit | Request::Serve(_) => None,
         };
         self.send_line(&req.to_line(), limit, deadline)
     }
@@ -262,7 +262,10 @@ impl WorkerProcess {
             if now >= until {
                 return Ok(None);
             }
-            match self.lines.recv_timeout(POLL_SLICE.min(until.min(deadline) - now)) {
+            match self
+                .lines
+                .recv_timeout(POLL_SLICE.min(until.min(deadline) - now))
+            {
                 Ok(ReaderMsg::Line { text, receipt_ns }) => {
                     self.ipc.messages_in += 1;
                     self.ipc.bytes_in += text.len() as u64 + 1;

@@ -29,7 +29,10 @@ struct Fake {
 }
 
 fn fake(name: &'static str) -> Fake {
-    Fake { name, env: Vec::new() }
+    Fake {
+        name,
+        env: Vec::new(),
+    }
 }
 
 fn faulty(name: &'static str, fault: &str) -> Fake {
@@ -56,7 +59,11 @@ impl Backend for Fake {
             program: "python3".into(),
             args,
             env: self.env.clone(),
-            stamp: if pipe { StampSource::DriverReceipt } else { StampSource::Worker },
+            stamp: if pipe {
+                StampSource::DriverReceipt
+            } else {
+                StampSource::Worker
+            },
             ipc_per_token: pipe,
         })
     }
@@ -93,8 +100,10 @@ slo = {{ ttft_ms = 2000, tpot_ms = 100 }}
     let path = dir.join("serve-test.toml");
     std::fs::write(&path, text).unwrap();
     let loaded = load_scenario(path.to_str().unwrap(), dir).unwrap();
-    let backends: Vec<Arc<dyn Backend>> =
-        designs.into_iter().map(|d| Arc::new(d) as Arc<dyn Backend>).collect();
+    let backends: Vec<Arc<dyn Backend>> = designs
+        .into_iter()
+        .map(|d| Arc::new(d) as Arc<dyn Backend>)
+        .collect();
     let mut plan = BenchPlan::from_scenario(
         loaded,
         backends,
@@ -114,29 +123,52 @@ fn serve_of(outcome: &crossbench_core::RunOutcome) -> &ServeResults {
 #[test]
 fn closed_loop_in_process_and_pipe_designs_do_equal_work_and_are_compared() {
     let dir = tempfile::tempdir().unwrap();
-    let designs = ["native-cpp", "ffi-batched", "python-subprocess", "mlx-lm-batch"];
+    let designs = [
+        "native-cpp",
+        "ffi-batched",
+        "python-subprocess",
+        "mlx-lm-batch",
+    ];
     let outcome = run_bench(plan(dir.path(), CLOSED, 3, designs.map(fake).into())).unwrap();
     assert_eq!(outcome.results.status, RunStatus::Complete);
     let s = serve_of(&outcome);
     assert_eq!(s.points.len(), 1);
     let p = &s.points[0];
     assert_eq!((p.label.as_str(), p.trace_requests), ("C=3", 8));
-    assert!(outcome.out_dir.join(&p.trace_file).is_file(), "the trace is kept");
+    assert!(
+        outcome.out_dir.join(&p.trace_file).is_file(),
+        "the trace is kept"
+    );
     for d in &p.designs {
         assert_eq!(d.status, BackendStatus::Ok, "{}: {:?}", d.name, d.error);
         assert_eq!(d.runs.len(), 3, "{}", d.name);
         let pipe = matches!(d.name.as_str(), "python-subprocess" | "mlx-lm-batch");
-        assert_eq!(d.client, if pipe { ClientKind::Pipe } else { ClientKind::InProcess });
+        assert_eq!(
+            d.client,
+            if pipe {
+                ClientKind::Pipe
+            } else {
+                ClientKind::InProcess
+            }
+        );
         assert_eq!(d.shim_engine, d.name != "mlx-lm-batch");
         for run in &d.runs {
             let m = run.metrics.as_ref().unwrap();
-            assert_eq!((m.measured_requests, m.completed_requests), (6, 6), "{}", d.name);
+            assert_eq!(
+                (m.measured_requests, m.completed_requests),
+                (6, 6),
+                "{}",
+                d.name
+            );
             assert_eq!(run.requests.len(), 8, "warm-up requests are kept raw");
             assert!(m.output_tokens_per_s > 0.0 && m.ttft_ns.is_some() && m.queue_ns.is_some());
             assert!(m.crossings_per_token.is_some() && m.os_threads.is_some());
             assert_eq!(m.client_cpu_ns.is_some(), pipe);
             assert_eq!(m.pipe_messages_per_token.is_some(), true);
-            assert!(run.requests.iter().all(|r| r.t_ns.first() >= Some(&r.submit_ns)));
+            assert!(run
+                .requests
+                .iter()
+                .all(|r| r.t_ns.first() >= Some(&r.submit_ns)));
         }
         assert!(d.summary.contains_key("tpot_p50_ns"), "{:?}", d.summary);
         if d.name != "native-cpp" {
@@ -153,12 +185,19 @@ fn closed_loop_in_process_and_pipe_designs_do_equal_work_and_are_compared() {
         assert_eq!(check.reference.as_deref(), Some("native-cpp rep 1"));
     }
     let md = std::fs::read_to_string(outcome.out_dir.join("summary.md")).unwrap();
-    assert!(md.contains("## Serving under load") && md.contains("mlx-lm-batch (other engine)"), "{md}");
+    assert!(
+        md.contains("## Serving under load") && md.contains("mlx-lm-batch (other engine)"),
+        "{md}"
+    );
     assert!(md.contains("step schedule: equal in all 8 runs"), "{md}");
     let json: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(outcome.out_dir.join("results.json")).unwrap()).unwrap();
+        serde_json::from_slice(&std::fs::read(outcome.out_dir.join("results.json")).unwrap())
+            .unwrap();
     let run = &json["serve"]["points"][0]["designs"][0]["runs"][0];
-    assert!(run["schedule"][0][1].is_array() && run["requests"][7]["t_ns"].is_array(), "{run}");
+    assert!(
+        run["schedule"][0][1].is_array() && run["requests"][7]["t_ns"].is_array(),
+        "{run}"
+    );
 }
 
 #[test]
@@ -172,19 +211,29 @@ fn an_open_loop_sweep_runs_every_rate_and_checks_ids_but_not_steps() {
     assert_eq!(labels, ["λ=40/s", "λ=200/s"]);
     for p in &s.points {
         assert!(!p.schedule_check.applicable, "{:?}", p.schedule_check);
-        assert!(p.ids_check.applicable && p.ids_check.all_equal, "{:?}", p.ids_check);
+        assert!(
+            p.ids_check.applicable && p.ids_check.all_equal,
+            "{:?}",
+            p.ids_check
+        );
         for d in &p.designs {
             let run = &d.runs[0];
             assert_eq!(run.status, BackendStatus::Ok, "{:?}", run.error);
             // Arrivals are scheduled from the client's start, never after the submit.
             let start = run.start_ns.expect("the client's start");
             for r in &run.requests {
-                assert!(r.arrival_ns >= start && r.arrival_ns <= r.submit_ns, "{r:?}");
+                assert!(
+                    r.arrival_ns >= start && r.arrival_ns <= r.submit_ns,
+                    "{r:?}"
+                );
             }
         }
     }
     let md = std::fs::read_to_string(outcome.out_dir.join("summary.md")).unwrap();
-    assert!(md.contains("### native-cpp") && md.contains("| λ=200/s |"), "one table per design over the grid: {md}");
+    assert!(
+        md.contains("### native-cpp") && md.contains("| λ=200/s |"),
+        "one table per design over the grid: {md}"
+    );
 }
 
 #[test]
@@ -200,7 +249,10 @@ fn a_wrong_schedule_and_wrong_ids_fail_the_equal_work_checks() {
     assert!(p.schedule_check.failed(), "{:?}", p.schedule_check);
     let sched = &p.schedule_check.mismatches;
     assert_eq!(sched.len(), 1, "{sched:?}");
-    assert!(sched[0].starts_with("ffi-batched rep 1 vs native-cpp rep 1: step"), "{sched:?}");
+    assert!(
+        sched[0].starts_with("ffi-batched rep 1 vs native-cpp rep 1: step"),
+        "{sched:?}"
+    );
     assert!(p.ids_check.failed());
     let ids = &p.ids_check.mismatches;
     assert_eq!(ids.len(), 1, "only python-subprocess's ids differ: {ids:?}");
@@ -229,10 +281,24 @@ fn a_failing_design_is_marked_with_its_message_and_the_others_finish() {
     assert_eq!(design("native-cpp").runs.len(), 2);
     let died = design("go-cgo-token");
     assert_eq!(died.status, BackendStatus::Failed);
-    assert!(died.error.as_deref().unwrap().contains("worker exited (exit status 3)"), "{died:?}");
-    assert_eq!(died.runs.len(), 1, "a failed design sits out the other reps");
+    assert!(
+        died.error
+            .as_deref()
+            .unwrap()
+            .contains("worker exited (exit status 3)"),
+        "{died:?}"
+    );
+    assert_eq!(
+        died.runs.len(),
+        1,
+        "a failed design sits out the other reps"
+    );
     let errored = design("python-subprocess");
-    assert!(errored.error.as_deref().unwrap().contains("CB_ERR_RUNTIME: injected engine failure"));
+    assert!(errored
+        .error
+        .as_deref()
+        .unwrap()
+        .contains("CB_ERR_RUNTIME: injected engine failure"));
     // What arrived before the failure is kept.
     assert!(errored.runs[0].requests.iter().any(|r| !r.ids.is_empty()));
     let hung = design("go-cgo-stream");
@@ -245,7 +311,11 @@ fn a_failing_design_is_marked_with_its_message_and_the_others_finish() {
     assert_eq!(r3.error.as_deref(), Some("consumer stalled: injected"));
     let m = run.metrics.as_ref().unwrap();
     assert_eq!((m.completed_requests, m.failed_requests), (5, 1));
-    assert!(p.ids_check.all_equal, "a cancelled request is not compared: {:?}", p.ids_check);
+    assert!(
+        p.ids_check.all_equal,
+        "a cancelled request is not compared: {:?}",
+        p.ids_check
+    );
     let failed: Vec<&str> = outcome
         .results
         .backends
@@ -253,5 +323,8 @@ fn a_failing_design_is_marked_with_its_message_and_the_others_finish() {
         .filter(|b| b.status != BackendStatus::Ok)
         .map(|b| b.name.as_str())
         .collect();
-    assert_eq!(failed, ["go-cgo-token", "python-subprocess", "go-cgo-stream"]);
+    assert_eq!(
+        failed,
+        ["go-cgo-token", "python-subprocess", "go-cgo-stream"]
+    );
 }

@@ -44,6 +44,8 @@ impl Run {
         // Every design run starts its own worker, whatever --residency says.
         self.results.design.residency = crate::design::Residency::One;
         self.results.design.residency_reason = "serve: a fresh worker for every design run".into();
+        let runs = params.points.len() * self.plan.repetitions as usize * self.slots.len();
+        self.progress.set_length(runs as u64);
         for (p, load) in params.points.iter().enumerate() {
             let trace = Trace::generate(&params, load);
             let file = format!("serve-trace-{p}.txt");
@@ -71,7 +73,12 @@ impl Run {
         self.results.serve.as_mut().expect("set by serve_rounds")
     }
 
-    fn new_point(&self, load: &crate::scenario::LoadPoint, file: &str, trace: &Trace) -> ServePoint {
+    fn new_point(
+        &self,
+        load: &crate::scenario::LoadPoint,
+        file: &str,
+        trace: &Trace,
+    ) -> ServePoint {
         let designs = self
             .slots
             .iter()
@@ -104,7 +111,13 @@ impl Run {
     /// One design's serve of the point's trace in a fresh worker.
     fn serve_once(&mut self, p: usize, idx: usize, rep: u32, trace: &Trace, path: &Path) {
         let timeout = self.plan.timeout;
-        let params = self.plan.scenario.scenario.serve.clone().expect("serve params");
+        let params = self
+            .plan
+            .scenario
+            .scenario
+            .serve
+            .clone()
+            .expect("serve params");
         let label = self.serve_results().points[p].label.clone();
         let slot = &mut self.slots[idx];
         let design = &self.results.serve.as_ref().expect("serve").points[p].designs[idx];
@@ -114,21 +127,25 @@ impl Run {
         let spec = slot.spec.clone().expect("checked above");
         let name = slot.result.name.clone();
         let began = Instant::now();
-        self.progress.suspend(|| {
-            eprintln!("crossbench serve {label} rep {}: {name} ...", rep + 1)
-        });
+        self.progress
+            .suspend(|| eprintln!("crossbench serve {label} rep {}: {name} ...", rep + 1));
         let (run, failure) = match start_worker(&spec, timeout) {
             Ok(started) => serve_in_worker(started, spec.stamp, trace, path, timeout, rep),
             Err(failure) => (failed_run(rep, &failure), Some(failure)),
         };
         let mut run = run;
         let max_new: Vec<u32> = trace.requests.iter().map(|r| r.max_new).collect();
-        run.metrics = Some(run_metrics(&run, &max_new, params.warmup_requests, &params.slo));
+        run.metrics = Some(run_metrics(
+            &run,
+            &max_new,
+            params.warmup_requests,
+            &params.slo,
+        ));
         let done = run.metrics.as_ref().map_or(0, |m| m.completed_requests);
         let secs = began.elapsed().as_secs_f64();
-        let what = failure
-            .as_ref()
-            .map_or("ok".to_string(), |f| format!("{}: {}", f.status.as_str(), f.message));
+        let what = failure.as_ref().map_or("ok".to_string(), |f| {
+            format!("{}: {}", f.status.as_str(), f.message)
+        });
         self.progress.suspend(|| {
             eprintln!(
                 "crossbench serve {label} rep {}: {name} {done}/{} measured requests in {secs:.1} s ({what})",
@@ -143,7 +160,9 @@ impl Run {
         }
         design.runs.push(run);
         if let Some(f) = failure {
-            self.slots[idx].result.mark(f.status, format!("{label} rep {}: {}", rep + 1, f.message));
+            self.slots[idx]
+                .result
+                .mark(f.status, format!("{label} rep {}: {}", rep + 1, f.message));
         }
         self.progress.inc(1);
     }

@@ -136,12 +136,8 @@ const DEFAULT_ADMIT_TIMEOUT_S: f64 = 30.0;
 impl Validator<'_> {
     pub(super) fn serve(&self, s: &RawServe) -> Result<ServeParams, ScenarioError> {
         let max_batch = self.int_in("serve.max_batch", s.max_batch, 1, MAX_BATCH.into())? as u32;
-        let requests = self.int_in(
-            "serve.requests",
-            s.requests,
-            1,
-            MAX_SERVE_REQUESTS.into(),
-        )? as u32;
+        let requests =
+            self.int_in("serve.requests", s.requests, 1, MAX_SERVE_REQUESTS.into())? as u32;
         let warmup_requests = self.int_in(
             "serve.warmup_requests",
             s.warmup_requests,
@@ -188,16 +184,28 @@ impl Validator<'_> {
     /// allowed only with its own arrival process.
     fn points(&self, s: &RawServe) -> Result<(Vec<LoadPoint>, bool), ScenarioError> {
         let (single_key, sweep_key, wrong) = match s.arrival {
-            Arrival::Closed => ("serve.concurrency", "serve.sweep_concurrency", [
-                ("serve.rate_per_s", s.rate_per_s.is_some()),
-                ("serve.sweep_rate", s.sweep_rate.is_some()),
-            ]),
-            Arrival::Open => ("serve.rate_per_s", "serve.sweep_rate", [
-                ("serve.concurrency", s.concurrency.is_some()),
-                ("serve.sweep_concurrency", s.sweep_concurrency.is_some()),
-            ]),
+            Arrival::Closed => (
+                "serve.concurrency",
+                "serve.sweep_concurrency",
+                [
+                    ("serve.rate_per_s", s.rate_per_s.is_some()),
+                    ("serve.sweep_rate", s.sweep_rate.is_some()),
+                ],
+            ),
+            Arrival::Open => (
+                "serve.rate_per_s",
+                "serve.sweep_rate",
+                [
+                    ("serve.concurrency", s.concurrency.is_some()),
+                    ("serve.sweep_concurrency", s.sweep_concurrency.is_some()),
+                ],
+            ),
         };
-        let arrival = if s.arrival == Arrival::Closed { "closed" } else { "open" };
+        let arrival = if s.arrival == Arrival::Closed {
+            "closed"
+        } else {
+            "open"
+        };
         if let Some((key, _)) = wrong.iter().find(|(_, given)| *given) {
             return Err(self.invalid(*key, format!("does not apply to arrival = \"{arrival}\"")));
         }
@@ -235,7 +243,11 @@ impl Validator<'_> {
         }
     }
 
-    fn grid(&self, key: &'static str, grid: Vec<LoadPoint>) -> Result<Vec<LoadPoint>, ScenarioError> {
+    fn grid(
+        &self,
+        key: &'static str,
+        grid: Vec<LoadPoint>,
+    ) -> Result<Vec<LoadPoint>, ScenarioError> {
         if grid.is_empty() || grid.len() > MAX_SWEEP_POINTS {
             return Err(self.invalid(key, format!("must list 1..={MAX_SWEEP_POINTS} values")));
         }
@@ -262,7 +274,12 @@ impl Validator<'_> {
         Ok(LoadPoint::Open { rate_per_s: r })
     }
 
-    fn length(&self, key: &'static str, l: &RawLength, max: u32) -> Result<LengthRange, ScenarioError> {
+    fn length(
+        &self,
+        key: &'static str,
+        l: &RawLength,
+        max: u32,
+    ) -> Result<LengthRange, ScenarioError> {
         let (min, hi) = match *l {
             RawLength::Fixed(n) => (n, n),
             RawLength::Range { min, max } => (min, max),
@@ -270,15 +287,24 @@ impl Validator<'_> {
         let min = self.int_in(key, min, 1, max.into())? as u32;
         let hi = self.int_in(key, hi, 1, max.into())? as u32;
         if min > hi {
-            return Err(self.invalid(key, format!("= {{ min = {min}, max = {hi} }}: min must be <= max")));
+            return Err(self.invalid(
+                key,
+                format!("= {{ min = {min}, max = {hi} }}: min must be <= max"),
+            ));
         }
         Ok(LengthRange { min, max: hi })
     }
 
     fn slo(&self, s: &RawSlo) -> Result<Slo, ScenarioError> {
-        for (key, v) in [("serve.slo.ttft_ms", s.ttft_ms), ("serve.slo.tpot_ms", s.tpot_ms)] {
+        for (key, v) in [
+            ("serve.slo.ttft_ms", s.ttft_ms),
+            ("serve.slo.tpot_ms", s.tpot_ms),
+        ] {
             if !(v.is_finite() && v > 0.0 && v <= MAX_TIMEOUT_S * 1e3) {
-                return Err(self.invalid(key, format!("= {v}: must be a positive number of milliseconds")));
+                return Err(self.invalid(
+                    key,
+                    format!("= {v}: must be a positive number of milliseconds"),
+                ));
             }
         }
         Ok(Slo {

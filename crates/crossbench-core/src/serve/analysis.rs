@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 
 use super::equality::{ids_check, schedule_check};
 use super::metrics::{series, RunMetrics, COMPARED_SERIES, RUN_SERIES};
-use super::records::{DesignServe, ServePoint, ServeResults};
 use crate::overhead::REPORT_CONFIDENCE;
+use crate::results::serve::{DesignServe, ServePoint, ServeResults};
 use crate::results::BackendStatus;
 use crate::scenario::Arrival;
 use crate::stats::order::median_ci;

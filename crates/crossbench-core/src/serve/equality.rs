@@ -5,7 +5,7 @@
 //! (mlx-lm-batch) is left out. Every run is compared with one reference
 //! run: the floor's first ok run, else the first ok run in design order.
 
-use super::records::{DesignServe, EqualityCheck, ServeRun};
+use crate::results::serve::{DesignServe, EqualityCheck, ServeRun};
 use crate::results::BackendStatus;
 
 /// The comparable runs: (label, run) of every ok run on the shim's engine,
@@ -44,7 +44,9 @@ fn check_with(
     }
     let mismatches: Vec<String> = rest
         .iter()
-        .filter_map(|(label, run)| differ(first, run).map(|d| format!("{label} vs {reference}: {d}")))
+        .filter_map(|(label, run)| {
+            differ(first, run).map(|d| format!("{label} vs {reference}: {d}"))
+        })
         .collect();
     EqualityCheck {
         applicable: true,

@@ -3,41 +3,9 @@
 //! per token as it comes), `request` (in-process designs, one per request
 //! after the serve), `schedule`, `served`, and `error`.
 
-use std::collections::BTreeMap;
+use serde::Deserialize;
 
-use serde::{Deserialize, Serialize};
-
-/// One engine step: its start (CLOCK_MONOTONIC ns), the requests it
-/// prefilled, the requests in its batched decode pass. On the wire and in
-/// results.json: `[t_ns, [prefilled ids], [decode ids]]`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Step(pub u64, pub Vec<u64>, pub Vec<u64>);
-
-impl Step {
-    pub fn t_ns(&self) -> u64 {
-        self.0
-    }
-    pub fn prefilled(&self) -> &[u64] {
-        &self.1
-    }
-    pub fn decoded(&self) -> &[u64] {
-        &self.2
-    }
-}
-
-/// The `served` event: the engine's statistics and the worker's readings
-/// (`requests`, `tokens`, `steps`, `calls`, `callbacks`, `process_cpu_ns`,
-/// `os_threads`, ...). Kept whole, whatever keys a worker adds (Go adds
-/// `cgo_calls`, `go_callbacks` and a `go` object).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Served(pub BTreeMap<String, serde_json::Value>);
-
-impl Served {
-    /// A non-negative integer field, if present.
-    pub fn u64(&self, key: &str) -> Option<u64> {
-        self.0.get(key).and_then(serde_json::Value::as_u64)
-    }
-}
+pub use crate::results::serve::{Served, Step};
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(tag = "ev", rename_all = "lowercase")]
@@ -45,7 +13,11 @@ pub enum ServeEvent {
     /// The pipe worker accepted `serve_open` and reads submissions.
     Serving {},
     /// A pipe worker's token: request, index in it, token id.
-    Token { req: u64, i: u32, id: u32 },
+    Token {
+        req: u64,
+        i: u32,
+        id: u32,
+    },
     /// An in-process worker's record of one request.
     Request {
         id: u64,
@@ -55,9 +27,14 @@ pub enum ServeEvent {
         #[serde(default)]
         error: Option<String>,
     },
-    Schedule { steps: Vec<Step> },
+    Schedule {
+        steps: Vec<Step>,
+    },
     Served(Served),
-    Error { code: String, message: String },
+    Error {
+        code: String,
+        message: String,
+    },
 }
 
 impl ServeEvent {
@@ -75,12 +52,22 @@ mod tests {
         let ev = ServeEvent::parse(r#"{"ev":"serving"}"#).unwrap();
         assert_eq!(ev, ServeEvent::Serving {});
         let ev = ServeEvent::parse(r#"{"ev":"token","req":3,"i":0,"id":77}"#).unwrap();
-        assert_eq!(ev, ServeEvent::Token { req: 3, i: 0, id: 77 });
+        assert_eq!(
+            ev,
+            ServeEvent::Token {
+                req: 3,
+                i: 0,
+                id: 77
+            }
+        );
         let line = r#"{"ev":"request","id":5,"submit_ns":9,"ids":[1,2],"t_ns":[10,20],"error":"consumer stalled: x"}"#;
         let ServeEvent::Request { id, ids, error, .. } = ServeEvent::parse(line).unwrap() else {
             panic!("a request event");
         };
-        assert_eq!((id, ids, error.as_deref()), (5, vec![1, 2], Some("consumer stalled: x")));
+        assert_eq!(
+            (id, ids, error.as_deref()),
+            (5, vec![1, 2], Some("consumer stalled: x"))
+        );
         let ev = ServeEvent::parse(r#"{"ev":"schedule","steps":[[100,[0,1],[]],[200,[],[0,1]]]}"#);
         let ServeEvent::Schedule { steps } = ev.unwrap() else {
             panic!("a schedule event");

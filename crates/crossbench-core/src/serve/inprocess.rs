@@ -7,7 +7,10 @@
 use std::path::Path;
 use std::time::Instant;
 
-use super::{check_request, Capture, ClientOutcome, RequestRecord, ServeEvent, ServeStop, Trace, TraceArrival};
+use super::{
+    check_request, Capture, ClientOutcome, RequestRecord, ServeEvent, ServeStop, Trace,
+    TraceArrival,
+};
 use crate::protocol::max_serve_event_line_bytes;
 use crate::worker::{quoted, WorkerProcess};
 
@@ -49,8 +52,21 @@ fn collect(
             ServeStop::Protocol(format!("not a serve event ({e}): `{}`", quoted(&line)))
         })?;
         match event {
-            ServeEvent::Request { id, submit_ns, ids, t_ns, error } => {
-                let r = RequestRecord { id, submit_ns, arrival_ns: submit_ns, ids, t_ns, error };
+            ServeEvent::Request {
+                id,
+                submit_ns,
+                ids,
+                t_ns,
+                error,
+            } => {
+                let r = RequestRecord {
+                    id,
+                    submit_ns,
+                    arrival_ns: submit_ns,
+                    ids,
+                    t_ns,
+                    error,
+                };
                 check_request(trace, &capture.requests, &r).map_err(ServeStop::Protocol)?;
                 capture.requests.push(r);
             }

@@ -13,35 +13,21 @@
 //! * the window runs from the first measured arrival to the last measured
 //!   token; rates and goodput divide by it.
 
-use serde::{Deserialize, Serialize};
-
-use super::records::{RequestRecord, ServeRun};
+pub use crate::results::serve::{Percentiles, RunMetrics};
+use crate::results::serve::{RequestRecord, ServeRun};
 use crate::scenario::Slo;
 use crate::stats::{diffs, summarize};
 
-/// Percentiles of one latency over a run's measured requests, in ns.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct Percentiles {
-    pub count: u64,
-    pub mean: f64,
-    pub p50: f64,
-    pub p90: f64,
-    pub p99: f64,
-    pub max: f64,
-}
-
-impl Percentiles {
-    /// From an HdrHistogram of 3 significant digits (within 0.1%).
-    fn of(samples: &[u64]) -> Option<Percentiles> {
-        summarize(samples).map(|s| Percentiles {
-            count: s.count,
-            mean: s.mean,
-            p50: s.p50,
-            p90: s.p90,
-            p99: s.p99,
-            max: s.max,
-        })
-    }
+/// Percentiles from an HdrHistogram of 3 significant digits (within 0.1%).
+fn percentiles(samples: &[u64]) -> Option<Percentiles> {
+    summarize(samples).map(|s| Percentiles {
+        count: s.count,
+        mean: s.mean,
+        p50: s.p50,
+        p90: s.p90,
+        p99: s.p99,
+        max: s.max,
+    })
 }
 
 /// One request's latencies; None where it has too few tokens.
@@ -92,41 +78,6 @@ pub fn request_metrics(
     }
 }
 
-/// What one run measured over its measured requests.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct RunMetrics {
-    /// Requests after the warm-up ones, and how many of them completed
-    /// (every token, no error) or failed.
-    pub measured_requests: usize,
-    pub completed_requests: usize,
-    pub failed_requests: usize,
-    pub output_tokens: u64,
-    /// First measured arrival to last measured token.
-    pub window_ns: u64,
-    pub output_tokens_per_s: f64,
-    pub requests_per_s: f64,
-    /// Completed requests meeting the SLO, per second of the window.
-    pub goodput_requests_per_s: f64,
-    /// Fraction of measured requests meeting the SLO.
-    pub slo_attainment: f64,
-    pub ttft_ns: Option<Percentiles>,
-    pub tpot_ns: Option<Percentiles>,
-    pub itl_ns: Option<Percentiles>,
-    pub e2e_ns: Option<Percentiles>,
-    pub queue_ns: Option<Percentiles>,
-    /// (shim calls + callbacks) / tokens of the whole serve, from `served`.
-    pub crossings_per_token: Option<f64>,
-    /// Pipe messages both ways per token of the whole serve (pipe designs).
-    pub pipe_messages_per_token: Option<f64>,
-    /// The worker's CPU during the serve (`served.process_cpu_ns`).
-    pub process_cpu_ns: Option<u64>,
-    /// Pipe designs: the driver's (the client's) CPU during the serve.
-    pub client_cpu_ns: Option<u64>,
-    pub os_threads: Option<u64>,
-    pub steps: Option<u64>,
-    pub max_active: Option<u64>,
-}
-
 /// The run's metrics; `max_new` is each trace request's `max_new` by id.
 pub fn run_metrics(run: &ServeRun, max_new: &[u32], warmup: u32, slo: &Slo) -> RunMetrics {
     let prefill_at = prefill_steps(run, max_new.len());
@@ -152,7 +103,13 @@ pub fn run_metrics(run: &ServeRun, max_new: &[u32], warmup: u32, slo: &Slo) -> R
         (Some(s), Some(e)) => e.saturating_sub(s),
         _ => 0,
     };
-    let per_s = |n: f64| if window_ns > 0 { n * 1e9 / window_ns as f64 } else { 0.0 };
+    let per_s = |n: f64| {
+        if window_ns > 0 {
+            n * 1e9 / window_ns as f64
+        } else {
+            0.0
+        }
+    };
     let completed = measured.iter().filter(|m| m.complete).count();
     let good = measured.iter().filter(|m| m.meets_slo).count();
     let output_tokens: u64 = measured.iter().map(|m| m.tokens as u64).sum();
@@ -163,7 +120,10 @@ pub fn run_metrics(run: &ServeRun, max_new: &[u32], warmup: u32, slo: &Slo) -> R
         .iter()
         .filter_map(|m| m.tpot_ns.map(|t| t.round() as u64))
         .collect();
-    let itls: Vec<u64> = measured.iter().flat_map(|m| m.itl_ns.iter().copied()).collect();
+    let itls: Vec<u64> = measured
+        .iter()
+        .flat_map(|m| m.itl_ns.iter().copied())
+        .collect();
     let served = run.served.as_ref();
     let serve_tokens = served.and_then(|s| s.u64("tokens")).filter(|&t| t > 0);
     let crossings = served.and_then(|s| Some(s.u64("calls")? + s.u64("callbacks").unwrap_or(0)));
@@ -177,13 +137,19 @@ pub fn run_metrics(run: &ServeRun, max_new: &[u32], warmup: u32, slo: &Slo) -> R
         output_tokens_per_s: per_s(output_tokens as f64),
         requests_per_s: per_s(completed as f64),
         goodput_requests_per_s: per_s(good as f64),
-        slo_attainment: if expected > 0 { good as f64 / expected as f64 } else { 0.0 },
-        ttft_ns: Percentiles::of(&collect(|m| m.ttft_ns)),
-        tpot_ns: Percentiles::of(&tpots),
-        itl_ns: Percentiles::of(&itls),
-        e2e_ns: Percentiles::of(&collect(|m| m.e2e_ns)),
-        queue_ns: Percentiles::of(&collect(|m| m.queue_ns)),
-        crossings_per_token: crossings.zip(serve_tokens).map(|(c, t)| c as f64 / t as f64),
+        slo_attainment: if expected > 0 {
+            good as f64 / expected as f64
+        } else {
+            0.0
+        },
+        ttft_ns: percentiles(&collect(|m| m.ttft_ns)),
+        tpot_ns: percentiles(&tpots),
+        itl_ns: percentiles(&itls),
+        e2e_ns: percentiles(&collect(|m| m.e2e_ns)),
+        queue_ns: percentiles(&collect(|m| m.queue_ns)),
+        crossings_per_token: crossings
+            .zip(serve_tokens)
+            .map(|(c, t)| c as f64 / t as f64),
         pipe_messages_per_token: (pipe > 0)
             .then_some(serve_tokens)
             .flatten()

@@ -5,7 +5,8 @@
 //! itself for the designs behind a pipe (python-subprocess, mlx-lm-batch);
 //! `metrics` derives each run's latencies and rates, `analysis` the medians
 //! over reps and the paired ratios vs the floor, `equality` the equal-work
-//! checks; `records` is the results.json section they fill.
+//! checks; they fill the results.json section whose types are
+//! `crate::results::serve`.
 
 pub mod analysis;
 pub mod equality;
@@ -13,13 +14,12 @@ pub mod events;
 pub mod inprocess;
 pub mod metrics;
 pub mod pipe_client;
-pub mod records;
 pub mod trace;
 
-pub use events::{ServeEvent, Served, Step};
-pub use records::{
+pub use crate::results::serve::{
     ClientKind, DesignServe, EqualityCheck, RequestRecord, ServePoint, ServeResults, ServeRun,
 };
+pub use events::{ServeEvent, Served, Step};
 pub use trace::{Trace, TraceArrival, TraceRequest};
 
 use crate::worker::WorkerError;
@@ -81,18 +81,36 @@ pub(crate) fn self_cpu_ns() -> Option<u64> {
 
 /// Checks a request record against the trace: a known id, not seen before,
 /// one stamp per id, at most `max_new` tokens.
-pub(crate) fn check_request(trace: &Trace, seen: &[RequestRecord], r: &RequestRecord) -> Result<(), String> {
+pub(crate) fn check_request(
+    trace: &Trace,
+    seen: &[RequestRecord],
+    r: &RequestRecord,
+) -> Result<(), String> {
     let Some(t) = trace.requests.get(r.id as usize) else {
-        return Err(format!("request id {} is not in the trace (0..{})", r.id, trace.requests.len()));
+        return Err(format!(
+            "request id {} is not in the trace (0..{})",
+            r.id,
+            trace.requests.len()
+        ));
     };
     if seen.iter().any(|s| s.id == r.id) {
         return Err(format!("request {} reported twice", r.id));
     }
     if r.ids.len() != r.t_ns.len() {
-        return Err(format!("request {}: {} ids but {} stamps", r.id, r.ids.len(), r.t_ns.len()));
+        return Err(format!(
+            "request {}: {} ids but {} stamps",
+            r.id,
+            r.ids.len(),
+            r.t_ns.len()
+        ));
     }
     if r.ids.len() > t.max_new as usize {
-        return Err(format!("request {}: {} tokens, more than max_new={}", r.id, r.ids.len(), t.max_new));
+        return Err(format!(
+            "request {}: {} tokens, more than max_new={}",
+            r.id,
+            r.ids.len(),
+            t.max_new
+        ));
     }
     Ok(())
 }

@@ -9,7 +9,9 @@
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
-use super::{self_cpu_ns, Capture, ClientOutcome, RequestRecord, ServeEvent, ServeStop, Trace, TraceArrival};
+use super::{
+    self_cpu_ns, Capture, ClientOutcome, RequestRecord, ServeEvent, ServeStop, Trace, TraceArrival,
+};
 use crate::clock::monotonic_ns;
 use crate::protocol::max_serve_event_line_bytes;
 use crate::worker::{quoted, WorkerProcess};
@@ -27,7 +29,11 @@ struct Client<'a> {
 }
 
 /// Serves `trace` through the worker's pipe, the driver as client.
-pub fn serve_over_pipe(worker: &mut WorkerProcess, trace: &Trace, deadline: Instant) -> ClientOutcome {
+pub fn serve_over_pipe(
+    worker: &mut WorkerProcess,
+    trace: &Trace,
+    deadline: Instant,
+) -> ClientOutcome {
     let cpu_before = self_cpu_ns();
     let mut client = Client {
         worker,
@@ -40,7 +46,9 @@ pub fn serve_over_pipe(worker: &mut WorkerProcess, trace: &Trace, deadline: Inst
     };
     let stop = client.run().err();
     let mut capture = client.capture;
-    capture.client_cpu_ns = cpu_before.zip(self_cpu_ns()).map(|(a, b)| b.saturating_sub(a));
+    capture.client_cpu_ns = cpu_before
+        .zip(self_cpu_ns())
+        .map(|(a, b)| b.saturating_sub(a));
     ClientOutcome { capture, stop }
 }
 
@@ -87,11 +95,16 @@ impl Client<'_> {
         self.worker
             .send_line(&line, Some(limit), self.deadline)
             .map_err(ServeStop::Worker)?;
-        let (line, _) = self.worker.next_line(self.deadline).map_err(ServeStop::Worker)?;
+        let (line, _) = self
+            .worker
+            .next_line(self.deadline)
+            .map_err(ServeStop::Worker)?;
         match parse(&line)? {
             ServeEvent::Serving {} => Ok(()),
             ServeEvent::Error { code, message } => Err(ServeStop::Engine { code, message }),
-            other => Err(ServeStop::Protocol(format!("expected `serving`, got {other:?}"))),
+            other => Err(ServeStop::Protocol(format!(
+                "expected `serving`, got {other:?}"
+            ))),
         }
     }
 
@@ -118,7 +131,11 @@ impl Client<'_> {
             .send_line(&line, None, self.deadline)
             .map_err(ServeStop::Worker)?;
         let arrival_ns = match self.trace.arrival {
-            TraceArrival::Open => self.capture.start_ns.unwrap_or(submit_ns).saturating_add(r.arrival_ns),
+            TraceArrival::Open => self
+                .capture
+                .start_ns
+                .unwrap_or(submit_ns)
+                .saturating_add(r.arrival_ns),
             TraceArrival::Closed(_) => submit_ns,
         };
         self.capture.requests.push(RequestRecord {
@@ -158,7 +175,9 @@ impl Client<'_> {
                 Ok(true)
             }
             ServeEvent::Error { code, message } => Err(ServeStop::Engine { code, message }),
-            other => Err(ServeStop::Protocol(format!("unexpected event while serving: {other:?}"))),
+            other => Err(ServeStop::Protocol(format!(
+                "unexpected event while serving: {other:?}"
+            ))),
         }
     }
 
@@ -166,8 +185,15 @@ impl Client<'_> {
     fn token(&mut self, req: u64, i: u32, id: u32, receipt_ns: u64) -> Result<bool, ServeStop> {
         let max_new = self.trace.requests.get(req as usize).map(|r| r.max_new);
         // Submitted in id order, so a request's record sits at its id.
-        let Some(r) = self.capture.requests.get_mut(req as usize).filter(|r| r.id == req) else {
-            return Err(ServeStop::Protocol(format!("token for request {req}, which was not submitted")));
+        let Some(r) = self
+            .capture
+            .requests
+            .get_mut(req as usize)
+            .filter(|r| r.id == req)
+        else {
+            return Err(ServeStop::Protocol(format!(
+                "token for request {req}, which was not submitted"
+            )));
         };
         let max_new = max_new.unwrap_or(0) as usize;
         if r.ids.len() >= max_new {

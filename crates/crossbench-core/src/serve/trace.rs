@@ -219,7 +219,10 @@ fn parse_request(n: usize, line: &str, expected_id: u64) -> Result<TraceRequest,
     };
     match parsed {
         Some(r) if r.id == expected_id => Ok(r),
-        Some(r) => Err(bad(n, format!("request id {} out of order (expected {expected_id})", r.id))),
+        Some(r) => Err(bad(
+            n,
+            format!("request id {} out of order (expected {expected_id})", r.id),
+        )),
         None => Err(bad(n, format!("bad request line `{line}`"))),
     }
 }

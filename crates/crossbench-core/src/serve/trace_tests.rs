@@ -16,7 +16,10 @@ fn params(arrival: Arrival, burstiness: f64) -> ServeParams {
         output_len: LengthRange { min: 2, max: 5 },
         seed: 7,
         admit_timeout: Duration::from_secs(30),
-        slo: Slo { ttft_ms: 2000.0, tpot_ms: 100.0 },
+        slo: Slo {
+            ttft_ms: 2000.0,
+            tpot_ms: 100.0,
+        },
     }
 }
 
@@ -27,7 +30,10 @@ const CLOSED: LoadPoint = LoadPoint::Closed { concurrency: 3 };
 fn a_seed_gives_the_same_trace_and_another_seed_another() {
     let p = params(Arrival::Open, 1.0);
     assert_eq!(Trace::generate(&p, &OPEN), Trace::generate(&p, &OPEN));
-    let other = ServeParams { seed: 8, ..p.clone() };
+    let other = ServeParams {
+        seed: 8,
+        ..p.clone()
+    };
     assert_ne!(Trace::generate(&p, &OPEN), Trace::generate(&other, &OPEN));
 }
 
@@ -36,17 +42,34 @@ fn lengths_and_prompts_stay_in_range_and_equal_across_load_points() {
     let p = params(Arrival::Closed, 1.0);
     let a = Trace::generate(&p, &CLOSED);
     let b = Trace::generate(&p, &LoadPoint::Closed { concurrency: 16 });
-    assert_eq!(a.requests, b.requests, "every point serves the same requests");
+    assert_eq!(
+        a.requests, b.requests,
+        "every point serves the same requests"
+    );
     assert_eq!(a.requests.len(), 404);
     assert_eq!(a.arrival, TraceArrival::Closed(3));
     for (i, r) in a.requests.iter().enumerate() {
         assert_eq!((r.id, r.arrival_ns), (i as u64, 0));
-        assert!((4..=9).contains(&r.prompt.len()) && (2..=5).contains(&r.max_new), "{r:?}");
-        assert!(r.prompt.iter().all(|&t| (PROMPT_ID_MIN..PROMPT_ID_MAX).contains(&t)));
+        assert!(
+            (4..=9).contains(&r.prompt.len()) && (2..=5).contains(&r.max_new),
+            "{r:?}"
+        );
+        assert!(r
+            .prompt
+            .iter()
+            .all(|&t| (PROMPT_ID_MIN..PROMPT_ID_MAX).contains(&t)));
     }
-    let lens: std::collections::BTreeSet<usize> = a.requests.iter().map(|r| r.prompt.len()).collect();
-    assert_eq!(lens.len(), 6, "every length of the range is drawn: {lens:?}");
-    assert_eq!(a.total_new_tokens(), a.requests.iter().map(|r| u64::from(r.max_new)).sum::<u64>());
+    let lens: std::collections::BTreeSet<usize> =
+        a.requests.iter().map(|r| r.prompt.len()).collect();
+    assert_eq!(
+        lens.len(),
+        6,
+        "every length of the range is drawn: {lens:?}"
+    );
+    assert_eq!(
+        a.total_new_tokens(),
+        a.requests.iter().map(|r| u64::from(r.max_new)).sum::<u64>()
+    );
 }
 
 /// Mean and coefficient of variation of the open loop's gaps, in seconds.
@@ -64,7 +87,10 @@ fn gaps(t: &Trace) -> (f64, f64) {
 #[test]
 fn open_loop_gaps_have_mean_one_over_rate_and_burstiness_sets_their_spread() {
     let poisson = Trace::generate(&params(Arrival::Open, 1.0), &OPEN);
-    assert_eq!(poisson.requests[0].arrival_ns, 0, "the first arrives at the start");
+    assert_eq!(
+        poisson.requests[0].arrival_ns, 0,
+        "the first arrives at the start"
+    );
     let (mean, cv) = gaps(&poisson);
     // 403 exponential gaps of mean 0.25 s: the mean within ~15%, CV near 1.
     assert!((mean - 0.25).abs() < 0.04, "{mean}");
@@ -72,7 +98,10 @@ fn open_loop_gaps_have_mean_one_over_rate_and_burstiness_sets_their_spread() {
     // Gamma shape k has CV 1/sqrt(k): 0.25 doubles it, 4 halves it.
     let (_, bursty) = gaps(&Trace::generate(&params(Arrival::Open, 0.25), &OPEN));
     let (_, smooth) = gaps(&Trace::generate(&params(Arrival::Open, 4.0), &OPEN));
-    assert!((bursty - 2.0).abs() < 0.5 && (smooth - 0.5).abs() < 0.12, "{bursty} {smooth}");
+    assert!(
+        (bursty - 2.0).abs() < 0.5 && (smooth - 0.5).abs() < 0.12,
+        "{bursty} {smooth}"
+    );
 }
 
 #[test]
@@ -82,12 +111,18 @@ fn the_file_round_trips_and_reads_as_the_protocol_writes_it() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("trace.txt");
         t.write_file(&path).unwrap();
-        assert_eq!(Trace::parse(&std::fs::read_to_string(&path).unwrap()).unwrap(), t);
+        assert_eq!(
+            Trace::parse(&std::fs::read_to_string(&path).unwrap()).unwrap(),
+            t
+        );
     }
     let text = "crossbench-serve-trace 1\narrival closed 4\nmax_batch 8\nadmit_timeout_ms 30000\nrequests 2\nrequest 0 0 32 1,2,3\nrequest 1 0 32 5,6\n";
     let t = Trace::parse(text).unwrap();
     assert_eq!(t.to_text(), text, "the documented example, byte for byte");
-    assert_eq!((t.arrival, t.max_batch, t.admit_timeout_ms), (TraceArrival::Closed(4), 8, 30000));
+    assert_eq!(
+        (t.arrival, t.max_batch, t.admit_timeout_ms),
+        (TraceArrival::Closed(4), 8, 30000)
+    );
     assert_eq!(t.requests[1].prompt, vec![5, 6]);
 }
 
@@ -111,6 +146,9 @@ fn malformed_trace_files_are_refused_with_the_line() {
     }
     assert_eq!(
         Trace::parse(&good.replace("requests 1", "requests 2")),
-        Err(TraceError::Short { got: 1, expected: 2 })
+        Err(TraceError::Short {
+            got: 1,
+            expected: 2
+        })
     );
 }

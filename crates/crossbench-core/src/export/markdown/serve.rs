@@ -12,7 +12,8 @@ use crate::stats::Interval;
 use crate::units::{fmt_ns, fmt_pct_change, fmt_ratio_ci};
 
 const HEADER: &str = "out tok/s | req/s | TTFT p50 | TTFT p99 | TPOT p50 | TPOT p99 | ITL p99 | e2e p99 | queue p99 | goodput req/s (SLO met) | crossings/tok | CPU | threads | tok/s vs floor | TPOT p50 vs floor | TTFT p99 vs floor |";
-const ALIGN: &str = "---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|";
+const ALIGN: &str =
+    "---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|";
 
 pub(super) fn serve_section(md: &mut String, s: &ServeResults) {
     let _ = writeln!(
@@ -51,13 +52,21 @@ pub(super) fn serve_section(md: &mut String, s: &ServeResults) {
 
 /// A sweep: one table per design, one row per load point.
 fn per_design_tables(md: &mut String, s: &ServeResults) {
-    let names: Vec<&str> = s.points[0].designs.iter().map(|d| d.name.as_str()).collect();
+    let names: Vec<&str> = s.points[0]
+        .designs
+        .iter()
+        .map(|d| d.name.as_str())
+        .collect();
     for name in names {
         let _ = writeln!(md, "### {}\n", md_text(name));
         let _ = writeln!(md, "| Load | {HEADER}\n|---|{ALIGN}");
         for p in &s.points {
             if let Some(d) = p.designs.iter().find(|d| d.name == name) {
-                let status = if d.error.is_some() { format!(" ({})", d.status.as_str()) } else { String::new() };
+                let status = if d.error.is_some() {
+                    format!(" ({})", d.status.as_str())
+                } else {
+                    String::new()
+                };
                 let _ = writeln!(md, "| {}{status} | {}", md_text(&p.label), cells(d));
             }
         }
@@ -115,7 +124,11 @@ fn ratio_cell(map: &BTreeMap<String, Interval>, key: &str) -> String {
     match map.get(key) {
         None => "–".into(),
         Some(ci) if ci.samples < crate::overhead::MIN_ROUNDS_FOR_RESOLUTION => {
-            format!("{} (n={}, no interval)", fmt_pct_change(ci.estimate), ci.samples)
+            format!(
+                "{} (n={}, no interval)",
+                fmt_pct_change(ci.estimate),
+                ci.samples
+            )
         }
         Some(ci) => fmt_ratio_ci(ci),
     }
@@ -133,7 +146,11 @@ fn verdict(md: &mut String, label: &str, what: &str, c: &EqualityCheck) {
             md_text(c.reference.as_deref().unwrap_or("?"))
         );
     } else {
-        let _ = writeln!(md, "- **{label}, {what}: EQUAL-WORK CHECK FAILED** (compared with {}):", md_text(c.reference.as_deref().unwrap_or("?")));
+        let _ = writeln!(
+            md,
+            "- **{label}, {what}: EQUAL-WORK CHECK FAILED** (compared with {}):",
+            md_text(c.reference.as_deref().unwrap_or("?"))
+        );
         for m in &c.mismatches {
             let _ = writeln!(md, "  - **{}**", md_text(m));
         }

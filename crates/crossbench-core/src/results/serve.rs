@@ -1,4 +1,4 @@
-//! The `serve` section of results.json (docs/formats.md): per load point,
+//! The types of the `serve` section of results.json (docs/formats.md): per load point,
 //! per design, every run raw (each request's ids and stamps, the step
 //! schedule, the worker's `served` readings) with its metrics, the design's
 //! medians over reps, its paired ratios vs native-cpp, and the equal-work
@@ -9,8 +9,6 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::events::{Served, Step};
-use super::metrics::RunMetrics;
 use crate::results::BackendStatus;
 use crate::scenario::{Arrival, LoadPoint, Slo};
 use crate::stats::Interval;
@@ -158,4 +156,82 @@ impl ServeResults {
         }
         out
     }
+}
+
+/// One engine step: its start (CLOCK_MONOTONIC ns), the requests it
+/// prefilled, the requests in its batched decode pass. On the wire and in
+/// results.json: `[t_ns, [prefilled ids], [decode ids]]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Step(pub u64, pub Vec<u64>, pub Vec<u64>);
+
+impl Step {
+    pub fn t_ns(&self) -> u64 {
+        self.0
+    }
+    pub fn prefilled(&self) -> &[u64] {
+        &self.1
+    }
+    pub fn decoded(&self) -> &[u64] {
+        &self.2
+    }
+}
+
+/// The `served` event: the engine's statistics and the worker's readings
+/// (`requests`, `tokens`, `steps`, `calls`, `callbacks`, `process_cpu_ns`,
+/// `os_threads`, ...). Kept whole, whatever keys a worker adds (Go adds
+/// `cgo_calls`, `go_callbacks` and a `go` object).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Served(pub BTreeMap<String, serde_json::Value>);
+
+impl Served {
+    /// A non-negative integer field, if present.
+    pub fn u64(&self, key: &str) -> Option<u64> {
+        self.0.get(key).and_then(serde_json::Value::as_u64)
+    }
+}
+
+/// Percentiles of one latency over a run's measured requests, in ns.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Percentiles {
+    pub count: u64,
+    pub mean: f64,
+    pub p50: f64,
+    pub p90: f64,
+    pub p99: f64,
+    pub max: f64,
+}
+
+/// What one run measured over its measured requests.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RunMetrics {
+    /// Requests after the warm-up ones, and how many of them completed
+    /// (every token, no error) or failed.
+    pub measured_requests: usize,
+    pub completed_requests: usize,
+    pub failed_requests: usize,
+    pub output_tokens: u64,
+    /// First measured arrival to last measured token.
+    pub window_ns: u64,
+    pub output_tokens_per_s: f64,
+    pub requests_per_s: f64,
+    /// Completed requests meeting the SLO, per second of the window.
+    pub goodput_requests_per_s: f64,
+    /// Fraction of measured requests meeting the SLO.
+    pub slo_attainment: f64,
+    pub ttft_ns: Option<Percentiles>,
+    pub tpot_ns: Option<Percentiles>,
+    pub itl_ns: Option<Percentiles>,
+    pub e2e_ns: Option<Percentiles>,
+    pub queue_ns: Option<Percentiles>,
+    /// (shim calls + callbacks) / tokens of the whole serve, from `served`.
+    pub crossings_per_token: Option<f64>,
+    /// Pipe messages both ways per token of the whole serve (pipe designs).
+    pub pipe_messages_per_token: Option<f64>,
+    /// The worker's CPU during the serve (`served.process_cpu_ns`).
+    pub process_cpu_ns: Option<u64>,
+    /// Pipe designs: the driver's (the client's) CPU during the serve.
+    pub client_cpu_ns: Option<u64>,
+    pub os_threads: Option<u64>,
+    pub steps: Option<u64>,
+    pub max_active: Option<u64>,
 }
