@@ -11,7 +11,12 @@ use common::{bench_cmd, crossbench, only_results};
 fn serve_tiny_runs_in_process_designs_with_equal_steps_and_ids() {
     let out = tempfile::tempdir().unwrap();
     let status = bench_cmd(out.path())
-        .args(["--scenario", "serve-tiny", "--backends", "native-cpp,ffi-batched"])
+        .args([
+            "--scenario",
+            "serve-tiny",
+            "--backends",
+            "native-cpp,ffi-batched",
+        ])
         .status()
         .expect("run crossbench");
     assert!(status.success(), "{status}");
@@ -21,7 +26,10 @@ fn serve_tiny_runs_in_process_designs_with_equal_steps_and_ids() {
     assert_eq!(point["label"], "C=3");
     for check in ["schedule_check", "ids_check"] {
         let c = &point[check];
-        assert!(c["applicable"] == true && c["all_equal"] == true, "{check}: {c}");
+        assert!(
+            c["applicable"] == true && c["all_equal"] == true,
+            "{check}: {c}"
+        );
     }
     for d in point["designs"].as_array().unwrap() {
         let m = &d["runs"][0]["metrics"];
@@ -37,9 +45,20 @@ fn serve_scenarios_refuse_flags_that_do_not_apply() {
         ("--residency", "one", "fresh worker"),
         ("--until-resolution", "2", "generate scenarios"),
     ] {
-        let out = crossbench(&["bench", "--scenario", "serve-tiny", "--backends", "native-cpp", flag, value]);
+        let out = crossbench(&[
+            "bench",
+            "--scenario",
+            "serve-tiny",
+            "--backends",
+            "native-cpp",
+            flag,
+            value,
+        ]);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success(), "{flag}");
-        assert!(stderr.contains(flag) && stderr.contains(says), "{flag}: {stderr}");
+        assert!(
+            stderr.contains(flag) && stderr.contains(says),
+            "{flag}: {stderr}"
+        );
     }
 }

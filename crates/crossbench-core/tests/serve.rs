@@ -164,7 +164,10 @@ fn closed_loop_in_process_and_pipe_designs_do_equal_work_and_are_compared() {
             assert!(m.output_tokens_per_s > 0.0 && m.ttft_ns.is_some() && m.queue_ns.is_some());
             assert!(m.crossings_per_token.is_some() && m.os_threads.is_some());
             assert_eq!(m.client_cpu_ns.is_some(), pipe);
-            assert_eq!(m.pipe_messages_per_token.is_some(), true);
+            assert!(
+                m.pipe_messages_per_token.is_some(),
+                "every design's lines cross a pipe"
+            );
             assert!(run
                 .requests
                 .iter()

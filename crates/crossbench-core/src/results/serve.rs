@@ -225,7 +225,9 @@ pub struct RunMetrics {
     pub queue_ns: Option<Percentiles>,
     /// (shim calls + callbacks) / tokens of the whole serve, from `served`.
     pub crossings_per_token: Option<f64>,
-    /// Pipe messages both ways per token of the whole serve (pipe designs).
+    /// Pipe messages both ways per token of the whole serve: one per token
+    /// for the pipe designs; the in-process ones write their request events
+    /// after the serve.
     pub pipe_messages_per_token: Option<f64>,
     /// The worker's CPU during the serve (`served.process_cpu_ns`).
     pub process_cpu_ns: Option<u64>,

@@ -207,7 +207,7 @@ impl Validator<'_> {
             "open"
         };
         if let Some((key, _)) = wrong.iter().find(|(_, given)| *given) {
-            return Err(self.invalid(*key, format!("does not apply to arrival = \"{arrival}\"")));
+            return Err(self.invalid(key, format!("does not apply to arrival = \"{arrival}\"")));
         }
         let single: Option<LoadPoint> = match s.arrival {
             Arrival::Closed => s

@@ -81,84 +81,85 @@ pub fn request_metrics(
 /// The run's metrics; `max_new` is each trace request's `max_new` by id.
 pub fn run_metrics(run: &ServeRun, max_new: &[u32], warmup: u32, slo: &Slo) -> RunMetrics {
     let prefill_at = prefill_steps(run, max_new.len());
-    let measured: Vec<RequestMetrics> = run
+    let measured: Vec<&RequestRecord> = run
         .requests
         .iter()
         .filter(|r| r.id >= u64::from(warmup))
+        .collect();
+    let per_request: Vec<RequestMetrics> = measured
+        .iter()
         .map(|r| {
             let i = r.id as usize;
-            request_metrics(r, max_new.get(i).copied().unwrap_or(0), prefill_at[i], slo)
+            let asked = max_new.get(i).copied().unwrap_or(0);
+            request_metrics(r, asked, prefill_at.get(i).copied().flatten(), slo)
         })
         .collect();
     let expected = max_new.len().saturating_sub(warmup as usize);
-    let arrivals = run.requests.iter().filter(|r| r.id >= u64::from(warmup));
-    let start = arrivals.map(|r| r.arrival_ns).min();
-    let end = run
-        .requests
-        .iter()
-        .filter(|r| r.id >= u64::from(warmup))
-        .filter_map(|r| r.t_ns.last().copied())
-        .max();
-    let window_ns = match (start, end) {
-        (Some(s), Some(e)) => e.saturating_sub(s),
-        _ => 0,
+    let window_ns = window(&measured);
+    let per_s = |n: usize| match window_ns {
+        0 => 0.0,
+        w => n as f64 * 1e9 / w as f64,
     };
-    let per_s = |n: f64| {
-        if window_ns > 0 {
-            n * 1e9 / window_ns as f64
-        } else {
-            0.0
-        }
+    let completed = per_request.iter().filter(|m| m.complete).count();
+    let good = per_request.iter().filter(|m| m.meets_slo).count();
+    let output_tokens = per_request.iter().map(|m| m.tokens).sum::<usize>();
+    let all = |f: fn(&RequestMetrics) -> Option<u64>| -> Option<Percentiles> {
+        percentiles(&per_request.iter().filter_map(f).collect::<Vec<u64>>())
     };
-    let completed = measured.iter().filter(|m| m.complete).count();
-    let good = measured.iter().filter(|m| m.meets_slo).count();
-    let output_tokens: u64 = measured.iter().map(|m| m.tokens as u64).sum();
-    let collect = |f: fn(&RequestMetrics) -> Option<u64>| -> Vec<u64> {
-        measured.iter().filter_map(f).collect()
-    };
-    let tpots: Vec<u64> = measured
-        .iter()
-        .filter_map(|m| m.tpot_ns.map(|t| t.round() as u64))
-        .collect();
-    let itls: Vec<u64> = measured
+    let itls: Vec<u64> = per_request
         .iter()
         .flat_map(|m| m.itl_ns.iter().copied())
         .collect();
-    let served = run.served.as_ref();
-    let serve_tokens = served.and_then(|s| s.u64("tokens")).filter(|&t| t > 0);
-    let crossings = served.and_then(|s| Some(s.u64("calls")? + s.u64("callbacks").unwrap_or(0)));
-    let pipe = run.ipc.messages_in + run.ipc.messages_out;
     RunMetrics {
         measured_requests: expected,
         completed_requests: completed,
         failed_requests: expected - completed.min(expected),
-        output_tokens,
+        output_tokens: output_tokens as u64,
         window_ns,
-        output_tokens_per_s: per_s(output_tokens as f64),
-        requests_per_s: per_s(completed as f64),
-        goodput_requests_per_s: per_s(good as f64),
+        output_tokens_per_s: per_s(output_tokens),
+        requests_per_s: per_s(completed),
+        goodput_requests_per_s: per_s(good),
         slo_attainment: if expected > 0 {
             good as f64 / expected as f64
         } else {
             0.0
         },
-        ttft_ns: percentiles(&collect(|m| m.ttft_ns)),
-        tpot_ns: percentiles(&tpots),
+        ttft_ns: all(|m| m.ttft_ns),
+        tpot_ns: all(|m| m.tpot_ns.map(|t| t.round() as u64)),
         itl_ns: percentiles(&itls),
-        e2e_ns: percentiles(&collect(|m| m.e2e_ns)),
-        queue_ns: percentiles(&collect(|m| m.queue_ns)),
-        crossings_per_token: crossings
-            .zip(serve_tokens)
-            .map(|(c, t)| c as f64 / t as f64),
-        pipe_messages_per_token: (pipe > 0)
-            .then_some(serve_tokens)
-            .flatten()
-            .map(|t| pipe as f64 / t as f64),
+        e2e_ns: all(|m| m.e2e_ns),
+        queue_ns: all(|m| m.queue_ns),
+        ..readings(run)
+    }
+}
+
+/// First measured arrival to last measured token (0 when there is none).
+fn window(measured: &[&RequestRecord]) -> u64 {
+    let start = measured.iter().map(|r| r.arrival_ns).min();
+    let end = measured.iter().filter_map(|r| r.t_ns.last().copied()).max();
+    match (start, end) {
+        (Some(s), Some(e)) => e.saturating_sub(s),
+        _ => 0,
+    }
+}
+
+/// What the run reports as a whole: crossings and pipe messages per token
+/// of the whole serve (warm-up included: the counters cover it), CPU,
+/// threads, steps.
+fn readings(run: &ServeRun) -> RunMetrics {
+    let served = run.served.as_ref();
+    let tokens = served.and_then(|s| s.u64("tokens")).filter(|&t| t > 0);
+    let crossings = served.and_then(|s| Some(s.u64("calls")? + s.u64("callbacks").unwrap_or(0)));
+    let pipe = run.ipc.messages_in + run.ipc.messages_out;
+    RunMetrics {
+        crossings_per_token: crossings.zip(tokens).map(|(c, t)| c as f64 / t as f64),
+        pipe_messages_per_token: tokens.filter(|_| pipe > 0).map(|t| pipe as f64 / t as f64),
         process_cpu_ns: served.and_then(|s| s.u64("process_cpu_ns")),
         client_cpu_ns: run.client_cpu_ns,
         os_threads: served.and_then(|s| s.u64("os_threads")),
         steps: served.and_then(|s| s.u64("steps")),
         max_active: served.and_then(|s| s.u64("max_active")),
+        ..RunMetrics::default()
     }
 }
 
