@@ -11,7 +11,16 @@ use std::sync::Arc;
 pub fn registry() -> BackendRegistry {
     let mut reg = BackendRegistry::new();
     let all: Vec<Arc<dyn Backend>> = vec![
-        Arc::new(PythonSubprocess),
+        Arc::new(PythonSubprocess {
+            name: names::PYTHON_SUBPROCESS,
+            summary: "mlx-lm's generate_step in a Python worker; tokens cross a pipe",
+            args: &[],
+        }),
+        Arc::new(PythonSubprocess {
+            name: names::MLX_LM_BATCH,
+            summary: "serve only: mlx-lm's own BatchGenerator in the Python worker (another engine, not a boundary); tokens cross a pipe",
+            args: &["--engine", "mlx-lm-batch"],
+        }),
         Arc::new(InProcess {
             name: names::FFI_TOKEN,
             summary: "Rust owns the loop, one shim call per token",
@@ -100,15 +109,22 @@ fn worker_spec(
     })
 }
 
-/// mlx-lm's own generation loop in a Python worker, driven over pipes.
-struct PythonSubprocess;
+/// The Python worker, driven over pipes: python-subprocess (mlx-lm's own
+/// generation loop; under `serve`, the shim's engine through ctypes) and
+/// mlx-lm-batch (`--engine mlx-lm-batch`: mlx-lm's BatchGenerator, serve only).
+struct PythonSubprocess {
+    name: &'static str,
+    summary: &'static str,
+    /// Worker arguments after the script.
+    args: &'static [&'static str],
+}
 
 impl Backend for PythonSubprocess {
     fn name(&self) -> &str {
-        names::PYTHON_SUBPROCESS
+        self.name
     }
     fn summary(&self) -> &str {
-        "mlx-lm's generate_step in a Python worker; tokens cross a pipe"
+        self.summary
     }
     fn launch(&self, ctx: &LaunchContext) -> Result<WorkerSpec, BackendError> {
         let unavailable = |what: String| {
@@ -125,10 +141,12 @@ impl Backend for PythonSubprocess {
             return Err(unavailable(format!("{} is missing", script.display())));
         }
         let script = script.display().to_string();
+        let mut leading = vec![script.as_str()];
+        leading.extend_from_slice(self.args);
         let mut spec = worker_spec(
             self.name(),
             python,
-            &[&script],
+            &leading,
             ctx,
             StampSource::DriverReceipt,
         )?;

@@ -60,6 +60,15 @@ pub fn exit_code(outcome: &crossbench_core::RunOutcome) -> Result<i32> {
             outcome.out_dir.display()
         );
     }
+    if let Some(serve) = &outcome.results.serve {
+        let failed = serve.failed_checks();
+        if !failed.is_empty() {
+            bail!(
+                "serve equal-work check failed: {} (see summary.md)",
+                failed.join("; ")
+            );
+        }
+    }
     let agreement = &outcome.results.agreement;
     if agreement.applicable && !agreement.all_match {
         bail!("greedy token ids differ between backends (see summary.md)");

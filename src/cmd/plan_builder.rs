@@ -80,6 +80,10 @@ fn scenario_plan(args: &BenchArgs) -> Result<BenchPlan> {
     } else {
         None
     };
+    run_flags::check_serve_flags(&args.run, &loaded)?;
+    if let Some(dir) = model_dir.as_deref() {
+        run_flags::serve_fits(&loaded, dir)?;
+    }
     let prompt_ids = run_flags::prompt_ids(&loaded, model_dir.as_deref())?;
     let (blas_env, blas_name) = blas_choice(&args.run.blas, args.run.blas_idle)?;
     let launch = launch_context(args, &loaded, model_dir.clone(), blas_env)?;

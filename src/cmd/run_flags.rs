@@ -133,3 +133,52 @@ fn synthetic_ids_fit(loaded: &LoadedScenario, dir: &Path) -> Result<()> {
         _ => Ok(()),
     }
 }
+
+/// A serve scenario's requests against the model: synthetic prompt ids
+/// (1000..9000, `crossbench_core::serve::trace`) within its vocabulary, and
+/// the longest prompt plus the longest output within its context.
+pub fn serve_fits(loaded: &LoadedScenario, dir: &Path) -> Result<()> {
+    let Some(serve) = &loaded.scenario.serve else {
+        return Ok(());
+    };
+    if let Some(vocab) = config_number(dir, "vocab_size").filter(|&v| v <= SYNTHETIC_MAX_ID) {
+        bail!(
+            "{}: `serve.prompt_len` draws synthetic ids up to {SYNTHETIC_MAX_ID}, but the model's \
+             vocab_size is {vocab} ({})",
+            loaded.path.display(),
+            dir.join("config.json").display()
+        );
+    }
+    let longest = u64::from(serve.prompt_len.max) + u64::from(serve.output_len.max);
+    if let Some(context) = config_number(dir, "max_position_embeddings").filter(|&c| longest > c) {
+        bail!(
+            "{}: `serve.prompt_len` max ({}) + `serve.output_len` max ({}) exceed the model's \
+             context: max_position_embeddings = {context} in {}",
+            loaded.path.display(),
+            serve.prompt_len.max,
+            serve.output_len.max,
+            dir.join("config.json").display()
+        );
+    }
+    Ok(())
+}
+
+/// Flags that mean nothing for a serve scenario are refused, not ignored:
+/// its warm-up is `serve.warmup_requests` and every design run has a fresh
+/// worker, so `--warmup`, `--residency` and `--until-resolution` do not apply.
+pub fn check_serve_flags(run: &RunOptions, loaded: &LoadedScenario) -> Result<()> {
+    if loaded.scenario.serve.is_none() {
+        return Ok(());
+    }
+    let file = loaded.path.display();
+    if run.warmup.is_some_and(|w| w > 0) {
+        bail!("--warmup: {file} is a serve scenario; its warm-up is `serve.warmup_requests`");
+    }
+    if run.residency.is_some() {
+        bail!("--residency: {file} is a serve scenario; every design run has a fresh worker");
+    }
+    if run.until_resolution.is_some() {
+        bail!("--until-resolution: applies to generate scenarios, and {file} is a serve scenario");
+    }
+    Ok(())
+}

@@ -46,6 +46,9 @@ struct BenchOnly {
 
 pub fn run(args: SweepArgs) -> Result<i32> {
     let loaded = load_scenario(&args.scenario, &first_use::project_root().join("scenarios"))?;
+    if loaded.scenario.kind == crossbench_core::scenario::ScenarioKind::Serve {
+        return serve_sweep(args);
+    }
     let ladder = loaded.scenario.sweep.clone();
     if ladder.is_empty() {
         bail!(
@@ -92,6 +95,22 @@ pub fn run(args: SweepArgs) -> Result<i32> {
     eprintln!("report: {}", page.display());
     eprintln!("results: {}", dir.display());
     Ok(0)
+}
+
+/// A serve scenario sweeps its load (`serve.sweep_concurrency` or
+/// `serve.sweep_rate`), not a model ladder: one bench runs every load point,
+/// in one results.json whose summary has a table per design over the grid.
+fn serve_sweep(args: SweepArgs) -> Result<i32> {
+    let argv = ["bench".to_string(), format!("--scenario={}", args.scenario)];
+    let mut bench_args = BenchOnly::try_parse_from(argv)
+        .context("building the serve sweep's bench arguments")?
+        .bench;
+    bench_args.run = args.run;
+    eprintln!(
+        "crossbench sweep: {} is a serve scenario: its load points run as one bench",
+        args.scenario
+    );
+    bench::run(bench_args)
 }
 
 /// The rung's bench: the sweep's own run options, its model, and its

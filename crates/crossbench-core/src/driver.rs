@@ -5,6 +5,7 @@ mod exec;
 mod faults;
 mod generate;
 mod records;
+mod serve;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -215,6 +216,7 @@ pub fn run_bench(plan: BenchPlan) -> Result<RunOutcome, DriverError> {
     let measured = match run.plan.scenario.scenario.kind {
         ScenarioKind::Generate => run.generate_rounds(),
         ScenarioKind::Load => run.load_rounds(),
+        ScenarioKind::Serve => run.serve_rounds(),
     };
     match measured {
         Ok(()) => run.finish(),
@@ -272,6 +274,7 @@ impl Run {
                 record_span_ns: crate::footprint::record_span_cost_ns(),
                 ..Default::default()
             }),
+            serve: None,
         };
         let progress = make_progress(&plan);
         Run {
@@ -404,6 +407,7 @@ impl Run {
             && self.plan.scenario.scenario.kind == ScenarioKind::Generate;
         self.results.agreement = compute_agreement(&self.results.backends, greedy);
         crate::overhead::annotate(&mut self.results);
+        serve::refresh(&mut self.results);
     }
 
     /// Quits (or, when `kill`, kills) and reaps every worker; with `why`, a
@@ -458,6 +462,9 @@ impl Run {
         }
         for line in self.results.agreement.mismatch_lines() {
             eprintln!("crossbench: {line}");
+        }
+        for line in self.results.serve.iter().flat_map(|s| s.failed_checks()) {
+            eprintln!("crossbench: serve equal-work check FAILED: {line}");
         }
         Ok(RunOutcome {
             summary_markdown: render_summary(&self.results),

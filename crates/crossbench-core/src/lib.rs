@@ -26,6 +26,7 @@ pub mod phases;
 pub mod protocol;
 pub mod results;
 pub mod scenario;
+pub mod serve;
 pub mod stats;
 mod summaries;
 pub mod units;

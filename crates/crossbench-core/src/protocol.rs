@@ -193,6 +193,21 @@ pub fn max_event_line_bytes(max_new: u32) -> usize {
         .saturating_add(EVENT_LINE_BASE_BYTES)
 }
 
+/// What each token a serve may hand out (the sum of its trace's `max_new`)
+/// adds to the line bound while serving: a `request` event holds per token
+/// an id and a stamp (at most 32 bytes), `schedule` per token at most one
+/// request id and, per step (at most one per token), a stamp and brackets.
+pub const SERVE_LINE_BYTES_PER_TOKEN: usize = 64;
+
+/// The longest event line a worker may write while serving a trace whose
+/// requests ask for `total_new_tokens` in all (docs/protocol.md, "Limits").
+pub fn max_serve_event_line_bytes(total_new_tokens: u64) -> usize {
+    usize::try_from(total_new_tokens)
+        .unwrap_or(usize::MAX)
+        .saturating_mul(SERVE_LINE_BYTES_PER_TOKEN)
+        .saturating_add(EVENT_LINE_BASE_BYTES)
+}
+
 /// An event line from a worker.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "ev", rename_all = "lowercase")]

@@ -14,6 +14,7 @@ use crate::stats::{Interval, Summary};
 use crate::worker::IpcCounts;
 
 mod derived;
+pub mod serve;
 
 pub use derived::{Agreement, AgreementEntry, PhaseSplit, Resolution};
 
@@ -67,6 +68,10 @@ pub struct BenchResults {
     /// recording one token (see `footprint`).
     #[serde(default)]
     pub harness: Option<crate::footprint::HarnessFootprint>,
+    /// Kind `serve`: every run of every design at every load point, its
+    /// metrics, the paired ratios vs native-cpp and the equal-work checks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub serve: Option<serve::ServeResults>,
 }
 
 /// The warmup, repetitions and timeout a run used.

@@ -11,6 +11,12 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+mod serve;
+pub use serve::{
+    Arrival, LengthRange, LoadPoint, ServeParams, Slo, MAX_BATCH, MAX_CONCURRENCY,
+    MAX_SERVE_REQUESTS,
+};
+
 /// Upper bounds shared by the scenario keys and the flags that override
 /// them (`bench --timeout/--warmup/--reps`). They keep every later sum and
 /// deadline in range: `Instant::now() + timeout` panics on overflow, and a
@@ -56,6 +62,9 @@ pub enum ScenarioError {
 pub enum ScenarioKind {
     Generate,
     Load,
+    /// A seeded request stream through the shim's serving engine
+    /// (docs/protocol.md, "Serving"); the `[serve]` section says what.
+    Serve,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -112,7 +121,8 @@ pub struct Scenario {
     pub kind: ScenarioKind,
     pub model: ModelSource,
     pub dtype: Dtype,
-    /// None only for `kind = "load"` without a prompt section.
+    /// None for `kind = "load"` without a prompt section, and for `serve`
+    /// (whose prompts come from `[serve] prompt_len`).
     pub prompt: Option<PromptSpec>,
     pub generation: GenerationParams,
     pub run: RunParams,
@@ -120,6 +130,8 @@ pub struct Scenario {
     /// Model ladder of `crossbench sweep` (`[[sweep.rungs]]`); empty when the
     /// file has no `[sweep]` section. `bench` ignores it.
     pub sweep: Vec<SweepRung>,
+    /// `kind = "serve"` only: the request stream and its load points.
+    pub serve: Option<ServeParams>,
 }
 
 /// One model size of a sweep: a preset of the same architecture, with an
@@ -149,6 +161,7 @@ struct RawScenario {
     run: RawRun,
     consumer: Option<RawConsumer>,
     sweep: Option<RawSweep>,
+    serve: Option<serve::RawServe>,
 }
 
 #[derive(Deserialize)]
@@ -220,18 +233,30 @@ pub fn parse_scenario(text: &str, file: &Path) -> Result<Scenario, ScenarioError
         .unwrap_or_default();
     let model = v.model(&raw.model)?;
     let prompt = raw.prompt.as_ref().map(|p| v.prompt(p)).transpose()?;
-    let generation = match &raw.generation {
-        Some(g) => v.generation(g)?,
-        None if raw.kind == ScenarioKind::Load => GenerationParams {
+    let serve = v.serve_section(&raw)?;
+    let generation = match (&raw.generation, raw.kind) {
+        (Some(g), _) => v.generation(g)?,
+        (None, ScenarioKind::Load) => GenerationParams {
             max_new_tokens: 1,
             temperature: 0.0,
             top_p: 1.0,
             seed: 0,
         },
-        None => return Err(v.invalid("generation", "is required when kind = \"generate\"")),
+        (None, ScenarioKind::Serve) => GenerationParams {
+            max_new_tokens: serve.as_ref().map_or(1, |s| s.output_len.max),
+            temperature: 0.0,
+            top_p: 1.0,
+            seed: 0,
+        },
+        (None, ScenarioKind::Generate) => {
+            return Err(v.invalid("generation", "is required when kind = \"generate\""))
+        }
     };
     if raw.kind == ScenarioKind::Generate && prompt.is_none() {
         return Err(v.invalid("prompt", "is required when kind = \"generate\""));
+    }
+    if raw.kind == ScenarioKind::Serve {
+        v.serve_rules(&raw, &generation)?;
     }
     Ok(Scenario {
         name,
@@ -249,6 +274,7 @@ pub fn parse_scenario(text: &str, file: &Path) -> Result<Scenario, ScenarioError
             .map(|s| v.sweep(s))
             .transpose()?
             .unwrap_or_default(),
+        serve,
     })
 }
 
@@ -257,6 +283,62 @@ struct Validator<'a> {
 }
 
 impl Validator<'_> {
+    /// `[serve]`: required for kind = "serve", refused for the others.
+    fn serve_section(&self, raw: &RawScenario) -> Result<Option<ServeParams>, ScenarioError> {
+        match (&raw.serve, raw.kind) {
+            (Some(s), ScenarioKind::Serve) => self.serve(s).map(Some),
+            (None, ScenarioKind::Serve) => {
+                Err(self.invalid("serve", "is required when kind = \"serve\""))
+            }
+            (Some(_), _) => Err(self.invalid("serve", "applies to kind = \"serve\" only")),
+            (None, _) => Ok(None),
+        }
+    }
+
+    /// What a serve scenario may not have: sampling (the engine is greedy,
+    /// and equal ids per request are checked), a `[prompt]` (prompts come
+    /// from `serve.prompt_len`), whole warm-up runs (warm-up is
+    /// `serve.warmup_requests`), a detokenizing consumer, a model ladder.
+    fn serve_rules(&self, raw: &RawScenario, g: &GenerationParams) -> Result<(), ScenarioError> {
+        if g.temperature != 0.0 {
+            return Err(self.invalid(
+                "generation.temperature",
+                format!(
+                    "= {}: must be 0 for kind = \"serve\" (the engine is greedy)",
+                    g.temperature
+                ),
+            ));
+        }
+        if raw.prompt.is_some() {
+            return Err(self.invalid(
+                "prompt",
+                "does not apply to kind = \"serve\": prompts are drawn from `serve.prompt_len`",
+            ));
+        }
+        if raw.run.warmup != 0 {
+            return Err(self.invalid(
+                "run.warmup",
+                format!(
+                    "= {}: must be 0 for kind = \"serve\": warm-up is `serve.warmup_requests`, served first in every run",
+                    raw.run.warmup
+                ),
+            ));
+        }
+        if raw.consumer.as_ref().is_some_and(|c| c.detokenize) {
+            return Err(self.invalid(
+                "consumer.detokenize",
+                "is not supported for kind = \"serve\"",
+            ));
+        }
+        if raw.sweep.is_some() {
+            return Err(self.invalid(
+                "sweep",
+                "(a model ladder) does not apply to kind = \"serve\": sweep its load with `serve.sweep_concurrency` or `serve.sweep_rate`",
+            ));
+        }
+        Ok(())
+    }
+
     fn invalid(&self, key: &'static str, problem: impl Into<String>) -> ScenarioError {
         ScenarioError::Invalid {
             file: self.file.to_string(),

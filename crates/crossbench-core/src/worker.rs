@@ -173,16 +173,32 @@ impl WorkerProcess {
     /// this is a timeout; on interrupt it is killed too); returns the stamp
     /// taken just before writing it.
     pub fn send(&mut self, req: &Request, deadline: Instant) -> Result<u64, WorkerError> {
-        let line = req.to_line() + "\n";
+        // Before the write: the answer may start as soon as it is read.
+        let limit = match req {
+            Request::Generate(g) => Some(max_event_line_bytes(g.max_new)),
+            Request::Quit | Request::Serve(_) => None,
+        };
+        self.send_line(&req.to_line(), limit, deadline)
+    }
+
+    /// Sends one request line (without its newline) as `send` does, first
+    /// raising the stdout line bound to `line_limit` when given: the serve
+    /// requests (`serve`, `serve_open`, `submit`, `serve_close`), which the
+    /// driver writes but no worker of core parses.
+    pub fn send_line(
+        &mut self,
+        line: &str,
+        line_limit: Option<usize>,
+        deadline: Instant,
+    ) -> Result<u64, WorkerError> {
+        let line = format!("{line}\n");
         let stdin = self.stdin.as_mut().ok_or_else(|| {
             WorkerError::Write(std::io::Error::new(
                 std::io::ErrorKind::BrokenPipe,
                 "stdin already closed",
             ))
         })?;
-        if let Request::Generate(g) = req {
-            // Before the write: the answer may start as soon as it is read.
-            let limit = max_event_line_bytes(g.max_new);
+        if let Some(limit) = line_limit {
             self.line_limit.store(limit, Ordering::SeqCst);
         }
         let sent_ns = monotonic_ns();
@@ -206,6 +222,33 @@ impl WorkerProcess {
     /// Waits for the next event until `deadline`. On timeout or interrupt the
     /// child is killed and reaped; on EOF it is reaped and reported dead.
     pub fn next_event(&mut self, deadline: Instant) -> Result<StampedEvent, WorkerError> {
+        let (text, receipt_ns) = self.next_line(deadline)?;
+        Event::parse(&text)
+            .map(|event| StampedEvent { event, receipt_ns })
+            .map_err(|e| WorkerError::Protocol {
+                line: quoted(&text),
+                error: e.to_string(),
+            })
+    }
+
+    /// The next non-empty stdout line and its receipt stamp, unparsed (the
+    /// serve events have their own type), on `next_event`'s terms.
+    pub fn next_line(&mut self, deadline: Instant) -> Result<(String, u64), WorkerError> {
+        loop {
+            if let Some(line) = self.poll_line(deadline, deadline)? {
+                return Ok(line);
+            }
+        }
+    }
+
+    /// As `next_line`, but returns None when `until` (at most `deadline`)
+    /// passes with no line: an open-loop client waits for tokens only until
+    /// its next request is due. Only `deadline` kills the worker.
+    pub fn poll_line(
+        &mut self,
+        until: Instant,
+        deadline: Instant,
+    ) -> Result<Option<(String, u64)>, WorkerError> {
         loop {
             if interrupt_requested() {
                 self.kill_and_reap();
@@ -216,19 +259,20 @@ impl WorkerProcess {
                 self.kill_and_reap();
                 return Err(WorkerError::Timeout);
             }
-            match self.lines.recv_timeout(POLL_SLICE.min(deadline - now)) {
+            if now >= until {
+                return Ok(None);
+            }
+            match self
+                .lines
+                .recv_timeout(POLL_SLICE.min(until.min(deadline) - now))
+            {
                 Ok(ReaderMsg::Line { text, receipt_ns }) => {
                     self.ipc.messages_in += 1;
                     self.ipc.bytes_in += text.len() as u64 + 1;
                     if text.trim().is_empty() {
                         continue;
                     }
-                    return Event::parse(&text)
-                        .map(|event| StampedEvent { event, receipt_ns })
-                        .map_err(|e| WorkerError::Protocol {
-                            line: quoted(&text),
-                            error: e.to_string(),
-                        });
+                    return Ok(Some((text, receipt_ns)));
                 }
                 Ok(ReaderMsg::NotUtf8 { lossy, error }) => {
                     self.ipc.messages_in += 1;
@@ -311,7 +355,7 @@ impl WorkerProcess {
 }
 
 /// At most [`QUOTED_LINE_CHARS`] of a line, for an error message.
-fn quoted(line: &str) -> String {
+pub fn quoted(line: &str) -> String {
     match line.char_indices().nth(QUOTED_LINE_CHARS) {
         None => line.to_string(),
         Some((end, _)) => format!("{}… ({} bytes in all)", &line[..end], line.len()),

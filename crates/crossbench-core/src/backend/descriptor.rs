@@ -63,6 +63,9 @@ pub enum BackendRole {
     Subject,
     /// No MLX at all: the harness's own tests.
     Mock,
+    /// Another engine than the shim's (mlx-lm's own `BatchGenerator` under
+    /// `serve`): shown as its own row, never checked for equal steps or ids.
+    OtherEngine,
 }
 
 /// One backend's identity, recorded per backend in results.json.
@@ -117,6 +120,7 @@ pub mod names {
     pub const GO_CGO_STREAM: &str = "go-cgo-stream";
     pub const MLX_RS: &str = "mlx-rs";
     pub const MOCK: &str = "mock";
+    pub const MLX_LM_BATCH: &str = "mlx-lm-batch";
 }
 
 const fn known(
@@ -146,7 +150,7 @@ use CallerLanguage::*;
 use CrossingShape::*;
 
 /// Every backend this project defines, in display order.
-pub const KNOWN_BACKENDS: [KnownBackend; 9] = [
+pub const KNOWN_BACKENDS: [KnownBackend; 10] = [
     known(
         names::PYTHON_SUBPROCESS,
         Python,
@@ -220,12 +224,21 @@ pub const KNOWN_BACKENDS: [KnownBackend; 9] = [
         Some([0xd6, 0x27, 0x28]),
     ),
     known(
+        names::MLX_LM_BATCH,
+        Python,
+        PipePerToken,
+        OtherEngine,
+        false,
+        8,
+        None,
+    ),
+    known(
         names::MOCK,
         Rust,
         NoCrossing,
         Mock,
         false,
-        8,
+        9,
         Some([0x75, 0x70, 0xb3]),
     ),
 ];

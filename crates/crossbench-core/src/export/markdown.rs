@@ -11,6 +11,7 @@ use crate::results::{BackendResult, BackendStatus, BenchResults, RunStatus};
 use crate::scenario::ScenarioKind;
 
 mod escape;
+mod serve;
 
 /// summary.md: the design note's table (Implementation | Time | Memory |
 /// Crossings), a latency table, failures and token agreement.
@@ -32,7 +33,18 @@ pub fn render_summary(r: &BenchResults) -> String {
     let s = &r.scenario;
     let _ = writeln!(md, "# crossbench: {}\n", md_text(&s.name));
     let _ = writeln!(md, "{}\n", md_text(&s.description));
-    let _ = writeln!(
+    if s.kind == ScenarioKind::Serve {
+        // Prompt and output lengths vary per request: the serve section says them.
+        let _ = writeln!(
+            md,
+            "run {} · status {} · {} reps · scenario sha256 {}\n",
+            md_code(&r.run_id),
+            r.status.as_str(),
+            r.ran().repetitions,
+            md_code(short(&s.sha256))
+        );
+    } else {
+        let _ = writeln!(
         md,
         "run {} · status {} · {} prompt tokens · {} new tokens · {} warmup + {} reps · scenario sha256 {}\n",
         md_code(&r.run_id),
@@ -43,6 +55,7 @@ pub fn render_summary(r: &BenchResults) -> String {
         r.ran().repetitions,
         md_code(short(&s.sha256))
     );
+    }
     design_lines(&mut md, r);
     if r.status != RunStatus::Complete {
         let _ = writeln!(
@@ -57,6 +70,11 @@ pub fn render_summary(r: &BenchResults) -> String {
             "**INJECTED SLOWDOWN ({}): not a clean measurement.**\n",
             md_text(&crate::results::describe_slowdowns(&r.injected_slowdowns))
         );
+    }
+    if let Some(serve) = r.serve.as_ref().filter(|_| s.kind == ScenarioKind::Serve) {
+        serve::serve_section(&mut md, serve);
+        failures(&mut md, r);
+        return md;
     }
     main_table(&mut md, r);
     if s.kind == ScenarioKind::Generate {
@@ -100,7 +118,7 @@ fn design_lines(md: &mut String, r: &BenchResults) {
 
 fn time_metric(r: &BenchResults) -> (&'static str, &'static str) {
     match r.scenario.kind {
-        ScenarioKind::Generate => ("e2e_ns", "end-to-end p50"),
+        ScenarioKind::Generate | ScenarioKind::Serve => ("e2e_ns", "end-to-end p50"),
         ScenarioKind::Load => ("load_ns", "load p50"),
     }
 }
