@@ -18,17 +18,31 @@ request 6 0 4 17\n";
 
 fn tiny_model(dir: &Path) -> PathBuf {
     let out = dir.join("tiny");
-    let o = crossbench(&["model", "make", "--preset", "tiny", "--out", out.to_str().unwrap()]);
+    let o = crossbench(&[
+        "model",
+        "make",
+        "--preset",
+        "tiny",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     out
 }
 
 /// Runs one `serve` request through a worker and returns its events.
 fn serve(mut cmd: Command, trace: &Path, env: &[(&str, &str)]) -> Vec<Value> {
-    cmd.envs(env.iter().copied()).stdin(Stdio::piped()).stdout(Stdio::piped());
+    cmd.envs(env.iter().copied())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped());
     let mut child = cmd.spawn().expect("worker starts");
     let line = format!("serve trace={}\nquit\n", trace.display());
-    child.stdin.take().unwrap().write_all(line.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(line.as_bytes())
+        .unwrap();
     let out = child.wait_with_output().unwrap();
     String::from_utf8_lossy(&out.stdout)
         .lines()
@@ -45,7 +59,13 @@ fn native(model: &Path) -> Command {
 
 fn ffi_batched(model: &Path) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_crossbench"));
-    c.args(["worker", "--backend", "ffi-batched", "--model", model.to_str().unwrap()]);
+    c.args([
+        "worker",
+        "--backend",
+        "ffi-batched",
+        "--model",
+        model.to_str().unwrap(),
+    ]);
     c
 }
 
@@ -55,8 +75,16 @@ fn requests(events: &[Value]) -> Vec<&Value> {
 
 /// The schedule without its times: (prefilled, decoded) per step.
 fn steps(events: &[Value]) -> Vec<(Value, Value)> {
-    let s = events.iter().find(|e| e["ev"] == "schedule").expect("a schedule event");
-    s["steps"].as_array().unwrap().iter().map(|st| (st[1].clone(), st[2].clone())).collect()
+    let s = events
+        .iter()
+        .find(|e| e["ev"] == "schedule")
+        .expect("a schedule event");
+    s["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|st| (st[1].clone(), st[2].clone()))
+        .collect()
 }
 
 #[test]
@@ -78,7 +106,14 @@ fn native_and_ffi_batched_serve_the_same_steps_and_ids() {
     assert_eq!(steps(&a)[0].0, serde_json::json!([0, 1, 2]));
     let served = |ev: &[Value]| ev.iter().find(|e| e["ev"] == "served").cloned().unwrap();
     let (sa, sb) = (served(&a), served(&b));
-    for key in ["tokens", "steps", "forward_passes", "evals", "syncs", "callbacks"] {
+    for key in [
+        "tokens",
+        "steps",
+        "forward_passes",
+        "evals",
+        "syncs",
+        "callbacks",
+    ] {
         assert_eq!(sa[key], sb[key], "{key}");
     }
     assert_eq!(sa["tokens"], 29);
@@ -94,7 +129,11 @@ fn a_failing_consumer_ends_its_request_only() {
         ("ffi-batched:panic@2", "consumer panicked"),
         ("ffi-batched:stall@2", "consumer stalled"),
     ] {
-        let ev = serve(ffi_batched(&model), &trace, &[("CROSSBENCH_SERVE_FAULT", fault)]);
+        let ev = serve(
+            ffi_batched(&model),
+            &trace,
+            &[("CROSSBENCH_SERVE_FAULT", fault)],
+        );
         let reqs = requests(&ev);
         assert_eq!(reqs.len(), 7, "{fault}: every request reported");
         for r in &reqs {
@@ -105,7 +144,10 @@ fn a_failing_consumer_ends_its_request_only() {
                 assert_eq!(err, None, "{fault}: request {} must finish", r["id"]);
             }
         }
-        assert!(ev.iter().any(|e| e["ev"] == "served"), "{fault}: the serve ends");
+        assert!(
+            ev.iter().any(|e| e["ev"] == "served"),
+            "{fault}: the serve ends"
+        );
     }
 }
 
@@ -118,6 +160,9 @@ fn bad_serve_requests_are_clear_errors() {
         let ev = serve(cmd, &missing, &[]);
         assert_eq!(ev.len(), 1, "{ev:?}");
         assert_eq!(ev[0]["code"], "CB_ERR_ARGUMENT");
-        assert!(ev[0]["message"].as_str().unwrap().contains("missing.trace"), "{ev:?}");
+        assert!(
+            ev[0]["message"].as_str().unwrap().contains("missing.trace"),
+            "{ev:?}"
+        );
     }
 }

@@ -167,8 +167,8 @@ void emit_schedule(cb_engine* engine) {
   emit(out + "]}");
 }
 
-void emit_served(cb_engine* engine, uint64_t requests, uint64_t calls, uint64_t serve_ns,
-                 uint64_t cpu_ns) {
+void emit_served(cb_engine* engine, uint64_t requests, uint64_t calls, uint64_t start_ns,
+                 uint64_t serve_ns, uint64_t cpu_ns) {
   cb_engine_stats st{};
   cb_engine_get_stats(engine, &st);
   auto f = [](const char* k, uint64_t v) { return std::string(",\"") + k + "\":" + std::to_string(v); };
@@ -176,7 +176,7 @@ void emit_served(cb_engine* engine, uint64_t requests, uint64_t calls, uint64_t 
        f("steps", st.steps) + f("forward_passes", st.forward_passes) + f("evals", st.evals) +
        f("syncs", st.syncs) + f("calls", calls) + f("callbacks", st.callbacks) +
        f("requests_cancelled", st.requests_cancelled) + f("admit_wait_ns", st.admit_wait_ns) +
-       f("max_active", st.max_active) + f("serve_ns", serve_ns) + f("process_cpu_ns", cpu_ns) +
+       f("max_active", st.max_active) + f("start_ns", start_ns) + f("serve_ns", serve_ns) + f("process_cpu_ns", cpu_ns) +
        f("os_threads", os_threads()) + f("peak_rss_bytes", peak_rss_bytes()) +
        f("mlx_peak_bytes", cb_mlx_peak_memory()) + "}");
 }
@@ -223,7 +223,7 @@ cb_status serve_trace(cb_model* model, const Trace& trace) {
     const uint64_t calls = abi_calls() - calls0;
     emit_requests(c);
     emit_schedule(c.engine);
-    emit_served(c.engine, trace.requests.size(), calls, serve_ns, cpu_ns);
+    emit_served(c.engine, trace.requests.size(), calls, t0, serve_ns, cpu_ns);
   }
   cb_engine_free(c.engine);
   return s;

@@ -171,8 +171,9 @@ void Engine::deliver(Sequence& s, int32_t token, std::vector<cb_engine_token>& o
 namespace cb {
 
 bool Engine::step(std::vector<cb_engine_token>& out) {
-  const uint64_t start = phases::now_ns();
   std::vector<EngineRequest> admitted = admit();
+  // After admission: a closed loop's wait for resubmissions is not the step's.
+  const uint64_t start = phases::now_ns();
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (admitted.empty() && active_.empty()) return finished_locked();

@@ -5,6 +5,7 @@
 //! ends with an error; the other requests finish.
 
 use crossbench_core::clock::monotonic_ns;
+use crossbench_core::serve::{Trace, TraceArrival, TraceRequest};
 use crossbench_shim::{EngineOptions, Flow, Model, ScheduledStep};
 use serde_json::json;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -18,21 +19,6 @@ const CHANNEL_TOKENS: usize = 64;
 /// the engine delivered it counts as stalled (a request shorter than the
 /// channel never fills it).
 const STALL_GRACE_NS: u64 = 2_000_000_000;
-
-pub struct TraceRequest {
-    pub id: u64,
-    pub arrival_ns: u64,
-    pub max_new: u32,
-    pub prompt: Vec<u32>,
-}
-
-pub struct Trace {
-    /// Closed-loop concurrency; None for an open loop.
-    pub concurrency: Option<u32>,
-    pub max_batch: u32,
-    pub admit_timeout: Duration,
-    pub requests: Vec<TraceRequest>,
-}
 
 /// CROSSBENCH_SERVE_FAULT=<backend>:panic@<id> (the consumer of request id
 /// panics at its 2nd token) or stall@<id> (it stops reading).
@@ -258,9 +244,9 @@ pub fn serve_trace(model: &mut Model, trace: &Trace, backend: &str) -> String {
     let shared = Shared::new(trace, serve_fault(backend));
     let options = EngineOptions {
         max_batch: trace.max_batch,
-        fill_to: trace.concurrency.unwrap_or(0),
+        fill_to: concurrency(trace).unwrap_or(0),
         expected_requests: trace.requests.len() as u64,
-        admit_timeout: trace.admit_timeout,
+        admit_timeout: Duration::from_millis(trace.admit_timeout_ms),
     };
     let mut engine = match model.engine(options, |req, tok, _, fin| shared.deliver(req, tok, fin)) {
         Ok(e) => e,
@@ -283,12 +269,18 @@ pub fn serve_trace(model: &mut Model, trace: &Trace, backend: &str) -> String {
                 &stats,
                 trace.requests.len(),
                 calls,
-                serve_ns,
-                cpu_ns,
+                (t0, serve_ns, cpu_ns),
             ));
         }
     }
     out
+}
+
+fn concurrency(trace: &Trace) -> Option<u32> {
+    match trace.arrival {
+        TraceArrival::Closed(c) => Some(c),
+        TraceArrival::Open => None,
+    }
 }
 
 /// The engine's thread, the dispatcher (this thread) and a thread per request.
@@ -326,7 +318,7 @@ fn run_all(
             let ended = ended_tx.clone();
             consumers.push(scope.spawn(move || run_request(shared, engine, r, &ended)));
         };
-        match trace.concurrency {
+        match concurrency(trace) {
             Some(c) => {
                 let first = (c as usize).min(trace.requests.len());
                 trace.requests[..first].iter().for_each(&mut spawn);
@@ -389,14 +381,13 @@ fn served_line(
     s: &crossbench_shim::EngineStats,
     requests: usize,
     calls: u64,
-    serve_ns: u64,
-    cpu_ns: u64,
+    (start_ns, serve_ns, cpu_ns): (u64, u64, u64),
 ) -> String {
     let ev = json!({"ev": "served", "requests": requests, "tokens": s.generated_tokens,
         "steps": s.steps, "forward_passes": s.forward_passes, "evals": s.evals,
         "syncs": s.syncs, "calls": calls, "callbacks": s.callbacks,
         "requests_cancelled": s.requests_cancelled, "admit_wait_ns": s.admit_wait_ns,
-        "max_active": s.max_active, "serve_ns": serve_ns, "process_cpu_ns": cpu_ns,
+        "max_active": s.max_active, "start_ns": start_ns, "serve_ns": serve_ns, "process_cpu_ns": cpu_ns,
         "os_threads": os_threads(),
         "peak_rss_bytes": crossbench_core::protocol::self_peak_rss_bytes().unwrap_or(0),
         "mlx_peak_bytes": crossbench_shim::mlx_peak_memory()});
@@ -432,67 +423,4 @@ fn os_threads() -> u64 {
                 .and_then(|v| v.trim().parse().ok())
         })
         .unwrap_or(0)
-}
-
-/// Reads a trace file (docs/protocol.md, "The trace file").
-pub fn read_trace(path: &std::path::Path) -> Result<Trace, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read the trace file {}: {e}", path.display()))?;
-    let mut lines = text.lines();
-    if lines.next() != Some("crossbench-serve-trace 1") {
-        return Err(format!(
-            "{}: not a crossbench-serve-trace 1 file",
-            path.display()
-        ));
-    }
-    let mut trace = Trace {
-        concurrency: None,
-        max_batch: 0,
-        admit_timeout: Duration::ZERO,
-        requests: Vec::new(),
-    };
-    for (n, line) in lines.enumerate() {
-        parse_trace_line(&mut trace, line)
-            .map_err(|why| format!("{}:{}: {why}", path.display(), n + 2))?;
-    }
-    if trace.max_batch == 0 || trace.admit_timeout.is_zero() || trace.requests.is_empty() {
-        return Err(format!(
-            "{}: missing max_batch, admit_timeout_ms or requests",
-            path.display()
-        ));
-    }
-    Ok(trace)
-}
-
-fn parse_trace_line(trace: &mut Trace, line: &str) -> Result<(), String> {
-    let w: Vec<&str> = line.split(' ').collect();
-    let num = |s: &str| s.parse::<u64>().map_err(|_| format!("bad number `{s}`"));
-    match w.as_slice() {
-        ["arrival", "closed", c] => {
-            trace.concurrency = Some(num(c)?.clamp(1, u32::MAX as u64) as u32)
-        }
-        ["arrival", "open"] => trace.concurrency = None,
-        ["max_batch", b] => trace.max_batch = num(b)?.min(u32::MAX as u64) as u32,
-        ["admit_timeout_ms", t] => trace.admit_timeout = Duration::from_millis(num(t)?),
-        ["requests", _] => {}
-        ["request", id, arrival, max_new, prompt] => {
-            let prompt = prompt
-                .split(',')
-                .map(|p| num(p).map(|v| v as u32))
-                .collect::<Result<_, _>>()?;
-            let id = num(id)?;
-            if id != trace.requests.len() as u64 {
-                return Err("request ids must count 0, 1, ...".into());
-            }
-            let max_new = num(max_new)?.min(u32::MAX as u64) as u32;
-            trace.requests.push(TraceRequest {
-                id,
-                arrival_ns: num(arrival)?,
-                max_new,
-                prompt,
-            });
-        }
-        _ => return Err(format!("unexpected line `{line}`")),
-    }
-    Ok(())
 }

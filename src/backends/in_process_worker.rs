@@ -141,8 +141,13 @@ impl InProcessEngine for FfiEngine {
                 "ffi-token has no serving design (serve: ffi-batched)",
             ));
         }
-        let trace = super::ffi_serve::read_trace(trace)
-            .map_err(|e| EngineError::new(codes::ARGUMENT, e))?;
+        let trace = std::fs::read_to_string(trace)
+            .map_err(|e| e.to_string())
+            .and_then(|text| crossbench_core::serve::Trace::parse(&text).map_err(|e| e.to_string()))
+            .map_err(|e| {
+                let msg = format!("cannot use the trace file {}: {e}", trace.display());
+                EngineError::new(codes::ARGUMENT, msg)
+            })?;
         let model = loaded(self.model.as_mut())?;
         Ok(super::ffi_serve::serve_trace(model, &trace, &self.backend))
     }

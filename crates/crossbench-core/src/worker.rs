@@ -176,7 +176,7 @@ impl WorkerProcess {
         // Before the write: the answer may start as soon as it is read.
         let limit = match req {
             Request::Generate(g) => Some(max_event_line_bytes(g.max_new)),
-            Request::Quit | Request::Serve(_) => None,
+            Request::Quit | Request::Serve(_) | Request::ServeOpen => None,
         };
         self.send_line(&req.to_line(), limit, deadline)
     }
