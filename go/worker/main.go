@@ -1,6 +1,7 @@
 // The Go worker of crossbench: serves go-cgo-token, go-cgo-batched and
 // go-cgo-stream over the worker protocol (docs/protocol.md), driving the C++
-// shim through cgo. Built by crossbench on first use (src/go_build.rs).
+// shim through cgo; `serve` runs a request trace through the shim's serving
+// engine (serve*.go) for go-cgo-stream and go-cgo-token. Built by crossbench on first use (src/go_build.rs).
 package main
 
 /*
@@ -102,6 +103,13 @@ func (w *worker) serve(in *bufio.Scanner) {
 				continue
 			}
 			w.out.Write(w.generate(r))
+		case "serve":
+			t, err := parseServeLine(words[1:])
+			if err != nil {
+				w.emit(errorLine("CB_ERR_PROTOCOL", fmt.Sprintf("%s in `%s`", err, line)))
+				continue
+			}
+			w.serveTrace(t)
 		default:
 			w.emit(errorLine("CB_ERR_PROTOCOL", fmt.Sprintf("unknown request `%s` (expected `generate` or `quit`) in `%s`", words[0], line)))
 		}
