@@ -70,6 +70,12 @@ fn main() {
         "cargo:rustc-env=CROSSBENCH_NATIVE_RUNNER={}",
         runner.display()
     );
+    // The Python serving design loads the engine through ctypes.
+    let shared = link_shared_lib(&build, &out, &mlx);
+    println!(
+        "cargo:rustc-env=CROSSBENCH_SHIM_SO={}",
+        shared.display()
+    );
     // The C ABI exercised from C++ alone (tests/native_runner.rs runs it).
     let smoke = link_cpp_exe(&build, &shims, "tests/api_smoke.cpp", &out, &mlx);
     println!("cargo:rustc-env=CROSSBENCH_API_SMOKE={}", smoke.display());
@@ -110,6 +116,7 @@ fn link_cpp_exe(
         .arg("-isystem")
         .arg(&mlx.include_dir)
         .arg(shims.join(source))
+        .args(extra_sources(shims, source))
         .arg("-o")
         .arg(&exe)
         .arg(format!("-L{}", out.display()))
@@ -120,6 +127,38 @@ fn link_cpp_exe(
     let status = cmd.status().expect("cannot run the C++ compiler");
     assert!(status.success(), "building {source} failed: {cmd:?}");
     exe
+}
+
+/// `libcrossbench_shim.so`: the whole static shim as a shared library, for
+/// callers that can only load one (python-subprocess's serving design, via
+/// ctypes). cc compiles the objects position-independent (its default here).
+fn link_shared_lib(build: &cc::Build, out: &Path, mlx: &mlx_locate::MlxInstall) -> PathBuf {
+    // Its own directory: beside the .a, `-lcrossbench_shim` would pick it.
+    let dir = out.join("shared");
+    std::fs::create_dir_all(&dir).expect("creating OUT_DIR/shared");
+    let so = dir.join("libcrossbench_shim.so");
+    let mut cmd = Command::new(build.get_compiler().path());
+    cmd.args(["-shared", "-o"])
+        .arg(&so)
+        .arg(format!("-L{}", out.display()))
+        .args(["-Wl,--whole-archive", "-lcrossbench_shim", "-Wl,--no-whole-archive"])
+        .arg(format!("-L{}", mlx.lib_dir.display()))
+        .arg("-lmlx")
+        .arg(format!("-Wl,-rpath,{}", mlx.lib_dir.display()));
+    let status = cmd.status().expect("cannot run the C++ compiler");
+    assert!(status.success(), "linking libcrossbench_shim.so failed: {cmd:?}");
+    so
+}
+
+/// The runner's other translation units (its serving client).
+fn extra_sources(shims: &Path, source: &str) -> Vec<PathBuf> {
+    if source != "runner/native_runner.cpp" {
+        return Vec::new();
+    }
+    ["runner/serve_trace.cpp", "runner/serve_client.cpp"]
+        .iter()
+        .map(|f| shims.join(f))
+        .collect()
 }
 
 #[cfg(feature = "buildtime_bindgen")]

@@ -5,6 +5,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <csignal>
 #include <cmath>
 
@@ -21,6 +22,8 @@
 
 #include "../src/json.hpp"
 #include "crossbench_shim.h"
+#include "runner_io.hpp"
+#include "serve_trace.hpp"
 
 namespace {
 
@@ -31,39 +34,10 @@ const char* kUsage =
     "       crossbench-native-runner --model DIR --make-weights DTYPE [--seed S]\n"
     "         [--scales-dtype D] [--shard-bytes N]   (writes random weights)\n";
 
-uint64_t now_ns() {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
-}
-
-const char* status_name(cb_status s) {
-  switch (s) {
-    case CB_OK: return "CB_OK";
-    case CB_ERR_IO: return "CB_ERR_IO";
-    case CB_ERR_FORMAT: return "CB_ERR_FORMAT";
-    case CB_ERR_SHAPE: return "CB_ERR_SHAPE";
-    case CB_ERR_UNSUPPORTED: return "CB_ERR_UNSUPPORTED";
-    case CB_ERR_ARGUMENT: return "CB_ERR_ARGUMENT";
-    case CB_ERR_RUNTIME: return "CB_ERR_RUNTIME";
-    case CB_ERR_CALLBACK: return "CB_ERR_CALLBACK";
-  }
-  return "CB_ERR_RUNTIME";
-}
-
-// One line per event, flushed at once so a reader sees it when it happens.
-void emit(const std::string& line) {
-  std::fputs(line.c_str(), stdout);
-  std::fputc('\n', stdout);
-  std::fflush(stdout);
-}
-
-void emit_error(const char* code, const std::string& msg) {
-  emit(std::string("{\"ev\":\"error\",\"code\":\"") + code + "\",\"message\":\"" +
-       cb::json::escape(msg) + "\"}");
-}
-
-void emit_error(cb_status s, const std::string& msg) { emit_error(status_name(s), msg); }
+using runner::emit;
+using runner::emit_error;
+using runner::now_ns;
+using runner::peak_rss_bytes;
 
 struct Request {
   std::vector<int32_t> prompt;
@@ -221,12 +195,6 @@ uint64_t phases_dropped(const TokenCtx& ctx) {
   return ctx.shim_len > ctx.shim_spans.size() ? ctx.shim_len - ctx.shim_spans.size() : 0;
 }
 
-uint64_t peak_rss_bytes() {
-  rusage ru{};
-  getrusage(RUSAGE_SELF, &ru);
-  return uint64_t(ru.ru_maxrss) * 1024;  // Linux reports KiB
-}
-
 cb_status generate(cb_model* model, const Request& r, uint64_t load_ns) {
   TokenCtx ctx;
   ctx.ids.reserve(r.max_new);
@@ -289,7 +257,7 @@ std::optional<std::string> parse_request(const std::string& line, Request& r) {
   std::string verb, word;
   in >> verb;
   if (verb != "generate")
-    return "unknown request `" + verb + "` (expected `generate` or `quit`)";
+    return "unknown request `" + verb + "` (expected `generate`, `serve` or `quit`)";
   std::set<std::string> seen;
   while (in >> word) {
     auto eq = word.find('=');
@@ -312,12 +280,34 @@ std::string trim(const std::string& s) {
   return b == std::string::npos ? "" : s.substr(b, s.find_last_not_of(ws) - b + 1);
 }
 
+// `serve trace=PATH` (docs/protocol.md, "Serving"): one key, a readable trace.
+void serve_request(cb_model* model, const std::string& line) {
+  std::istringstream in(line);
+  std::string verb, word, extra;
+  in >> verb >> word;
+  if (word.rfind("trace=", 0) != 0 || word.size() == 6 || (in >> extra)) {
+    emit_error("CB_ERR_PROTOCOL", "`serve` takes exactly one key, trace=PATH, in `" + line + "`");
+    return;
+  }
+  std::string error;
+  auto trace = runner::read_trace(word.substr(6), error);
+  if (!trace) {
+    emit_error("CB_ERR_ARGUMENT", error);
+    return;
+  }
+  runner::serve_trace(model, *trace);
+}
+
 void serve(cb_model* model, uint64_t load_ns) {
   std::string raw;
   while (std::getline(std::cin, raw)) {
     const std::string line = trim(raw);
     if (line.empty()) continue;
     if (line == "quit" || line.rfind("quit ", 0) == 0 || line.rfind("quit\t", 0) == 0) return;
+    if (line.rfind("serve", 0) == 0 && (line.size() == 5 || std::isspace(line[5]))) {
+      serve_request(model, line);
+      continue;
+    }
     Request r;
     if (auto err = parse_request(line, r)) {
       emit_error("CB_ERR_PROTOCOL", *err + " in `" + line + "`");

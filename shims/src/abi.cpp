@@ -17,7 +17,9 @@ const char* const kEntryNames[int(Entry::kCount)] = {
     "cb_mlx_reset_peak_memory", "cb_mlx_set_cache_limit", "cb_make_weights",
     "cb_debug_arm_throw", "cb_embed_view", "cb_array_view_copy",
     "cb_array_view_free", "cb_test_array_view", "cb_generate_start", "cb_stream_wait",
-    "cb_phases_record",
+    "cb_phases_record", "cb_engine_new", "cb_engine_free", "cb_engine_submit",
+    "cb_engine_close", "cb_engine_step", "cb_engine_start", "cb_engine_join",
+    "cb_engine_get_stats", "cb_engine_schedule",
 };
 
 namespace {

@@ -18,6 +18,8 @@ enum class Entry : int {
   kMlxVersion, kMlxPeakMemory, kMlxActiveMemory, kMlxResetPeakMemory,
   kMlxSetCacheLimit, kMakeWeights, kDebugArmThrow, kEmbedView, kArrayViewCopy,
   kArrayViewFree, kTestArrayView, kGenerateStart, kStreamWait, kPhasesRecord,
+  kEngineNew, kEngineFree, kEngineSubmit, kEngineClose, kEngineStep, kEngineStart,
+  kEngineJoin, kEngineGetStats, kEngineSchedule,
   kCount  // not an entry point: the number of them
 };
 

@@ -96,7 +96,48 @@ mx::array attention(const Model& m, const Layer& l, const mx::array& x,
   return l.o(out);
 }
 
+// attention() for a decode batch: row b is one token of its own sequence at
+// its own offset, so rope, the cache update and the attention run per row.
+mx::array batch_attention(const Model& m, const Layer& l, const mx::array& x,
+                          const std::vector<KVCache*>& caches, size_t layer) {
+  const Config& c = m.cfg;
+  const int B = x.shape(0);
+  auto q = l.q(x), k = l.k(x), v = l.v(x);  // [B, 1, heads * head_dim]
+  auto row = [](const mx::array& t, int b, int n) {
+    auto r = mx::slice(t, {b, 0, 0}, {b + 1, 1, t.shape(2)});
+    return mx::transpose(mx::reshape(r, {1, 1, n, -1}), {0, 2, 1, 3});
+  };
+  const float scale = float(std::pow(double(c.head_dim), -0.5));
+  std::vector<mx::array> outs;
+  outs.reserve(B);
+  for (int b = 0; b < B; ++b) {
+    LayerCache& cache = caches[b]->layers[layer];
+    auto qb = mx::fast::rope(row(q, b, c.num_heads), c.head_dim, c.rope_traditional,
+                             c.rope_theta, 1.0f, cache.offset);
+    auto kb = mx::fast::rope(row(k, b, c.num_kv_heads), c.head_dim, c.rope_traditional,
+                             c.rope_theta, 1.0f, cache.offset);
+    auto [keys, values] = cache.update_and_fetch(kb, row(v, b, c.num_kv_heads));
+    auto o = mx::fast::scaled_dot_product_attention(qb, keys, values, scale, "");
+    outs.push_back(mx::reshape(mx::transpose(o, {0, 2, 1, 3}), {1, 1, -1}));
+  }
+  return l.o(mx::concatenate(outs, 0));
+}
+
 }  // namespace
+
+mx::array Model::decode_hidden(const mx::array& ids,
+                               const std::vector<KVCache*>& caches) const {
+  auto h = embed_tokens.embed(ids);
+  const float eps = cfg.rms_norm_eps;
+  for (size_t i = 0; i < layers.size(); ++i) {
+    const Layer& l = layers[i];
+    h = mx::add(h, batch_attention(*this, l, mx::fast::rms_norm(h, l.input_norm, eps),
+                                   caches, i));
+    auto n = mx::fast::rms_norm(h, l.post_norm, eps);
+    h = mx::add(h, l.down(swiglu(l.gate(n), l.up(n))));
+  }
+  return mx::fast::rms_norm(h, norm, eps);
+}
 
 mx::array Model::hidden(const mx::array& ids, KVCache& cache) const {
   auto h = embed_tokens.embed(ids);

@@ -56,6 +56,11 @@ struct Model {
   // ids: int32 [1, L]. Returns the final-normed hidden state [1, L, hidden].
   mx::array hidden(const mx::array& ids, KVCache& cache) const;
   mx::array logits(const mx::array& hidden) const;
+  // One decode position for each of B sequences, each with its own cache
+  // (the serving engine): ids int32 [B, 1], caches[b] the cache of row b.
+  // Projections and MLP run as one [B, 1, hidden] matmul; attention runs per
+  // row over that row's cache. Returns the final-normed hidden [B, 1, hidden].
+  mx::array decode_hidden(const mx::array& ids, const std::vector<KVCache*>& caches) const;
   mx::array operator()(const mx::array& ids, KVCache& cache) const {
     return logits(hidden(ids, cache));
   }

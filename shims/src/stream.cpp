@@ -13,6 +13,7 @@
 #include "crossbench_shim.h"
 #include "errors.hpp"
 #include "handles.hpp"
+#include "shared_stream.hpp"
 
 // One generation in flight. The thread owns nothing but reads the fields set
 // before it started; the caller reads the results only after joining it.
@@ -33,28 +34,14 @@ void need(const void* p, const char* what) {
   if (!p) cb::fail(CB_ERR_ARGUMENT, std::string(what) + " must not be NULL");
 }
 
-// MLX gives each thread its own default stream, and a stream's worker thread
-// lives as long as the process: a default stream per generation thread would
-// leave one worker behind per generation. Every generation thread uses one
-// stream per device instead, made usable from any thread, and the mutex lets
-// one streaming generation run at a time (the stream is not thread-safe).
-std::mutex g_stream_mutex;
-
-mx::Stream stream_for(mx::Device device) {
-  static std::vector<mx::Stream> streams;  // guarded by g_stream_mutex
-  for (const auto& s : streams)
-    if (s.device == device) return s;
-  streams.push_back(mx::new_thread_unsafe_stream(device));
-  return streams.back();
-}
-
 // The body of the shim's thread. Nothing may escape it (std::terminate):
 // guard_uncounted turns every exception into a status kept for cb_stream_wait.
 void run_stream(cb_stream* job, const cb::Model* model, size_t max_new, mx::Device device,
                 cb_token_callback callback, void* user) {
-  std::lock_guard<std::mutex> lock(g_stream_mutex);
+  // One streaming generation at a time: the shared stream is not thread-safe.
+  std::lock_guard<std::mutex> lock(cb::shared_stream_mutex());
   job->status = cb::abi::guard_uncounted([&] {
-    mx::set_default_stream(stream_for(device));
+    mx::set_default_stream(cb::shared_stream(device));
     cb::Generation g = cb::run_generation(*model, job->prompt.data(), job->prompt.size(),
                                           max_new, job->sampling, callback, user);
     job->counters = g.counters;
@@ -99,3 +86,20 @@ cb_status cb_stream_wait(cb_stream* stream, cb_counters* counters) {
 }
 
 }  // extern "C"
+
+namespace cb {
+
+std::mutex& shared_stream_mutex() {
+  static std::mutex m;
+  return m;
+}
+
+mx::Stream shared_stream(mx::Device device) {
+  static std::vector<mx::Stream> streams;  // guarded by shared_stream_mutex()
+  for (const auto& s : streams)
+    if (s.device == device) return s;
+  streams.push_back(mx::new_thread_unsafe_stream(device));
+  return streams.back();
+}
+
+}  // namespace cb

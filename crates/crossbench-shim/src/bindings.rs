@@ -334,6 +334,156 @@ unsafe extern "C" {
 unsafe extern "C" {
     pub fn cb_borrow_floats(src: *const f32, n: usize) -> f32;
 }
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct cb_engine {
+    _unused: [u8; 0],
+}
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct cb_engine_options {
+    pub max_batch: u32,
+    pub fill_to: u32,
+    pub expected_requests: u64,
+    pub admit_timeout_ns: u64,
+}
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    ["Size of cb_engine_options"][::std::mem::size_of::<cb_engine_options>() - 24usize];
+    ["Alignment of cb_engine_options"][::std::mem::align_of::<cb_engine_options>() - 8usize];
+    ["Offset of field: cb_engine_options::max_batch"]
+        [::std::mem::offset_of!(cb_engine_options, max_batch) - 0usize];
+    ["Offset of field: cb_engine_options::fill_to"]
+        [::std::mem::offset_of!(cb_engine_options, fill_to) - 4usize];
+    ["Offset of field: cb_engine_options::expected_requests"]
+        [::std::mem::offset_of!(cb_engine_options, expected_requests) - 8usize];
+    ["Offset of field: cb_engine_options::admit_timeout_ns"]
+        [::std::mem::offset_of!(cb_engine_options, admit_timeout_ns) - 16usize];
+};
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct cb_engine_token {
+    pub request: u64,
+    pub token: i32,
+    pub index: u32,
+    pub finished: u32,
+    pub reserved: u32,
+}
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    ["Size of cb_engine_token"][::std::mem::size_of::<cb_engine_token>() - 24usize];
+    ["Alignment of cb_engine_token"][::std::mem::align_of::<cb_engine_token>() - 8usize];
+    ["Offset of field: cb_engine_token::request"]
+        [::std::mem::offset_of!(cb_engine_token, request) - 0usize];
+    ["Offset of field: cb_engine_token::token"]
+        [::std::mem::offset_of!(cb_engine_token, token) - 8usize];
+    ["Offset of field: cb_engine_token::index"]
+        [::std::mem::offset_of!(cb_engine_token, index) - 12usize];
+    ["Offset of field: cb_engine_token::finished"]
+        [::std::mem::offset_of!(cb_engine_token, finished) - 16usize];
+    ["Offset of field: cb_engine_token::reserved"]
+        [::std::mem::offset_of!(cb_engine_token, reserved) - 20usize];
+};
+pub type cb_request_callback = ::std::option::Option<
+    unsafe extern "C" fn(
+        request: u64,
+        token: i32,
+        index: u64,
+        finished: ::std::os::raw::c_int,
+        user: *mut ::std::os::raw::c_void,
+    ) -> ::std::os::raw::c_int,
+>;
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct cb_engine_stats {
+    pub steps: u64,
+    pub forward_passes: u64,
+    pub evals: u64,
+    pub syncs: u64,
+    pub callbacks: u64,
+    pub generated_tokens: u64,
+    pub prompt_tokens: u64,
+    pub requests_done: u64,
+    pub requests_cancelled: u64,
+    pub admit_wait_ns: u64,
+    pub max_active: u64,
+}
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    ["Size of cb_engine_stats"][::std::mem::size_of::<cb_engine_stats>() - 88usize];
+    ["Alignment of cb_engine_stats"][::std::mem::align_of::<cb_engine_stats>() - 8usize];
+    ["Offset of field: cb_engine_stats::steps"]
+        [::std::mem::offset_of!(cb_engine_stats, steps) - 0usize];
+    ["Offset of field: cb_engine_stats::forward_passes"]
+        [::std::mem::offset_of!(cb_engine_stats, forward_passes) - 8usize];
+    ["Offset of field: cb_engine_stats::evals"]
+        [::std::mem::offset_of!(cb_engine_stats, evals) - 16usize];
+    ["Offset of field: cb_engine_stats::syncs"]
+        [::std::mem::offset_of!(cb_engine_stats, syncs) - 24usize];
+    ["Offset of field: cb_engine_stats::callbacks"]
+        [::std::mem::offset_of!(cb_engine_stats, callbacks) - 32usize];
+    ["Offset of field: cb_engine_stats::generated_tokens"]
+        [::std::mem::offset_of!(cb_engine_stats, generated_tokens) - 40usize];
+    ["Offset of field: cb_engine_stats::prompt_tokens"]
+        [::std::mem::offset_of!(cb_engine_stats, prompt_tokens) - 48usize];
+    ["Offset of field: cb_engine_stats::requests_done"]
+        [::std::mem::offset_of!(cb_engine_stats, requests_done) - 56usize];
+    ["Offset of field: cb_engine_stats::requests_cancelled"]
+        [::std::mem::offset_of!(cb_engine_stats, requests_cancelled) - 64usize];
+    ["Offset of field: cb_engine_stats::admit_wait_ns"]
+        [::std::mem::offset_of!(cb_engine_stats, admit_wait_ns) - 72usize];
+    ["Offset of field: cb_engine_stats::max_active"]
+        [::std::mem::offset_of!(cb_engine_stats, max_active) - 80usize];
+};
+unsafe extern "C" {
+    pub fn cb_engine_new(
+        model: *mut cb_model,
+        options: *const cb_engine_options,
+        out: *mut *mut cb_engine,
+    ) -> cb_status::Type;
+}
+unsafe extern "C" {
+    pub fn cb_engine_free(engine: *mut cb_engine);
+}
+unsafe extern "C" {
+    pub fn cb_engine_submit(
+        engine: *mut cb_engine,
+        request: u64,
+        prompt: *const i32,
+        n: usize,
+        max_new: u32,
+        callback: cb_request_callback,
+        user: *mut ::std::os::raw::c_void,
+    ) -> cb_status::Type;
+}
+unsafe extern "C" {
+    pub fn cb_engine_close(engine: *mut cb_engine) -> cb_status::Type;
+}
+unsafe extern "C" {
+    pub fn cb_engine_step(
+        engine: *mut cb_engine,
+        out: *mut cb_engine_token,
+        cap: usize,
+        n_out: *mut usize,
+        active: *mut usize,
+        done: *mut ::std::os::raw::c_int,
+    ) -> cb_status::Type;
+}
+unsafe extern "C" {
+    pub fn cb_engine_start(engine: *mut cb_engine) -> cb_status::Type;
+}
+unsafe extern "C" {
+    pub fn cb_engine_join(engine: *mut cb_engine) -> cb_status::Type;
+}
+unsafe extern "C" {
+    pub fn cb_engine_get_stats(
+        engine: *const cb_engine,
+        out: *mut cb_engine_stats,
+    ) -> cb_status::Type;
+}
+unsafe extern "C" {
+    pub fn cb_engine_schedule(engine: *const cb_engine, out: *mut u64, cap: usize) -> usize;
+}
 pub mod cb_phase {
     pub type Type = ::std::os::raw::c_uint;
     pub const CB_PHASE_BUILD: Type = 0;
