@@ -104,14 +104,14 @@ func (w *worker) serve(in *bufio.Scanner) {
 			}
 			w.out.Write(w.generate(r))
 		case "serve":
-			t, err := parseServeLine(words[1:])
+			t, err := parseServeLine(line)
 			if err != nil {
-				w.emit(errorLine("CB_ERR_PROTOCOL", fmt.Sprintf("%s in `%s`", err, line)))
+				w.emit(errorLine(err.code, err.message))
 				continue
 			}
 			w.serveTrace(t)
 		default:
-			w.emit(errorLine("CB_ERR_PROTOCOL", fmt.Sprintf("unknown request `%s` (expected `generate` or `quit`) in `%s`", words[0], line)))
+			w.emit(errorLine("CB_ERR_PROTOCOL", fmt.Sprintf("unknown request `%s` (expected `generate`, `serve` or `quit`) in `%s`", words[0], line)))
 		}
 	}
 }

@@ -1,12 +1,16 @@
 package main
 
 // The `serve trace=PATH` request and its trace file (docs/protocol.md
-// "Serving"): read whole before the serve starts, so nothing is parsed or
-// allocated while requests are in flight.
+// "Serving"), read whole before the serve starts, so nothing is parsed or
+// allocated while requests are in flight. The rules and messages are the
+// native runner's (shims/runner/serve_trace.cpp, native_runner.cpp) word for
+// word, so that every in-process worker accepts and rejects the same lines.
 
 import (
 	"fmt"
+	"math"
 	"os"
+	"strconv"
 	"strings"
 )
 
@@ -24,139 +28,134 @@ type trace struct {
 	requests     []traceRequest
 }
 
-// parseServe reads the key=value words after `serve`, with generate's rules
-// and messages (protocol.go): the only key is `trace`.
-func parseServe(words []string) (string, error) {
-	path, seen := "", false
-	for _, w := range words {
-		key, value, found := strings.Cut(w, "=")
-		switch {
-		case !found:
-			return "", fmt.Errorf("`%s` is not key=value", w)
-		case key != "trace":
-			return "", fmt.Errorf("unknown key `%s` (allowed: trace)", key)
-		case seen:
-			return "", fmt.Errorf("repeated key `%s`", key)
-		case value == "":
-			return "", fmt.Errorf("bad value for `trace`: ``")
-		}
-		path, seen = value, true
+// parseServeLine reads a `serve` line (trimmed) and the trace it names. A
+// bad line is CB_ERR_PROTOCOL, a bad trace file CB_ERR_ARGUMENT.
+func parseServeLine(line string) (*trace, *genError) {
+	words := strings.Fields(line)
+	if len(words) != 2 || !strings.HasPrefix(words[1], "trace=") || len(words[1]) == len("trace=") {
+		return nil, &genError{"CB_ERR_PROTOCOL", "`serve` takes exactly one key, trace=PATH, in `" + line + "`"}
 	}
-	if !seen {
-		return "", fmt.Errorf("missing key `trace`")
-	}
-	return path, nil
-}
-
-// parseServeLine reads the words after `serve` and the trace they name.
-func parseServeLine(words []string) (*trace, error) {
-	path, err := parseServe(words)
-	if err != nil {
-		return nil, err
-	}
-	return readTrace(path)
-}
-
-// readTrace loads and checks a trace file; the error names the line.
-func readTrace(path string) (*trace, error) {
+	path := strings.TrimPrefix(words[1], "trace=")
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("bad value for `trace`: `%s`: %v", path, err)
+		return nil, &genError{"CB_ERR_ARGUMENT", "cannot read the trace file " + path}
 	}
 	lines := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
-	t, err := parseTrace(lines)
-	if err != nil {
-		return nil, fmt.Errorf("bad value for `trace`: `%s`: %v", path, err)
+	t, lineno, why := parseTrace(lines)
+	if why != "" {
+		return nil, &genError{"CB_ERR_ARGUMENT", fmt.Sprintf("%s:%d: %s", path, lineno, why)}
 	}
 	return t, nil
 }
 
-// header reads line i as `name VALUE` with VALUE an integer in [min, 2^bits).
-func header(lines []string, i int, name string, bits int, min uint64) (uint64, error) {
-	if i >= len(lines) {
-		return 0, fmt.Errorf("line %d: missing `%s`", i+1, name)
+// traceUint is the reader's integer: 1 to 19 ASCII digits.
+func traceUint(s string) (uint64, bool) {
+	if len(s) == 0 || len(s) > 19 || strings.Trim(s, "0123456789") != "" {
+		return 0, false
 	}
-	words := strings.Split(lines[i], " ")
-	if len(words) != 2 || words[0] != name {
-		return 0, fmt.Errorf("line %d: expected `%s N`, found `%s`", i+1, name, lines[i])
-	}
-	v, ok := parseUint(words[1], bits)
-	if !ok || v < min {
-		return 0, fmt.Errorf("line %d: bad value for `%s`: `%s`", i+1, name, words[1])
-	}
-	return v, nil
+	v, err := strconv.ParseUint(s, 10, 64)
+	return v, err == nil
 }
 
-func parseTrace(lines []string) (*trace, error) {
+// parseTrace returns the trace, or the 1-based line and reason of the first
+// problem.
+func parseTrace(lines []string) (*trace, int, string) {
 	if lines[0] != "crossbench-serve-trace 1" {
-		return nil, fmt.Errorf("line 1: expected `crossbench-serve-trace 1`, found `%s`", lines[0])
+		return nil, 1, "not a crossbench-serve-trace 1 file"
 	}
-	t := &trace{}
-	if len(lines) < 2 {
-		return nil, fmt.Errorf("line 2: missing `arrival`")
-	}
-	switch arrival := lines[1]; {
-	case arrival == "arrival open":
-	case strings.HasPrefix(arrival, "arrival closed "):
-		c, ok := parseUint(strings.TrimPrefix(arrival, "arrival closed "), 32)
-		if !ok || c == 0 {
-			return nil, fmt.Errorf("line 2: bad concurrency in `%s`", arrival)
+	t := &trace{closed: true}
+	var count, timeoutMs uint64
+	lineno := 2
+	for ; lineno <= len(lines); lineno++ {
+		line := lines[lineno-1]
+		words := strings.Fields(line)
+		switch {
+		case len(words) > 0 && words[0] == "request":
+			r, ok := parseTraceRequest(words[1:])
+			if !ok {
+				return nil, lineno, "malformed request line"
+			}
+			if r.id != uint64(len(t.requests)) {
+				return nil, lineno, "request ids must count 0, 1, ..."
+			}
+			t.requests = append(t.requests, r.traceRequest)
+		case len(t.requests) > 0 || !parseHeader(t, words, &count, &timeoutMs):
+			return nil, lineno, "unexpected line `" + line + "`"
 		}
-		t.closed, t.concurrency = true, uint32(c)
-	default:
-		return nil, fmt.Errorf("line 2: expected `arrival closed C` or `arrival open`, found `%s`", arrival)
 	}
-	batch, err := header(lines, 2, "max_batch", 32, 1)
-	if err != nil {
-		return nil, err
+	if t.maxBatch == 0 || timeoutMs == 0 || (t.closed && t.concurrency == 0) {
+		return nil, lineno, "missing arrival, max_batch or admit_timeout_ms"
 	}
-	timeoutMs, err := header(lines, 3, "admit_timeout_ms", 44, 0) // fits ns in 64 bits
-	if err != nil {
-		return nil, err
+	if count != uint64(len(t.requests)) {
+		return nil, lineno, fmt.Sprintf("`requests %d` but %d request lines", count, len(t.requests))
 	}
-	n, err := header(lines, 4, "requests", 32, 1)
-	if err != nil {
-		return nil, err
+	t.admitTimeout = math.MaxUint64
+	if timeoutMs < math.MaxUint64/1_000_000 {
+		t.admitTimeout = timeoutMs * 1_000_000
 	}
-	if uint64(len(lines)-5) != n {
-		return nil, fmt.Errorf("`requests %d` but %d request lines follow", n, len(lines)-5)
-	}
-	t.maxBatch, t.admitTimeout = uint32(batch), timeoutMs*1_000_000
-	t.requests = make([]traceRequest, n)
-	for i := range t.requests {
-		r, err := parseTraceRequest(lines[5+i], uint64(i), t.closed)
-		if err != nil {
-			return nil, fmt.Errorf("line %d: %v", 6+i, err)
-		}
-		t.requests[i] = r
-	}
-	return t, nil
+	return t, 0, ""
 }
 
-// parseTraceRequest reads `request <id> <arrival_ns> <max_new> <prompt>`.
-func parseTraceRequest(line string, id uint64, closed bool) (traceRequest, error) {
-	var r traceRequest
-	w := strings.Split(line, " ")
-	if len(w) != 5 || w[0] != "request" {
-		return r, fmt.Errorf("expected `request <id> <arrival_ns> <max_new> <prompt>`, found `%s`", line)
+// parseHeader reads one line before the requests; false when malformed.
+func parseHeader(t *trace, words []string, count, timeoutMs *uint64) bool {
+	if len(words) < 2 {
+		return false
 	}
-	if got, ok := parseUint(w[1], 64); !ok || got != id {
-		return r, fmt.Errorf("expected request id %d, found `%s`", id, w[1])
+	if words[0] == "arrival" {
+		t.closed = words[1] == "closed"
+		if !t.closed {
+			return words[1] == "open" && len(words) == 2
+		}
+		c, ok := uint64(0), len(words) >= 3
+		if ok {
+			c, ok = traceUint(words[2])
+		}
+		t.concurrency = uint32(c)
+		return ok && c >= 1 && c <= math.MaxUint32
 	}
-	arrival, ok := parseUint(w[2], 64)
-	if !ok {
-		return r, fmt.Errorf("bad arrival_ns `%s`", w[2])
+	v, ok := traceUint(words[1])
+	if !ok || len(words) != 2 {
+		return false
 	}
-	if closed && arrival != 0 {
-		return r, fmt.Errorf("arrival_ns `%s` in a closed loop (must be 0)", w[2])
+	switch words[0] {
+	case "max_batch":
+		t.maxBatch = uint32(v)
+		return v >= 1 && v <= math.MaxUint32
+	case "admit_timeout_ms":
+		*timeoutMs = v
+		return v >= 1
+	case "requests":
+		*count = v
+		return v >= 1
 	}
-	maxNew, ok := parseUint(w[3], 32)
-	if !ok || maxNew == 0 {
-		return r, fmt.Errorf("bad max_new `%s`", w[3])
+	return false
+}
+
+type idRequest struct {
+	id uint64
+	traceRequest
+}
+
+// parseTraceRequest reads `<id> <arrival_ns> <max_new> <prompt>`.
+func parseTraceRequest(w []string) (idRequest, bool) {
+	var r idRequest
+	if len(w) != 4 {
+		return r, false
 	}
-	prompt, ok := parsePrompt(w[4])
-	if !ok {
-		return r, fmt.Errorf("bad prompt `%s`", w[4])
+	id, ok1 := traceUint(w[0])
+	arrival, ok2 := traceUint(w[1])
+	maxNew, ok3 := traceUint(w[2])
+	if !ok1 || !ok2 || !ok3 || maxNew < 1 || maxNew > math.MaxUint32 {
+		return r, false
 	}
-	return traceRequest{arrivalNs: arrival, maxNew: uint32(maxNew), prompt: prompt}, nil
+	parts := strings.Split(w[3], ",")
+	prompt := make([]int32, len(parts))
+	for i, p := range parts {
+		v, ok := traceUint(p)
+		if !ok || v > math.MaxInt32 {
+			return r, false
+		}
+		prompt[i] = int32(v)
+	}
+	return idRequest{id, traceRequest{arrivalNs: arrival, maxNew: uint32(maxNew), prompt: prompt}}, true
 }
