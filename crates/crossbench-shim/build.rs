@@ -72,10 +72,7 @@ fn main() {
     );
     // The Python serving design loads the engine through ctypes.
     let shared = link_shared_lib(&build, &out, &mlx);
-    println!(
-        "cargo:rustc-env=CROSSBENCH_SHIM_SO={}",
-        shared.display()
-    );
+    println!("cargo:rustc-env=CROSSBENCH_SHIM_SO={}", shared.display());
     // The C ABI exercised from C++ alone (tests/native_runner.rs runs it).
     let smoke = link_cpp_exe(&build, &shims, "tests/api_smoke.cpp", &out, &mlx);
     println!("cargo:rustc-env=CROSSBENCH_API_SMOKE={}", smoke.display());
@@ -141,12 +138,19 @@ fn link_shared_lib(build: &cc::Build, out: &Path, mlx: &mlx_locate::MlxInstall) 
     cmd.args(["-shared", "-o"])
         .arg(&so)
         .arg(format!("-L{}", out.display()))
-        .args(["-Wl,--whole-archive", "-lcrossbench_shim", "-Wl,--no-whole-archive"])
+        .args([
+            "-Wl,--whole-archive",
+            "-lcrossbench_shim",
+            "-Wl,--no-whole-archive",
+        ])
         .arg(format!("-L{}", mlx.lib_dir.display()))
         .arg("-lmlx")
         .arg(format!("-Wl,-rpath,{}", mlx.lib_dir.display()));
     let status = cmd.status().expect("cannot run the C++ compiler");
-    assert!(status.success(), "linking libcrossbench_shim.so failed: {cmd:?}");
+    assert!(
+        status.success(),
+        "linking libcrossbench_shim.so failed: {cmd:?}"
+    );
     so
 }
 

@@ -89,6 +89,8 @@ fn mlx_rs_engine(_model: Option<&Path>, _device: &str) -> Result<Box<dyn InProce
 }
 
 pub struct FfiEngine {
+    /// The backend's name (CROSSBENCH_FAULT, CROSSBENCH_SERVE_FAULT address it).
+    backend: String,
     shape: FfiShape,
     dir: PathBuf,
     device: String,
@@ -110,6 +112,7 @@ impl FfiEngine {
         let fault = Fault::from_env(backend);
         let detokenize = std::env::var("CROSSBENCH_DETOKENIZE").is_ok_and(|v| v == "1");
         FfiEngine {
+            backend: backend.to_string(),
             shape,
             dir,
             device,
@@ -131,6 +134,19 @@ fn engine_error(e: ShimError) -> EngineError {
 }
 
 impl InProcessEngine for FfiEngine {
+    fn serve_trace(&mut self, trace: &Path) -> Result<String, EngineError> {
+        if self.shape != FfiShape::Batched {
+            return Err(EngineError::new(
+                codes::UNSUPPORTED,
+                "ffi-token has no serving design (serve: ffi-batched)",
+            ));
+        }
+        let trace = super::ffi_serve::read_trace(trace)
+            .map_err(|e| EngineError::new(codes::ARGUMENT, e))?;
+        let model = loaded(self.model.as_mut())?;
+        Ok(super::ffi_serve::serve_trace(model, &trace, &self.backend))
+    }
+
     fn load(&mut self) -> Result<LoadInfo, EngineError> {
         crossbench_shim::set_device(&self.device).map_err(engine_error)?;
         let start = Instant::now();

@@ -21,6 +21,8 @@ pub mod codes {
     pub const LOAD: &str = "CB_ERR_LOAD";
     pub const GENERATE: &str = "CB_ERR_GENERATE";
     pub const MOCK_FAULT: &str = "CB_ERR_MOCK_FAULT";
+    pub const UNSUPPORTED: &str = "CB_ERR_UNSUPPORTED";
+    pub const ARGUMENT: &str = "CB_ERR_ARGUMENT";
 }
 
 /// One generation request.
@@ -37,6 +39,8 @@ pub struct GenRequest {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Request {
     Generate(GenRequest),
+    /// `serve trace=PATH` (docs/protocol.md, "Serving").
+    Serve(std::path::PathBuf),
     Quit,
 }
 
@@ -44,8 +48,10 @@ pub enum Request {
 pub enum RequestParseError {
     #[error("empty request line")]
     Empty,
-    #[error("unknown request `{0}` (expected `generate` or `quit`)")]
+    #[error("unknown request `{0}` (expected `generate`, `serve` or `quit`)")]
     UnknownVerb(String),
+    #[error("`serve` takes exactly one key, trace=PATH")]
+    BadServe,
     #[error("`{0}` is not key=value")]
     NotKeyValue(String),
     #[error("unknown key `{0}` (allowed: max_new, temperature, top_p, seed, prompt)")]
@@ -65,6 +71,12 @@ impl Request {
             None => Err(RequestParseError::Empty),
             Some("quit") => Ok(Request::Quit),
             Some("generate") => parse_generate(words).map(Request::Generate),
+            Some("serve") => match (words.next(), words.next()) {
+                (Some(w), None) if w.len() > 6 && w.starts_with("trace=") => {
+                    Ok(Request::Serve(w[6..].into()))
+                }
+                _ => Err(RequestParseError::BadServe),
+            },
             Some(other) => Err(RequestParseError::UnknownVerb(other.to_string())),
         }
     }
@@ -73,6 +85,7 @@ impl Request {
     pub fn to_line(&self) -> String {
         match self {
             Request::Quit => "quit".to_string(),
+            Request::Serve(trace) => format!("serve trace={}", trace.display()),
             Request::Generate(g) => {
                 let mut line = format!(
                     "generate max_new={} temperature={} top_p={} seed={} prompt=",
@@ -269,6 +282,14 @@ pub trait InProcessEngine {
         req: &GenRequest,
         on_token: &mut dyn FnMut(u32),
     ) -> Result<GenStats, EngineError>;
+    /// Serves a trace file and returns all its events as text (docs/protocol.md,
+    /// "Serving"). Engines without a serving design refuse it.
+    fn serve_trace(&mut self, _trace: &std::path::Path) -> Result<String, EngineError> {
+        Err(EngineError::new(
+            codes::UNSUPPORTED,
+            "this backend has no serving design (serve: native-cpp, ffi-batched, go-cgo-token, go-cgo-stream)",
+        ))
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -315,6 +336,12 @@ pub fn serve_in_process(
             Ok(Request::Quit) => break,
             Ok(Request::Generate(req)) => {
                 let text = serve_one(engine, &req);
+                emit(&mut output, &text)?;
+            }
+            Ok(Request::Serve(trace)) => {
+                let text = engine
+                    .serve_trace(&trace)
+                    .unwrap_or_else(|e| error_event(&e));
                 emit(&mut output, &text)?;
             }
             Err(e) => {

@@ -8,6 +8,7 @@
 
 mod callback;
 pub mod crossing;
+mod engine;
 mod error;
 mod phases;
 mod view;
@@ -28,6 +29,7 @@ use std::path::Path;
 use std::ptr::NonNull;
 
 pub use callback::Flow;
+pub use engine::{Engine, EngineOptions, EngineStats, ScheduledStep, StepToken};
 use error::check;
 pub use error::{ErrorKind, ShimError};
 pub use phases::PhaseRecording;
@@ -44,6 +46,12 @@ pub fn native_runner_path() -> &'static Path {
 /// (the Go workers link the same archive).
 pub fn shim_lib_dir() -> &'static Path {
     Path::new(env!("CROSSBENCH_SHIM_LIB_DIR"))
+}
+
+/// `libcrossbench_shim.so`: the shim as a shared library, for ctypes (the
+/// Python serving design).
+pub fn shim_so_path() -> &'static Path {
+    Path::new(env!("CROSSBENCH_SHIM_SO"))
 }
 
 /// `libcrossbench_blas.so` (MLX's BLAS imports forwarded to PyPI's
