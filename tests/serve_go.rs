@@ -216,7 +216,16 @@ fn faulted(design: &str, kind: &str, max_new: impl Fn(usize) -> u32 + Copy) -> (
     (clean, bad)
 }
 
-fn assert_only_request_2_failed(design: &str, clean: &Served, bad: &Served, cause: &str) {
+/// Request 2 failed with `cause` after its second token; the others are as
+/// in the clean run. `cancelled`: whether the engine dropped request 2 (not
+/// when its consumer stalled after the engine had sent its last token).
+fn assert_only_request_2_failed(
+    design: &str,
+    runs: (Served, Served),
+    cause: &str,
+    cancelled: bool,
+) {
+    let (clean, bad) = runs;
     assert_eq!(bad.requests.len(), 5, "{design}: every request is written");
     for (r, c) in bad.requests.iter().zip(&clean.requests) {
         if r["id"] == 2 {
@@ -224,36 +233,26 @@ fn assert_only_request_2_failed(design: &str, clean: &Served, bad: &Served, caus
                 .as_str()
                 .unwrap_or_else(|| panic!("{design}: {r}"));
             assert!(err.contains(cause), "{design}: {err}");
-            // What arrived before the fault: the first token only.
-            assert_eq!(
-                r["ids"].as_array().unwrap()[..],
-                c["ids"].as_array().unwrap()[..1]
-            );
+            // What the consumer held: the two tokens up to the fault.
+            let ids = r["ids"].as_array().unwrap();
+            assert_eq!(ids[..], c["ids"].as_array().unwrap()[..2], "{design}");
         } else {
             assert!(r.get("error").is_none(), "{design}: {r}");
             assert_eq!(r["ids"], c["ids"], "{design}: request {}", r["id"]);
         }
     }
-    assert_eq!(
-        u64_of(&bad.served, "requests_cancelled"),
-        1,
-        "{design}: {}",
-        bad.served
-    );
-    assert_eq!(
-        u64_of(&bad.served, "requests_done"),
-        4,
-        "{design}: {}",
-        bad.served
-    );
+    let (c, d) = if cancelled { (1, 4) } else { (0, 5) };
+    let sv = &bad.served;
+    assert_eq!(u64_of(sv, "requests_cancelled"), c, "{design}: {sv}");
+    assert_eq!(u64_of(sv, "requests_done"), d, "{design}: {sv}");
 }
 
 #[test]
 fn a_panicking_consumer_ends_only_its_request() {
     for design in DESIGNS {
         // Request 2 outlives the panic by many steps: cancelled, not done.
-        let (clean, bad) = faulted(design, "panic", |i| if i == 2 { 30 } else { 12 });
-        assert_only_request_2_failed(design, &clean, &bad, "panic in the Go token consumer");
+        let runs = faulted(design, "panic", |i| if i == 2 { 30 } else { 12 });
+        assert_only_request_2_failed(design, runs, "panic in the Go token consumer", true);
     }
 }
 
@@ -261,8 +260,19 @@ fn a_panicking_consumer_ends_only_its_request() {
 fn a_stalled_consumer_is_cancelled_once_its_channel_is_full() {
     for design in DESIGNS {
         // Long enough to fill the stalled request's 64-token channel.
-        let (clean, bad) = faulted(design, "stall", |i| if i == 2 { 80 } else { 10 });
-        assert_only_request_2_failed(design, &clean, &bad, "consumer stalled: 64 tokens unread");
+        let runs = faulted(design, "stall", |i| if i == 2 { 80 } else { 10 });
+        assert_only_request_2_failed(design, runs, "consumer stalled: 64 tokens unread", true);
+    }
+}
+
+#[test]
+fn a_consumer_stalled_with_few_tokens_unread_is_ended_by_the_watchdog() {
+    for design in DESIGNS {
+        // Its channel never fills: the engine finishes the request, and the
+        // stalled consumer's request ends 2 s later (the closed loop goes on).
+        let runs = faulted(design, "stall", |_| 10);
+        let cause = "consumer stalled: its last tokens unread 2 s after the engine sent them";
+        assert_only_request_2_failed(design, runs, cause, false);
     }
 }
 

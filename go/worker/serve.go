@@ -47,10 +47,11 @@ type serveReq struct {
 	tokens       chan int32
 	ids          []int32
 	stamps       []uint64
-	failed       atomic.Bool // the consumer failed: cancel at the next token
-	producerDone atomic.Bool // tokens is closed
-	ended        atomic.Bool // end ran: err and endNs are set
-	submitted    bool        // dispatcher's; read after it returned
+	failed       atomic.Bool   // the consumer failed: cancel at the next token
+	producerDone atomic.Bool   // tokens is closed
+	engineDoneNs atomic.Uint64 // when the engine sent the last token (watchdog)
+	ended        atomic.Bool   // end ran: err and endNs are set
+	submitted    bool          // dispatcher's; read after it returned
 	submitNs     uint64
 	endNs        uint64
 	err          string
@@ -69,6 +70,7 @@ type server struct {
 
 	start      uint64
 	ends       chan *serveReq // buffered for every request: end never blocks
+	finished   chan *serveReq // the engine sent a request's last token (buffered alike)
 	abort      chan struct{}  // closed when the engine failed
 	dispatched chan struct{}  // closed when the dispatcher returned
 	release    chan struct{}  // closed once serving is over: stalled consumers return
@@ -85,7 +87,7 @@ type server struct {
 func newServer(backend string, sh shape, t *trace) *server {
 	n := len(t.requests)
 	s := &server{backend: backend, shape: sh, t: t, reqs: make([]*serveReq, n),
-		ends: make(chan *serveReq, n), abort: make(chan struct{}),
+		ends: make(chan *serveReq, n), finished: make(chan *serveReq, n), abort: make(chan struct{}),
 		dispatched: make(chan struct{}), release: make(chan struct{}), msg: make([]C.char, 1024)}
 	total := 0
 	for _, r := range t.requests {
@@ -114,23 +116,11 @@ func newServer(backend string, sh shape, t *trace) *server {
 			r.user = C.uintptr_t(r.handle)
 		}
 		if faultKind != "" && faultAt == uint64(i) {
-			r.fault = aimFault(faultKind, r)
+			r.fault = faultKind
 		}
 		s.reqs[i] = r
 	}
 	return s
-}
-
-// aimFault returns the fault kind for r. A stall is only seen once the
-// channel is full: a request too short to fill it would finish with tokens
-// unread and never end, so the stall is not injected there (said on stderr).
-func aimFault(kind string, r *serveReq) string {
-	if kind == "stall" && r.maxNew <= channelCap+1 {
-		fmt.Fprintf(os.Stderr, "crossbench-go-worker: request %d has max_new %d, too few to fill its channel (%d): stall not injected\n",
-			r.id, r.maxNew, channelCap)
-		return ""
-	}
-	return kind
 }
 
 func (s *server) free() {
@@ -207,6 +197,8 @@ func (s *server) deliver(r *serveReq, tok int32, finished bool) bool {
 	case r.tokens <- tok:
 		if finished {
 			closeTokens(r)
+			r.engineDoneNs.Store(nowNs())
+			s.finished <- r
 		}
 		return false
 	default:
@@ -228,22 +220,24 @@ func (s *server) consume(r *serveReq) {
 		}
 	}()
 	for tok := range r.tokens {
-		t := nowNs()
-		if r.fault != "" && len(r.ids) == 1 {
+		r.stamps = append(r.stamps, nowNs())
+		r.ids = append(r.ids, tok)
+		if r.fault != "" && len(r.ids) == 2 {
 			injectServeFault(r, s.release)
 			return // stalled until the serve was over
 		}
-		r.ids = append(r.ids, tok)
-		r.stamps = append(r.stamps, t)
 	}
 	s.end(r, "")
 }
 
+// injectServeFault, at the faulted request's second token: panic, or stall
+// (read nothing more until the serve is over; the producer or the watchdog
+// ends the request).
 func injectServeFault(r *serveReq, release chan struct{}) {
 	if r.fault == "panic" {
 		panic(fmt.Sprintf("injected panic in the consumer of request %d at token 1", r.id))
 	}
-	<-release // stall: read nothing more; the producer ends the request
+	<-release
 }
 
 // submit starts r's goroutine, then hands r to the engine (thread-safe). A
@@ -268,8 +262,9 @@ func (s *server) submit(r *serveReq) {
 func (s *server) dispatch() {
 	defer close(s.dispatched)
 	n := len(s.reqs)
-	timer := time.NewTimer(time.Hour)
-	timer.Stop()
+	arrival := time.NewTimer(time.Hour)
+	arrival.Stop()
+	dog := newWatchdog(n)
 	next, ended := 0, 0
 	for ended < n {
 		for next < n && s.due(next, ended) {
@@ -279,16 +274,20 @@ func (s *server) dispatch() {
 			}
 			s.goroutinesPeak = max(s.goroutinesPeak, runtime.NumGoroutine())
 		}
-		var wake <-chan time.Time
+		var arrived <-chan time.Time
 		if !s.t.closed && next < n {
-			timer.Reset(time.Duration(int64(s.start+s.reqs[next].arrivalNs) - int64(nowNs())))
-			wake = timer.C
+			arrival.Reset(time.Duration(int64(s.start+s.reqs[next].arrivalNs) - int64(nowNs())))
+			arrived = arrival.C
 		}
 		select {
 		case <-s.ends:
 			ended++
 			s.goroutinesPeak = max(s.goroutinesPeak, runtime.NumGoroutine())
-		case <-wake:
+		case r := <-s.finished:
+			dog.watch(r)
+		case <-dog.wake():
+			dog.check(s)
+		case <-arrived:
 		case <-s.abort:
 			return
 		}
