@@ -241,7 +241,9 @@ func injectServeFault(r *serveReq, release chan struct{}) {
 }
 
 // submit starts r's goroutine, then hands r to the engine (thread-safe). A
-// rejected request ends at once with the shim's message.
+// rejected request ends at once with the shim's message. The prompt is C
+// memory; s.msg is Go memory that C writes during the call only and holds
+// no Go pointers, which cgo's rules allow (it is pinned for the call).
 func (s *server) submit(r *serveReq) {
 	r.submitted = true
 	r.submitNs = nowNs()

@@ -12,10 +12,13 @@ import (
 )
 
 // The two Go serve designs: who runs the engine's steps and how a token
-// reaches the request's channel. Both run on the worker's main goroutine,
-// which init (main.go) locked to the main thread: the model was loaded
-// there, MLX keeps its streams per OS thread, and cb_last_error is per
-// thread, so the engine's failure is read where it happened.
+// reaches the request's channel. Both drive the engine from the worker's
+// main goroutine, which init (main.go) locked to the main thread. The shim
+// runs every step on its shared MLX stream whatever thread calls, so the
+// lock is not for MLX; it is for cb_last_error, which is per thread (a
+// failed step's or join's message is read on the thread that made the
+// call), and it keeps go-cgo-token's step loop on one OS thread, as a C++
+// caller's loop would be, instead of migrating between steps.
 
 //export goOnRequestToken
 func goOnRequestToken(request C.uint64_t, token C.int32_t, index C.uint64_t, finished C.int,
