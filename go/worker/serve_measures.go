@@ -104,7 +104,8 @@ func (s *server) appendServed(out []byte, st *C.cb_engine_stats, m *serveMeasure
 		{"calls", m.abiCalls}, {"callbacks", uint64(st.callbacks)},
 		{"requests_cancelled", uint64(st.requests_cancelled)},
 		{"admit_wait_ns", uint64(st.admit_wait_ns)}, {"max_active", uint64(st.max_active)},
-		{"serve_ns", serveNs}, {"process_cpu_ns", m.cpuNs}, {"os_threads", m.osThreads},
+		{"serve_ns", serveNs}, {"start_ns", s.start}, // the client's start (open loop: arrivals count from it)
+		{"process_cpu_ns", m.cpuNs}, {"os_threads", m.osThreads},
 		{"peak_rss_bytes", peakRSSBytes()}, {"mlx_peak_bytes", m.mlxPeak},
 		{"prompt_tokens", uint64(st.prompt_tokens)}, {"requests_done", uint64(st.requests_done)},
 		{"cgo_calls", m.cgoCalls}, {"go_callbacks", s.goCallbacks.Load()},
