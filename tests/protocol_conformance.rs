@@ -159,7 +159,7 @@ fn workers(model: &Path) -> Vec<Worker> {
 const BAD: &[(&str, &str)] = &[
     (
         "hello",
-        "unknown request `hello` (expected `generate` or `quit`)",
+        "unknown request `hello` (expected `generate`, `serve`, `serve_open` or `quit`)",
     ),
     (
         "generate max_new=2 prompt=1 junk",

@@ -257,7 +257,7 @@ std::optional<std::string> parse_request(const std::string& line, Request& r) {
   std::string verb, word;
   in >> verb;
   if (verb != "generate")
-    return "unknown request `" + verb + "` (expected `generate`, `serve` or `quit`)";
+    return "unknown request `" + verb + "` (expected `generate`, `serve`, `serve_open` or `quit`)";
   std::set<std::string> seen;
   while (in >> word) {
     auto eq = word.find('=');
@@ -304,6 +304,12 @@ void serve(cb_model* model, uint64_t load_ns) {
     const std::string line = trim(raw);
     if (line.empty()) continue;
     if (line == "quit" || line.rfind("quit ", 0) == 0 || line.rfind("quit\t", 0) == 0) return;
+    if (line.rfind("serve_open", 0) == 0 && (line.size() == 10 || std::isspace(line[10]))) {
+      emit_error("CB_ERR_UNSUPPORTED",
+                 "this worker serves from a trace file (`serve trace=PATH`), not over its pipe "
+                 "(`serve_open`)");
+      continue;
+    }
     if (line.rfind("serve", 0) == 0 && (line.size() == 5 || std::isspace(line[5]))) {
       serve_request(model, line);
       continue;

@@ -2,6 +2,7 @@
 """The python-subprocess backend's worker: mlx-lm's own generation loop behind a line protocol.
 
     .venv/bin/python workers/python/mlx_worker.py --model DIR [--device cpu|gpu]
+                                                  [--engine shim|mlx-lm-batch]
 
 DIR holds config.json and *.safetensors (tokenizer files are not needed: requests carry ids).
 stdin, one request a line (docs/protocol.md; parse errors word for word as crossbench-core's):
@@ -15,9 +16,13 @@ stdout, one JSON event a line, flushed each time (nothing else ever goes to stdo
 All t_ns are time.monotonic_ns() (CLOCK_MONOTONIC), the clock the Rust driver stamps with, so
 the driver can tell pipe latency from generation time. Generation never stops at EOS: it is
 mlx_lm.generate.generate_step, which runs for exactly max_new tokens.
+
+`serve_open ...` starts a serve (docs/protocol.md, "Over the pipe"; serve_worker.py): the
+shim's continuous-batching engine through ctypes ($CROSSBENCH_SHIM_SO; the python-subprocess
+backend), or with --engine mlx-lm-batch mlx-lm's BatchGenerator (the mlx-lm-batch backend,
+also the name CROSSBENCH_FAULT then addresses).
 """
 import os
-import signal
 import sys
 import time
 
@@ -31,9 +36,13 @@ _out = open(os.dup(1), "w", encoding="utf-8", newline="\n")
 os.dup2(2, 1)
 sys.stdout = sys.stderr
 
-# Error codes of crossbench-core's protocol::codes, shared by every worker.
-E_PROTOCOL, E_LOAD, E_GENERATE = "CB_ERR_PROTOCOL", "CB_ERR_LOAD", "CB_ERR_GENERATE"
-E_ARGUMENT = "CB_ERR_ARGUMENT"  # a well-formed request the model cannot serve (the shim's code)
+# The grammar, faults and readings shared with serve_worker.py, found next to this script
+# (also under `python -I`, which leaves the script's folder off sys.path).
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from worker_common import (E_ARGUMENT, E_GENERATE, E_LOAD, E_PROTOCOL, E_UNSUPPORTED, U32_MAX, U64_MAX,  # noqa: E402
+                           BadRequest, fault_from_env, float_value, inject_fault, parse_keyed,
+                           peak_rss_bytes, prompt_ids, uint_value)
+import serve_worker  # noqa: E402
 
 
 def emit(line):
@@ -48,10 +57,6 @@ def emit_error(code, message):
 
 
 import argparse
-import math
-import re
-import struct
-import resource
 from pathlib import Path
 
 import mlx.core as mx
@@ -139,7 +144,17 @@ def _counting_item(self):
     return value
 
 
+def _counting_tolist(self):
+    """mlx-lm's BatchGenerator (mlx-lm-batch) reads a step's tokens back with tolist(): one
+    host read-back, a sync like item(). generate_step never calls it."""
+    global syncs
+    syncs += 1
+    return _tolist(self)
+
+
+_tolist = mx.array.tolist
 mx.eval, mx.async_eval, mx.array.item = _counting_eval, _counting_async_eval, _counting_item
+mx.array.tolist = _counting_tolist
 
 try:
     from mlx_lm.generate import generate_step
@@ -149,74 +164,26 @@ except Exception as e:  # a broken environment is a load failure to the driver
     emit_error(E_LOAD, f"importing mlx_lm: {type(e).__name__}: {e}")
     sys.exit(2)
 
-U32_MAX, U64_MAX = 2**32 - 1, 2**64 - 1
 KEYS = ("max_new", "temperature", "top_p", "seed", "prompt")
-# The number grammar of docs/protocol.md (Rust's u64/f32 parsers): no underscores, no spaces.
-UINT = re.compile(r"\+?[0-9]+")
-FLOAT = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
-
-
-def peak_rss_bytes():
-    """This process's peak RSS so far (macOS reports bytes, Linux KiB)."""
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return rss * (1 if sys.platform == "darwin" else 1024)
-
-
-class BadRequest(Exception):
-    pass
-
-
-def _uint(value, lo, hi):
-    n = int(value) if UINT.fullmatch(value) else None
-    return n if n is not None and lo <= n <= hi else None
-
-
-def _float(value, ok):
-    """Read as a 32-bit float, like Rust's f32 parser: 1e39 overflows (rejected), while
-    3.4028235e38 rounds to the largest f32 (accepted)."""
-    if not FLOAT.fullmatch(value):
-        return None
-    try:
-        x = struct.unpack("f", struct.pack("f", float(value)))[0]
-    except OverflowError:
-        return None
-    return x if math.isfinite(x) and ok(x) else None
 
 
 def parse_value(key, value):
     """The value of one key, or None when it is not valid (docs/protocol.md)."""
     if key == "max_new":
-        return _uint(value, 1, U32_MAX)
+        return uint_value(value, 1, U32_MAX)
     if key == "temperature":
-        return _float(value, lambda t: t >= 0)
+        return float_value(value, lambda t: t >= 0)
     if key == "top_p":
-        return _float(value, lambda p: 0 < p <= 1)
+        return float_value(value, lambda p: 0 < p <= 1)
     if key == "seed":
-        return _uint(value, 0, U64_MAX)
-    ids = [_uint(x, 0, U32_MAX) for x in value.split(",")]
-    return None if None in ids else ids
+        return uint_value(value, 0, U64_MAX)
+    return prompt_ids(value)
 
 
 def parse_generate(words):
     """crossbench-core's Request::parse, with its error messages word for word."""
-    req = {"temperature": 0.0, "top_p": 1.0, "seed": 0}
-    seen = set()
-    for word in words:
-        key, sep, value = word.partition("=")
-        if not sep:
-            raise BadRequest(f"`{word}` is not key=value")
-        if key not in KEYS:
-            raise BadRequest(f"unknown key `{key}` (allowed: {', '.join(KEYS)})")
-        if key in seen:
-            raise BadRequest(f"repeated key `{key}`")
-        seen.add(key)
-        req[key] = parse_value(key, value)
-        if req[key] is None:
-            raise BadRequest(f"bad value for `{key}`: `{value}`")
-    for key in ("max_new", "prompt"):
-        if key not in req:
-            raise BadRequest(f"missing key `{key}`")
-    return req
+    defaults = {"temperature": 0.0, "top_p": 1.0, "seed": 0}
+    return parse_keyed(words, KEYS, parse_value, defaults, ("max_new", "prompt"))
 
 
 class ModelArgumentError(Exception):
@@ -235,8 +202,9 @@ def inject_slowdown_from_env():
 
 
 class Worker:
-    def __init__(self, model, load_ns, vocab_size, stream, detokenizer=None):
+    def __init__(self, model, load_ns, vocab_size, stream, args, detokenizer=None):
         self.model, self.load_ns, self.vocab_size, self.stream = model, load_ns, vocab_size, stream
+        self.args, self.shim = args, None  # the shim and its model: loaded at the first serve
         self.mlx_peak = mx.get_peak_memory()  # process peak so far: the load
         # stream100: the consumer's per-token work, as mlx-lm's stream_generate does it.
         self.detokenizer = detokenizer
@@ -257,7 +225,7 @@ class Worker:
         t_first = t_last = t_start
         n = 0
         detok = self.detokenizer
-        fault_kind, fault_at = fault_from_env()
+        fault_kind, fault_at = fault_from_env(backend_name(self.args))
         inject = inject_slowdown_from_env()
         t_prev = spun = 0
         if detok is not None:
@@ -318,15 +286,29 @@ class Worker:
         )
 
     def serve(self, lines):
+        lines = iter(lines)  # a serve's reader thread goes on from where this loop is
         for line in lines:
             words = line.split()
             if not words:
                 continue
             if words[0] == "quit":
                 return
+            if words[0] == "serve_open":
+                ends = serve_worker.serve(line, words[1:], lines, self.make_engine,
+                                          serve_worker.Pipe(_out), backend_name(self.args))
+                # The engine reset MLX's peak at its start: what it reads now is the serve's.
+                self.mlx_peak = max(self.mlx_peak, mx.get_peak_memory())
+                if ends:
+                    return  # quit or EOF came during the serve
+                continue
+            if words[0] == "serve":
+                emit_error(E_UNSUPPORTED, "this worker serves over its pipe (`serve_open`), "
+                           "not from a trace file (`serve trace=PATH`)")
+                continue
             try:
                 if words[0] != "generate":
-                    raise BadRequest(f"unknown request `{words[0]}` (expected `generate` or `quit`)")
+                    raise BadRequest(f"unknown request `{words[0]}` "
+                                     "(expected `generate`, `serve`, `serve_open` or `quit`)")
                 req = parse_generate(words[1:])
             except BadRequest as e:
                 emit_error(E_PROTOCOL, f"{e} in `{line.strip()}`")
@@ -338,24 +320,21 @@ class Worker:
             except Exception as e:
                 emit_error(E_GENERATE, f"{type(e).__name__}: {e}")
 
+    def make_engine(self, opts, pipe):
+        """The serve's engine (--engine): the shim's through ctypes, or mlx-lm's own."""
+        if self.args.engine == "mlx-lm-batch":
+            return serve_worker.BatchEngine(self.model, self.stream, self.vocab_size, opts, pipe,
+                                            lambda: (evals, syncs, passes), self.mlx_peak)
+        import shim_engine
 
-def fault_from_env():
-    """CROSSBENCH_FAULT="python-subprocess:KIND@N" (tests): KIND kill = SIGKILL itself at
-    token N, hang = stop answering there. Returns (kind, N) or (None, -1)."""
-    spec = os.environ.get("CROSSBENCH_FAULT", "")
-    prefix = "python-subprocess:"
-    if not spec.startswith(prefix) or "@" not in spec:
-        return None, -1
-    kind, _, at = spec[len(prefix):].partition("@")
-    return kind, int(at)
+        if self.shim is None:
+            self.shim = shim_engine.Shim(self.args.model, self.args.device)
+        return shim_engine.ShimEngine(self.shim, opts, pipe, self.mlx_peak)
 
 
-def inject_fault(kind):
-    if kind == "kill":
-        os.kill(os.getpid(), signal.SIGKILL)
-    if kind == "hang":
-        while True:
-            time.sleep(3600)
+def backend_name(args):
+    """The backend this worker stands for: the name CROSSBENCH_FAULT addresses."""
+    return "mlx-lm-batch" if args.engine == "mlx-lm-batch" else "python-subprocess"
 
 
 def count_forward_passes(model):
@@ -390,6 +369,10 @@ def main():
     ap = argparse.ArgumentParser(description="mlx-lm generate_step behind crossbench's line protocol")
     ap.add_argument("--model", required=True, help="directory with config.json and *.safetensors")
     ap.add_argument("--device", default="cpu", choices=("cpu", "gpu"), help="MLX default device")
+    ap.add_argument("--engine", default="shim", choices=("shim", "mlx-lm-batch"),
+                    help="the serve engine (serve_open): shim = the shim's cb_engine through ctypes "
+                    "($CROSSBENCH_SHIM_SO; backend python-subprocess), mlx-lm-batch = mlx-lm's "
+                    "BatchGenerator (backend mlx-lm-batch)")
     args = ap.parse_args()
     device = mx.gpu if args.device == "gpu" else mx.cpu
     if not mx.is_available(device):  # the shim's check and message (shims/src/api.cpp)
@@ -418,7 +401,7 @@ def main():
         f'"peak_rss_bytes":{peak_rss_bytes()},"t_ns":{time.monotonic_ns()}}}\n'
     )
     try:
-        Worker(model, t1 - t0, vocab_size, stream, load_detokenizer(args.model)).serve(sys.stdin)
+        Worker(model, t1 - t0, vocab_size, stream, args, load_detokenizer(args.model)).serve(sys.stdin)
     except BrokenPipeError:  # the driver went away; nothing left to tell it
         return 1
     return 0

@@ -25,6 +25,10 @@ pub mod codes {
     pub const ARGUMENT: &str = "CB_ERR_ARGUMENT";
 }
 
+/// What an in-process worker answers to `serve_open` (the Python designs' verb).
+pub const PIPE_SERVE_UNSUPPORTED: &str =
+    "this worker serves from a trace file (`serve trace=PATH`), not over its pipe (`serve_open`)";
+
 /// One generation request.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GenRequest {
@@ -41,6 +45,8 @@ pub enum Request {
     Generate(GenRequest),
     /// `serve trace=PATH` (docs/protocol.md, "Serving").
     Serve(std::path::PathBuf),
+    /// `serve_open ...`: the pipe designs' serve, not served by in-process workers.
+    ServeOpen,
     Quit,
 }
 
@@ -48,7 +54,7 @@ pub enum Request {
 pub enum RequestParseError {
     #[error("empty request line")]
     Empty,
-    #[error("unknown request `{0}` (expected `generate`, `serve` or `quit`)")]
+    #[error("unknown request `{0}` (expected `generate`, `serve`, `serve_open` or `quit`)")]
     UnknownVerb(String),
     #[error("`serve` takes exactly one key, trace=PATH")]
     BadServe,
@@ -71,6 +77,7 @@ impl Request {
             None => Err(RequestParseError::Empty),
             Some("quit") => Ok(Request::Quit),
             Some("generate") => parse_generate(words).map(Request::Generate),
+            Some("serve_open") => Ok(Request::ServeOpen),
             Some("serve") => match (words.next(), words.next()) {
                 (Some(w), None) if w.len() > 6 && w.starts_with("trace=") => {
                     Ok(Request::Serve(w[6..].into()))
@@ -86,6 +93,7 @@ impl Request {
         match self {
             Request::Quit => "quit".to_string(),
             Request::Serve(trace) => format!("serve trace={}", trace.display()),
+            Request::ServeOpen => "serve_open".to_string(),
             Request::Generate(g) => {
                 let mut line = format!(
                     "generate max_new={} temperature={} top_p={} seed={} prompt=",
@@ -337,6 +345,10 @@ pub fn serve_in_process(
             Ok(Request::Generate(req)) => {
                 let text = serve_one(engine, &req);
                 emit(&mut output, &text)?;
+            }
+            Ok(Request::ServeOpen) => {
+                let err = EngineError::new(codes::UNSUPPORTED, PIPE_SERVE_UNSUPPORTED);
+                emit(&mut output, &error_event(&err))?;
             }
             Ok(Request::Serve(trace)) => {
                 let text = engine
