@@ -303,3 +303,67 @@ fn an_open_loop_serves_every_request_at_its_arrival() {
         assert_eq!(u64_of(&s.served, "requests_done"), 6, "{design}");
     }
 }
+
+/// Every error event a worker writes for `lines` (each bad line yields one).
+fn errors_for(mut cmd: Command, name: &str, lines: &[String]) -> Vec<(String, String)> {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("starting {name}: {e}"));
+    let mut stdin = child.stdin.take().unwrap();
+    writeln!(stdin, "{}\nquit", lines.join("\n")).unwrap();
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|e| e["ev"] == "error")
+        .map(|e| {
+            (
+                e["code"].as_str().unwrap().into(),
+                e["message"].as_str().unwrap().into(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn bad_serve_lines_are_answered_as_the_native_runner_answers_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("tiny");
+    make_tiny(&model);
+    let bad_trace = dir.path().join("bad.txt");
+    std::fs::write(
+        &bad_trace,
+        "crossbench-serve-trace 1\narrival closed 2\nrequests 1\nrequest 0 0 5 1\n",
+    )
+    .unwrap();
+    let lines: Vec<String> = [
+        "serve".to_string(),
+        "serve trace=".into(),
+        "serve foo=1".into(),
+        "serve trace=a trace=b".into(),
+        "serve trace=/nonexistent/trace.txt".into(),
+        format!("serve trace={}", bad_trace.display()),
+        "serve_open max_batch=1".into(),
+        "hello".into(),
+    ]
+    .into();
+    let expected = errors_for(native_cmd(&model), "native-cpp", &lines);
+    assert_eq!(expected.len(), lines.len(), "{expected:?}");
+    let worker = go_worker();
+    for design in DESIGNS {
+        let got = errors_for(go_cmd(&worker, design, &model), design, &lines);
+        assert_eq!(got, expected, "{design}");
+    }
+    // go-cgo-batched has no serving design: it says so before reading the trace.
+    let got = errors_for(
+        go_cmd(&worker, "go-cgo-batched", &model),
+        "go-cgo-batched",
+        &lines[4..5],
+    );
+    assert_eq!(got[0].0, "CB_ERR_UNSUPPORTED", "{got:?}");
+}

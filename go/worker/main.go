@@ -104,14 +104,11 @@ func (w *worker) serve(in *bufio.Scanner) {
 			}
 			w.out.Write(w.generate(r))
 		case "serve":
-			t, err := parseServeLine(line)
-			if err != nil {
-				w.emit(errorLine(err.code, err.message))
-				continue
-			}
-			w.serveTrace(t)
+			w.serveRequest(line)
+		case "serve_open": // the pipe designs' verb (docs/protocol.md)
+			w.emit(errorLine("CB_ERR_UNSUPPORTED", "this worker serves from a trace file (`serve trace=PATH`), not over its pipe (`serve_open`)"))
 		default:
-			w.emit(errorLine("CB_ERR_PROTOCOL", fmt.Sprintf("unknown request `%s` (expected `generate`, `serve` or `quit`) in `%s`", words[0], line)))
+			w.emit(errorLine("CB_ERR_PROTOCOL", fmt.Sprintf("unknown request `%s` (expected `generate`, `serve`, `serve_open` or `quit`) in `%s`", words[0], line)))
 		}
 	}
 }

@@ -12,11 +12,20 @@ import (
 	"unsafe"
 )
 
-// serveTrace answers one `serve` request: serve the whole trace, then write
-// every event (nothing is written while serving).
-func (w *worker) serveTrace(t *trace) {
-	if w.shape == batched {
-		w.emit(errorLine("CB_ERR_UNSUPPORTED", w.backend+" has no serve design (the Go serve designs are go-cgo-stream and go-cgo-token)"))
+// serveRequest answers one `serve` line: serve the whole trace, then write
+// every event (nothing is written while serving). The checks come in the
+// Rust workers' order: the line, the backend, the trace file.
+func (w *worker) serveRequest(line string) {
+	path, err := serveTracePath(line)
+	if err == nil && w.shape == batched {
+		err = &genError{"CB_ERR_UNSUPPORTED", w.backend + " has no serving design (serve: go-cgo-stream, go-cgo-token)"}
+	}
+	var t *trace
+	if err == nil {
+		t, err = readTrace(path)
+	}
+	if err != nil {
+		w.emit(errorLine(err.code, err.message))
 		return
 	}
 	s := newServer(w.backend, w.shape, t)

@@ -28,14 +28,17 @@ type trace struct {
 	requests     []traceRequest
 }
 
-// parseServeLine reads a `serve` line (trimmed) and the trace it names. A
-// bad line is CB_ERR_PROTOCOL, a bad trace file CB_ERR_ARGUMENT.
-func parseServeLine(line string) (*trace, *genError) {
+// serveTracePath reads a `serve` line (trimmed): its one key, trace=PATH.
+func serveTracePath(line string) (string, *genError) {
 	words := strings.Fields(line)
 	if len(words) != 2 || !strings.HasPrefix(words[1], "trace=") || len(words[1]) == len("trace=") {
-		return nil, &genError{"CB_ERR_PROTOCOL", "`serve` takes exactly one key, trace=PATH, in `" + line + "`"}
+		return "", &genError{"CB_ERR_PROTOCOL", "`serve` takes exactly one key, trace=PATH, in `" + line + "`"}
 	}
-	path := strings.TrimPrefix(words[1], "trace=")
+	return strings.TrimPrefix(words[1], "trace="), nil
+}
+
+// readTrace reads and checks a trace file (CB_ERR_ARGUMENT when it is bad).
+func readTrace(path string) (*trace, *genError) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, &genError{"CB_ERR_ARGUMENT", "cannot read the trace file " + path}
