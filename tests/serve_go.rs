@@ -3,7 +3,9 @@
 //! go-cgo-token (engine stepped from a goroutine) serve one closed-loop trace
 //! with the same step schedule and the same ids per request as the native
 //! runner (the floor); a consumer that panics or stalls ends its own request
-//! with an error while the others finish and everything is still written.
+//! with an error while the others finish and everything is still written; a
+//! failed engine is an error after the requests so far; bad `serve` lines are
+//! answered as the native runner answers them.
 
 mod common;
 
@@ -304,8 +306,8 @@ fn an_open_loop_serves_every_request_at_its_arrival() {
     }
 }
 
-/// Every error event a worker writes for `lines` (each bad line yields one).
-fn errors_for(mut cmd: Command, name: &str, lines: &[String]) -> Vec<(String, String)> {
+/// Every event a worker writes for `lines` (after `loaded`).
+fn events_for(mut cmd: Command, name: &str, lines: &[String]) -> Vec<Value> {
     let mut child = cmd
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -316,10 +318,18 @@ fn errors_for(mut cmd: Command, name: &str, lines: &[String]) -> Vec<(String, St
     writeln!(stdin, "{}\nquit", lines.join("\n")).unwrap();
     drop(stdin);
     let out = child.wait_with_output().unwrap();
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+    assert!(out.status.success(), "{name}: {}", out.status);
+    let text = String::from_utf8(out.stdout).unwrap();
+    text.lines()
+        .skip(1)
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// The (code, message) of every error event (each bad line yields one).
+fn errors_for(cmd: Command, name: &str, lines: &[String]) -> Vec<(String, String)> {
+    events_for(cmd, name, lines)
+        .iter()
         .filter(|e| e["ev"] == "error")
         .map(|e| {
             (
@@ -328,6 +338,52 @@ fn errors_for(mut cmd: Command, name: &str, lines: &[String]) -> Vec<(String, St
             )
         })
         .collect()
+}
+
+#[test]
+fn a_failed_engine_is_an_error_after_the_requests_measured_so_far() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("tiny");
+    make_tiny(&model);
+    // Request 0's consumer stalls with its tokens sent: the closed loop cannot
+    // resubmit before the engine's 500 ms admission timeout.
+    let text = std::fs::read_to_string(write_trace(dir.path(), 6, |_| 10)).unwrap();
+    let trace = dir.path().join("timeout.txt");
+    std::fs::write(
+        &trace,
+        text.replace("admit_timeout_ms 30000", "admit_timeout_ms 500"),
+    )
+    .unwrap();
+    let worker = go_worker();
+    for design in DESIGNS {
+        let mut cmd = go_cmd(&worker, design, &model);
+        cmd.env("CROSSBENCH_SERVE_FAULT", format!("{design}:stall@0"));
+        let line = format!("serve trace={}", trace.display());
+        let ev = events_for(cmd, design, &[line]);
+        // Requests 1 and 2 finish; 3 and 4 wait in the queue with no 0 to
+        // complete the batch of 3.
+        let (last, requests) = ev.split_last().unwrap();
+        assert!(
+            requests.iter().all(|e| e["ev"] == "request"),
+            "{design}: {ev:?}"
+        );
+        assert_eq!(requests.len(), 5, "{design}: the submitted requests");
+        assert_eq!(
+            (&last["ev"], &last["code"]),
+            (&"error".into(), &"CB_ERR_RUNTIME".into())
+        );
+        let error = |r: &Value| r["error"].as_str().unwrap_or("").to_string();
+        assert!(error(&requests[0]).contains("consumer stalled"), "{design}");
+        for r in &requests[1..3] {
+            assert_eq!(error(r), "", "{design}: {r}");
+        }
+        for r in &requests[3..] {
+            assert!(
+                error(r).starts_with("engine failed: CB_ERR_RUNTIME"),
+                "{design}: {r}"
+            );
+        }
+    }
 }
 
 #[test]

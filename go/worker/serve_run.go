@@ -61,6 +61,13 @@ func (s *server) run() (*genError, *serveMeasures) {
 	m.goroutinesEnd = runtime.NumGoroutine() // a stalled consumer is still one
 	close(s.release)
 	s.consumers.Wait() // every ids/stamps write happens before the render
+	for _, r := range s.reqs {
+		// Only after a failed engine: the dispatcher left before this
+		// stalled consumer's request could end.
+		if r.submitted && !r.ended.Load() {
+			s.end(r, "consumer stalled: its last tokens unread when the engine failed")
+		}
+	}
 	m.after()
 	m.mlxPeak = uint64(C.cb_mlx_peak_memory())
 	return engineErr, m
