@@ -46,3 +46,29 @@ cb_status cbgo_stream_wait(cb_stream* stream, cb_counters* counters, char* msg, 
   }
   return s;
 }
+
+int cbgo_on_request_token(uint64_t request, int32_t token, uint64_t index, int finished,
+                          void* user) {
+  return goOnRequestToken(request, token, index, finished, (uintptr_t)user);
+}
+
+int cbgo_cancel_flag(uint64_t request, int32_t token, uint64_t index, int finished, void* user) {
+  (void)request, (void)token, (void)index, (void)finished;
+  // Written between steps by the goroutine that steps the engine, read here
+  // during a step on that same (locked) thread: program order, no race.
+  return *(const volatile uint8_t*)user;
+}
+
+cb_status cbgo_engine_submit(cb_engine* engine, uint64_t request, const int32_t* prompt,
+                             size_t n, uint32_t max_new, cb_request_callback callback,
+                             uintptr_t user, char* msg, size_t cap) {
+  cb_status s = cb_engine_submit(engine, request, prompt, n, max_new, callback, (void*)user);
+  if (cap > 0) {
+    msg[0] = '\0';
+    if (s != CB_OK) {
+      strncpy(msg, cb_last_error(), cap - 1);
+      msg[cap - 1] = '\0';
+    }
+  }
+  return s;
+}

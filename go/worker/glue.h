@@ -16,3 +16,20 @@ cb_status cbgo_generate_start(cb_model* model, const int32_t* prompt, size_t n, 
 // cb_stream_wait, with the failure's message copied out in the same call: the
 // waiting goroutine is not locked to a thread, and cb_last_error is per thread.
 cb_status cbgo_stream_wait(cb_stream* stream, cb_counters* counters, char* msg, size_t cap);
+
+// ---- Serving (docs/protocol.md "Serving") ----
+// go-cgo-stream's request callback: the engine's C++ thread calls it per
+// token; it calls the exported goOnRequestToken (serve_stream.go), which
+// recovers every Go panic. user is the request's runtime/cgo.Handle.
+int cbgo_on_request_token(uint64_t request, int32_t token, uint64_t index, int finished,
+                          void* user);
+// go-cgo-token's request callback, pure C: returns the request's cancel flag
+// (*user, one byte of C memory). It never enters Go; it exists only because
+// the engine's one way to drop a request is a callback's non-zero return.
+int cbgo_cancel_flag(uint64_t request, int32_t token, uint64_t index, int finished, void* user);
+// cb_engine_submit with the failure's message copied out in the same call:
+// the submitting goroutine is not locked to a thread, and cb_last_error is
+// per thread. user travels as an integer (a cgo.Handle or a C pointer).
+cb_status cbgo_engine_submit(cb_engine* engine, uint64_t request, const int32_t* prompt,
+                             size_t n, uint32_t max_new, cb_request_callback callback,
+                             uintptr_t user, char* msg, size_t cap);

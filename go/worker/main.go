@@ -1,6 +1,7 @@
 // The Go worker of crossbench: serves go-cgo-token, go-cgo-batched and
 // go-cgo-stream over the worker protocol (docs/protocol.md), driving the C++
-// shim through cgo. Built by crossbench on first use (src/go_build.rs).
+// shim through cgo; `serve` runs a request trace through the shim's serving
+// engine (serve*.go) for go-cgo-stream and go-cgo-token. Built by crossbench on first use (src/go_build.rs).
 package main
 
 /*
@@ -102,8 +103,12 @@ func (w *worker) serve(in *bufio.Scanner) {
 				continue
 			}
 			w.out.Write(w.generate(r))
+		case "serve":
+			w.serveRequest(line)
+		case "serve_open": // the pipe designs' verb (docs/protocol.md)
+			w.emit(errorLine("CB_ERR_UNSUPPORTED", "this worker serves from a trace file (`serve trace=PATH`), not over its pipe (`serve_open`)"))
 		default:
-			w.emit(errorLine("CB_ERR_PROTOCOL", fmt.Sprintf("unknown request `%s` (expected `generate` or `quit`) in `%s`", words[0], line)))
+			w.emit(errorLine("CB_ERR_PROTOCOL", fmt.Sprintf("unknown request `%s` (expected `generate`, `serve`, `serve_open` or `quit`) in `%s`", words[0], line)))
 		}
 	}
 }
