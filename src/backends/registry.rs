@@ -151,6 +151,9 @@ impl Backend for PythonSubprocess {
             StampSource::DriverReceipt,
         )?;
         spec.env.push(("HF_HUB_OFFLINE".into(), "1".into()));
+        // The shim's engine for python-subprocess's serving design (ctypes).
+        let shim = crossbench_shim::shim_so_path().display().to_string();
+        spec.env.push(("CROSSBENCH_SHIM_SO".into(), shim));
         Ok(spec)
     }
 }
