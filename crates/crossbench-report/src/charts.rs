@@ -16,7 +16,10 @@ pub use crate::chart_guard::svg_or_note;
 use crate::chart_guard::{check, span, TINY};
 use crate::ReportError;
 
+mod load_curves;
 mod stacked;
+
+pub use load_curves::load_curves;
 pub use stacked::{stacked_percent_bars, StackPart};
 
 /// Chart size in SVG user units; the page scales it to its column width.

@@ -25,6 +25,7 @@ pub mod load;
 mod run_design;
 mod run_metadata;
 mod run_page;
+mod serve_section;
 pub mod sweep;
 pub mod view;
 

@@ -26,6 +26,13 @@ pub fn render_run(
 ) -> Result<String, ReportError> {
     let view = RunView::new(results);
     let mut body = header(&view);
+    if results.serve.is_some() {
+        // A serve run has its own tables; the single-stream sections would be empty rows.
+        body.push_str(&crate::serve_section::section(results)?);
+        body.push_str(&crate::run_metadata::metadata(&view));
+        let title = format!("crossbench {} — {}", results.scenario.name, results.run_id);
+        return Ok(html::page(&title, &body));
+    }
     body.push_str(&warnings(&view));
     body.push_str(&headline(&view));
     body.push_str(&crate::run_design::resolution_html(results));

@@ -1,7 +1,7 @@
 //! summary.md of a serve run: per load point a throughput–latency table
 //! (one row per design), or for a sweep one table per design over the grid,
-//! each row with the paired per-rep ratios vs native-cpp and their 95%
-//! intervals; then the equal-work verdicts, loudly when one fails.
+//! each row with the paired per-rep ratios vs native-cpp and their
+//! distribution-free intervals (with their confidence where below 95%); then the equal-work verdicts, loudly when one fails.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -26,7 +26,7 @@ pub(super) fn serve_section(md: &mut String, s: &ServeResults) {
     );
     let _ = writeln!(
         md,
-        "Medians over reps (each rep: every design once, fresh worker, Williams order). SLO: TTFT ≤ {} ms and TPOT ≤ {} ms. Ratios vs {}: median of the per-rep paired ratio [95% distribution-free interval]; warm-up requests excluded. CPU = worker process CPU during the serve (pipe designs: + the driver as client).\n",
+        "Medians over reps (each rep: every design once, fresh worker, Williams order). SLO: TTFT ≤ {} ms and TPOT ≤ {} ms. Ratios vs {}: median of the per-rep paired ratio [distribution-free interval, 95% where the reps allow; its confidence follows when lower]; warm-up requests excluded. CPU = worker process CPU during the serve (pipe designs: + the driver as client).\n",
         s.slo.ttft_ms,
         s.slo.tpot_ms,
         md_text(&s.floor)
@@ -129,6 +129,10 @@ fn ratio_cell(map: &BTreeMap<String, Interval>, key: &str) -> String {
                 fmt_pct_change(ci.estimate),
                 ci.samples
             )
+        }
+        // Few reps cannot reach 95% (3 reps: min-max, 75%): say what it is.
+        Some(ci) if ci.confidence < crate::overhead::REPORT_CONFIDENCE - 1e-9 => {
+            format!("{} ({:.0}% conf.)", fmt_ratio_ci(ci), 100.0 * ci.confidence)
         }
         Some(ci) => fmt_ratio_ci(ci),
     }
