@@ -73,7 +73,32 @@ pub fn section(results: &BenchResults) -> Result<String, ReportError> {
     for point in &serve.points {
         out.push_str(&point_table(point, &serve.floor));
     }
+    out.push_str(&claims(serve));
     Ok(out)
+}
+
+/// The design note's claims under load, as core judges them.
+fn claims(serve: &ServeResults) -> String {
+    let rows = crossbench_core::serve::claims::judge(serve);
+    if rows.is_empty() {
+        return String::new();
+    }
+    let mut t = String::from(
+        "<h3 id=\"serve-claims\">The design note's claims under load</h3>\n<table>\n\
+         <tr><th>claim</th><th>design</th><th>load</th><th>measured</th><th>verdict</th></tr>\n",
+    );
+    for r in rows {
+        let _ = writeln!(
+            t,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            escape(r.claim),
+            escape(&r.design),
+            escape(&r.point),
+            escape(&r.measured),
+            escape(&r.verdict)
+        );
+    }
+    t + "</table>\n"
 }
 
 fn figure(id: &str, series: &[Series], chart: Result<String, ReportError>) -> String {

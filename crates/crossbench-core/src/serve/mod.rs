@@ -9,6 +9,7 @@
 //! `crate::results::serve`.
 
 pub mod analysis;
+pub mod claims;
 pub mod equality;
 pub mod events;
 pub mod inprocess;

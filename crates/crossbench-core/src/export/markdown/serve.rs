@@ -48,6 +48,32 @@ pub(super) fn serve_section(md: &mut String, s: &ServeResults) {
         verdict(md, &p.label, "token ids per request", &p.ids_check);
     }
     md.push('\n');
+    claims_table(md, s);
+}
+
+/// The design note's claims under load (crate::serve::claims).
+fn claims_table(md: &mut String, s: &ServeResults) {
+    let rows = crate::serve::claims::judge(s);
+    if rows.is_empty() {
+        return;
+    }
+    let _ = writeln!(md, "### The design note's claims under load\n");
+    let _ = writeln!(
+        md,
+        "| claim | design | load | measured | verdict |\n|---|---|---|---|---|"
+    );
+    for r in rows {
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} | {} |",
+            md_text(r.claim),
+            md_text(&r.design),
+            md_text(&r.point),
+            md_text(&r.measured),
+            md_text(&r.verdict)
+        );
+    }
+    md.push('\n');
 }
 
 /// A sweep: one table per design, one row per load point.
