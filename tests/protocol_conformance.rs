@@ -8,7 +8,7 @@ mod common;
 use common::{crossbench_cmd, root, venv_python};
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 
 struct Worker {
@@ -93,30 +93,6 @@ impl Worker {
     }
 }
 
-fn make_tiny(dir: &Path) {
-    let out = crossbench_cmd()
-        .args(["model", "make", "--preset", "tiny", "--dtype", "float32"])
-        .args(["--seed", "0", "--out", dir.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// The Go worker, built (once per change) by `crossbench go-worker`.
-fn go_worker_path() -> PathBuf {
-    let out = crossbench_cmd().arg("go-worker").output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
-}
-
 fn workers(model: &Path) -> Vec<Worker> {
     let m = model.to_str().unwrap();
     let rust = |backend: &str| {
@@ -137,7 +113,7 @@ fn workers(model: &Path) -> Vec<Worker> {
     let mut python = Command::new(venv_python());
     python.arg(root().join("workers/python/mlx_worker.py"));
     python.args(["--model", m, "--device", "cpu"]);
-    let go_worker = go_worker_path();
+    let go_worker = common::go_worker_path();
     let go = |backend: &str| {
         let mut c = Command::new(&go_worker);
         c.args(["--backend", backend, "--model", m, "--device", "cpu"]);
@@ -249,7 +225,7 @@ const GOOD: &[&str] = &[
 #[test]
 fn every_worker_answers_every_line_alike() {
     let dir = tempfile::tempdir().unwrap();
-    make_tiny(dir.path());
+    common::make_tiny(dir.path());
     let mut all = workers(dir.path());
     for (line, message) in BAD {
         for w in all.iter_mut() {
@@ -293,7 +269,7 @@ fn every_worker_answers_every_line_alike() {
 #[test]
 fn ffi_token_reports_the_crossings_the_shim_counted() {
     let dir = tempfile::tempdir().unwrap();
-    make_tiny(dir.path());
+    common::make_tiny(dir.path());
     let calls = |extra: bool| {
         let mut c = crossbench_cmd();
         c.args(["worker", "--backend", "ffi-token", "--device", "cpu"]);

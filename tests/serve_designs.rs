@@ -5,7 +5,6 @@
 
 mod common;
 
-use common::crossbench;
 use serde_json::Value;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -18,15 +17,7 @@ request 6 0 4 17\n";
 
 fn tiny_model(dir: &Path) -> PathBuf {
     let out = dir.join("tiny");
-    let o = crossbench(&[
-        "model",
-        "make",
-        "--preset",
-        "tiny",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    common::make_tiny(&out);
     out
 }
 

@@ -9,37 +9,12 @@
 
 mod common;
 
-use common::crossbench_cmd;
 use serde_json::Value;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 const DESIGNS: [&str; 2] = ["go-cgo-stream", "go-cgo-token"];
-
-fn make_tiny(dir: &Path) {
-    let out = crossbench_cmd()
-        .args(["model", "make", "--preset", "tiny", "--dtype", "float32"])
-        .args(["--seed", "0", "--out", dir.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// The Go worker, built (once per change) by `crossbench go-worker`.
-fn go_worker() -> PathBuf {
-    let out = crossbench_cmd().arg("go-worker").output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
-}
 
 /// A closed-loop trace (C = 3, max_batch 4): prompts and lengths differ per
 /// request, so requests join and leave at different steps.
@@ -140,10 +115,10 @@ fn u64_of(v: &Value, key: &str) -> u64 {
 fn both_go_designs_serve_the_trace_with_the_floors_schedule_and_ids() {
     let dir = tempfile::tempdir().unwrap();
     let model = dir.path().join("tiny");
-    make_tiny(&model);
+    common::make_tiny(&model);
     let n = 8;
     let trace = write_trace(dir.path(), n, |i| 6 + 3 * (i as u32 % 4));
-    let worker = go_worker();
+    let worker = common::go_worker_path();
     let floor = serve(native_cmd(&model), "native-cpp", &trace, None);
     assert_eq!(floor.requests.len(), n);
     for design in DESIGNS {
@@ -209,9 +184,9 @@ fn both_go_designs_serve_the_trace_with_the_floors_schedule_and_ids() {
 fn faulted(design: &str, kind: &str, max_new: impl Fn(usize) -> u32 + Copy) -> (Served, Served) {
     let dir = tempfile::tempdir().unwrap();
     let model = dir.path().join("tiny");
-    make_tiny(&model);
+    common::make_tiny(&model);
     let trace = write_trace(dir.path(), 5, max_new);
-    let worker = go_worker();
+    let worker = common::go_worker_path();
     let clean = serve(go_cmd(&worker, design, &model), design, &trace, None);
     let spec = format!("{design}:{kind}@2");
     let bad = serve(go_cmd(&worker, design, &model), design, &trace, Some(&spec));
@@ -282,7 +257,7 @@ fn a_consumer_stalled_with_few_tokens_unread_is_ended_by_the_watchdog() {
 fn an_open_loop_serves_every_request_at_its_arrival() {
     let dir = tempfile::tempdir().unwrap();
     let model = dir.path().join("tiny");
-    make_tiny(&model);
+    common::make_tiny(&model);
     let mut text =
         "crossbench-serve-trace 1\narrival open\nmax_batch 4\nadmit_timeout_ms 30000\nrequests 6\n"
             .to_string();
@@ -291,7 +266,7 @@ fn an_open_loop_serves_every_request_at_its_arrival() {
     }
     let trace = dir.path().join("open.txt");
     std::fs::write(&trace, text).unwrap();
-    let worker = go_worker();
+    let worker = common::go_worker_path();
     for design in DESIGNS {
         let s = serve(go_cmd(&worker, design, &model), design, &trace, None);
         // Arrivals 20 ms apart from the client's start (served.start_ns):
@@ -344,7 +319,7 @@ fn errors_for(cmd: Command, name: &str, lines: &[String]) -> Vec<(String, String
 fn a_failed_engine_is_an_error_after_the_requests_measured_so_far() {
     let dir = tempfile::tempdir().unwrap();
     let model = dir.path().join("tiny");
-    make_tiny(&model);
+    common::make_tiny(&model);
     // Request 0's consumer stalls with its tokens sent: the closed loop cannot
     // resubmit before the engine's 500 ms admission timeout.
     let text = std::fs::read_to_string(write_trace(dir.path(), 6, |_| 10)).unwrap();
@@ -354,7 +329,7 @@ fn a_failed_engine_is_an_error_after_the_requests_measured_so_far() {
         text.replace("admit_timeout_ms 30000", "admit_timeout_ms 500"),
     )
     .unwrap();
-    let worker = go_worker();
+    let worker = common::go_worker_path();
     for design in DESIGNS {
         let mut cmd = go_cmd(&worker, design, &model);
         cmd.env("CROSSBENCH_SERVE_FAULT", format!("{design}:stall@0"));
@@ -390,7 +365,7 @@ fn a_failed_engine_is_an_error_after_the_requests_measured_so_far() {
 fn bad_serve_lines_are_answered_as_the_native_runner_answers_them() {
     let dir = tempfile::tempdir().unwrap();
     let model = dir.path().join("tiny");
-    make_tiny(&model);
+    common::make_tiny(&model);
     let bad_trace = dir.path().join("bad.txt");
     std::fs::write(
         &bad_trace,
@@ -410,7 +385,7 @@ fn bad_serve_lines_are_answered_as_the_native_runner_answers_them() {
     .into();
     let expected = errors_for(native_cmd(&model), "native-cpp", &lines);
     assert_eq!(expected.len(), lines.len(), "{expected:?}");
-    let worker = go_worker();
+    let worker = common::go_worker_path();
     for design in DESIGNS {
         let got = errors_for(go_cmd(&worker, design, &model), design, &lines);
         assert_eq!(got, expected, "{design}");

@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{crossbench_cmd, root, venv_python};
+use common::{root, venv_python};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
@@ -38,19 +38,6 @@ fn write_trace(path: &Path) {
         t += &format!("request {i} 0 {max_new} {prompt}\n");
     }
     std::fs::write(path, t).unwrap();
-}
-
-fn make_tiny(dir: &Path) {
-    let out = crossbench_cmd()
-        .args(["model", "make", "--preset", "tiny", "--dtype", "float32"])
-        .args(["--seed", "0", "--out", dir.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 /// libcrossbench_shim.so, which crates/crossbench-shim's build script links
@@ -255,7 +242,7 @@ fn native_serve(model: &Path, trace: &Path) -> Served {
 #[test]
 fn python_subprocess_serves_the_native_runners_ids_and_steps() {
     let dir = tempfile::tempdir().unwrap();
-    make_tiny(dir.path());
+    common::make_tiny(dir.path());
     let trace = dir.path().join("trace.txt");
     write_trace(&trace);
     let (py, served) = serve_over_pipe(python_worker(dir.path(), "shim", None));
@@ -281,7 +268,7 @@ fn python_subprocess_serves_the_native_runners_ids_and_steps() {
 #[test]
 fn mlx_lm_batch_serves_every_request_in_full() {
     let dir = tempfile::tempdir().unwrap();
-    make_tiny(dir.path());
+    common::make_tiny(dir.path());
     let (got, served) = serve_over_pipe(python_worker(dir.path(), "mlx-lm-batch", None));
     let served = served.expect("mlx-lm-batch ends its serve with `served`");
     assert_eq!(served["engine"], "mlx-lm-batch");
@@ -298,7 +285,7 @@ fn mlx_lm_batch_serves_every_request_in_full() {
 #[test]
 fn a_kill_fault_cuts_the_serve_at_its_token() {
     let dir = tempfile::tempdir().unwrap();
-    make_tiny(dir.path());
+    common::make_tiny(dir.path());
     let cmd = python_worker(dir.path(), "shim", Some("python-subprocess:kill@5"));
     let (got, served) = serve_over_pipe(cmd);
     assert!(served.is_none(), "a killed worker writes no `served`");

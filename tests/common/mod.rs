@@ -25,6 +25,31 @@ pub fn crossbench_cmd() -> Command {
     Command::new(env!("CARGO_BIN_EXE_crossbench"))
 }
 
+/// Writes the tiny preset (float32, seed 0) into `dir`.
+pub fn make_tiny(dir: &Path) {
+    let out = crossbench_cmd()
+        .args(["model", "make", "--preset", "tiny", "--dtype", "float32"])
+        .args(["--seed", "0", "--out", dir.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The Go worker, built (once per change) by `crossbench go-worker`.
+pub fn go_worker_path() -> PathBuf {
+    let out = crossbench_cmd().arg("go-worker").output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
+}
+
 /// Runs crossbench with `args` to the end.
 pub fn crossbench(args: &[&str]) -> Output {
     crossbench_cmd()

@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use crossbench_core::results::serve::{DesignServe, EqualityCheck, ServePoint, ServeResults};
 use crossbench_core::results::BenchResults;
 use crossbench_core::scenario::LoadPoint;
-use crossbench_core::units::{fmt_ns, fmt_ratio_ci};
+use crossbench_core::units::{fmt_ns, fmt_ratio_ci_conf};
 
 use crate::charts::{self, Series};
 use crate::html::escape;
@@ -162,16 +162,7 @@ fn point_table(point: &ServePoint, floor: &str) -> String {
                 .map_or("–".into(), |v| format!("{v:.digits$}"))
         };
         let time = |k: &str| d.summary.get(k).map_or("–".into(), |v| fmt_ns(*v));
-        let ratio = |k: &str| {
-            d.vs_floor.get(k).map_or("–".into(), |ci| {
-                let conf = if ci.confidence < 0.95 - 1e-9 {
-                    format!(" ({:.0}%)", 100.0 * ci.confidence)
-                } else {
-                    String::new()
-                };
-                format!("{}{conf}", fmt_ratio_ci(ci))
-            })
-        };
+        let ratio = |k: &str| d.vs_floor.get(k).map_or("–".into(), fmt_ratio_ci_conf);
         let other = if d.shim_engine {
             ""
         } else {

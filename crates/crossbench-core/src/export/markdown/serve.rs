@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 use super::md_text;
 use crate::serve::{DesignServe, EqualityCheck, ServeResults};
 use crate::stats::Interval;
-use crate::units::{fmt_ns, fmt_pct_change, fmt_ratio_ci};
+use crate::units::{fmt_ns, fmt_pct_change};
 
 const HEADER: &str = "out tok/s | req/s | TTFT p50 | TTFT p99 | TPOT p50 | TPOT p99 | ITL p99 | e2e p99 | queue p99 | goodput req/s (SLO met) | crossings/tok | CPU | threads | tok/s vs floor | TPOT p50 vs floor | TTFT p99 vs floor |";
 const ALIGN: &str =
@@ -156,11 +156,7 @@ fn ratio_cell(map: &BTreeMap<String, Interval>, key: &str) -> String {
                 ci.samples
             )
         }
-        // Few reps cannot reach 95% (3 reps: min-max, 75%): say what it is.
-        Some(ci) if ci.confidence < crate::overhead::REPORT_CONFIDENCE - 1e-9 => {
-            format!("{} ({:.0}% conf.)", fmt_ratio_ci(ci), 100.0 * ci.confidence)
-        }
-        Some(ci) => fmt_ratio_ci(ci),
+        Some(ci) => crate::units::fmt_ratio_ci_conf(ci),
     }
 }
 
