@@ -52,13 +52,6 @@ int cbgo_on_request_token(uint64_t request, int32_t token, uint64_t index, int f
   return goOnRequestToken(request, token, index, finished, (uintptr_t)user);
 }
 
-int cbgo_cancel_flag(uint64_t request, int32_t token, uint64_t index, int finished, void* user) {
-  (void)request, (void)token, (void)index, (void)finished;
-  // Written between steps by the goroutine that steps the engine, read here
-  // during a step on that same (locked) thread: program order, no race.
-  return *(const volatile uint8_t*)user;
-}
-
 cb_status cbgo_engine_submit(cb_engine* engine, uint64_t request, const int32_t* prompt,
                              size_t n, uint32_t max_new, cb_request_callback callback,
                              uintptr_t user, char* msg, size_t cap) {

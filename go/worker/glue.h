@@ -23,10 +23,6 @@ cb_status cbgo_stream_wait(cb_stream* stream, cb_counters* counters, char* msg, 
 // recovers every Go panic. user is the request's runtime/cgo.Handle.
 int cbgo_on_request_token(uint64_t request, int32_t token, uint64_t index, int finished,
                           void* user);
-// go-cgo-token's request callback, pure C: returns the request's cancel flag
-// (*user, one byte of C memory). It never enters Go; it exists only because
-// the engine's one way to drop a request is a callback's non-zero return.
-int cbgo_cancel_flag(uint64_t request, int32_t token, uint64_t index, int finished, void* user);
 // cb_engine_submit with the failure's message copied out in the same call:
 // the submitting goroutine is not locked to a thread, and cb_last_error is
 // per thread. user travels as an integer (a cgo.Handle or a C pointer).

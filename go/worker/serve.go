@@ -65,7 +65,6 @@ type server struct {
 	callback C.cb_request_callback
 	reqs     []*serveReq
 	prompts  unsafe.Pointer // C memory: every prompt of the trace
-	flags    unsafe.Pointer // go-cgo-token: one cancel byte per request (C memory)
 	msg      []C.char       // the dispatcher's buffer for a failed submit's message
 
 	start      uint64
@@ -95,12 +94,9 @@ func newServer(backend string, sh shape, t *trace) *server {
 	}
 	s.prompts = C.malloc(C.size_t(4 * total))
 	prompts := unsafe.Slice((*int32)(s.prompts), total)
-	if sh == perToken {
-		s.flags = C.calloc(C.size_t(n), 1)
-		s.callback = C.cb_request_callback(C.cbgo_cancel_flag)
-	} else {
+	if sh != perToken {
 		s.callback = C.cb_request_callback(C.cbgo_on_request_token)
-	}
+	} // go-cgo-token: no callback; tokens come out of cb_engine_step's buffer
 	faultKind, faultAt := serveFaultFromEnv(backend)
 	off := 0
 	for i, tr := range t.requests {
@@ -109,9 +105,7 @@ func newServer(backend string, sh shape, t *trace) *server {
 			tokens: make(chan int32, channelCap),
 			ids:    make([]int32, 0, tr.maxNew), stamps: make([]uint64, 0, tr.maxNew)}
 		off += copy(prompts[off:], tr.prompt)
-		if sh == perToken {
-			r.user = C.uintptr_t(uintptr(s.flags) + uintptr(i))
-		} else {
+		if sh != perToken {
 			r.handle = cgo.NewHandle(r)
 			r.user = C.uintptr_t(r.handle)
 		}
@@ -133,7 +127,6 @@ func (s *server) free() {
 		}
 	}
 	C.free(s.prompts)
-	C.free(s.flags)
 }
 
 func (s *server) open(model *C.cb_model) *genError {

@@ -8,7 +8,6 @@ import "C"
 import (
 	"fmt"
 	"runtime/cgo"
-	"unsafe"
 )
 
 // The two Go serve designs: who runs the engine's steps and how a token
@@ -64,15 +63,13 @@ func (s *server) runStream() *genError {
 }
 
 // runToken is go-cgo-token: this goroutine calls cb_engine_step per step,
-// then fans the step's tokens out to the requests' channels. A request to
-// cancel (its consumer failed or stalled) gets its C flag set here, between
-// steps; the engine reads it through cbgo_cancel_flag during the next step,
-// on this same thread, and drops the request.
+// then fans the step's tokens out to the requests' channels. A request whose
+// consumer failed or stalled is cancelled here, between steps, with one more
+// cgo call (cb_engine_cancel): the engine drops it at the next step.
 func (s *server) runToken() *genError {
 	// Go memory handed to C for the call only (cgo pins it for the call);
 	// cap = max_batch holds any step's tokens (crossbench_shim.h).
 	buf := make([]C.cb_engine_token, s.t.maxBatch)
-	flags := unsafe.Slice((*uint8)(s.flags), len(s.reqs))
 	var n, active C.size_t
 	var done C.int
 	for {
@@ -85,7 +82,9 @@ func (s *server) runToken() *genError {
 				return &genError{"CB_ERR_RUNTIME", fmt.Sprintf("the engine returned a token of request %d, not in the trace", t.request)}
 			}
 			if s.deliver(s.reqs[t.request], int32(t.token), t.finished != 0) {
-				flags[t.request] = 1
+				if st := C.cb_engine_cancel(s.engine, t.request); st != C.CB_OK {
+					return shimError(st)
+				}
 			}
 		}
 		if done != 0 {

@@ -293,6 +293,11 @@ void cb_engine_free(cb_engine* engine);
 cb_status cb_engine_submit(cb_engine* engine, uint64_t request, const int32_t* prompt,
                            size_t n, uint32_t max_new, cb_request_callback callback,
                            void* user);
+/* Thread-safe. Cancels a request from outside a callback (the per-step
+ * design, whose tokens come out of cb_engine_step's buffer): it leaves at the
+ * start of the next step, counted in requests_cancelled, as if its callback
+ * had returned non-zero. A request already finished is left alone. */
+cb_status cb_engine_cancel(cb_engine* engine, uint64_t request);
 /* No more submissions: an idle engine's step returns with *active == 0 and
  * a started engine's thread ends once every request is finished. */
 cb_status cb_engine_close(cb_engine* engine);

@@ -19,7 +19,7 @@ const char* const kEntryNames[int(Entry::kCount)] = {
     "cb_array_view_free", "cb_test_array_view", "cb_generate_start", "cb_stream_wait",
     "cb_phases_record", "cb_engine_new", "cb_engine_free", "cb_engine_submit",
     "cb_engine_close", "cb_engine_step", "cb_engine_start", "cb_engine_join",
-    "cb_engine_get_stats", "cb_engine_schedule",
+    "cb_engine_get_stats", "cb_engine_schedule", "cb_engine_cancel",
 };
 
 namespace {

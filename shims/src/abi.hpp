@@ -19,7 +19,7 @@ enum class Entry : int {
   kMlxSetCacheLimit, kMakeWeights, kDebugArmThrow, kEmbedView, kArrayViewCopy,
   kArrayViewFree, kTestArrayView, kGenerateStart, kStreamWait, kPhasesRecord,
   kEngineNew, kEngineFree, kEngineSubmit, kEngineClose, kEngineStep, kEngineStart,
-  kEngineJoin, kEngineGetStats, kEngineSchedule,
+  kEngineJoin, kEngineGetStats, kEngineSchedule, kEngineCancel,
   kCount  // not an entry point: the number of them
 };
 

@@ -64,6 +64,28 @@ void Engine::close() {
   arrived_.notify_all();
 }
 
+void Engine::cancel(uint64_t id) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  cancelled_.push_back(id);
+}
+
+// Before admission, so a cancelled request's slot counts as free (as when its
+// callback cancels it). Runs on the stepping thread, which owns active_.
+void Engine::drop_cancelled_locked() {
+  for (uint64_t id : cancelled_) {
+    auto it = std::find_if(active_.begin(), active_.end(),
+                           [&](const std::unique_ptr<Sequence>& s) { return s->request.id == id; });
+    auto q = std::find_if(queue_.begin(), queue_.end(),
+                          [&](const EngineRequest& r) { return r.id == id; });
+    if (it != active_.end()) active_.erase(it);
+    else if (q != queue_.end()) queue_.erase(q);
+    else continue;  // finished already, or never submitted
+    stats_.requests_cancelled++;
+    ended_++;
+  }
+  cancelled_.clear();
+}
+
 size_t Engine::pending() const {
   std::lock_guard<std::mutex> lock(mutex_);
   return queue_.size() + active_.size();
@@ -99,6 +121,7 @@ void Engine::wait_for_fill(std::unique_lock<std::mutex>& lock) {
 
 std::vector<EngineRequest> Engine::admit() {
   std::unique_lock<std::mutex> lock(mutex_);
+  drop_cancelled_locked();
   wait_for_fill(lock);
   // Id order, not arrival order: two requests that end in one step are
   // resubmitted by racing threads, and the schedule must not depend on it.

@@ -37,6 +37,7 @@ class Engine {
 
   void submit(EngineRequest request);  // thread-safe
   void close();                        // thread-safe
+  void cancel(uint64_t id);            // thread-safe; applied at the next step
   // One step on the calling thread: tokens appended to out. Returns true once
   // nothing is left and nothing more can come.
   bool step(std::vector<cb_engine_token>& out);
@@ -50,6 +51,7 @@ class Engine {
   std::vector<EngineRequest> admit();
   void wait_for_fill(std::unique_lock<std::mutex>& lock);
   bool finished_locked() const;
+  void drop_cancelled_locked();
   mx::array prefill(Sequence& s);
   mx::array decode(const std::vector<Sequence*>& batch);
   void deliver(Sequence& s, int32_t token, std::vector<cb_engine_token>& out);
@@ -64,6 +66,7 @@ class Engine {
   bool closed_ = false;
   uint64_t submitted_ = 0;
   uint64_t ended_ = 0;  // requests done or cancelled
+  std::vector<uint64_t> cancelled_;  // cb_engine_cancel's, not yet applied
 
   std::vector<std::unique_ptr<Sequence>> active_;  // admission order; step thread only
   std::vector<StepRecord> schedule_;

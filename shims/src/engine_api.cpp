@@ -85,6 +85,13 @@ cb_status cb_engine_submit(cb_engine* engine, uint64_t request, const int32_t* p
   });
 }
 
+cb_status cb_engine_cancel(cb_engine* engine, uint64_t request) {
+  return guard(Entry::kEngineCancel, [&] {
+    need(engine, "engine");
+    engine->engine->cancel(request);
+  });
+}
+
 cb_status cb_engine_close(cb_engine* engine) {
   return guard(Entry::kEngineClose, [&] {
     need(engine, "engine");

@@ -457,6 +457,9 @@ unsafe extern "C" {
     ) -> cb_status::Type;
 }
 unsafe extern "C" {
+    pub fn cb_engine_cancel(engine: *mut cb_engine, request: u64) -> cb_status::Type;
+}
+unsafe extern "C" {
     pub fn cb_engine_close(engine: *mut cb_engine) -> cb_status::Type;
 }
 unsafe extern "C" {

@@ -142,6 +142,13 @@ impl Engine<'_> {
         })
     }
 
+    /// Cancels a request from outside its callback (any thread); it leaves
+    /// at the start of the next step.
+    pub fn cancel(&self, request: u64) -> Result<()> {
+        // SAFETY: the engine is live; cancel is synchronised in C++.
+        check(unsafe { sys::cb_engine_cancel(self.raw.as_ptr(), request) })
+    }
+
     /// No more submissions (any thread).
     pub fn close(&self) -> Result<()> {
         // SAFETY: the engine is live; close is synchronised in C++.

@@ -172,3 +172,32 @@ fn a_closed_loop_without_resubmission_times_out_with_a_clear_error() {
         "{err}"
     );
 }
+
+#[test]
+fn a_cancel_between_steps_drops_the_request_at_the_next_step() {
+    let dir = common::make_tiny("float32", 0);
+    let mut model = Model::load(dir.path()).unwrap();
+    let opts = EngineOptions {
+        expected_requests: 3,
+        ..options(0)
+    };
+    let mut engine = model.engine(opts, |_, _, _, _| Flow::Continue).unwrap();
+    for id in 0..3 {
+        engine.submit(id, PROMPTS[id as usize], 4).unwrap();
+    }
+    let mut tokens = Vec::new();
+    assert!(!engine.step(&mut tokens).unwrap()); // prefills 0, 1, 2
+    engine.cancel(1).unwrap();
+    engine.cancel(7).unwrap(); // never submitted: ignored
+    while !engine.step(&mut tokens).unwrap() {}
+    let stats = engine.stats().unwrap();
+    let schedule = engine.schedule();
+    drop(engine);
+    assert_eq!((stats.requests_done, stats.requests_cancelled), (2, 1));
+    let of = |id| tokens.iter().filter(|t| t.request == id).count();
+    assert_eq!((of(0), of(1), of(2)), (4, 1, 4));
+    assert!(
+        schedule[1..].iter().all(|s| !s.decoded.contains(&1)),
+        "{schedule:?}"
+    );
+}
