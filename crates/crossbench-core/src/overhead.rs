@@ -129,6 +129,20 @@ pub fn annotate(results: &mut BenchResults) {
 
 pub use crate::units::fmt_ratio_ci;
 
+/// fmt_ratio_ci, followed by the interval's confidence when it is below the
+/// 95% of the reports (few reps: 3 give a min-max interval at 75%).
+pub fn fmt_ratio_ci_conf(ci: &crate::stats::Interval) -> String {
+    if ci.confidence < REPORT_CONFIDENCE - 1e-9 {
+        format!(
+            "{} ({:.0}% conf.)",
+            crate::units::fmt_ratio_ci(ci),
+            100.0 * ci.confidence
+        )
+    } else {
+        crate::units::fmt_ratio_ci(ci)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -35,16 +35,6 @@ pub fn fmt_ratio_ci(ci: &crate::stats::Interval) -> String {
     format!("{} [{}, {}]", pct(ci.estimate), pct(ci.low), pct(ci.high))
 }
 
-/// fmt_ratio_ci, followed by the interval's confidence when it is below the
-/// 95% of the reports (few reps: 3 give a min-max interval at 75%).
-pub fn fmt_ratio_ci_conf(ci: &crate::stats::Interval) -> String {
-    if ci.confidence < crate::overhead::REPORT_CONFIDENCE - 1e-9 {
-        format!("{} ({:.0}% conf.)", fmt_ratio_ci(ci), 100.0 * ci.confidence)
-    } else {
-        fmt_ratio_ci(ci)
-    }
-}
-
 fn three_digits(v: f64) -> String {
     match v.abs() {
         a if a >= 100.0 => format!("{v:.0}"),

@@ -5,10 +5,11 @@
 
 use std::fmt::Write as _;
 
+use crossbench_core::overhead::fmt_ratio_ci_conf;
 use crossbench_core::results::serve::{DesignServe, EqualityCheck, ServePoint, ServeResults};
 use crossbench_core::results::BenchResults;
 use crossbench_core::scenario::LoadPoint;
-use crossbench_core::units::{fmt_ns, fmt_ratio_ci_conf};
+use crossbench_core::units::fmt_ns;
 
 use crate::charts::{self, Series};
 use crate::html::escape;

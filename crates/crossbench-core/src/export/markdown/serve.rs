@@ -156,7 +156,7 @@ fn ratio_cell(map: &BTreeMap<String, Interval>, key: &str) -> String {
                 ci.samples
             )
         }
-        Some(ci) => crate::units::fmt_ratio_ci_conf(ci),
+        Some(ci) => crate::overhead::fmt_ratio_ci_conf(ci),
     }
 }
 
