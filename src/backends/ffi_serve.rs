@@ -5,7 +5,7 @@
 //! ends with an error; the other requests finish.
 
 use crossbench_core::clock::monotonic_ns;
-use crossbench_core::serve::{Trace, TraceArrival, TraceRequest};
+use crossbench_core::serve::{ServeEvent, Served, Step, Trace, TraceArrival, TraceRequest};
 use crossbench_shim::{EngineOptions, Flow, Model, ScheduledStep};
 use serde_json::json;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -359,22 +359,24 @@ fn request_lines(shared: &Shared) -> String {
     let mut out = String::new();
     for (id, log) in shared.logs.iter().enumerate() {
         let log = log.lock().unwrap_or_else(|p| p.into_inner());
-        let mut ev = json!({"ev": "request", "id": id, "submit_ns": log.submit_ns,
-                            "ids": log.ids, "t_ns": log.stamps});
-        if let Some(e) = &log.error {
-            ev["error"] = json!(e);
-        }
-        out.push_str(&format!("{ev}\n"));
+        let ev = ServeEvent::Request {
+            id: id as u64,
+            submit_ns: log.submit_ns,
+            ids: log.ids.clone(),
+            t_ns: log.stamps.clone(),
+            error: log.error.clone(),
+        };
+        out.push_str(&ev.to_line());
     }
     out
 }
 
 fn schedule_line(steps: &[ScheduledStep]) -> String {
-    let steps: Vec<_> = steps
+    let steps = steps
         .iter()
-        .map(|s| json!([s.start_ns, s.prefilled, s.decoded]))
+        .map(|s| Step(s.start_ns, s.prefilled.clone(), s.decoded.clone()))
         .collect();
-    format!("{}\n", json!({"ev": "schedule", "steps": steps}))
+    ServeEvent::Schedule { steps }.to_line()
 }
 
 fn served_line(
@@ -383,7 +385,7 @@ fn served_line(
     calls: u64,
     (start_ns, serve_ns, cpu_ns): (u64, u64, u64),
 ) -> String {
-    let ev = json!({"ev": "served", "requests": requests, "tokens": s.generated_tokens,
+    let fields = json!({"requests": requests, "tokens": s.generated_tokens,
         "steps": s.steps, "forward_passes": s.forward_passes, "evals": s.evals,
         "syncs": s.syncs, "calls": calls, "callbacks": s.callbacks,
         "requests_cancelled": s.requests_cancelled, "admit_wait_ns": s.admit_wait_ns,
@@ -391,26 +393,20 @@ fn served_line(
         "os_threads": os_threads(),
         "peak_rss_bytes": crossbench_core::protocol::self_peak_rss_bytes().unwrap_or(0),
         "mlx_peak_bytes": crossbench_shim::mlx_peak_memory()});
-    format!("{ev}\n")
+    let serde_json::Value::Object(map) = fields else {
+        unreachable!("json! of an object literal is an object")
+    };
+    ServeEvent::Served(Served(map.into_iter().collect())).to_line()
 }
 
 fn error_line(code: &str, message: &str) -> String {
-    format!(
-        "{}\n",
-        json!({"ev": "error", "code": code, "message": message})
-    )
+    let (code, message) = (code.to_string(), message.to_string());
+    ServeEvent::Error { code, message }.to_line()
 }
 
-/// User + system CPU time of this process.
+/// User + system CPU of this process, 0 where unknown.
 fn process_cpu_ns() -> u64 {
-    // SAFETY: rusage is plain data; getrusage only writes into it.
-    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: a valid out pointer for the call.
-    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) } != 0 {
-        return 0;
-    }
-    let ns = |t: libc::timeval| t.tv_sec as u64 * 1_000_000_000 + t.tv_usec as u64 * 1_000;
-    ns(u.ru_utime) + ns(u.ru_stime)
+    crossbench_core::serve::self_cpu_ns().unwrap_or(0)
 }
 
 /// The process's OS threads now (/proc/self/status), 0 where unknown.

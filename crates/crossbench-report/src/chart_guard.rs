@@ -92,3 +92,18 @@ mod tests {
         assert!(r.end > r.start && r.end - r.start >= 1.0);
     }
 }
+
+/// A figure around a chart, or around the note that replaces a chart whose
+/// data no axis can hold. `caption` is HTML; `id` is escaped all the same.
+pub(crate) fn figure(
+    id: &str,
+    series: usize,
+    caption: &str,
+    chart: Result<String, ReportError>,
+) -> Result<String, ReportError> {
+    let svg = svg_or_note(chart)?;
+    Ok(format!(
+        "<figure data-chart=\"{}\" data-series=\"{series}\">\n<figcaption>{caption}</figcaption>\n{svg}\n</figure>\n",
+        crate::escape::escape(id)
+    ))
+}

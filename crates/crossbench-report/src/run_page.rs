@@ -9,6 +9,7 @@ use crossbench_core::results::BenchResults;
 use crossbench_core::scenario::ScenarioKind;
 
 use crate::backend_cells::{row_class, status_cell};
+use crate::chart_guard::figure;
 use crate::charts::{self, Bar, Series};
 use crate::claims;
 use crate::html::{
@@ -188,21 +189,6 @@ fn latency(v: &RunView) -> String {
          pooled over reps (HdrHistogram, 3 significant digits). Decode: first to last token, per rep.</p>\n",
         html::table(&headers, &rows)
     )
-}
-
-/// A figure around a chart, or around the note that replaces a chart whose
-/// data no axis can hold. `caption` is HTML; `id` is escaped all the same.
-fn figure(
-    id: &str,
-    series: usize,
-    caption: &str,
-    chart: Result<String, ReportError>,
-) -> Result<String, ReportError> {
-    let svg = charts::svg_or_note(chart)?;
-    Ok(format!(
-        "<figure data-chart=\"{}\" data-series=\"{series}\">\n<figcaption>{caption}</figcaption>\n{svg}\n</figure>\n",
-        escape(id)
-    ))
 }
 
 /// `prefix-name` when the backend name is a plain identifier, else

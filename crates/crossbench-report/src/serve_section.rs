@@ -11,6 +11,7 @@ use crossbench_core::results::BenchResults;
 use crossbench_core::scenario::LoadPoint;
 use crossbench_core::units::fmt_ns;
 
+use crate::chart_guard::figure;
 use crate::charts::{self, Series};
 use crate::html::escape;
 use crate::ReportError;
@@ -50,27 +51,29 @@ pub fn section(results: &BenchResults) -> Result<String, ReportError> {
     });
     out.push_str(&figure(
         "serve-throughput",
-        &tput,
+        tput.len(),
+        "<b>Throughput against time per output token</b> (medians over reps, one point per load)",
         charts::load_curves(
             &tput,
             "output tokens/s",
             "TPOT p50 (ms)",
             "Throughput against time per output token, per design",
         ),
-    ));
+    )?);
     let ttft = curves(serve, |d, p| {
         Some((offered(p), d.summary.get("ttft_p99_ns").map(|v| ms(*v))?))
     });
     out.push_str(&figure(
         "serve-ttft",
-        &ttft,
+        ttft.len(),
+        "<b>Time to first token (p99) against offered load</b> (medians over reps)",
         charts::load_curves(
             &ttft,
             offered_axis(serve),
             "TTFT p99 (ms)",
             "Time to first token (p99) against offered load",
         ),
-    ));
+    )?);
     for point in &serve.points {
         out.push_str(&point_table(point, &serve.floor));
     }
@@ -100,14 +103,6 @@ fn claims(serve: &ServeResults) -> String {
         );
     }
     t + "</table>\n"
-}
-
-fn figure(id: &str, series: &[Series], chart: Result<String, ReportError>) -> String {
-    let svg = charts::svg_or_note(chart).unwrap_or_default();
-    format!(
-        "<figure data-chart=\"{id}\" data-series=\"{}\">\n{svg}\n</figure>\n",
-        series.len()
-    )
 }
 
 /// One series per design: f(design, point) at every point where it ran.

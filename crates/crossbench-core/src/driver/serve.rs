@@ -24,14 +24,19 @@ use crate::serve::{
 use crate::DriverError;
 
 impl Run {
-    pub(super) fn serve_rounds(&mut self) -> Result<(), DriverError> {
-        let params = self
-            .plan
+    /// The scenario's `[serve]` section (the plan builder refuses a serve
+    /// scenario without one).
+    fn serve_params(&self) -> &crate::scenario::ServeParams {
+        self.plan
             .scenario
             .scenario
             .serve
-            .clone()
-            .expect("a serve scenario has a [serve] section");
+            .as_ref()
+            .expect("a serve scenario has a [serve] section")
+    }
+
+    pub(super) fn serve_rounds(&mut self) -> Result<(), DriverError> {
+        let params = self.serve_params().clone();
         self.results.serve = Some(ServeResults {
             arrival: params.arrival,
             warmup_requests: params.warmup_requests,
@@ -111,13 +116,7 @@ impl Run {
     /// One design's serve of the point's trace in a fresh worker.
     fn serve_once(&mut self, p: usize, idx: usize, rep: u32, trace: &Trace, path: &Path) {
         let timeout = self.plan.timeout;
-        let params = self
-            .plan
-            .scenario
-            .scenario
-            .serve
-            .clone()
-            .expect("serve params");
+        let params = self.serve_params().clone();
         let label = self.serve_results().points[p].label.clone();
         let slot = &mut self.slots[idx];
         let design = &self.results.serve.as_ref().expect("serve").points[p].designs[idx];

@@ -3,11 +3,11 @@
 //! per token as it comes), `request` (in-process designs, one per request
 //! after the serve), `schedule`, `served`, and `error`.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 pub use crate::results::serve::{Served, Step};
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "ev", rename_all = "lowercase")]
 pub enum ServeEvent {
     /// The pipe worker accepted `serve_open` and reads submissions.
@@ -24,7 +24,7 @@ pub enum ServeEvent {
         submit_ns: u64,
         ids: Vec<u32>,
         t_ns: Vec<u64>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         error: Option<String>,
     },
     Schedule {
@@ -40,6 +40,13 @@ pub enum ServeEvent {
 impl ServeEvent {
     pub fn parse(line: &str) -> Result<ServeEvent, serde_json::Error> {
         serde_json::from_str(line)
+    }
+
+    /// The event as one protocol line, newline included (the Rust workers).
+    pub fn to_line(&self) -> String {
+        let mut line = serde_json::to_string(self).expect("a serve event serialises");
+        line.push('\n');
+        line
     }
 }
 

@@ -68,8 +68,8 @@ pub struct ClientOutcome {
 }
 
 /// User plus system CPU of this process so far (the driver: the client of
-/// the pipe designs), in ns.
-pub(crate) fn self_cpu_ns() -> Option<u64> {
+/// the pipe designs; a Rust worker: its serve), in ns.
+pub fn self_cpu_ns() -> Option<u64> {
     // SAFETY: rusage is plain data; getrusage only writes into it.
     let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
     // SAFETY: a valid pointer to a rusage owned by this frame.
