@@ -66,6 +66,10 @@ enum Command {
     /// Compare runs of one scenario (commits, machines, model sizes): one HTML file
     /// and a Markdown table of each metric's change with its interval.
     Compare(report::CompareArgs),
+    /// Draw sweeps of several devices (a CPU ladder, a GPU ladder) on one chart of
+    /// overhead vs native-cpp against the floor's per-token time, with the note's
+    /// "negligible" (whole interval within ±5%) judged per regime.
+    Ladder(report::LadderArgs),
     /// Make or list synthetic models.
     Model {
         #[command(subcommand)]
@@ -150,6 +154,7 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Gobench(args) => gobench::run(args),
         Command::Report(args) => report::run_report(args),
         Command::Compare(args) => report::run_compare(args),
+        Command::Ladder(args) => report::run_ladder(args),
         Command::Gate(args) => gate::run_gate(args),
         Command::Baseline { command } => gate::run_baseline(command),
         Command::Model {

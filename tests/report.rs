@@ -93,7 +93,7 @@ fn sweep_writes_its_json_table_and_chart() {
     let rungs = text
         .find("[sweep]")
         .expect("sweep.toml has a [sweep] table");
-    let ladder = "[sweep]\nrungs = [{ preset = \"tiny\", layers = 1 }, { preset = \"tiny\" }]\n";
+    let ladder = "[sweep]\nrungs = [{ preset = \"tiny\", layers = 1, dtype = \"float16\" }, { preset = \"tiny\" }]\n";
     let text = text[..rungs].replace("max_new_tokens = 32", "max_new_tokens = 8") + ladder;
     std::fs::write(&scenario, text).unwrap();
     let out = tmp.path().join("out");
@@ -133,6 +133,48 @@ fn sweep_writes_its_json_table_and_chart() {
         .contains("| tiny-L1 |"));
     let page = std::fs::read_to_string(dir.join("report.html")).unwrap();
     assert!(page.contains("<svg class=\"chart\"") && page.contains("ffi-batched"));
+    assert_eq!(json["device"], "cpu");
+    assert_eq!(
+        rungs[0]["dtype"], "float16",
+        "a rung's dtype overrides the scenario's"
+    );
+    assert_eq!(rungs[1]["dtype"], "float32");
+    assert!(json["machine"].as_str().unwrap().contains("cores"));
+
+    // `ladder` draws the sweep (twice: as two devices would be) on one page.
+    let html = tmp.path().join("ladder.html");
+    let sweep_dir = dir.to_str().unwrap();
+    let o = crossbench(&[
+        "ladder",
+        sweep_dir,
+        sweep_dir,
+        "--out",
+        html.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let table = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(
+        table.matches("| cpu | tiny-L1 float16 |").count(),
+        2,
+        "{table}"
+    );
+    assert!(std::fs::read_to_string(&html)
+        .unwrap()
+        .contains("<svg class=\"chart\""));
+
+    // --rungs outside the ladder names the flag and the file, runs nothing.
+    let o = crossbench(&[
+        "sweep",
+        "--scenario",
+        scenario.to_str().unwrap(),
+        "--rungs",
+        "3",
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success() && err.contains("--rungs 3") && err.contains("ladder.toml"),
+        "{err}"
+    );
 }
 
 /// `embed` on the tiny preset: both delivery paths agree bit for bit, and it

@@ -50,9 +50,13 @@ struct RequestLog {
     error: Option<String>,
 }
 
+/// A request's channel end on the engine side: (token id, last), taken
+/// (None) once the request ends.
+type TokenSender = Mutex<Option<SyncSender<(u32, bool)>>>;
+
 /// What the request threads, the callback and the dispatcher share.
 struct Shared {
-    senders: Vec<Mutex<Option<SyncSender<(u32, bool)>>>>,
+    senders: Vec<TokenSender>,
     stalled: Vec<AtomicBool>,
     /// When the engine was done with the request (its last token sent, or
     /// cancelled); 0 while it runs.
@@ -351,7 +355,7 @@ fn run_all(
         for c in consumers {
             let _ = c.join();
         }
-        stepper.join().unwrap_or_else(|_| Ok(()))
+        stepper.join().unwrap_or(Ok(()))
     })
 }
 

@@ -65,7 +65,7 @@ pub fn model_asked(args: &BenchArgs, loaded: &LoadedScenario, dir: &Path) -> Mod
     model_run(dir, preset, dtype, layers)
 }
 
-fn dtype_name(d: crossbench_core::scenario::Dtype) -> &'static str {
+pub fn dtype_name(d: crossbench_core::scenario::Dtype) -> &'static str {
     use crossbench_core::scenario::Dtype::*;
     match d {
         Float32 => "float32",

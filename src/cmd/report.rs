@@ -25,6 +25,40 @@ pub struct CompareArgs {
     pub out: Option<PathBuf>,
 }
 
+#[derive(Args)]
+pub struct LadderArgs {
+    /// Sweep directories (results/<sweep-id>) or their sweep.json, e.g. one
+    /// from `sweep --scenario ladder --device cpu` and one from `--device gpu`.
+    #[arg(required = true, num_args = 1..)]
+    pub sweeps: Vec<PathBuf>,
+    /// HTML file to write (default: ladder.html beside the first sweep directory).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+pub fn run_ladder(args: LadderArgs) -> Result<i32> {
+    use crossbench_report::ladder;
+    let sweeps = args
+        .sweeps
+        .iter()
+        .map(|p| ladder::load_sweep(p))
+        .collect::<Result<Vec<_>, _>>()?;
+    let out = args.out.clone().unwrap_or_else(|| {
+        let first = &args.sweeps[0];
+        let dir = if first.is_dir() {
+            first.parent()
+        } else {
+            first.parent().and_then(Path::parent)
+        };
+        dir.unwrap_or(Path::new(".")).join("ladder.html")
+    });
+    let page = ladder::render_ladder(&sweeps)?;
+    std::fs::write(&out, page).with_context(|| format!("writing {}", out.display()))?;
+    println!("{}", ladder::ladder_markdown(&sweeps));
+    eprintln!("ladder: {}", out.display());
+    Ok(0)
+}
+
 pub fn run_report(args: ReportArgs) -> Result<i32> {
     let path = crossbench_report::write_run_report(&args.run, args.microbench.as_deref())?;
     eprintln!("report: {}", path.display());

@@ -10,12 +10,14 @@
 
 use crate::cmd::bench;
 use crate::cmd::bench_args::{BenchArgs, RunOptions};
+use crate::cmd::model_choice::dtype_name;
 use crate::model::presets;
 use crate::setup::first_use;
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser};
 use crossbench_core::backend::FLOOR;
 use crossbench_core::overhead::rep_series;
+use crossbench_core::scenario::{Dtype, SweepRung};
 use crossbench_core::stats::median;
 use crossbench_core::{load_scenario, BackendStatus, RunOutcome};
 use crossbench_report::sweep::{
@@ -31,6 +33,10 @@ pub struct SweepArgs {
     /// Scenario with a `[sweep]` ladder (scenarios/NAME.toml or a path).
     #[arg(long, default_value = "sweep")]
     pub scenario: String,
+    /// Run only these rungs of the ladder, 1-based as listed in the scenario
+    /// (e.g. `--rungs 1,2,3`: the ladder scenario without its 7B rung on a CPU).
+    #[arg(long, value_delimiter = ',')]
+    pub rungs: Option<Vec<usize>>,
     /// The same run options as `bench`; `--out` holds <out>/<sweep-id>/.
     #[command(flatten)]
     pub run: RunOptions,
@@ -56,6 +62,7 @@ pub fn run(args: SweepArgs) -> Result<i32> {
             loaded.path.display()
         );
     }
+    let ladder = pick_rungs(ladder, args.rungs.as_deref(), &loaded.path)?;
     let sweep_id = crossbench_core::results::new_run_id();
     let dir = args.run.out.join(&sweep_id);
     let mut report = SweepReport {
@@ -66,11 +73,14 @@ pub fn run(args: SweepArgs) -> Result<i32> {
         max_new_tokens: loaded.scenario.generation.max_new_tokens,
         reference_backend: FLOOR.into(),
         series: SERIES.into(),
-        reproduce: format!("cargo run --release -- sweep --scenario {}", args.scenario),
+        reproduce: reproduce_command(&args),
+        device: args.run.device.clone(),
+        machine: String::new(),
         rungs: Vec::new(),
     };
     for (i, rung) in ladder.iter().enumerate() {
         let preset = presets::find(&rung.preset)?.with_layers(rung.layers)?;
+        let dtype = rung.dtype.unwrap_or(loaded.scenario.dtype);
         eprintln!(
             "crossbench sweep: rung {}/{}: {} with {} layers ({:.0} M params)",
             i + 1,
@@ -79,14 +89,15 @@ pub fn run(args: SweepArgs) -> Result<i32> {
             preset.layers,
             preset.parameters() as f64 / 1e6
         );
-        let outcome = bench::execute(&rung_args(&args, &preset, &dir)?)?;
+        let outcome = bench::execute(&rung_args(&args, &preset, dtype, &dir)?)?;
         if outcome.interrupted {
             bail!(
                 "interrupted: completed rungs are in {}",
                 dir.join("sweep.json").display()
             );
         }
-        report.rungs.push(summarize(&preset, &outcome));
+        report.machine = machine_of(&outcome);
+        report.rungs.push(summarize(&preset, dtype, &outcome));
         // After every rung, so an interrupted or failed sweep keeps what it measured.
         write_sweep(&dir, &report)?;
     }
@@ -95,6 +106,43 @@ pub fn run(args: SweepArgs) -> Result<i32> {
     eprintln!("report: {}", page.display());
     eprintln!("results: {}", dir.display());
     Ok(0)
+}
+
+/// The command that repeats this sweep: its scenario, rungs and device.
+fn reproduce_command(args: &SweepArgs) -> String {
+    let mut cmd = format!("cargo run --release -- sweep --scenario {}", args.scenario);
+    if let Some(rungs) = &args.rungs {
+        let list: Vec<String> = rungs.iter().map(usize::to_string).collect();
+        cmd += &format!(" --rungs {}", list.join(","));
+    }
+    if args.run.device != "cpu" {
+        cmd += &format!(" --device {}", args.run.device);
+    }
+    cmd
+}
+
+/// The rungs `--rungs` names (1-based), in the ladder's order; all without it.
+fn pick_rungs(
+    ladder: Vec<SweepRung>,
+    pick: Option<&[usize]>,
+    file: &Path,
+) -> Result<Vec<SweepRung>> {
+    let Some(pick) = pick else {
+        return Ok(ladder);
+    };
+    if let Some(bad) = pick.iter().find(|&&i| i == 0 || i > ladder.len()) {
+        bail!(
+            "--rungs {bad}: {} has rungs 1 to {}",
+            file.display(),
+            ladder.len()
+        );
+    }
+    Ok(ladder
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| pick.contains(&(i + 1)))
+        .map(|(_, r)| r)
+        .collect())
 }
 
 /// A serve scenario sweeps its load (`serve.sweep_concurrency` or
@@ -115,12 +163,18 @@ fn serve_sweep(args: SweepArgs) -> Result<i32> {
 
 /// The rung's bench: the sweep's own run options, its model, and its
 /// results under <sweep-dir>/rungs/.
-fn rung_args(a: &SweepArgs, preset: &presets::Preset, dir: &Path) -> Result<BenchArgs> {
+fn rung_args(
+    a: &SweepArgs,
+    preset: &presets::Preset,
+    dtype: Dtype,
+    dir: &Path,
+) -> Result<BenchArgs> {
     let argv = [
         "bench".to_string(),
         format!("--scenario={}", a.scenario),
         format!("--preset={}", preset.name),
         format!("--layers={}", preset.layers),
+        format!("--dtype={}", dtype_name(dtype)),
     ];
     let mut bench = BenchOnly::try_parse_from(argv)
         .context("building a rung's bench arguments")?
@@ -132,7 +186,27 @@ fn rung_args(a: &SweepArgs, preset: &presets::Preset, dir: &Path) -> Result<Benc
     Ok(bench)
 }
 
-fn summarize(preset: &presets::Preset, outcome: &RunOutcome) -> Rung {
+/// What the ladder ran on, for the combined `ladder` chart: the device and
+/// the CPU with its BLAS (a GPU run names the GPU through `device`).
+fn machine_of(outcome: &RunOutcome) -> String {
+    let env = &outcome.results.environment;
+    let cpu = match &env.cpu {
+        Some(id) => format!(
+            "{} ({})",
+            env.cpu_model.as_deref().unwrap_or("CPU"),
+            id.describe()
+        ),
+        None => env
+            .cpu_model
+            .clone()
+            .unwrap_or_else(|| "unknown CPU".into()),
+    };
+    let cores = env.cores.map_or(String::new(), |n| format!(", {n} cores"));
+    let blas = env.blas.as_deref().unwrap_or("BLAS not recorded");
+    format!("{cpu}{cores}; {blas}")
+}
+
+fn summarize(preset: &presets::Preset, dtype: Dtype, outcome: &RunOutcome) -> Rung {
     let per_token = |name: &str| {
         let b = outcome.results.backends.iter().find(|b| b.name == name)?;
         median(&rep_series(b, SERIES))
@@ -156,6 +230,7 @@ fn summarize(preset: &presets::Preset, outcome: &RunOutcome) -> Rung {
         .collect();
     Rung {
         preset: preset.name.to_string(),
+        dtype: dtype_name(dtype).to_string(),
         layers: preset.layers,
         hidden: preset.hidden,
         parameters: preset.parameters(),

@@ -135,11 +135,13 @@ pub struct Scenario {
 }
 
 /// One model size of a sweep: a preset of the same architecture, with an
-/// optional layer count overriding the preset's.
+/// optional layer count and dtype overriding the preset's and the
+/// scenario's (a ladder up to 7B needs 4-bit at its top rung).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SweepRung {
     pub preset: String,
     pub layers: Option<u32>,
+    pub dtype: Option<Dtype>,
 }
 
 /// A scenario with where it came from and the sha256 of the file's bytes.
@@ -175,6 +177,7 @@ struct RawSweep {
 struct RawRung {
     preset: String,
     layers: Option<i64>,
+    dtype: Option<Dtype>,
 }
 
 #[derive(Deserialize)]
@@ -440,6 +443,7 @@ impl Validator<'_> {
             rungs.push(SweepRung {
                 preset: r.preset.clone(),
                 layers,
+                dtype: r.dtype,
             });
         }
         Ok(rungs)

@@ -20,7 +20,7 @@ pub mod order;
 pub mod rank;
 mod sample;
 
-pub use interval::Interval;
+pub use interval::{Band, Interval};
 pub(crate) use sample::median_sorted;
 pub use sample::{cv, median, paired_ratios};
 

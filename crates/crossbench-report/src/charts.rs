@@ -43,11 +43,17 @@ pub struct Bar {
 }
 
 /// One named line with an interval at each point: (x, low, estimate, high).
+/// A ladder chart names a series "backend · device" (the colour is the
+/// backend's) and marks its points: filled on a GPU, hollow on a CPU.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ErrorSeries {
     pub name: String,
     pub points: Vec<(f64, f64, f64, f64)>,
+    pub device: Option<String>,
 }
+
+/// The separator between backend and device in a ladder series' name.
+pub const DEVICE_SEP: &str = " · ";
 
 /// Colour of a backend, the same in every chart and table.
 pub fn color_of(name: &str) -> RGBColor {
@@ -293,7 +299,8 @@ pub fn overhead_vs_size(series: &[ErrorSeries]) -> Result<String, ReportError> {
         let zero = PathElement::new(vec![(x0, 0.0), (x1, 0.0)], BLACK.mix(0.6));
         chart.draw_series(std::iter::once(zero)).map_err(&err)?;
         for s in series {
-            let color = color_of(&s.name);
+            let backend = s.name.split(DEVICE_SEP).next().unwrap_or(&s.name);
+            let color = color_of(backend);
             let line = s.points.iter().map(|p| (p.0, p.2));
             chart
                 .draw_series(LineSeries::new(line, color.stroke_width(SERIES_STROKE)))
@@ -306,6 +313,15 @@ pub fn overhead_vs_size(series: &[ErrorSeries]) -> Result<String, ReportError> {
                 ErrorBar::new_vertical(x, lo, est, hi, color.stroke_width(1), 8)
             });
             chart.draw_series(bars).map_err(&err)?;
+            if let Some(device) = &s.device {
+                let style = if device == "gpu" {
+                    color.filled()
+                } else {
+                    color.stroke_width(2)
+                };
+                let marks = s.points.iter().map(|p| Circle::new((p.0, p.2), 5, style));
+                chart.draw_series(marks).map_err(&err)?;
+            }
         }
         legend(&mut chart, SeriesLabelPosition::UpperRight).map_err(&err)?;
         root.present().map_err(&err)?;

@@ -21,6 +21,7 @@ pub mod compare;
 pub mod embed_page;
 mod escape;
 mod html;
+pub mod ladder;
 pub mod load;
 mod run_design;
 mod run_metadata;

@@ -11,8 +11,8 @@
 use std::path::{Path, PathBuf};
 
 use crossbench_core::export::{md_code, md_text};
-use crossbench_core::overhead::fmt_ratio_ci;
-use crossbench_core::stats::Interval;
+use crossbench_core::overhead::{fmt_ratio_ci, REPORT_CONFIDENCE};
+use crossbench_core::stats::{Band, Interval};
 use serde::{Deserialize, Serialize};
 
 use crate::charts::{self, ErrorSeries};
@@ -34,12 +34,51 @@ pub struct SweepReport {
     /// What `per_token_ns` is: "itl_median_ns".
     pub series: String,
     pub reproduce: String,
+    /// `--device` of every rung ("cpu" for sweeps written before it was recorded).
+    #[serde(default = "cpu")]
+    pub device: String,
+    /// The CPU and BLAS (or GPU) the rungs ran on, from the last rung's run.
+    #[serde(default)]
+    pub machine: String,
     pub rungs: Vec<Rung>,
+}
+
+fn cpu() -> String {
+    "cpu".into()
+}
+
+/// The design note's "negligible": a boundary whose whole overhead interval
+/// lies within ±5% of the floor's per-token time.
+pub const NEGLIGIBLE_MARGIN: f64 = 0.05;
+
+/// The note's "the boundary is negligible", judged for one rung: only a
+/// 95% interval wholly inside ±5% says "negligible", one wholly above says
+/// "not negligible"; anything else is "inconclusive", never a pass.
+pub fn negligible_verdict(ratio: Option<&Interval>) -> String {
+    let Some(ci) = ratio else {
+        return "—".into();
+    };
+    if ci.confidence < REPORT_CONFIDENCE - 1e-9 {
+        return format!(
+            "inconclusive ({} reps: {:.0}% confidence)",
+            ci.samples,
+            ci.confidence * 100.0
+        );
+    }
+    match ci.band(NEGLIGIBLE_MARGIN) {
+        Band::Inside => "negligible".into(),
+        Band::Above => "not negligible".into(),
+        Band::Below => "faster than the floor".into(),
+        Band::Straddles => "inconclusive".into(),
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Rung {
     pub preset: String,
+    /// The rung's dtype ("" in sweeps written before rungs could set it).
+    #[serde(default)]
+    pub dtype: String,
     pub layers: u32,
     pub hidden: u32,
     pub parameters: u64,
@@ -115,7 +154,11 @@ pub fn overhead_series(report: &SweepReport) -> Vec<ErrorSeries> {
                 })
                 .collect();
             points.sort_by(|a, b| a.0.total_cmp(&b.0));
-            ErrorSeries { name, points }
+            ErrorSeries {
+                name,
+                points,
+                device: None,
+            }
         })
         .filter(|s| !s.points.is_empty())
         .collect()
@@ -187,6 +230,11 @@ fn rung_table(report: &SweepReport) -> String {
                     Cell::Raw(swatch(&b.name) + if b.noisy { " (noisy)" } else { "" }),
                     Cell::Num(fmt_opt_ns(b.per_token_ns)),
                     Cell::Num(overhead),
+                    Cell::Text(if b.name == report.reference_backend {
+                        String::new()
+                    } else {
+                        negligible_verdict(b.overhead_ratio.as_ref())
+                    }),
                     Cell::Num(
                         b.overhead_per_token_ns
                             .map(|ns| format!("{:+.1} µs", ns / 1e3))
@@ -204,6 +252,7 @@ fn rung_table(report: &SweepReport) -> String {
             "backend",
             "per token",
             "overhead",
+            "negligible (±5%)?",
             "per token Δ",
             "run",
         ],
@@ -215,8 +264,8 @@ fn rung_table(report: &SweepReport) -> String {
 pub fn markdown(r: &SweepReport) -> String {
     let mut s = format!(
         "sweep {}: gen{} per rung; per-token time = median inter-token latency; overhead = paired \
-         ratio to {} [95% CI]\n\n| model | params | native per token | backend | per token | overhead | per token Δ |\n\
-         |---|---|---|---|---|---|---|\n",
+         ratio to {} [95% CI]\n\n| model | params | native per token | backend | per token | overhead | negligible (±5%)? | per token Δ |\n\
+         |---|---|---|---|---|---|---|---|\n",
         md_code(&r.scenario),
         r.max_new_tokens,
         md_text(&r.reference_backend)
@@ -236,7 +285,7 @@ pub fn markdown(r: &SweepReport) -> String {
                 .overhead_per_token_ns
                 .map(|ns| format!("{:+.1} µs", ns / 1e3));
             s += &format!(
-                "| {}-L{} | {:.0} M | {} | {}{} | {} | {} | {} |\n",
+                "| {}-L{} | {:.0} M | {} | {}{} | {} | {} | {} | {} |\n",
                 md_text(&rung.preset),
                 rung.layers,
                 rung.parameters as f64 / 1e6,
@@ -245,6 +294,7 @@ pub fn markdown(r: &SweepReport) -> String {
                 if b.noisy { " (noisy)" } else { "" },
                 ms(b.per_token_ns),
                 overhead.unwrap_or_else(|| md_text(&b.status)),
+                negligible_verdict(b.overhead_ratio.as_ref()),
                 delta.unwrap_or_else(|| "—".into())
             );
         }

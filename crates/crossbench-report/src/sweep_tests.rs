@@ -28,6 +28,7 @@ fn rung(preset: &str, native_ms: Option<f64>, others: Vec<RungBackend>) -> Rung 
     }
     Rung {
         preset: preset.into(),
+        dtype: "float32".into(),
         layers: 2,
         hidden: 256,
         parameters: 12_000_000,
@@ -52,6 +53,8 @@ fn report() -> SweepReport {
         reference_backend: "native-cpp".into(),
         series: "itl_median_ns".into(),
         reproduce: "cargo run --release -- sweep".into(),
+        device: "cpu".into(),
+        machine: "test CPU".into(),
         rungs: vec![
             rung(
                 "small",
@@ -174,6 +177,6 @@ fn hostile_backend_name_stays_in_its_markdown_cell() {
     r.rungs[1].backends[1].name = "a|b\n<img src=x>".into();
     let md = markdown(&r);
     let row = md.lines().find(|l| l.contains("a\\|b")).expect(&md);
-    assert_eq!(crossbench_core::export::md_cells(row).len(), 7, "{row}");
+    assert_eq!(crossbench_core::export::md_cells(row).len(), 8, "{row}");
     assert!(row.contains("a\\|b \\<img src=x\\>"), "{row}");
 }

@@ -6,7 +6,7 @@
 
 use crate::overhead::REPORT_CONFIDENCE;
 use crate::results::serve::{DesignServe, ServeResults};
-use crate::stats::Interval;
+use crate::stats::{Band, Interval};
 use crate::units::fmt_ratio_ci;
 
 /// "cgo is not the bottleneck" / "within 5% of pure C++": the band a ratio
@@ -85,12 +85,13 @@ fn within_verdict(ci: Option<&Interval>) -> String {
         Ok(ci) => ci,
         Err(why) => return why,
     };
-    if ci.low >= 1.0 - WITHIN && ci.high <= 1.0 + WITHIN {
-        "holds".into()
-    } else if ci.high < 1.0 - WITHIN {
-        "does not hold (slower than the floor by more than 5%)".into()
-    } else {
-        "inconclusive (the interval is wider than ±5% or straddles it)".into()
+    // A throughput ratio: below the band is slower than the floor.
+    match ci.band(WITHIN) {
+        Band::Inside => "holds".into(),
+        Band::Below => "does not hold (slower than the floor by more than 5%)".into(),
+        Band::Above | Band::Straddles => {
+            "inconclusive (the interval is wider than ±5% or straddles it)".into()
+        }
     }
 }
 

@@ -34,3 +34,54 @@ impl Interval {
         (self.estimate - self.low).max(self.high - self.estimate)
     }
 }
+
+/// Where a ratio's whole interval lies relative to a band 1 ± margin: the
+/// one rule behind "negligible" / "within 5%" verdicts. Only an interval
+/// wholly inside the band shows equivalence; one crossing an edge cannot
+/// tell, whatever its estimate says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Band {
+    Inside,
+    Above,
+    Below,
+    Straddles,
+}
+
+impl Interval {
+    pub fn band(&self, margin: f64) -> Band {
+        if self.low >= 1.0 - margin && self.high <= 1.0 + margin {
+            Band::Inside
+        } else if self.low > 1.0 + margin {
+            Band::Above
+        } else if self.high < 1.0 - margin {
+            Band::Below
+        } else {
+            Band::Straddles
+        }
+    }
+}
+
+#[cfg(test)]
+mod band_tests {
+    use super::*;
+
+    fn ci(low: f64, high: f64) -> Interval {
+        let estimate = (low + high) / 2.0;
+        Interval {
+            estimate,
+            low,
+            high,
+            confidence: 0.95,
+            samples: 9,
+        }
+    }
+
+    #[test]
+    fn band_needs_the_whole_interval() {
+        assert_eq!(ci(0.97, 1.04).band(0.05), Band::Inside);
+        assert_eq!(ci(1.06, 1.20).band(0.05), Band::Above);
+        assert_eq!(ci(0.80, 0.94).band(0.05), Band::Below);
+        assert_eq!(ci(0.99, 1.06).band(0.05), Band::Straddles);
+        assert_eq!(ci(0.90, 1.10).band(0.05), Band::Straddles);
+    }
+}
