@@ -176,10 +176,9 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Worker(a) => in_process_worker::serve(&a.backend, a.model.as_deref(), &a.device),
         Command::BlasCore { path } => blas_probe::print_core_name(&path),
         Command::GoWorker => {
-            let (exe, tc) =
-                go_build::worker().map_err(|e| anyhow::anyhow!("{e}\n{}", go_build::GO_HOW))?;
-            eprintln!("Go worker built with {} ({})", tc.version, tc.go.display());
-            println!("{}", exe.display());
+            let w = go_build::worker().map_err(|e| anyhow::anyhow!("{e}\n{}", go_build::GO_HOW))?;
+            eprintln!("Go worker built with {} ({})", w.go_version, w.built_by);
+            println!("{}", w.exe.display());
             Ok(0)
         }
     }
