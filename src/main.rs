@@ -66,6 +66,10 @@ enum Command {
     /// Compare runs of one scenario (commits, machines, model sizes): one HTML file
     /// and a Markdown table of each metric's change with its interval.
     Compare(report::CompareArgs),
+    /// Write a self-contained, relocatable bundle (binaries, workers, wheels,
+    /// tokenizer, scenarios, an offline install.sh) for a machine without a
+    /// registry: ./install.sh, then bin/crossbench bench. Details: docs/bundle.md.
+    Bundle(cmd::bundle::BundleArgs),
     /// Make or list synthetic models.
     Model {
         #[command(subcommand)]
@@ -148,6 +152,7 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Embed(args) => embed::run(args),
         Command::Claims(args) => claims::run(args),
         Command::Gobench(args) => gobench::run(args),
+        Command::Bundle(args) => cmd::bundle::run(args),
         Command::Report(args) => report::run_report(args),
         Command::Compare(args) => report::run_compare(args),
         Command::Gate(args) => gate::run_gate(args),
