@@ -47,7 +47,12 @@ pub fn write(out: &Path, facts: &Facts) -> Result<u64> {
 }
 
 /// Every regular file under `dir`, by path relative to `base`.
-fn walk(base: &Path, dir: &Path, files: &mut BTreeMap<String, String>, bytes: &mut u64) -> Result<()> {
+fn walk(
+    base: &Path,
+    dir: &Path,
+    files: &mut BTreeMap<String, String>,
+    bytes: &mut u64,
+) -> Result<()> {
     let mut entries: Vec<_> = std::fs::read_dir(dir)
         .with_context(|| format!("cannot read {}", dir.display()))?
         .collect::<std::io::Result<_>>()?;

@@ -104,7 +104,10 @@ fn prepare_out(out: &Path, force: bool) -> Result<()> {
 /// version of the Go worker, if one was bundled.
 fn copy_binaries(out: &Path, no_go: bool) -> Result<Option<String>> {
     let exe = std::env::current_exe().context("cannot find this binary")?;
-    let mut bins = vec![exe.clone(), locate::native_runner().map_err(anyhow::Error::msg)?];
+    let mut bins = vec![
+        exe.clone(),
+        locate::native_runner().map_err(anyhow::Error::msg)?,
+    ];
     let mock = exe.with_file_name("crossbench-mock-worker");
     if mock.is_file() {
         bins.push(mock);
@@ -133,7 +136,11 @@ fn copy_binaries(out: &Path, no_go: bool) -> Result<Option<String>> {
 
 /// The files a run reads from the home: workers, scenarios, pins, tokenizer.
 fn copy_tree_files(root: &Path, out: &Path) -> Result<()> {
-    copy_dir_files(&root.join("workers/python"), &out.join("workers/python"), "py")?;
+    copy_dir_files(
+        &root.join("workers/python"),
+        &out.join("workers/python"),
+        "py",
+    )?;
     copy_dir_files(&root.join("scenarios"), &out.join("scenarios"), "toml")?;
     std::fs::create_dir_all(out.join("scripts"))?;
     for f in ["requirements.txt", "requirements.lock"] {
@@ -147,7 +154,8 @@ fn copy_tree_files(root: &Path, out: &Path) -> Result<()> {
 /// Copies the files of `from` ending in `.ext` (every file for "") into `to`.
 fn copy_dir_files(from: &Path, to: &Path, ext: &str) -> Result<()> {
     std::fs::create_dir_all(to).with_context(|| format!("cannot create {}", to.display()))?;
-    let entries = std::fs::read_dir(from).with_context(|| format!("cannot read {}", from.display()))?;
+    let entries =
+        std::fs::read_dir(from).with_context(|| format!("cannot read {}", from.display()))?;
     for entry in entries {
         let path = entry?.path();
         let wanted = ext.is_empty() || path.extension().is_some_and(|x| x == ext);

@@ -99,7 +99,8 @@ pub fn relative_prefix(text: &str) -> (String, bool) {
 /// Cuts `path`'s RUNPATH after its `$ORIGIN` entries, in place; returns the
 /// RUNPATH it has now (None: the file has none, e.g. a pure Rust binary).
 pub fn cut_absolute(path: &Path) -> Result<Option<String>> {
-    let mut bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut bytes =
+        std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
     let found = find(&bytes).with_context(|| format!("{}", path.display()))?;
     let Some(rp) = found else {
         return Ok(None);
@@ -128,7 +129,10 @@ mod tests {
     fn keeps_the_leading_origin_entries_only() {
         let (kept, cut) = relative_prefix("$ORIGIN/../lib/mlx:/home/x/.venv/mlx/lib");
         assert_eq!((kept.as_str(), cut), ("$ORIGIN/../lib/mlx", true));
-        assert_eq!(relative_prefix("$ORIGIN/mlx"), ("$ORIGIN/mlx".into(), false));
+        assert_eq!(
+            relative_prefix("$ORIGIN/mlx"),
+            ("$ORIGIN/mlx".into(), false)
+        );
         assert_eq!(relative_prefix("/abs:$ORIGIN/x").0, "");
     }
 
@@ -138,8 +142,15 @@ mod tests {
         let copy = t.path().join("runner");
         std::fs::copy(crossbench_shim::native_runner_path(), &copy).unwrap();
         let before = find(&std::fs::read(&copy).unwrap()).unwrap().unwrap();
-        assert!(before.text.starts_with("$ORIGIN/../lib/mlx:/"), "{}", before.text);
-        assert_eq!(cut_absolute(&copy).unwrap().as_deref(), Some("$ORIGIN/../lib/mlx"));
+        assert!(
+            before.text.starts_with("$ORIGIN/../lib/mlx:/"),
+            "{}",
+            before.text
+        );
+        assert_eq!(
+            cut_absolute(&copy).unwrap().as_deref(),
+            Some("$ORIGIN/../lib/mlx")
+        );
         let after = find(&std::fs::read(&copy).unwrap()).unwrap().unwrap();
         assert_eq!(after.text, "$ORIGIN/../lib/mlx");
         assert!(find(b"#!/bin/sh\n").is_err());
