@@ -240,7 +240,11 @@ impl Backend for GoCgo {
             .map_err(|e| BackendError::Unavailable {
                 backend: self.name.into(),
                 what_is_missing: format!("the Go worker: {e}"),
-                how_to_get_it: crate::setup::go_build::GO_HOW.into(),
+                how_to_get_it: if crate::setup::first_use::in_bundle() {
+                    "make the bundle again without --no-go".into()
+                } else {
+                    crate::setup::go_build::GO_HOW.into()
+                },
             })?;
         // Stamped by Go's monotonic clock the moment Go code holds each token,
         // printed after the generation, like the Rust and C++ workers.

@@ -46,7 +46,8 @@ else
     "$py" -m venv "$venv"
   fi
   say "installing the $variant wheels from $here/wheels (offline, hash-checked)"
-  "$venv/bin/python" -m pip install --disable-pip-version-check -q --no-index \
+  # PIP_CONFIG_FILE=/dev/null: no machine-wide index or find-links adds to the bundle's.
+  PIP_CONFIG_FILE=/dev/null "$venv/bin/python" -m pip install --disable-pip-version-check -q --no-index \
     --find-links "$here/wheels" --require-hashes -r "$lock"
 fi
 
