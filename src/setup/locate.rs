@@ -125,26 +125,27 @@ pub fn resolve(inputs: &Inputs) -> Result<Home, String> {
             found_by: "the source directory this binary was built from".into(),
         });
     }
+    Err(not_found(inputs, &looked))
+}
+
+/// The error when no rule matched: every directory tried, and why the
+/// source directory did not serve.
+fn not_found(inputs: &Inputs, looked: &[String]) -> String {
+    let source = inputs.source_dir.display();
     let fallback = if inputs.source_fallback {
-        format!(
-            "nor in the source directory {}",
-            inputs.source_dir.display()
-        )
+        format!("nor in the source directory {source}")
     } else {
-        format!(
-            "and the source directory {} is not used ({NO_SOURCE_FALLBACK} is set)",
-            inputs.source_dir.display()
-        )
+        format!("and the source directory {source} is not used ({NO_SOURCE_FALLBACK} is set)")
     };
-    Err(format!(
+    let looked = if looked.is_empty() {
+        "nothing: the binary's path is unknown".to_string()
+    } else {
+        looked.join(", ")
+    };
+    format!(
         "cannot find crossbench's home (scenarios/ with {BUNDLE_MANIFEST} or Cargo.toml): \
-         CROSSBENCH_HOME is unset, none above the binary (looked in {}), {fallback}",
-        if looked.is_empty() {
-            "nothing: the binary's path is unknown".into()
-        } else {
-            looked.join(", ")
-        }
-    ))
+         CROSSBENCH_HOME is unset, none above the binary (looked in {looked}), {fallback}"
+    )
 }
 
 /// This process's home, resolved once.

@@ -126,9 +126,7 @@ fn cuda_lock(req: &WheelRequest, dir: &Path, lock: &str) -> Result<()> {
             .arg(format!("mlx-cuda-13=={mlx}"))
             .status_ok()?;
     }
-    let base = bundle_lock(lock);
-    let in_base = |name: &str| base.lines().any(|l| l.starts_with(&format!("{name}==")));
-    let mut extra = Vec::new();
+    let mut downloaded = Vec::new();
     for entry in std::fs::read_dir(&staging)? {
         let path = entry?.path();
         let Some((name, version)) = wheel_name_version(&path) else {
@@ -136,23 +134,46 @@ fn cuda_lock(req: &WheelRequest, dir: &Path, lock: &str) -> Result<()> {
         };
         let target = dir.join(path.file_name().unwrap());
         std::fs::rename(&path, &target)?;
-        if !in_base(&name) {
-            extra.push(format!(
-                "{name}=={version} \\\n    --hash=sha256:{}",
-                sha256_file(&target)?
-            ));
-        }
+        downloaded.push((name, version, sha256_file(&target)?));
     }
     std::fs::remove_dir_all(&staging).ok();
-    extra.sort();
-    extra.dedup();
-    let kept = without_entry(&base, "mlx-cpu");
-    let text = format!(
-        "{kept}# mlx-cuda-13 and its dependencies: hashes of the files `crossbench bundle --cuda` downloaded\n{}\n",
-        extra.join("\n")
-    );
-    std::fs::write(dir.join("cuda.lock"), text)?;
+    std::fs::write(
+        dir.join("cuda.lock"),
+        cuda_lock_text(&bundle_lock(lock), downloaded),
+    )?;
     Ok(())
+}
+
+/// The bundle's CPU lock without `mlx-cpu`, plus each downloaded wheel
+/// (name, version, sha256) it does not already pin; a package with wheels
+/// for several Pythons gets one entry with every hash.
+fn cuda_lock_text(cpu_lock: &str, downloaded: Vec<(String, String, String)>) -> String {
+    let pinned = |name: &str| {
+        cpu_lock
+            .lines()
+            .any(|l| l.starts_with(&format!("{name}==")))
+    };
+    let mut extra: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for (name, version, sha) in downloaded {
+        if !pinned(&name) {
+            extra
+                .entry(format!("{name}=={version}"))
+                .or_default()
+                .push(sha);
+        }
+    }
+    let mut text = without_entry(cpu_lock, "mlx-cpu");
+    text.push_str("# mlx-cuda-13 and its dependencies: hashes of the files `crossbench bundle --cuda` downloaded\n");
+    for (pin, mut hashes) in extra {
+        hashes.sort();
+        hashes.dedup();
+        text.push_str(&pin);
+        for h in hashes {
+            text.push_str(&format!(" \\\n    --hash=sha256:{h}"));
+        }
+        text.push('\n');
+    }
+    text
 }
 
 fn without_entry(lock: &str, name: &str) -> String {
@@ -220,6 +241,29 @@ mod tests {
         );
         assert!(!without_entry(&b, "mlx-cpu").contains(":cc"));
         assert_eq!(lock_pythons(LOCK), ["3.11", "3.12"]);
+    }
+
+    #[test]
+    fn cuda_lock_swaps_mlx_cpu_for_the_downloaded_cuda_wheels() {
+        let cpu = bundle_lock(LOCK);
+        let w = |n: &str, v: &str, h: &str| (n.to_string(), v.to_string(), h.to_string());
+        let text = cuda_lock_text(
+            &cpu,
+            vec![
+                w("nvidia-cublas", "13.1.0.3", "f1"),
+                w("mlx-cuda-13", "0.32.2", "c1"),
+                w("numpy", "2.3.5", "dd"),
+                w("nvidia-cublas", "13.1.0.3", "f0"),
+            ],
+        );
+        assert!(!text.contains("mlx-cpu=="), "{text}");
+        assert!(
+            text.contains("mlx-cuda-13==0.32.2 \\\n    --hash=sha256:c1\n"),
+            "{text}"
+        );
+        let two = "nvidia-cublas==13.1.0.3 \\\n    --hash=sha256:f0 \\\n    --hash=sha256:f1\n";
+        assert!(text.contains(two), "{text}");
+        assert_eq!(text.matches("numpy==").count(), 1, "{text}");
     }
 
     #[test]
