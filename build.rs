@@ -1,11 +1,15 @@
 //! Root build script: makes the crossbench binary, its tests and benches find
-//! libmlx at run time (rpath from the shim's `links` metadata), and records the
+//! libmlx at run time (rpath from the shim's `links` metadata; in a bundle,
+//! relative to the binary), and records the
 //! git commit and rustc version for the results' environment metadata.
 
 use std::process::Command;
 
 fn main() {
     if let Ok(dir) = std::env::var("DEP_CROSSBENCH_SHIM_MLX_LIB_DIR") {
+        // First the bundle's place (bin/../lib/mlx, linked by its install.sh);
+        // `crossbench bundle` cuts the RUNPATH before the absolute entry.
+        println!("cargo:rustc-link-arg=-Wl,-rpath,$ORIGIN/../lib/mlx");
         println!("cargo:rustc-link-arg=-Wl,-rpath,{dir}");
     }
     let commit = command_output("git", &["rev-parse", "--short=12", "HEAD"]).unwrap_or_default();

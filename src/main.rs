@@ -70,6 +70,10 @@ enum Command {
     /// overhead vs native-cpp against the floor's per-token time, with the note's
     /// "negligible" (whole interval within ±5%) judged per regime.
     Ladder(report::LadderArgs),
+    /// Write a self-contained, relocatable bundle (binaries, workers, wheels,
+    /// tokenizer, scenarios, an offline install.sh) for a machine without a
+    /// registry: ./install.sh, then bin/crossbench bench. Details: docs/bundle.md.
+    Bundle(cmd::bundle::BundleArgs),
     /// Make or list synthetic models.
     Model {
         #[command(subcommand)]
@@ -152,6 +156,7 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Embed(args) => embed::run(args),
         Command::Claims(args) => claims::run(args),
         Command::Gobench(args) => gobench::run(args),
+        Command::Bundle(args) => cmd::bundle::run(args),
         Command::Report(args) => report::run_report(args),
         Command::Compare(args) => report::run_compare(args),
         Command::Ladder(args) => report::run_ladder(args),
@@ -181,10 +186,9 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Worker(a) => in_process_worker::serve(&a.backend, a.model.as_deref(), &a.device),
         Command::BlasCore { path } => blas_probe::print_core_name(&path),
         Command::GoWorker => {
-            let (exe, tc) =
-                go_build::worker().map_err(|e| anyhow::anyhow!("{e}\n{}", go_build::GO_HOW))?;
-            eprintln!("Go worker built with {} ({})", tc.version, tc.go.display());
-            println!("{}", exe.display());
+            let w = go_build::worker().map_err(|e| anyhow::anyhow!("{e}\n{}", go_build::GO_HOW))?;
+            eprintln!("Go worker built with {} ({})", w.go_version, w.built_by);
+            println!("{}", w.exe.display());
             Ok(0)
         }
     }

@@ -120,6 +120,10 @@ fn link_cpp_exe(
         .arg("-lcrossbench_shim")
         .arg(format!("-L{}", mlx.lib_dir.display()))
         .arg("-lmlx")
+        // A bundle's bin/ lies beside lib/mlx (its install.sh links it to the
+        // wheel's libmlx): listed first, and `crossbench bundle` cuts the
+        // RUNPATH before the build's absolute entry (src/cmd/bundle/runpath.rs).
+        .arg("-Wl,-rpath,$ORIGIN/../lib/mlx")
         .arg(format!("-Wl,-rpath,{}", mlx.lib_dir.display()));
     let status = cmd.status().expect("cannot run the C++ compiler");
     assert!(status.success(), "building {source} failed: {cmd:?}");
@@ -145,6 +149,8 @@ fn link_shared_lib(build: &cc::Build, out: &Path, mlx: &mlx_locate::MlxInstall) 
         ])
         .arg(format!("-L{}", mlx.lib_dir.display()))
         .arg("-lmlx")
+        // In a bundle it lies in lib/, beside lib/mlx (see link_cpp_exe).
+        .arg("-Wl,-rpath,$ORIGIN/mlx")
         .arg(format!("-Wl,-rpath,{}", mlx.lib_dir.display()));
     let status = cmd.status().expect("cannot run the C++ compiler");
     assert!(
@@ -229,6 +235,8 @@ mod pypi_blas {
             .arg(shims.join("blas/forward.S"))
             .arg(format!("-L{}", lib_dir.display()))
             .arg("-lscipy_openblas")
+            // In a bundle: lib/openblas, linked by install.sh (see link_cpp_exe).
+            .arg("-Wl,-rpath,$ORIGIN/openblas")
             .arg(format!("-Wl,-rpath,{}", lib_dir.display()))
             .status()
             .ok()?;

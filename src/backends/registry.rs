@@ -136,7 +136,9 @@ impl Backend for PythonSubprocess {
         };
         let python =
             crate::setup::first_use::python().map_err(|e| unavailable(format!("{e:#}")))?;
-        let script = crate::setup::first_use::project_root().join("workers/python/mlx_worker.py");
+        let root =
+            crate::setup::first_use::project_root().map_err(|e| unavailable(format!("{e:#}")))?;
+        let script = root.join("workers/python/mlx_worker.py");
         if !script.is_file() {
             return Err(unavailable(format!("{} is missing", script.display())));
         }
@@ -152,8 +154,9 @@ impl Backend for PythonSubprocess {
         )?;
         spec.env.push(("HF_HUB_OFFLINE".into(), "1".into()));
         // The shim's engine for python-subprocess's serving design (ctypes).
-        let shim = crossbench_shim::shim_so_path().display().to_string();
-        spec.env.push(("CROSSBENCH_SHIM_SO".into(), shim));
+        let shim = crate::setup::locate::shim_so().map_err(unavailable)?;
+        spec.env
+            .push(("CROSSBENCH_SHIM_SO".into(), shim.display().to_string()));
         Ok(spec)
     }
 }
@@ -194,13 +197,22 @@ impl Backend for NativeCpp {
         "pure C++ runner over the same shim, no Rust in the loop (the floor)"
     }
     fn launch(&self, ctx: &LaunchContext) -> Result<WorkerSpec, BackendError> {
-        let runner = PathBuf::from(crossbench_shim::native_runner_path());
+        let unavailable = |what: String| BackendError::Unavailable {
+            backend: self.name().into(),
+            what_is_missing: what,
+            how_to_get_it: "rebuild: cargo build --release (or the bundle)".into(),
+        };
+        let runner = crate::setup::locate::native_runner().map_err(unavailable)?;
         if !runner.is_file() {
-            return Err(BackendError::Unavailable {
-                backend: self.name().into(),
-                what_is_missing: format!("the native runner {} (built by cargo)", runner.display()),
-                how_to_get_it: "rebuild: cargo build --release".into(),
-            });
+            let built = if crate::setup::first_use::in_bundle() {
+                "shipped in the bundle"
+            } else {
+                "built by cargo"
+            };
+            return Err(unavailable(format!(
+                "the native runner {} ({built})",
+                runner.display()
+            )));
         }
         // The runner stamps each token in C++ the moment it holds it and prints
         // the stamps after the generation, like the Rust workers.
@@ -223,11 +235,16 @@ impl Backend for GoCgo {
         self.summary
     }
     fn launch(&self, ctx: &LaunchContext) -> Result<WorkerSpec, BackendError> {
-        let (program, _) =
-            crate::setup::go_build::worker().map_err(|e| BackendError::Unavailable {
+        let program = crate::setup::go_build::worker()
+            .map(|w| w.exe)
+            .map_err(|e| BackendError::Unavailable {
                 backend: self.name.into(),
                 what_is_missing: format!("the Go worker: {e}"),
-                how_to_get_it: crate::setup::go_build::GO_HOW.into(),
+                how_to_get_it: if crate::setup::first_use::in_bundle() {
+                    "make the bundle again without --no-go".into()
+                } else {
+                    crate::setup::go_build::GO_HOW.into()
+                },
             })?;
         // Stamped by Go's monotonic clock the moment Go code holds each token,
         // printed after the generation, like the Rust and C++ workers.

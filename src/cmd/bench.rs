@@ -11,7 +11,7 @@ use crossbench_core::{install_interrupt_handler, list_scenarios, run_bench, Back
 use std::path::Path;
 
 pub fn run(args: BenchArgs) -> Result<i32> {
-    let scenarios_dir = first_use::project_root().join("scenarios");
+    let scenarios_dir = first_use::project_root()?.join("scenarios");
     let registry = backends::registry();
     if args.list {
         print_list(&scenarios_dir, &registry)?;

@@ -171,7 +171,9 @@ fn kept_from(out: &Path, families: &[&str]) -> Result<(Vec<Benchmark>, BTreeMap<
 fn default_criterion_dir() -> PathBuf {
     match std::env::var_os("CARGO_TARGET_DIR") {
         Some(t) => PathBuf::from(t).join("criterion"),
-        None => crate::setup::first_use::project_root().join("target/criterion"),
+        None => crate::setup::first_use::project_root()
+            .unwrap_or_default()
+            .join("target/criterion"),
     }
 }
 

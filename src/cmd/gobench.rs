@@ -75,16 +75,16 @@ fn write_file(path: &Path, text: &str) -> Result<()> {
 
 /// `go test -c` of go/cgobench into the cache (Go's build cache makes a rerun quick).
 fn build_test_binary(tc: &go_build::Toolchain) -> Result<PathBuf> {
-    let go_dir = crate::setup::first_use::project_root().join("go");
+    let go_dir = crate::setup::first_use::project_root()?.join("go");
     let shim_lib = crossbench_shim::shim_lib_dir().join("libcrossbench_shim.a");
-    let exe = crate::setup::first_use::cache_dir()
+    let exe = crate::setup::first_use::cache_dir()?
         .join("go")
         .join("cgobench.test");
     eprintln!(
         "crossbench: building the Go microbenchmarks with {}",
         tc.version
     );
-    let out = go_build::go_command(tc, &go_dir, &shim_lib)
+    let out = go_build::go_command(tc, &go_dir, &shim_lib)?
         .args(["test", "-c", "-o"])
         .arg(&exe)
         .arg("./cgobench")

@@ -4,6 +4,7 @@
 
 pub mod bench;
 pub mod bench_args;
+pub mod bundle;
 pub mod claims;
 pub mod claims_table;
 pub mod design_opts;

@@ -65,7 +65,7 @@ pub fn build(args: &BenchArgs, profiler: Option<ProfilerRequest>) -> Result<Benc
 /// The scenario's plan over the chosen backends, model, prompt and
 /// environment, before the run flags.
 fn scenario_plan(args: &BenchArgs) -> Result<BenchPlan> {
-    let scenarios_dir = first_use::project_root().join("scenarios");
+    let scenarios_dir = first_use::project_root()?.join("scenarios");
     let name = args.scenario.as_deref().context("--scenario is required")?;
     let loaded = load_scenario(name, &scenarios_dir)?;
     let names = args
@@ -97,8 +97,8 @@ fn scenario_plan(args: &BenchArgs) -> Result<BenchPlan> {
         .any(|b| b.descriptor().caller == CallerLanguage::Go)
     {
         // The toolchain that built the Go worker (its launch builds or reports it).
-        if let Ok((_, tc)) = crate::setup::go_build::worker() {
-            metadata.extra.insert("go_version".into(), tc.version);
+        if let Ok(w) = crate::setup::go_build::worker() {
+            metadata.extra.insert("go_version".into(), w.go_version);
         }
     }
     let out_root = args.run.out.clone();
@@ -213,7 +213,7 @@ fn environment(model: Option<&ModelRun>, device: &str) -> Environment {
 }
 
 fn mlx_lm_version() -> Option<String> {
-    let venv = mlx_locate::venv_dir(&first_use::project_root());
+    let venv = mlx_locate::venv_dir(&first_use::project_root().ok()?);
     let lib = std::fs::read_dir(venv.join("lib")).ok()?;
     for py in lib.flatten() {
         for entry in std::fs::read_dir(py.path().join("site-packages"))

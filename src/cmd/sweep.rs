@@ -51,7 +51,10 @@ struct BenchOnly {
 }
 
 pub fn run(args: SweepArgs) -> Result<i32> {
-    let loaded = load_scenario(&args.scenario, &first_use::project_root().join("scenarios"))?;
+    let loaded = load_scenario(
+        &args.scenario,
+        &first_use::project_root()?.join("scenarios"),
+    )?;
     if loaded.scenario.kind == crossbench_core::scenario::ScenarioKind::Serve {
         return serve_sweep(args);
     }

@@ -67,11 +67,11 @@ fn fill_model_dir(preset: &Preset, dtype: &str, seed: u64, dir: &Path) -> Result
 }
 
 /// Where a preset model lives in the cache.
-pub fn preset_model_dir(preset: &Preset, dtype: &str, seed: u64) -> PathBuf {
-    first_use::cache_dir().join("models").join(format!(
+pub fn preset_model_dir(preset: &Preset, dtype: &str, seed: u64) -> Result<PathBuf> {
+    Ok(first_use::cache_dir()?.join("models").join(format!(
         "{}-L{}-{}-s{}",
         preset.name, preset.layers, dtype, seed
-    ))
+    )))
 }
 
 /// The preset model directory, generated on first use.
@@ -83,7 +83,7 @@ pub fn ensure_preset_model(
 ) -> Result<PathBuf> {
     let preset = presets::find(name)?.with_layers(layers)?;
     let dtype = presets::normalize_dtype(dtype)?;
-    let dir = preset_model_dir(&preset, dtype, seed);
+    let dir = preset_model_dir(&preset, dtype, seed)?;
     if dir.join("config.json").is_file() {
         return Ok(dir);
     }

@@ -63,7 +63,7 @@ fn blas_library(arg: &str) -> Result<(Vec<(String, String)>, String)> {
             format!("LD_PRELOAD={path}{core}"),
         )
     };
-    let pypi = crossbench_shim::pypi_blas_path().filter(|p| p.is_file());
+    let pypi = crate::setup::locate::pypi_blas();
     let preload_pypi = |p: &Path| {
         let (env, name) = preload(&p.display().to_string());
         (env, format!("{name}, forwarding to PyPI's {PYPI_OPENBLAS}"))
@@ -73,7 +73,7 @@ fn blas_library(arg: &str) -> Result<(Vec<(String, String)>, String)> {
         "auto" if cfg!(target_os = "linux") && Path::new(DEBIAN_OPENBLAS).is_file() => {
             Ok(preload(DEBIAN_OPENBLAS))
         }
-        "auto" | "openblas-pypi" if pypi.is_some() => Ok(preload_pypi(pypi.unwrap())),
+        "auto" | "openblas-pypi" if pypi.is_some() => Ok(preload_pypi(pypi.as_deref().unwrap())),
         "openblas-pypi" => bail!(
             "--blas openblas-pypi: this build has no libcrossbench_blas.so ({PYPI_OPENBLAS} \
              is not in the pinned environment and could not be installed); pip-install that pin \

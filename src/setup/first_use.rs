@@ -1,38 +1,48 @@
 //! Everything a fresh clone lacks at run time, made on first use with progress on
 //! stderr: the pinned Python environment, the converted tokenizer, preset models.
 
+use crate::setup::locate;
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// The repository root (scripts/, scenarios/, .cache/). Override with CROSSBENCH_ROOT.
-pub fn project_root() -> PathBuf {
-    match std::env::var_os("CROSSBENCH_ROOT") {
-        Some(p) => PathBuf::from(p),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")),
-    }
+/// The project's home (scenarios/, workers/, .cache/, .venv/): a checkout or
+/// a bundle, found by the one rule of `setup::locate`.
+pub fn project_root() -> Result<PathBuf> {
+    Ok(locate::home().map_err(anyhow::Error::msg)?.root.clone())
 }
 
-pub fn cache_dir() -> PathBuf {
+/// Whether the home is a bundle (no registry, nothing built on the spot).
+pub fn in_bundle() -> bool {
+    locate::home().is_ok_and(|h| h.kind == locate::HomeKind::Bundle)
+}
+
+/// CROSSBENCH_CACHE, else `<home>/.cache`.
+pub fn cache_dir() -> Result<PathBuf> {
     match std::env::var_os("CROSSBENCH_CACHE") {
-        Some(p) => PathBuf::from(p),
-        None => project_root().join(".cache"),
+        Some(p) => Ok(PathBuf::from(p)),
+        None => Ok(project_root()?.join(".cache")),
     }
 }
 
 /// MLX keeps compiled CPU kernels under $TMPDIR/mlx (shared machine-wide by default):
 /// give crossbench's processes their own directory so runs are reproducible.
 pub fn private_tmpdir() -> Result<PathBuf> {
-    let dir = cache_dir().join("tmp");
+    let dir = cache_dir()?.join("tmp");
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     Ok(dir)
 }
 
-/// The pinned environment's Python, creating the environment when missing.
+/// The pinned environment's Python, creating the environment when missing
+/// (in a checkout; a bundle's comes from its offline install.sh).
 pub fn python() -> Result<PathBuf> {
-    let root = project_root();
-    let install = mlx_locate::find_or_bootstrap(&root, &mut |line| eprintln!("{line}"))
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let root = project_root()?;
+    let install = if in_bundle() {
+        bundle_mlx(&root)?
+    } else {
+        mlx_locate::find_or_bootstrap(&root, &mut |line| eprintln!("{line}"))
+            .map_err(|e| anyhow::anyhow!("{e}"))?
+    };
     let venv = mlx_locate::venv_dir(&root);
     let python = install
         .python
@@ -47,9 +57,24 @@ pub fn python() -> Result<PathBuf> {
     Ok(python)
 }
 
+/// A bundle's environment: never bootstrapped from a registry here.
+fn bundle_mlx(root: &Path) -> Result<mlx_locate::MlxInstall> {
+    let venv = mlx_locate::venv_dir(root);
+    mlx_locate::find(root)
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+        .with_context(|| {
+            format!(
+                "no Python environment with MLX at {} (looked for lib/python3.*/site-packages/mlx): \
+                 run {}/install.sh, which installs the bundled wheels offline",
+                venv.display(),
+                root.display()
+            )
+        })
+}
+
 /// Runs a script of scripts/ with the pinned Python.
 pub fn run_script(script: &str, args: &[&str]) -> Result<()> {
-    let path = project_root().join("scripts").join(script);
+    let path = project_root()?.join("scripts").join(script);
     let status = Command::new(python()?)
         .arg(&path)
         .args(args)
@@ -65,7 +90,7 @@ pub fn run_script(script: &str, args: &[&str]) -> Result<()> {
 
 /// tokenizer.json (+ config) converted once from mistral-common's v3 sentencepiece model.
 pub fn tokenizer_dir() -> Result<PathBuf> {
-    let dir = cache_dir().join("tokenizer-mistral-v3");
+    let dir = cache_dir()?.join("tokenizer-mistral-v3");
     if dir.join("tokenizer.json").is_file() {
         return Ok(dir);
     }
@@ -73,7 +98,14 @@ pub fn tokenizer_dir() -> Result<PathBuf> {
         "crossbench: converting the Mistral v3 tokenizer (once) into {}",
         dir.display()
     );
-    let tmp = cache_dir().join(format!("tokenizer.tmp-{}", std::process::id()));
+    if in_bundle() {
+        bail!(
+            "the bundle's tokenizer {} is missing (a bundle cannot convert it: \
+             no registry, no conversion tools); rebuild the bundle",
+            dir.join("tokenizer.json").display()
+        );
+    }
+    let tmp = cache_dir()?.join(format!("tokenizer.tmp-{}", std::process::id()));
     run_script(
         "convert_tokenizer.py",
         &["--out", tmp.to_str().context("non-UTF-8 cache path")?],

