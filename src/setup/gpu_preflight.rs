@@ -16,7 +16,10 @@ use std::path::{Path, PathBuf};
 /// Where the install steps are written up (also the error's last line).
 pub const HOW_TO: &str = "docs/troubleshooting.md#gpu-runs-device-gpu";
 
-/// What the check looks at; `system()` is this machine, tests build fakes.
+/// Runs `ldd` on a library: its output, None where ldd cannot run.
+pub type Ldd = Box<dyn Fn(&Path) -> Option<String>>;
+
+/// What the check looks at; `gpu_device` probes this machine, tests build fakes.
 pub struct Probe {
     pub os: String,
     /// /proc/driver/nvidia/version: present while NVIDIA's kernel module is loaded.
@@ -28,7 +31,7 @@ pub struct Probe {
     /// Loads libcuda.so.1 (the driver's user-space half): Err(why) if it cannot.
     pub load_libcuda: Box<dyn Fn() -> Result<(), String>>,
     /// `ldd LIB`'s output; None where ldd cannot run.
-    pub ldd: Box<dyn Fn(&Path) -> Option<String>>,
+    pub ldd: Ldd,
 }
 
 /// Which MLX build is installed.

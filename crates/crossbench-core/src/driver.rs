@@ -279,7 +279,7 @@ impl Run {
             serve: None,
         };
         let progress = make_progress(&plan);
-        let gpu = crate::gpu::telemetry::start_for(&mut results.environment);
+        let gpu = crate::gpu_run::start_for(&mut results.environment);
         Run {
             plan,
             slots,
@@ -403,7 +403,7 @@ impl Run {
             h.machine_memory = Some(m.read());
         }
         let at_end = self.results.finished_at.is_some();
-        crate::gpu::telemetry::record(&mut self.results.environment, self.gpu.as_ref(), at_end);
+        crate::gpu_run::record(&mut self.results.environment, self.gpu.as_ref(), at_end);
         let prompt_tokens = self.plan.prompt_ids.len();
         for slot in &mut self.slots {
             slot.result.recompute(prompt_tokens);

@@ -18,6 +18,7 @@ pub mod export;
 pub mod footprint;
 pub mod gate;
 pub mod gpu;
+pub mod gpu_run;
 pub mod interrupt;
 pub mod machine_memory;
 pub mod microbench;

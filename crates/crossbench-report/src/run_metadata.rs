@@ -102,7 +102,7 @@ pub(crate) fn metadata(v: &RunView) -> String {
     ];
     let mut pairs = pairs;
     // Only GPU runs have a GPU row ("none (why)" where none was described).
-    let gpu = crossbench_core::gpu::report_line(e, crossbench_core::gpu::mlx_peak_bytes(r));
+    let gpu = crossbench_core::gpu_run::report_line(e, crossbench_core::gpu_run::mlx_peak_bytes(r));
     if let Some(gpu) = gpu {
         let at = pairs
             .iter()

@@ -5,7 +5,9 @@
 //! it loses only the telemetry, never the run.
 //!
 //! Recorded as `environment.gpu`; None on CPU runs and where no GPU could be
-//! described, with `environment.gpu_note` saying why for GPU runs.
+//! described, with `environment.gpu_note` saying why for GPU runs. This
+//! module knows nothing of runs (`environment` depends on it); a run's GPU
+//! line and its sampling are in `crate::gpu_run`.
 
 pub mod nvidia_smi;
 pub mod telemetry;
@@ -86,40 +88,6 @@ impl GpuInfo {
                 .map_or("memory unknown".into(), |b| format!("{} MiB", b >> 20))
         )
     }
-}
-
-/// The largest MLX allocator peak any backend reported: on a GPU run, MLX's
-/// GPU memory (its CUDA and Metal allocators count device memory).
-pub fn mlx_peak_bytes(r: &crate::BenchResults) -> Option<u64> {
-    r.backends
-        .iter()
-        .filter_map(|b| b.memory.mlx_peak_bytes)
-        .max()
-}
-
-/// The report line for a run's GPU (summary.md, report.html): None for CPU
-/// runs (nothing to say); "none (why)" for a GPU run with no GPU described.
-pub fn report_line(env: &crate::Environment, mlx_peak: Option<u64>) -> Option<String> {
-    if env.device.as_deref() != Some("gpu") {
-        return None;
-    }
-    let Some(g) = &env.gpu else {
-        return Some(match &env.gpu_note {
-            Some(note) => format!("none ({note})"),
-            None => "none".into(),
-        });
-    };
-    let mut line = g.describe();
-    if let Some(b) = mlx_peak {
-        let peak = crate::units::fmt_bytes(b as f64);
-        line.push_str(&format!("; MLX GPU memory peak {peak} (largest backend)"));
-    }
-    match (&g.telemetry, &g.telemetry_note) {
-        (Some(t), _) => line.push_str(&format!("; over the run: {}", t.describe())),
-        (None, Some(note)) => line.push_str(&format!("; telemetry: {note}")),
-        (None, None) => {}
-    }
-    Some(line)
 }
 
 #[cfg(test)]

@@ -153,29 +153,3 @@ impl Drop for Sampler {
         }
     }
 }
-
-/// Starts sampling the run's GPU where it is an NVIDIA one (`env.gpu`, with
-/// api "cuda"); where nvidia-smi cannot be started the run goes on and
-/// `telemetry_note` says why.
-pub fn start_for(env: &mut crate::Environment) -> Option<Sampler> {
-    let gpu = env.gpu.as_mut().filter(|g| g.api == "cuda")?;
-    match Sampler::start(gpu.index.unwrap_or(0)) {
-        Ok(s) => Some(s),
-        Err(e) => {
-            gpu.telemetry_note = Some(format!("not sampled: {e}"));
-            None
-        }
-    }
-}
-
-/// Puts what `sampler` has seen into `env.gpu`; at the end of the run a
-/// sampler that saw nothing leaves a note instead of numbers.
-pub fn record(env: &mut crate::Environment, sampler: Option<&Sampler>, at_end: bool) {
-    let (Some(gpu), Some(sampler)) = (env.gpu.as_mut(), sampler) else {
-        return;
-    };
-    gpu.telemetry = sampler.read();
-    if at_end && gpu.telemetry.is_none() {
-        gpu.telemetry_note = Some("nvidia-smi gave no samples during the run".into());
-    }
-}
