@@ -20,7 +20,7 @@ use crate::cmd::bench_args::BenchArgs;
 use crate::cmd::run_flags::{self, CheckedFlags};
 use crate::cmd::{design_opts, inject, model_choice};
 use crate::setup::blas_choice::blas_choice;
-use crate::setup::first_use;
+use crate::setup::{first_use, gpu_device};
 
 /// What `crossbench profile` asks of a plan: every worker loaded once and
 /// run under a profiler.
@@ -75,6 +75,9 @@ fn scenario_plan(args: &BenchArgs) -> Result<BenchPlan> {
         .unwrap_or_else(|| loaded.scenario.run.backends.clone());
     let chosen = backends::resolve(&backends::registry(), &names)?;
     let needs_model = chosen.iter().any(|b| !b.descriptor().is_mock());
+    // Before a model is made: a GPU run on a machine without one fails now,
+    // naming what is missing, not inside every worker.
+    let gpu = gpu_device::check(&args.run.device, needs_model)?;
     let model_dir = if needs_model || args.model.is_some() {
         Some(model_choice::resolve_model(args, &loaded)?)
     } else {
@@ -85,13 +88,25 @@ fn scenario_plan(args: &BenchArgs) -> Result<BenchPlan> {
         run_flags::serve_fits(&loaded, dir)?;
     }
     let prompt_ids = run_flags::prompt_ids(&loaded, model_dir.as_deref())?;
-    let (blas_env, blas_name) = blas_choice(&args.run.blas, args.run.blas_idle)?;
+    let (blas_env, blas_name) = match (&gpu, args.run.blas.as_str()) {
+        // MLX's GPU backends do their matrix products on the GPU: no
+        // OpenBLAS to find or preload (an explicit --blas is still honoured).
+        (Some(_), "auto") => (Vec::new(), "not used (GPU)".to_string()),
+        _ => blas_choice(&args.run.blas, args.run.blas_idle)?,
+    };
     let launch = launch_context(args, &loaded, model_dir.clone(), blas_env)?;
     let model = model_dir
         .as_deref()
         .map(|dir| model_choice::model_asked(args, &loaded, dir));
     let mut metadata = environment(model.as_ref(), &args.run.device);
     metadata.blas = Some(blas_name);
+    match &gpu {
+        Some(ready) => gpu_device::describe(ready, &mut metadata),
+        None if args.run.device == "gpu" => {
+            metadata.gpu_note = Some("mock backends only: nothing ran on a GPU".into())
+        }
+        None => {}
+    }
     if chosen
         .iter()
         .any(|b| b.descriptor().caller == CallerLanguage::Go)

@@ -192,6 +192,8 @@ struct Run {
     began: std::time::Instant,
     /// The whole machine's memory in use, sampled over the run.
     memory: Option<crate::machine_memory::Sampler>,
+    /// The GPU's clocks and power, sampled over a `--device gpu` run.
+    gpu: Option<crate::gpu::telemetry::Sampler>,
     /// Snapshots written so far (counts for `faults::injected_disk_full`).
     snapshots: usize,
 }
@@ -241,7 +243,7 @@ impl Run {
                 last_load: None,
             })
             .collect();
-        let results = BenchResults {
+        let mut results = BenchResults {
             schema_version: SCHEMA_VERSION,
             run_id,
             started_at: utc_now().1,
@@ -277,6 +279,7 @@ impl Run {
             serve: None,
         };
         let progress = make_progress(&plan);
+        let gpu = crate::gpu_run::start_for(&mut results.environment);
         Run {
             plan,
             slots,
@@ -285,6 +288,7 @@ impl Run {
             progress,
             began: std::time::Instant::now(),
             memory: crate::machine_memory::Sampler::start(),
+            gpu,
             snapshots: 0,
         }
     }
@@ -398,6 +402,8 @@ impl Run {
         if let (Some(h), Some(m)) = (self.results.harness.as_mut(), &self.memory) {
             h.machine_memory = Some(m.read());
         }
+        let at_end = self.results.finished_at.is_some();
+        crate::gpu_run::record(&mut self.results.environment, self.gpu.as_ref(), at_end);
         let prompt_tokens = self.plan.prompt_ids.len();
         for slot in &mut self.slots {
             slot.result.recompute(prompt_tokens);

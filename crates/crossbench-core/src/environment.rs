@@ -1,6 +1,6 @@
 //! Where a run happened. Core fills what it can read from the system
 //! (/proc, /etc/os-release); the caller fills MLX versions, BLAS, git
-//! commit, rustc version, model and device.
+//! commit, rustc version, model, device and GPU (`crate::gpu`).
 
 use std::collections::BTreeMap;
 
@@ -30,6 +30,13 @@ pub struct Environment {
     /// name apart (a Zen 3 and a Zen 5 both say "AMD EPYC" on this cloud).
     #[serde(default)]
     pub cpu: Option<CpuIdentity>,
+    /// The GPU of a `--device gpu` run (identity, and telemetry over the
+    /// run); None on CPU runs and where none could be described.
+    #[serde(default)]
+    pub gpu: Option<crate::gpu::GpuInfo>,
+    /// Why a GPU run has no `gpu` (e.g. nvidia-smi not found).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gpu_note: Option<String>,
     /// Anything else the caller wants on record.
     #[serde(default)]
     pub extra: BTreeMap<String, String>,

@@ -17,6 +17,8 @@ pub mod environment;
 pub mod export;
 pub mod footprint;
 pub mod gate;
+pub mod gpu;
+pub mod gpu_run;
 pub mod interrupt;
 pub mod machine_memory;
 pub mod microbench;

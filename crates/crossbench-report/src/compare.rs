@@ -189,6 +189,19 @@ fn overhead_row(name: &str, runs: &[(String, BenchResults)]) -> Row {
     }
 }
 
+fn is_gpu_run(r: &BenchResults) -> bool {
+    r.environment.device.as_deref() == Some("gpu")
+}
+
+/// The GPU's identity, "none" for a GPU run without one, "–" for a CPU run.
+fn gpu_cell(r: &BenchResults) -> String {
+    match (&r.environment.gpu, is_gpu_run(r)) {
+        (Some(g), _) => g.describe(),
+        (None, true) => "none".into(),
+        (None, false) => "–".into(),
+    }
+}
+
 fn metadata(r: &BenchResults) -> Vec<(&'static str, String)> {
     let e = &r.environment;
     let opt = |x: &Option<String>| x.clone().unwrap_or_else(|| "unknown".into());
@@ -313,7 +326,13 @@ fn render_html(runs: &[(String, BenchResults)], letters: &[String], rows: &[Row]
         "<h1>crossbench compare: {}</h1>\n",
         escape(&runs[0].1.scenario.name)
     );
-    let meta: Vec<Vec<(&str, String)>> = runs.iter().map(|(_, r)| metadata(r)).collect();
+    let mut meta: Vec<Vec<(&str, String)>> = runs.iter().map(|(_, r)| metadata(r)).collect();
+    // A GPU row only where some run is a GPU run: CPU-only comparisons stay as they were.
+    if runs.iter().any(|(_, r)| is_gpu_run(r)) {
+        for (m, (_, r)) in meta.iter_mut().zip(runs) {
+            m.insert(7, ("GPU", gpu_cell(r)));
+        }
+    }
     let mut meta_headers = vec![""];
     meta_headers.extend(letters.iter().map(String::as_str));
     let meta_rows: Vec<(Option<&str>, Vec<Cell>)> = (0..meta[0].len())

@@ -105,3 +105,35 @@ fn hostile_backend_name_stays_in_its_markdown_cell() {
     }
     assert!(!cmp.html.contains("<img"));
 }
+
+#[test]
+fn another_gpu_driver_is_another_machine_and_gpu_runs_get_a_gpu_row() {
+    let identity = include_str!("../../crossbench-core/fixtures/nvidia-smi/h200-identity.csv");
+    let mut a = run(&[("native-cpp", 1.0)], 3, 10);
+    a.environment.device = Some("gpu".into());
+    a.environment.gpu =
+        Some(crossbench_core::gpu::nvidia_smi::parse_identity(identity.trim()).unwrap());
+    let mut b = a.clone();
+    b.environment.gpu.as_mut().unwrap().driver_version = Some("570.86.15".into());
+    let cmp = compare_runs(&[("a".into(), a), ("b".into(), b)]).unwrap();
+    let line = cmp
+        .markdown
+        .lines()
+        .find(|l| l.contains("B vs A differs in more than the code"))
+        .unwrap_or_else(|| panic!("{}", cmp.markdown));
+    assert!(
+        line.contains("gpu: NVIDIA H200") && line.contains("570.86.15"),
+        "{line}"
+    );
+    assert!(
+        cmp.html
+            .contains("<td>GPU</td><td>NVIDIA H200 · driver 580.159.04"),
+        "no GPU row"
+    );
+    let cpu = run(&[("native-cpp", 1.0)], 3, 10);
+    let cmp = compare_runs(&[("a".into(), cpu.clone()), ("b".into(), cpu)]).unwrap();
+    assert!(
+        !cmp.html.contains("<td>GPU</td>"),
+        "CPU runs have no GPU row"
+    );
+}

@@ -100,6 +100,16 @@ pub(crate) fn metadata(v: &RunView) -> String {
             ),
         ),
     ];
+    let mut pairs = pairs;
+    // Only GPU runs have a GPU row ("none (why)" where none was described).
+    let gpu = crossbench_core::gpu_run::report_line(e, crossbench_core::gpu_run::mlx_peak_bytes(r));
+    if let Some(gpu) = gpu {
+        let at = pairs
+            .iter()
+            .position(|(k, _)| *k == "BLAS")
+            .map_or(0, |i| i + 1);
+        pairs.insert(at, ("GPU", gpu));
+    }
     let mut rows: Vec<(Option<&str>, Vec<Cell>)> = pairs
         .into_iter()
         .chain(crate::run_design::metadata_rows(r))

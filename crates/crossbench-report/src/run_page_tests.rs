@@ -283,3 +283,32 @@ fn resolution_shows_the_interval_its_half_width_and_what_the_plan_achieved() {
         assert!(page.contains(part), "{part}");
     }
 }
+
+#[test]
+fn the_metadata_has_a_gpu_row_for_gpu_runs_only() {
+    let mut r = run(&[("native-cpp", 1.0), ("ffi-token", 1.01)], 3, 10);
+    assert!(!render_run(&r, None).unwrap().contains("<td>GPU</td>"));
+    r.environment.device = Some("gpu".into());
+    let page = render_run(&r, None).unwrap();
+    assert!(
+        page.contains("<td>GPU</td><td>none</td>"),
+        "no 'GPU: none' row"
+    );
+    let identity = include_str!("../../crossbench-core/fixtures/nvidia-smi/h200-identity.csv");
+    let samples = include_str!("../../crossbench-core/fixtures/nvidia-smi/h200-samples.csv");
+    let smi = crossbench_core::gpu::nvidia_smi::parse_identity;
+    let mut gpu = smi(identity.trim()).unwrap();
+    let parsed: Vec<_> = samples
+        .lines()
+        .filter_map(crossbench_core::gpu::nvidia_smi::parse_sample)
+        .collect();
+    gpu.telemetry = Some(crossbench_core::gpu::GpuTelemetry::from_samples(
+        &parsed, 250,
+    ));
+    r.environment.gpu = Some(gpu);
+    let page = render_run(&r, None).unwrap();
+    assert!(
+        page.contains("<td>GPU</td><td>NVIDIA H200 · driver 580.159.04 · 140.40 GiB; over the run: SM clock 345/1980/1980 MHz"),
+        "no GPU identity row"
+    );
+}

@@ -55,9 +55,6 @@ fn this_platform() -> String {
 /// Which file an install for `python_version` reads, and why.
 pub fn pin_source(project_root: &Path, python_version: &str) -> PinSource {
     let unlocked = |why: String| PinSource::Unlocked(requirements_path(project_root), why);
-    if cuda_variant() {
-        return unlocked("CROSSBENCH_MLX_VARIANT=cuda: the lock holds the CPU wheels only".into());
-    }
     let lock = lock_path(project_root);
     let Ok(text) = fs::read_to_string(&lock) else {
         return unlocked(format!("{} is missing", lock.display()));
@@ -66,7 +63,10 @@ pub fn pin_source(project_root: &Path, python_version: &str) -> PinSource {
         Some((platform, pythons))
             if platform == this_platform() && pythons.contains(&python_version) =>
         {
-            PinSource::Lock(lock)
+            if !cuda_variant() {
+                return PinSource::Lock(lock);
+            }
+            cuda_env_lock(project_root, &text).map_or_else(unlocked, PinSource::Lock)
         }
         Some((platform, pythons)) => unlocked(format!(
             "the lock serves {platform} with Python {}, this is {} with Python {python_version}",
@@ -75,6 +75,42 @@ pub fn pin_source(project_root: &Path, python_version: &str) -> PinSource {
         )),
         None => unlocked(format!("{} has no `# lock-for:` line", lock.display())),
     }
+}
+
+/// `scripts/requirements-cuda.lock`: mlx-cuda-13 and the NVIDIA wheels it
+/// links, hash-pinned (py3-none wheels: one hash serves every Python).
+pub fn cuda_lock_path(project_root: &Path) -> PathBuf {
+    project_root.join("scripts").join("requirements-cuda.lock")
+}
+
+/// The CUDA environment's lock: the CPU lock without `mlx-cpu` (whose
+/// libmlx.so would overwrite, or be overwritten by, mlx-cuda-13's) plus the
+/// CUDA lock's entries.
+pub fn cuda_env_text(cpu_lock: &str, cuda_lock: &str) -> String {
+    let cpu = lock_entry(cpu_lock, "mlx-cpu").unwrap_or_default();
+    let mut text = cpu_lock.replacen(&cpu, "", 1);
+    text.extend(
+        cuda_lock
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .map(|l| format!("{l}\n")),
+    );
+    text
+}
+
+/// Writes the CUDA environment's lock into `.cache/`; Err(why) sends the
+/// install to the unlocked path, which says so.
+fn cuda_env_lock(project_root: &Path, cpu_lock: &str) -> Result<PathBuf, String> {
+    let cuda = cuda_lock_path(project_root);
+    let cuda_text =
+        fs::read_to_string(&cuda).map_err(|e| format!("cannot read {}: {e}", cuda.display()))?;
+    let out = project_root
+        .join(".cache")
+        .join("requirements-cuda-env.txt");
+    fs::create_dir_all(project_root.join(".cache"))
+        .and_then(|()| fs::write(&out, cuda_env_text(cpu_lock, &cuda_text)))
+        .map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+    Ok(out)
 }
 
 pub(crate) fn cuda_variant() -> bool {
@@ -93,7 +129,9 @@ pub fn install_all_args(source: &PinSource, mlx_version: &str) -> Vec<String> {
             args.push("-r".into());
             args.push(req.display().to_string());
             if cuda_variant() {
-                args.push(format!("mlx[cuda]=={mlx_version}"));
+                // Unlocked, requirements.txt still asks for mlx[cpu]: pip may
+                // install both builds (see docs/troubleshooting.md, GPU runs).
+                args.push(format!("mlx[cuda13]=={mlx_version}"));
             }
         }
     }
@@ -216,13 +254,43 @@ mod tests {
         assert_eq!(lock_targets("x==1\n"), None);
         let here = pin_source(&root(), "3.11");
         let on_x86_linux = cfg!(all(target_os = "linux", target_arch = "x86_64"));
-        assert_eq!(
-            matches!(here, PinSource::Lock(_)),
-            on_x86_linux && !cuda_variant()
-        );
+        assert_eq!(matches!(here, PinSource::Lock(_)), on_x86_linux);
         match pin_source(&root(), "2.7") {
             PinSource::Unlocked(_, why) => assert!(why.contains("Python 2.7"), "{why}"),
             other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_cuda_environment_swaps_mlx_cpu_for_the_hashed_cuda_wheels() {
+        let cpu = fs::read_to_string(lock_path(&root())).unwrap();
+        let cuda = fs::read_to_string(cuda_lock_path(&root())).unwrap();
+        assert!(cuda.contains("# lock-for: linux-x86_64 python 3.11 3.12"));
+        let env = cuda_env_text(&cpu, &cuda);
+        assert_eq!(lock_entry(&env, "mlx-cpu"), None);
+        assert_eq!(lock_entry(&env, "mlx"), lock_entry(&cpu, "mlx"));
+        assert_eq!(lock_targets(&env), lock_targets(&cpu));
+        let version = |e: &str| {
+            e.split("==")
+                .nth(1)
+                .unwrap()
+                .split(' ')
+                .next()
+                .unwrap()
+                .to_string()
+        };
+        let mlx = version(&lock_entry(&cpu, "mlx").unwrap());
+        let cuda_mlx = lock_entry(&env, "mlx-cuda-13").expect("mlx-cuda-13 locked");
+        assert_eq!(version(&cuda_mlx), mlx, "mlx-cuda-13 at MLX's version");
+        for name in [
+            "nvidia-cublas",
+            "nvidia-cudnn-cu13",
+            "nvidia-cuda-nvrtc",
+            "nvidia-nccl-cu13",
+            "nvidia-cuda-runtime",
+        ] {
+            let e = lock_entry(&env, name).unwrap_or_else(|| panic!("{name} not locked"));
+            assert!(e.contains("--hash=sha256:"), "{e}");
         }
     }
 

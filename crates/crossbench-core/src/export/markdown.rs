@@ -111,6 +111,9 @@ fn design_lines(md: &mut String, r: &BenchResults) {
         e.cores.map_or("?".to_string(), |c| c.to_string()),
         md_text(e.blas.as_deref().unwrap_or("unknown"))
     );
+    if let Some(gpu) = crate::gpu_run::report_line(e, crate::gpu_run::mlx_peak_bytes(r)) {
+        let _ = writeln!(md, "GPU: {}\n", md_text(&gpu));
+    }
     if let Some(h) = &r.harness {
         let _ = writeln!(md, "harness: {}\n", md_text(&h.describe()));
     }

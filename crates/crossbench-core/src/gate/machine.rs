@@ -12,7 +12,8 @@ use crate::environment::Environment;
 const RAM_TOLERANCE: f64 = 0.02;
 
 /// Same machine for absolute timings: same boot, CPU (name, vendor, family,
-/// model, stepping, SIMD flags), core count, RAM within 2%.
+/// model, stepping, SIMD flags), core count, RAM within 2%, and GPU (model,
+/// driver, memory; `GpuInfo::identity`) where either run recorded one.
 pub fn same_machine(a: &Environment, b: &Environment) -> bool {
     a.boot_id.is_some()
         && a.cpu_model.is_some()
@@ -48,6 +49,10 @@ pub fn differences(a: &Environment, b: &Environment) -> Vec<String> {
         }
     }
     differ("boot", opt(&a.boot_id), opt(&b.boot_id));
+    // Another GPU model or driver changes every kernel's time and the
+    // dispatch path a token crosses: not the same machine for GPU timings.
+    let gpu = |e: &Environment| e.gpu.as_ref().map_or("none".into(), |g| g.identity());
+    differ("gpu", gpu(a), gpu(b));
     out
 }
 
@@ -84,6 +89,37 @@ mod tests {
         assert!(
             d[0].contains("model 1 ") && d[0].contains("model 17") && d[0].contains("avx512f"),
             "{d:?}"
+        );
+    }
+
+    #[test]
+    fn another_gpu_or_driver_is_another_machine() {
+        let mut h200 = env(1, &["avx2"]);
+        h200.gpu = Some(crate::gpu::GpuInfo {
+            api: "cuda".into(),
+            name: "NVIDIA H200".into(),
+            driver_version: Some("580.159.04".into()),
+            memory_total_bytes: Some(143771 << 20),
+            ..Default::default()
+        });
+        // Telemetry differs between any two runs: not part of the identity.
+        let mut again = h200.clone();
+        again.gpu.as_mut().unwrap().telemetry = Some(Default::default());
+        assert!(same_machine(&h200, &again));
+        let mut driver = h200.clone();
+        driver.gpu.as_mut().unwrap().driver_version = Some("570.86.15".into());
+        assert!(!same_machine(&h200, &driver));
+        assert_eq!(
+            differences(&h200, &driver),
+            ["gpu: NVIDIA H200 (cuda, driver 580.159.04, 143771 MiB) vs NVIDIA H200 (cuda, driver 570.86.15, 143771 MiB)"]
+        );
+        let mut h100 = h200.clone();
+        h100.gpu.as_mut().unwrap().name = "NVIDIA H100 80GB HBM3".into();
+        assert!(differences(&h200, &h100)[0].contains("H100"));
+        let cpu_only = env(1, &["avx2"]);
+        assert_eq!(
+            differences(&cpu_only, &h200),
+            ["gpu: none vs NVIDIA H200 (cuda, driver 580.159.04, 143771 MiB)"]
         );
     }
 

@@ -124,3 +124,20 @@ fn the_noisy_line_states_its_limit_and_that_the_gate_has_its_own() {
     assert!(md.contains(&flag) && md.contains(gate), "{md}");
     assert!(!md.contains("calls this run inconclusive"), "{md}");
 }
+
+#[test]
+fn a_gpu_run_names_its_gpu_and_a_cpu_run_says_nothing_of_one() {
+    let mut r = noisy_pair();
+    r.environment.device = Some("cpu".into());
+    assert!(!render_summary(&r).contains("GPU:"));
+    r.environment.device = Some("gpu".into());
+    r.environment.gpu_note = Some("nvidia-smi not found".into());
+    assert!(render_summary(&r).contains("GPU: none (nvidia-smi not found)\n"));
+    r.environment.gpu = Some(crate::gpu::tests::h200());
+    r.backends[0].memory.mlx_peak_bytes = Some(4_748_000_000);
+    let md = render_summary(&r);
+    assert!(
+        md.contains("GPU: NVIDIA H200 · driver 580.159.04 · CUDA 13.0 (driver) · 140.40 GiB; MLX GPU memory peak 4.42 GiB (largest backend)\n"),
+        "{md}"
+    );
+}
