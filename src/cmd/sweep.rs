@@ -190,7 +190,7 @@ fn rung_args(
 }
 
 /// What the ladder ran on, for the combined `ladder` chart: the device and
-/// the CPU with its BLAS (a GPU run names the GPU through `device`).
+/// the CPU with its BLAS, or the GPU (name, driver, CUDA) and its host.
 fn machine_of(outcome: &RunOutcome) -> String {
     let env = &outcome.results.environment;
     let cpu = match &env.cpu {
@@ -206,7 +206,10 @@ fn machine_of(outcome: &RunOutcome) -> String {
     };
     let cores = env.cores.map_or(String::new(), |n| format!(", {n} cores"));
     let blas = env.blas.as_deref().unwrap_or("BLAS not recorded");
-    format!("{cpu}{cores}; {blas}")
+    match &env.gpu {
+        Some(gpu) => format!("{}; host {cpu}{cores}", gpu.describe()),
+        None => format!("{cpu}{cores}; {blas}"),
+    }
 }
 
 fn summarize(preset: &presets::Preset, dtype: Dtype, outcome: &RunOutcome) -> Rung {
