@@ -114,89 +114,30 @@ impl StatusOk for Command {
     }
 }
 
-/// `cuda.lock`: the CPU lock without `mlx-cpu`, plus `mlx-cuda-13` and its
-/// dependencies (the nvidia-* libraries) at the pinned MLX version. Those are
-/// not in the project lock: their hashes are the files downloaded now.
+/// `cuda.lock`: the bundle's CPU lock without `mlx-cpu`, plus the reviewed
+/// `scripts/requirements-cuda.lock` (mlx-cuda-13 and its NVIDIA wheels, the
+/// same pins `CROSSBENCH_MLX_VARIANT=cuda` installs), downloaded hash-checked.
 fn cuda_lock(req: &WheelRequest, dir: &Path, lock: &str) -> Result<()> {
-    let mlx = mlx_locate::pinned_mlx_version(req.root);
-    let staging = dir.join(".cuda-download");
+    let cuda_path = mlx_locate::pip::cuda_lock_path(req.root);
+    let cuda = std::fs::read_to_string(&cuda_path)
+        .with_context(|| format!("cannot read {}", cuda_path.display()))?;
+    let only_cuda = dir.join(".cuda-only.lock");
+    std::fs::write(&only_cuda, &cuda)?;
     for v in &req.python_versions {
-        eprintln!("crossbench bundle: downloading mlx-cuda-13=={mlx} and its CUDA libraries for Python {v} (large)");
-        pip_download(req.python, v, &staging)
-            .arg(format!("mlx-cuda-13=={mlx}"))
+        eprintln!(
+            "crossbench bundle: downloading the pinned MLX CUDA build and its NVIDIA libraries \
+             for Python {v} (~1 GiB, hash-checked against {})",
+            cuda_path.display()
+        );
+        pip_download(req.python, v, dir)
+            .args(["--no-deps", "--require-hashes", "-r"])
+            .arg(&only_cuda)
             .status_ok()?;
     }
-    let mut downloaded = Vec::new();
-    for entry in std::fs::read_dir(&staging)? {
-        let path = entry?.path();
-        let Some((name, version)) = wheel_name_version(&path) else {
-            continue;
-        };
-        let target = dir.join(path.file_name().unwrap());
-        std::fs::rename(&path, &target)?;
-        downloaded.push((name, version, sha256_file(&target)?));
-    }
-    std::fs::remove_dir_all(&staging).ok();
-    std::fs::write(
-        dir.join("cuda.lock"),
-        cuda_lock_text(&bundle_lock(lock), downloaded),
-    )?;
+    std::fs::remove_file(&only_cuda).ok();
+    let text = mlx_locate::pip::cuda_env_text(&bundle_lock(lock), &cuda);
+    std::fs::write(dir.join("cuda.lock"), text)?;
     Ok(())
-}
-
-/// The bundle's CPU lock without `mlx-cpu`, plus each downloaded wheel
-/// (name, version, sha256) it does not already pin; a package with wheels
-/// for several Pythons gets one entry with every hash.
-fn cuda_lock_text(cpu_lock: &str, downloaded: Vec<(String, String, String)>) -> String {
-    let pinned = |name: &str| {
-        cpu_lock
-            .lines()
-            .any(|l| l.starts_with(&format!("{name}==")))
-    };
-    let mut extra: std::collections::BTreeMap<String, Vec<String>> = Default::default();
-    for (name, version, sha) in downloaded {
-        if !pinned(&name) {
-            extra
-                .entry(format!("{name}=={version}"))
-                .or_default()
-                .push(sha);
-        }
-    }
-    let mut text = without_entry(cpu_lock, "mlx-cpu");
-    text.push_str("# mlx-cuda-13 and its dependencies: hashes of the files `crossbench bundle --cuda` downloaded\n");
-    for (pin, mut hashes) in extra {
-        hashes.sort();
-        hashes.dedup();
-        text.push_str(&pin);
-        for h in hashes {
-            text.push_str(&format!(" \\\n    --hash=sha256:{h}"));
-        }
-        text.push('\n');
-    }
-    text
-}
-
-fn without_entry(lock: &str, name: &str) -> String {
-    let mut out = String::new();
-    let mut skipping = false;
-    for line in lock.lines() {
-        if !line.starts_with(' ') {
-            skipping = line.starts_with(&format!("{name}=="));
-        }
-        if !skipping {
-            out.push_str(line);
-            out.push('\n');
-        }
-    }
-    out
-}
-
-/// `name`, `version` of a wheel file (`name-version-tags.whl`), name normalised.
-pub fn wheel_name_version(path: &Path) -> Option<(String, String)> {
-    let file = path.file_name()?.to_str()?.strip_suffix(".whl")?;
-    let mut parts = file.split('-');
-    let name = parts.next()?.to_lowercase().replace(['_', '.'], "-");
-    Some((name, parts.next()?.to_string()))
 }
 
 pub fn sha256_file(path: &Path) -> Result<String> {
@@ -239,40 +180,9 @@ mod tests {
             b.contains("--hash=sha256:ee\n") && b.contains("# lock-for:"),
             "{b}"
         );
-        assert!(!without_entry(&b, "mlx-cpu").contains(":cc"));
+        let cuda =
+            mlx_locate::pip::cuda_env_text(&b, "mlx-cuda-13==0.32.2 \\\n    --hash=sha256:c1\n");
+        assert!(!cuda.contains(":cc") && cuda.contains(":c1"), "{cuda}");
         assert_eq!(lock_pythons(LOCK), ["3.11", "3.12"]);
-    }
-
-    #[test]
-    fn cuda_lock_swaps_mlx_cpu_for_the_downloaded_cuda_wheels() {
-        let cpu = bundle_lock(LOCK);
-        let w = |n: &str, v: &str, h: &str| (n.to_string(), v.to_string(), h.to_string());
-        let text = cuda_lock_text(
-            &cpu,
-            vec![
-                w("nvidia-cublas", "13.1.0.3", "f1"),
-                w("mlx-cuda-13", "0.32.2", "c1"),
-                w("numpy", "2.3.5", "dd"),
-                w("nvidia-cublas", "13.1.0.3", "f0"),
-            ],
-        );
-        assert!(!text.contains("mlx-cpu=="), "{text}");
-        assert!(
-            text.contains("mlx-cuda-13==0.32.2 \\\n    --hash=sha256:c1\n"),
-            "{text}"
-        );
-        let two = "nvidia-cublas==13.1.0.3 \\\n    --hash=sha256:f0 \\\n    --hash=sha256:f1\n";
-        assert!(text.contains(two), "{text}");
-        assert_eq!(text.matches("numpy==").count(), 1, "{text}");
-    }
-
-    #[test]
-    fn wheel_file_names() {
-        let p = Path::new("wheels/nvidia_cublas-13.1.0.3-py3-none-manylinux_2_27_x86_64.whl");
-        assert_eq!(
-            wheel_name_version(p),
-            Some(("nvidia-cublas".into(), "13.1.0.3".into()))
-        );
-        assert_eq!(wheel_name_version(Path::new("x.tar.gz")), None);
     }
 }
