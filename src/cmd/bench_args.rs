@@ -52,7 +52,8 @@ pub struct RunOptions {
     /// Results root; each run writes <out>/<run-id>/.
     #[arg(long, default_value = "results")]
     pub out: PathBuf,
-    /// cpu | gpu (Metal on macOS, CUDA where the mlx[cuda] wheel is installed).
+    /// cpu | gpu (Metal on macOS; CUDA where MLX's CUDA build, mlx-cuda-13, is installed:
+    /// docs/troubleshooting.md, "GPU runs"). gpu never falls back to the CPU.
     #[arg(long, default_value = "cpu")]
     pub device: String,
     /// BLAS for every backend's worker: auto (Debian's OpenBLAS when installed, else
