@@ -24,6 +24,7 @@
 //!   or another OpenBLAS core, it is a loud note and absolute times are
 //!   informational.
 
+pub mod ab;
 mod environment_change;
 mod exact;
 mod inputs;
@@ -120,6 +121,9 @@ pub enum Method {
     RankShift,
     /// Percentile bootstrap of median(current) / median(baseline).
     MedianBootstrap,
+    /// Same-job A/B (`ab`): median of paired head / base ratios with its
+    /// order-statistic interval. Not a `--method` choice of a baseline gate.
+    PairedAb,
 }
 
 impl Method {
@@ -258,6 +262,14 @@ pub fn compare(
     cfg: &GateConfig,
 ) -> Result<GateReport, GateError> {
     inputs::check_config(cfg)?;
+    if cfg.method == Method::PairedAb {
+        return Err(GateError::NothingToJudge {
+            baseline: baseline.name.clone(),
+            current: current.name.clone(),
+            why: "the paired A/B method needs base and head runs side by side (gate --against)"
+                .into(),
+        });
+    }
     for (run, which) in [(baseline, "baseline"), (current, "current")] {
         inputs::check_complete(run, which)?;
         inputs::check_samples(run, which)?;
@@ -436,6 +448,8 @@ fn timing_check(
         Method::MedianBootstrap => {
             ratio_of_medians_ci(cur, base, cfg.confidence, cfg.resamples, cfg.seed)
         }
+        // Unpaired runs have no pairs: `compare` refuses this method.
+        Method::PairedAb => None,
     };
     let Some(ci) = check.ratio else {
         // Samples are checked finite and positive first, so only an empty
