@@ -116,7 +116,13 @@ fn run_one(plan: &Plan, k: u32, side: Side) -> Result<Baseline> {
         .stdout(log.try_clone()?)
         .stderr(log)
         .status()
-        .with_context(|| format!("running {}", bin_of(plan, side).display()))?;
+        .with_context(|| {
+            // Linux names a replaced executable "<path> (deleted)".
+            format!(
+                "running {} (a binary rebuilt during the A/B cannot be measured against its earlier runs: rerun)",
+                bin_of(plan, side).display()
+            )
+        })?;
     let results = run_dir(&dir).map(|d| d.join("results.json"));
     match results.filter(|f| f.is_file()) {
         Some(file) => {
