@@ -148,3 +148,33 @@ fn an_odd_number_of_pairs_is_refused() {
     assert_eq!(o.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("--pairs 3: must be even"), "{stderr}");
 }
+
+/// Reps default to whole balanced cycles: a scenario's 3 reps over two
+/// backends (mock and its A/A twin, a cycle of 2) become 4, and the run says
+/// so; the order's seed is recorded.
+#[test]
+fn scenario_reps_round_up_to_whole_cycles() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mock = std::fs::read_to_string(common::root().join("scenarios/mock.toml")).unwrap();
+    let scenario = tmp.path().join("three.toml");
+    std::fs::write(
+        &scenario,
+        mock.replace("repetitions = 2", "repetitions = 3"),
+    )
+    .unwrap();
+    let out = tmp.path().join("out");
+    let o = common::bench_cmd(&out)
+        .args(["--scenario", scenario.to_str().unwrap(), "--aa", "mock"])
+        .args(["--warmup", "0", "--order-seed", "11"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("reps rounded up from the scenario's 3 to 4"),
+        "{stderr}"
+    );
+    let r = common::results(&common::only_run(&out));
+    assert_eq!(r["backends"][0]["reps"].as_array().unwrap().len(), 4);
+    assert_eq!(r["design"]["order_seed"], 11);
+}
