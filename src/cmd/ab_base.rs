@@ -52,10 +52,13 @@ pub fn resolve_ref(root: &Path, reference: &str) -> Result<String> {
 /// "head = working tree (dirty)" when tracked files differ from HEAD:
 /// the head binary then measures uncommitted code.
 pub fn head_label(root: &Path) -> String {
-    let commit = env!("CROSSBENCH_GIT_COMMIT").trim_end_matches("-dirty");
-    let dirty = git(root, &["status", "--porcelain", "--untracked-files=no"])
-        .map(|o| o.status.success() && !o.stdout.is_empty())
-        .unwrap_or(false);
+    let built = env!("CROSSBENCH_GIT_COMMIT");
+    let commit = built.trim_end_matches("-dirty");
+    // Dirty when built from a dirty tree, or when the tree changed since.
+    let dirty = built.ends_with("-dirty")
+        || git(root, &["status", "--porcelain", "--untracked-files=no"])
+            .map(|o| o.status.success() && !o.stdout.is_empty())
+            .unwrap_or(false);
     match (commit.is_empty(), dirty) {
         (true, _) => "this binary (commit unknown)".into(),
         (false, true) => format!("working tree (dirty) on {commit}"),
