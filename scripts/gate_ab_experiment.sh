@@ -3,7 +3,7 @@
 # detection rates on this machine, in CI's setting.
 #
 #   scripts/gate_ab_experiment.sh                     # 20 trials per condition
-#   TRIALS=5 PAIRS=8 BASE=HEAD scripts/gate_ab_experiment.sh
+#   TRIALS=5 PAIRS=12 BASE=HEAD scripts/gate_ab_experiment.sh
 #
 # TRIALS rounds of three A/Bs of the ci scenario against BASE (default HEAD,
 # built once in target/ab/ and reused; with a clean tree the head is the
@@ -16,7 +16,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 TRIALS=${TRIALS:-20}
-PAIRS=${PAIRS:-8}
+PAIRS=${PAIRS:-12}
 PCT=${PCT:-5}
 BASE=${BASE:-HEAD}
 OUT=results/gate-ab-experiment/$(date -u +%Y%m%dT%H%M%SZ)

@@ -18,6 +18,8 @@ fn gate_ab(out: &Path, extra: &[&str]) -> std::process::Output {
         "--scenario",
         "mock",
         "--pairs",
+        "6",
+        "--reps-per-run",
         "2",
         "--out",
         out.to_str().unwrap(),
@@ -54,9 +56,9 @@ fn a_3x_slowdown_in_the_head_is_a_regression_naming_the_backend() {
         .unwrap_or_else(|| panic!("no mock decode check in {stdout}"));
     assert!(line.contains("REGRESSION"), "{line}");
     assert!(stdout.contains("INJECTED"), "{stdout}");
-    assert!(stderr.contains("run 4/4 (base of pair 2/2)"), "{stderr}");
+    assert!(stderr.contains("run 12/12 (base of pair 6/6)"), "{stderr}");
     // Every run kept, and the report.
-    for run in ["01-base", "01-head", "02-head", "02-base"] {
+    for run in ["01-base", "01-head", "02-head", "02-base", "06-base"] {
         let dir = common::only_run(&tmp.path().join("runs").join(run));
         assert!(dir.join("results.json").is_file(), "{}", dir.display());
     }

@@ -40,8 +40,9 @@ pub struct AbArgs {
     #[arg(long, value_delimiter = ',')]
     pub backends: Option<Vec<String>>,
     /// A/B: pairs of runs (each one base run and one head run); even, so that
-    /// each side leads equally often.
-    #[arg(long, default_value_t = 6)]
+    /// each side leads equally often. Each pair is one sample of head / base:
+    /// 6 give a 95% interval at all (their range), 12 its 3rd to 10th.
+    #[arg(long, default_value_t = 12)]
     pub pairs: u32,
     /// A/B: reps in each run (default: whole balanced cycles of the run's
     /// backends, at least 4).

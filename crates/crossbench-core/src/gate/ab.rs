@@ -10,8 +10,9 @@
 //! alternate base, head, head, base, ... (so a linear drift cancels), and rep
 //! i of a backend in the k-th base run is paired with rep i of the same
 //! backend in the k-th head run, which ran next to it: the same position in
-//! the same balanced order, seconds to a minute apart. The per-pair ratio
-//! head ÷ base cancels what the two share; its median, with the
+//! the same balanced order, seconds to a minute apart. Each pair of runs
+//! gives one ratio head ÷ base, the median of its rep ratios (the pair of
+//! runs is the independent unit: `pair_units`); their median, with the
 //! distribution-free order-statistic interval (`stats::order`, the overhead
 //! table's method), is the change. That makes absolute decode time gateable,
 //! native-cpp's included: a slower shared core shows on every backend and on
@@ -34,7 +35,7 @@ use crate::backend::FLOOR;
 use crate::baseline::{Baseline, BaselineBackend};
 use crate::results::{describe_slowdowns, BackendStatus};
 use crate::stats::order::median_ci;
-use crate::stats::{paired_ratios, Interval};
+use crate::stats::{median, paired_ratios, Interval};
 
 /// The series every A/B timing check pairs: consumer-side decode time of a
 /// rep (tokens per rep are checked equal, so its ratio is the ratio of decode
@@ -98,7 +99,15 @@ pub fn compare_ab(
             .backend(&b.name)
             .filter(|h| h.status == BackendStatus::Ok)
         {
-            Some(h) => backend_checks(&mut report.checks, b, h, greedy, cfg, opts),
+            Some(h) => {
+                let units =
+                    |series: &str, overhead: bool| pair_units(pairs, &b.name, series, overhead);
+                exact(&mut report.checks, b, h, greedy, opts);
+                timing_checks(&mut report.checks, &b.name, &units, cfg);
+                if let (Some(bm), Some(hm)) = (b.peak_rss_bytes, h.peak_rss_bytes) {
+                    report.checks.push(memory_check(&b.name, bm, hm, true, cfg));
+                }
+            }
             None => report.checks.push(Check {
                 backend: b.name.clone(),
                 metric: "status".into(),
@@ -112,74 +121,94 @@ pub fn compare_ab(
     Ok(report)
 }
 
-fn backend_checks(
+/// Tokens per rep, greedy ids, crossings: equal, or a behaviour change.
+fn exact(
     out: &mut Vec<Check>,
     base: &BaselineBackend,
     head: &BaselineBackend,
     greedy: bool,
-    cfg: &GateConfig,
     opts: &AbOptions,
 ) {
     let first = out.len();
     exact_checks(out, base, head, greedy, true);
-    if opts.allow_behaviour_change {
-        for c in out[first..]
-            .iter_mut()
-            .filter(|c| c.verdict == Verdict::Regression)
-        {
-            c.verdict = Verdict::Info;
-            c.detail
-                .push_str(" (BEHAVIOUR CHANGE, allowed by --allow-behaviour-change)");
-        }
+    let (verdict, note) = if opts.allow_behaviour_change {
+        (
+            Verdict::Info,
+            " (BEHAVIOUR CHANGE, allowed by --allow-behaviour-change)",
+        )
     } else {
-        for c in out[first..]
-            .iter_mut()
-            .filter(|c| c.verdict == Verdict::Regression)
-        {
-            c.detail
-                .push_str(" (BEHAVIOUR CHANGE head vs base; --allow-behaviour-change if intended)");
-        }
+        (
+            Verdict::Regression,
+            " (BEHAVIOUR CHANGE head vs base; --allow-behaviour-change if intended)",
+        )
+    };
+    for c in out[first..]
+        .iter_mut()
+        .filter(|c| c.verdict == Verdict::Regression)
+    {
+        c.verdict = verdict;
+        c.detail.push_str(note);
     }
-    let what = if base.name == FLOOR {
+}
+
+/// Decode time head ÷ base (native-cpp's is the shared core), the ratio to
+/// native-cpp head ÷ base (this backend alone), ITL shown.
+fn timing_checks(
+    out: &mut Vec<Check>,
+    backend: &str,
+    units: &dyn Fn(&str, bool) -> Vec<f64>,
+    cfg: &GateConfig,
+) {
+    let what = if backend == FLOOR {
         "shared core: shim Session, model, MLX, BLAS"
     } else {
         "this backend and the shared core"
     };
-    let pair = |m: &std::collections::BTreeMap<String, Vec<f64>>,
-                n: &std::collections::BTreeMap<String, Vec<f64>>,
-                s: &str| {
-        paired_ratios(
-            n.get(s).map_or(&[][..], |v| v),
-            m.get(s).map_or(&[][..], |v| v),
-        )
-    };
     out.push(paired_check(
-        &base.name,
-        "decode_ns",
-        &pair(&base.samples, &head.samples, DECODE),
+        backend,
+        DECODE,
+        &units(DECODE, false),
         Some(what),
         cfg,
     ));
     // Only runs with native-cpp have ratios to it.
-    if base.overhead_samples.contains_key(DECODE) {
+    let overhead = units(DECODE, true);
+    if !overhead.is_empty() {
         out.push(paired_check(
-            &base.name,
+            backend,
             "overhead_vs_native.decode_ns",
-            &pair(&base.overhead_samples, &head.overhead_samples, DECODE),
+            &overhead,
             Some("this backend alone: its ratio to native-cpp"),
             cfg,
         ));
     }
-    out.push(paired_check(
-        &base.name,
-        "itl_median_ns",
-        &pair(&base.samples, &head.samples, ITL),
-        None,
-        cfg,
-    ));
-    if let (Some(b), Some(h)) = (base.peak_rss_bytes, head.peak_rss_bytes) {
-        out.push(memory_check(&base.name, b, h, true, cfg));
-    }
+    out.push(paired_check(backend, ITL, &units(ITL, false), None, cfg));
+}
+
+/// One head ÷ base ratio per pair of runs: the median of its per-rep
+/// ratios (rep i of the base run with rep i of the head run). The pair of
+/// runs, not the rep, is the independent unit: reps of one run share its
+/// minute of the machine (here, a worker's decode time flips between two
+/// levels ~14% apart in stretches of tens of seconds), so rep-level ratios
+/// are correlated within a pair, and an interval that counted them as
+/// independent was too narrow (an A/A of one binary excluded 1.0 in 3 of 4
+/// backends on this VM).
+pub fn pair_units(pairs: &[AbPair], backend: &str, series: &str, overhead: bool) -> Vec<f64> {
+    let values = |run: &Baseline| -> Vec<f64> {
+        let b = run.backend(backend);
+        let map = b.map(|b| {
+            if overhead {
+                &b.overhead_samples
+            } else {
+                &b.samples
+            }
+        });
+        map.and_then(|m| m.get(series)).cloned().unwrap_or_default()
+    };
+    pairs
+        .iter()
+        .filter_map(|p| median(&paired_ratios(&values(&p.head), &values(&p.base))))
+        .collect()
 }
 
 /// The verdict on paired head ÷ base ratios; `what: None` -> shown, not gated.
@@ -197,7 +226,10 @@ pub fn paired_check(
             Verdict::Inconclusive,
             "no pairs: the backend has no such samples".to_string(),
         ),
-        (Some(ci), None) => (Verdict::Info, format!("{} pairs (not gated)", ci.samples)),
+        (Some(ci), None) => (
+            Verdict::Info,
+            format!("{} pairs of runs (not gated)", ci.samples),
+        ),
         (Some(ci), Some(what)) => {
             let (v, d) = paired_verdict(&ci, cfg);
             (v, format!("{d} [{what}]"))
@@ -222,7 +254,7 @@ pub fn paired_verdict(ci: &Interval, cfg: &GateConfig) -> (Verdict, String) {
         return (
             Verdict::Inconclusive,
             format!(
-                "only {n} pairs: their range is a {:.0}% interval, {:.0}% asked",
+                "only {n} pairs of runs: their range is a {:.0}% interval, {:.0}% asked",
                 ci.confidence * 100.0,
                 cfg.confidence * 100.0
             ),
@@ -231,7 +263,7 @@ pub fn paired_verdict(ci: &Interval, cfg: &GateConfig) -> (Verdict, String) {
     if ci.low > 1.0 + t {
         (
             Verdict::Regression,
-            format!("{n} pairs; whole interval above +{:.1}%", t * 100.0),
+            format!("{n} pairs of runs; whole interval above +{:.1}%", t * 100.0),
         )
     } else if ci.high < 1.0 - t {
         (
@@ -242,22 +274,23 @@ pub fn paired_verdict(ci: &Interval, cfg: &GateConfig) -> (Verdict, String) {
             ),
         )
     } else if ci.high < 1.0 + t {
-        (Verdict::Pass, format!("{n} pairs"))
+        (Verdict::Pass, format!("{n} pairs of runs"))
     } else {
         (
             Verdict::Inconclusive,
             format!(
-                "{n} pairs; interval straddles +{:.1}%: cannot tell",
+                "{n} pairs of runs; interval straddles +{:.1}%: cannot tell",
                 t * 100.0
             ),
         )
     }
 }
 
-/// Each side's runs as one run: per backend, every pair's reps truncated to
-/// the shorter side (so rep i of base run k and of head run k stay paired)
-/// and concatenated in pair order. Ids and crossings: the head's first run
-/// that differs from the base, else its first.
+/// Each side's runs as one run, for the exact and memory checks: every
+/// run's token counts (each pair truncated to its shorter side), the head's
+/// first ids and crossings that differ from its base run's (else its first
+/// run's), the larger peak RSS. Timings are paired per pair of runs
+/// (`pair_units`), not here.
 fn merge(pairs: &[AbPair], opts: &AbOptions) -> Result<(Baseline, Baseline), GateError> {
     let Some(first) = pairs.first() else {
         return Err(GateError::NothingToJudge {
@@ -294,27 +327,10 @@ fn merge(pairs: &[AbPair], opts: &AbOptions) -> Result<(Baseline, Baseline), Gat
 }
 
 fn clear_reps(b: &mut BaselineBackend) {
-    for v in b
-        .samples
-        .values_mut()
-        .chain(b.overhead_samples.values_mut())
-    {
-        v.clear();
-    }
     b.tokens_per_rep.clear();
 }
 
 fn append(into: &mut BaselineBackend, from: &BaselineBackend, n: usize) {
-    for (dst, src) in [
-        (&mut into.samples, &from.samples),
-        (&mut into.overhead_samples, &from.overhead_samples),
-    ] {
-        for (k, v) in src {
-            dst.entry(k.clone())
-                .or_default()
-                .extend(v.iter().take(n).copied());
-        }
-    }
     into.tokens_per_rep
         .extend(from.tokens_per_rep.iter().take(n).copied());
     into.peak_rss_bytes = into.peak_rss_bytes.max(from.peak_rss_bytes);

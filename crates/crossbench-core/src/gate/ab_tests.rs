@@ -166,11 +166,33 @@ fn an_interval_straddling_the_threshold_is_inconclusive() {
 
 #[test]
 fn too_few_pairs_for_the_confidence_are_inconclusive() {
-    // One pair of 4 reps: 4 ratios, whose range is only an 87.5% interval.
-    let r = judge(&pairs(1, 1.0, 1.5, 0.01));
+    // 4 pairs of runs: 4 per-pair ratios, whose range is only an 87.5% interval.
+    let r = judge(&pairs(4, 1.0, 1.5, 0.01));
     let c = check(&r, "native-cpp", DECODE);
     assert_eq!(c.verdict, Verdict::Inconclusive, "{c:?}");
-    assert!(c.detail.contains("only 4 pairs"), "{}", c.detail);
+    assert!(c.detail.contains("only 4 pairs of runs"), "{}", c.detail);
+}
+
+#[test]
+fn the_pair_of_runs_is_the_unit_so_a_shift_shared_by_a_runs_reps_is_not_evidence() {
+    // Each head run shifted as a whole (the machine's state for that
+    // minute), mean zero: 32 rep ratios in 8 tight clusters. Counted as 32
+    // independent ratios they would give a narrow interval away from 1.
+    let shifts = [1.08, 0.94, 1.07, 1.09, 0.95, 1.06, 0.93, 1.08];
+    let mut p = pairs(8, 1.0, 1.0, 0.002);
+    for (pair, s) in p.iter_mut().zip(shifts) {
+        for b in &mut pair.head.backends {
+            for v in b.samples.values_mut() {
+                v.iter_mut().for_each(|x| *x *= s);
+            }
+        }
+    }
+    let units = pair_units(&p, "native-cpp", "decode_ns", false);
+    assert_eq!(units.len(), 8);
+    let r = judge(&p);
+    let c = check(&r, "native-cpp", DECODE);
+    assert!(c.ratio.unwrap().contains(1.0), "{c:?}");
+    assert_eq!(c.verdict, Verdict::Inconclusive, "{c:?}");
 }
 
 #[test]
@@ -194,7 +216,7 @@ fn other_token_ids_in_any_head_run_fail_unless_allowed() {
 #[test]
 fn reps_pair_within_each_pair_of_runs_truncated_to_the_shorter() {
     let mut p = pairs(8, 1.0, 1.0, 0.01);
-    // Head run 0 lost its last rep: 31 pairs, none across runs.
+    // Head run 0 lost its last rep: its pair of runs pairs 3 reps, none across runs.
     for b in &mut p[0].head.backends {
         for v in b
             .samples
@@ -206,8 +228,20 @@ fn reps_pair_within_each_pair_of_runs_truncated_to_the_shorter() {
         b.tokens_per_rep.pop();
     }
     let r = judge(&p);
-    assert_eq!(check(&r, "native-cpp", DECODE).ratio.unwrap().samples, 31);
+    assert_eq!(check(&r, "native-cpp", DECODE).ratio.unwrap().samples, 8);
     assert_eq!(r.exit_code(), EXIT_PASS, "{}", r.render_text());
+    // Rep i of the base run with rep i of the head run: a head whose every
+    // rep is 1.1 x its base rep has per-pair ratio exactly 1.1.
+    let mut p = pairs(2, 1.0, 1.0, 0.05);
+    for pair in &mut p {
+        let base = pair.base.backends[1].samples["decode_ns"].clone();
+        pair.head.backends[1]
+            .samples
+            .insert("decode_ns".into(), base.iter().map(|x| x * 1.1).collect());
+    }
+    for u in pair_units(&p, "native-cpp", "decode_ns", false) {
+        assert!((u - 1.1).abs() < 1e-12, "{u}");
+    }
 }
 
 #[test]

@@ -1,4 +1,6 @@
-//! The performance-regression gate: compares a current run with a baseline.
+//! The performance-regression gate: compares a current run with a baseline
+//! (this module), or head runs with base runs measured beside them in one
+//! job (`ab`, `gate --against`), rendered and exited the same way.
 //!
 //! What is gated, and how:
 //! - Overhead vs native-cpp (per-rep paired ratio, same run): the interval
@@ -29,6 +31,7 @@ mod environment_change;
 mod exact;
 mod inputs;
 pub mod machine;
+mod method;
 mod notes;
 mod render;
 
@@ -36,6 +39,7 @@ use exact::{exact_checks, memory_check};
 use notes::notes;
 
 pub use machine::{differences as machine_differences, same_machine};
+pub use method::Method;
 
 use serde::Serialize;
 
@@ -107,31 +111,6 @@ impl Default for GateConfig {
             method: Method::RankShift,
             resamples: DEFAULT_RESAMPLES,
             seed: DEFAULT_SEED,
-        }
-    }
-}
-
-/// The interval behind a timing verdict. Both resist outliers; the rank
-/// shift is the more efficient (narrower at the same coverage), measured on
-/// the same recordings in docs/measurements/gate-experiment.md.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Method {
-    /// Hodges–Lehmann shift of log timings, Mann–Whitney interval (default).
-    RankShift,
-    /// Percentile bootstrap of median(current) / median(baseline).
-    MedianBootstrap,
-    /// Same-job A/B (`ab`): median of paired head / base ratios with its
-    /// order-statistic interval. Not a `--method` choice of a baseline gate.
-    PairedAb,
-}
-
-impl Method {
-    pub fn parse(s: &str) -> Option<Method> {
-        match s {
-            "rank-shift" => Some(Method::RankShift),
-            "median-bootstrap" => Some(Method::MedianBootstrap),
-            _ => None,
         }
     }
 }
