@@ -34,7 +34,7 @@ fn method(r: &GateReport) -> String {
         super::Method::PairedAb => {
             return format!(
                 "method: same-job A/B, base and head runs alternated (ABBA) on this machine; \
-                 {:.0}% order-statistic interval of the median paired ratio head / base; \
+                 {:.0}% order-statistic interval of the median head / base ratio of the pairs of runs; \
                  regression when the whole interval is above +{t:.1}%, pass when below it \
                  (improvement when below -{t:.1}%), inconclusive when it straddles",
                 r.confidence * 100.0,
