@@ -33,8 +33,17 @@ struct Cli {
 enum Command {
     /// Run a scenario over several backends and write results/<run-id>/.
     Bench(cmd::bench_args::BenchArgs),
-    /// Compare a run with a baseline: exit 0 pass, 3 regression, 4 inconclusive, 1 error.
+    /// The regression gate: exit 0 pass, 3 regression, 4 inconclusive, 1 error.
     ///
+    /// `--against REF`: same-job A/B. REF is built in its own worktree (cached by
+    /// commit under target/ab/), its `bench` runs alternate with this binary's on
+    /// this machine (base, head, head, base, ...; fresh workers, identical flags),
+    /// and head / base is judged per backend from paired reps: decode time
+    /// (native-cpp's is the shared core) and the ratio to native-cpp; equal
+    /// tokens, ids and crossings. Regression when the whole interval is above
+    /// 1 + threshold, pass when below, inconclusive when it straddles.
+    ///
+    /// `--baseline FILE --current RUN`: a run against a committed baseline.
     /// Runs on another setup (core count, MLX version, BLAS library, device) are an
     /// error naming each change unless --allow-environment-change is given; another
     /// CPU model or OpenBLAS core is noted, with absolute times informational.

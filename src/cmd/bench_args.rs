@@ -39,7 +39,8 @@ pub struct RunOptions {
     /// Comma-separated backends (default: the scenario's).
     #[arg(long, value_delimiter = ',')]
     pub backends: Option<Vec<String>>,
-    /// Measured repetitions (1 to 100000; default: the scenario's). Read wider
+    /// Measured repetitions (1 to 100000; default: the scenario's, rounded up
+    /// to whole balanced cycles of the run's backends). Read wider
     /// than the plan's u32 so that a too-large value gets our error naming the flag.
     #[arg(long)]
     pub reps: Option<u64>,
@@ -80,6 +81,11 @@ pub struct RunOptions {
     /// A/A interval twin/original shows how small a difference this run resolves.
     #[arg(long, value_name = "BACKEND")]
     pub aa: Option<String>,
+    /// Seed of the balanced order's per-cycle assignment of backends to
+    /// positions (default: a fixed seed, so reruns take the same orders);
+    /// recorded in results.json.
+    #[arg(long, value_name = "N")]
+    pub order_seed: Option<u64>,
     /// After the planned reps (the pilot), plan once how many rounds should make
     /// every decode-overhead interval's half-width at most PCT percent, run them,
     /// and report the half-width achieved against PCT (a plan, not a guarantee).

@@ -1,24 +1,26 @@
 //! `crossbench gate` and `crossbench baseline save`: the CI regression gate
-//! over crossbench-core's `gate` and `baseline` modules.
+//! over crossbench-core's `gate` and `baseline` modules; `gate --against`
+//! (the same-job A/B) is `gate_ab`.
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
 use crossbench_core::baseline::Baseline;
 use crossbench_core::gate::{
-    compare, GateConfig, Method, EXIT_INCONCLUSIVE, EXIT_REGRESSION, GATE_CV_LIMIT,
+    compare, GateConfig, GateReport, Method, EXIT_INCONCLUSIVE, EXIT_REGRESSION, GATE_CV_LIMIT,
 };
 use std::path::PathBuf;
 
 #[derive(Args)]
 pub struct GateArgs {
     /// Baseline: a file from `crossbench baseline save`, a run directory or a results.json.
-    #[arg(long)]
-    pub baseline: PathBuf,
+    #[arg(long, required_unless_present = "against")]
+    pub baseline: Option<PathBuf>,
     /// The run to judge: a run directory or its results.json.
-    #[arg(long)]
-    pub current: PathBuf,
-    /// Slowdown of an overhead vs native-cpp tolerated, percent: a regression
-    /// needs the whole interval beyond it.
+    #[arg(long, required_unless_present = "against")]
+    pub current: Option<PathBuf>,
+    /// Slowdown tolerated, percent: of an overhead vs native-cpp (baseline
+    /// gate), of every head / base ratio (--against). A regression needs the
+    /// whole interval beyond it.
     #[arg(long, default_value_t = 3.0)]
     pub threshold: f64,
     /// Slowdown of an absolute time tolerated, percent (gated on the same machine only).
@@ -64,6 +66,8 @@ pub struct GateArgs {
     /// sensitivity vs reps); the baseline is used whole, as CI uses it.
     #[arg(long, hide = true)]
     pub reps_limit: Option<usize>,
+    #[command(flatten)]
+    pub ab: crate::cmd::gate_ab::AbArgs,
 }
 
 #[derive(Subcommand)]
@@ -116,14 +120,6 @@ fn check_flags(a: &GateArgs) -> Result<()> {
 
 pub fn run_gate(a: GateArgs) -> Result<i32> {
     check_flags(&a)?;
-    let (baseline, base_file) = Baseline::load(&a.baseline)?;
-    let (mut current, cur_file) = Baseline::load(&a.current)?;
-    for (b, file) in [(&baseline, &base_file), (&current, &cur_file)] {
-        refuse_profiling_run(b, file)?;
-    }
-    if let Some(n) = a.reps_limit {
-        current.truncate_reps(n);
-    }
     let cfg = GateConfig {
         threshold: a.threshold / 100.0,
         absolute_threshold: a.absolute_threshold / 100.0,
@@ -139,13 +135,34 @@ pub fn run_gate(a: GateArgs) -> Result<i32> {
         method: a.method,
         ..GateConfig::default()
     };
+    if a.ab.against.is_some() {
+        return crate::cmd::gate_ab::run(&a, cfg);
+    }
+    // clap requires both unless --against is given.
+    let (Some(base_path), Some(cur_path)) = (&a.baseline, &a.current) else {
+        bail!("gate needs --baseline and --current, or --against REF");
+    };
+    let (baseline, base_file) = Baseline::load(base_path)?;
+    let (mut current, cur_file) = Baseline::load(cur_path)?;
+    for (b, file) in [(&baseline, &base_file), (&current, &cur_file)] {
+        refuse_profiling_run(b, file)?;
+    }
+    if let Some(n) = a.reps_limit {
+        current.truncate_reps(n);
+    }
     let report = compare(&baseline, &current, &cfg).with_context(|| {
         format!(
             "gate {} against {}",
             cur_file.display(),
-            a.baseline.display()
+            base_path.display()
         )
     })?;
+    emit(&report, &a)
+}
+
+/// Prints the report (or its verdict line with --quiet), writes --markdown
+/// and --json, says a failing verdict on stderr; the exit code.
+pub fn emit(report: &GateReport, a: &GateArgs) -> Result<i32> {
     let text = report.render_text();
     if a.quiet {
         print!(
@@ -163,14 +180,14 @@ pub fn run_gate(a: GateArgs) -> Result<i32> {
             .with_context(|| format!("writing {}", path.display()))?;
     }
     if let Some(path) = &a.json {
-        let json = serde_json::to_string_pretty(&report).expect("reports serialize");
+        let json = serde_json::to_string_pretty(report).expect("reports serialize");
         std::fs::write(path, json).with_context(|| format!("writing {}", path.display()))?;
     }
     let code = report.exit_code();
     match code {
         EXIT_REGRESSION => eprintln!("crossbench gate: REGRESSION (exit {code})"),
         EXIT_INCONCLUSIVE => eprintln!(
-            "crossbench gate: INCONCLUSIVE (exit {code}): the current run is too noisy, or its intervals too wide for the threshold, to judge; rerun with more reps or on a quieter machine"
+            "crossbench gate: INCONCLUSIVE (exit {code}): the runs are too noisy, or their intervals too wide for the threshold, to judge; rerun with more reps (--pairs with --against) or on a quieter machine"
         ),
         _ => {}
     }

@@ -2,6 +2,8 @@
 //! `bench_args` (the flags), `run_flags` (their bounds), `design_opts`,
 //! `inject`, `model_choice`, then `plan_builder`, which puts them together.
 
+pub mod ab_base;
+pub mod ab_runs;
 pub mod bench;
 pub mod bench_args;
 pub mod bundle;
@@ -10,6 +12,7 @@ pub mod claims_table;
 pub mod design_opts;
 pub mod embed;
 pub mod gate;
+pub mod gate_ab;
 pub mod gobench;
 pub mod inject;
 pub mod model_choice;

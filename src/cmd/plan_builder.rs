@@ -47,6 +47,10 @@ pub fn build(args: &BenchArgs, profiler: Option<ProfilerRequest>) -> Result<Benc
     if let Some(name) = &args.run.aa {
         add_twin(&mut plan, name)?;
     }
+    whole_cycles(&mut plan, flags.repetitions.is_some());
+    if let Some(seed) = args.run.order_seed {
+        plan.order_seed = seed;
+    }
     let weights = plan.model.as_ref().and_then(|m| m.weight_bytes);
     (plan.residency, plan.residency_reason) =
         design_opts::residency(args.run.residency.as_deref(), plan.backends.len(), weights)?;
@@ -135,6 +139,35 @@ fn apply_flags(plan: &mut BenchPlan, flags: &CheckedFlags) {
     }
     plan.gap = flags.gap;
     plan.until_resolution = flags.until_resolution;
+}
+
+/// The scenario's reps rounded up to whole cycles of the balanced order
+/// (the balance a Williams design promises holds only over whole cycles);
+/// `--reps` is kept as given, with a note when its last cycle is partial.
+/// Kept too, with the same note: a single rep (a demonstration such as
+/// gen7b, with no interval to balance) and serve scenarios, whose every rep
+/// replays every load point through every design (serve-sweep's 2 reps of 6
+/// designs would triple).
+fn whole_cycles(plan: &mut BenchPlan, explicit: bool) {
+    let n = plan.backends.len();
+    let whole = crossbench_core::design::whole_cycles(plan.repetitions, n);
+    if whole == plan.repetitions {
+        return;
+    }
+    let cycle = crossbench_core::design::williams_cycle(n);
+    let serve = plan.scenario.scenario.kind == crossbench_core::scenario::ScenarioKind::Serve;
+    if explicit || serve || plan.repetitions == 1 {
+        eprintln!(
+            "crossbench: {} reps are not a whole number of balanced cycles ({cycle} rounds for {n} backends): the last cycle is partial, so its order is not balanced",
+            plan.repetitions
+        );
+    } else {
+        eprintln!(
+            "crossbench: reps rounded up from the scenario's {} to {whole}, whole balanced cycles of {cycle} rounds for {n} backends",
+            plan.repetitions
+        );
+        plan.repetitions = whole;
+    }
 }
 
 /// How every worker starts: this binary, the model, the device, and the

@@ -13,6 +13,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::stats::bootstrap::SplitMix64;
+
 /// Order of backends `0..n` in measured round `round`: row `round mod
 /// cycle` of a Williams design (cycle = n for even n, 2n for odd n).
 pub fn williams_order(n: usize, round: usize) -> Vec<usize> {
@@ -35,6 +37,42 @@ pub fn williams_order(n: usize, round: usize) -> Vec<usize> {
     } else {
         shifted
     }
+}
+
+/// The seed of `balanced_order` unless a run names another (`--order-seed`):
+/// fixed, so a rerun (and each side of `gate --against`) takes the same orders.
+pub const DEFAULT_ORDER_SEED: u64 = 0x5eed_0bde_c0c1_e5ed;
+
+/// Order of backends `0..n` in measured round `round`: row `round mod cycle`
+/// of the Williams design with the backends assigned to its positions by a
+/// permutation drawn per cycle from `seed`. A relabelled Williams square is a
+/// Williams square, so each complete cycle stays balanced (every backend
+/// follows every other equally often, takes every position equally often);
+/// redrawing the labels between cycles keeps a backend from always following
+/// the same neighbour across the whole run, as the plain cyclic design does.
+pub fn balanced_order(n: usize, round: usize, seed: u64) -> Vec<usize> {
+    let labels = cycle_labels(n, round / williams_cycle(n.max(1)), seed);
+    williams_order(n, round)
+        .into_iter()
+        .map(|position| labels[position])
+        .collect()
+}
+
+/// The permutation of `0..n` for cycle `cycle`: Fisher–Yates driven by a
+/// SplitMix64 seeded from (seed, cycle).
+fn cycle_labels(n: usize, cycle: usize, seed: u64) -> Vec<usize> {
+    let mut rng = SplitMix64::new(seed ^ (cycle as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15));
+    let mut labels: Vec<usize> = (0..n).collect();
+    for i in (1..n).rev() {
+        labels.swap(i, rng.below(i + 1));
+    }
+    labels
+}
+
+/// `reps` rounded up to whole cycles of `n` backends (at least one cycle).
+pub fn whole_cycles(reps: u32, n: usize) -> u32 {
+    let cycle = williams_cycle(n.max(1)) as u32;
+    reps.max(1).div_ceil(cycle).saturating_mul(cycle)
 }
 
 /// Rounds after which every ordered pair of backends has occurred equally
@@ -86,6 +124,11 @@ pub struct ResolutionTarget {
 pub struct RunDesign {
     /// "williams": see `williams_order`.
     pub order: String,
+    /// The seed of the per-cycle assignment of backends to positions
+    /// (`balanced_order`); None in runs before the order was randomised
+    /// between cycles (every cycle the same).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order_seed: Option<u64>,
     pub residency: Residency,
     /// Why that residency (e.g. "auto: 4 workers x 0.9 GiB fit in 21 GiB").
     pub residency_reason: String,
@@ -143,8 +186,11 @@ impl RunDesign {
         let warm = self.warmup_tokens.map_or(String::new(), |n| {
             format!(", warm-ups of at most {n} tokens in each fresh worker")
         });
+        let seed = self.order_seed.map_or(String::new(), |s| {
+            format!(", backends reassigned to positions at random between cycles, seed {s}")
+        });
         format!(
-            "{} order (every backend follows every other equally often over each {} rounds) · residency {} ({}{warm}) · gap {} s{aa}",
+            "{} order (every backend follows every other equally often over each {} rounds{seed}) · residency {} ({}{warm}) · gap {} s{aa}",
             self.order,
             williams_cycle(backends),
             self.residency.as_str(),
@@ -272,6 +318,60 @@ mod tests {
         assert_eq!(williams_order(4, 0), [0, 1, 3, 2]);
         assert_eq!(williams_order(1, 3), [0]);
         assert!(williams_order(0, 0).is_empty());
+    }
+
+    #[test]
+    fn every_cycle_of_the_randomised_order_is_balanced_and_cycles_differ() {
+        for n in 2..=7 {
+            let cycle = williams_cycle(n);
+            let mut rows = Vec::new();
+            for c in 0..6 {
+                let mut count = BTreeMap::new();
+                let mut position = vec![vec![0usize; n]; n];
+                for r in c * cycle..(c + 1) * cycle {
+                    let row = balanced_order(n, r, DEFAULT_ORDER_SEED);
+                    for w in row.windows(2) {
+                        *count.entry((w[0], w[1])).or_insert(0) += 1;
+                    }
+                    for (p, &b) in row.iter().enumerate() {
+                        position[b][p] += 1;
+                    }
+                    rows.push(row);
+                }
+                assert_eq!(count.len(), n * (n - 1), "n={n} cycle {c}: every pair");
+                let per: Vec<usize> = count.values().copied().collect();
+                assert!(per.iter().all(|&k| k == per[0]), "n={n}: {count:?}");
+                let per_pos = cycle / n;
+                assert!(
+                    position.iter().flatten().all(|&k| k == per_pos),
+                    "n={n}: {position:?}"
+                );
+            }
+            // Not one cycle repeated six times (n = 2 has only two labellings).
+            let first = &rows[..cycle];
+            let repeats = (1..6)
+                .filter(|c| &rows[c * cycle..(c + 1) * cycle] == first)
+                .count();
+            assert!(repeats < 5, "n={n}: every cycle identical");
+        }
+        // Seeded: the same seed gives the same run, another seed another.
+        let run = |seed| {
+            (0..16)
+                .map(|r| balanced_order(4, r, seed))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(run(7), run(7));
+        assert_ne!(run(7), run(8));
+    }
+
+    #[test]
+    fn reps_round_up_to_whole_cycles() {
+        assert_eq!(whole_cycles(9, 4), 12);
+        assert_eq!(whole_cycles(9, 5), 10);
+        assert_eq!(whole_cycles(40, 4), 40);
+        assert_eq!(whole_cycles(9, 3), 12);
+        assert_eq!(whole_cycles(2, 1), 2);
+        assert_eq!(whole_cycles(0, 4), 4);
     }
 
     #[test]

@@ -17,7 +17,7 @@ use indicatif::ProgressBar;
 use crate::agreement::compute_agreement;
 use crate::backend::{Backend, BackendError, LaunchContext, WorkerSpec};
 use crate::clock::utc_now;
-use crate::design::{williams_order, Residency, ResolutionTarget, RunDesign};
+use crate::design::{balanced_order, Residency, ResolutionTarget, RunDesign, DEFAULT_ORDER_SEED};
 use crate::environment::Environment;
 use crate::export::{ensure_writable_dir, render_summary, write_results, ExportError};
 use crate::interrupt::interrupt_requested;
@@ -64,6 +64,9 @@ pub struct BenchPlan {
     pub gap: Duration,
     /// (original, twin) when `backends` holds an A/A twin of one backend.
     pub aa: Option<(String, String)>,
+    /// Seed of the per-cycle assignment of backends to positions in the
+    /// balanced order (`design::balanced_order`), recorded in results.json.
+    pub order_seed: u64,
     /// Add rounds after the planned reps until this resolution (see `design`).
     pub until_resolution: Option<ResolutionTarget>,
     /// What model actually runs, for results.json.
@@ -106,6 +109,7 @@ impl BenchPlan {
             residency_reason: "default".into(),
             gap: Duration::ZERO,
             aa: None,
+            order_seed: DEFAULT_ORDER_SEED,
             until_resolution: None,
             model: None,
             profiling: None,
@@ -261,6 +265,7 @@ impl Run {
             model: plan.model.clone(),
             design: RunDesign {
                 order: "williams".into(),
+                order_seed: Some(plan.order_seed),
                 residency: plan.residency,
                 residency_reason: plan.residency_reason.clone(),
                 gap_s: plan.gap.as_secs_f64(),
@@ -334,7 +339,7 @@ impl Run {
     fn load_rounds(&mut self) -> Result<(), DriverError> {
         let warmup = self.plan.warmup as usize;
         for round in 0..self.rounds() {
-            for idx in williams_order(self.slots.len(), round) {
+            for idx in balanced_order(self.slots.len(), round, self.plan.order_seed) {
                 if interrupt_requested() {
                     return Ok(());
                 }

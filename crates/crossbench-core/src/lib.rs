@@ -38,7 +38,7 @@ pub use backend::{
     Backend, BackendError, BackendRegistry, LaunchContext, MockBackend, StampSource, TwinBackend,
     WorkerSpec,
 };
-pub use design::{williams_order, Residency, ResolutionTarget};
+pub use design::{balanced_order, williams_order, Residency, ResolutionTarget};
 pub use driver::{run_bench, BenchPlan, DriverError, RunOutcome};
 pub use environment::Environment;
 pub use interrupt::{install_interrupt_handler, interrupt_requested};

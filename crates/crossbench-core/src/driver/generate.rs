@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use super::exec::{run_generation, start_worker};
 use super::{Run, QUIT_GRACE};
-use crate::design::{plan_after_pilot, williams_order, Residency};
+use crate::design::{balanced_order, plan_after_pilot, whole_cycles, Residency};
 use crate::interrupt::interrupt_requested;
 use crate::protocol::GenRequest;
 use crate::results::{BackendStatus, RepRecord};
@@ -27,7 +27,7 @@ impl Run {
         if self.plan.residency == Residency::All {
             self.load_long_lived_workers();
             for round in 0..self.plan.warmup as usize {
-                for idx in williams_order(n, round) {
+                for idx in balanced_order(n, round, self.plan.order_seed) {
                     if interrupt_requested() {
                         return Ok(());
                     }
@@ -40,7 +40,7 @@ impl Run {
         let measuring = Instant::now();
         let mut rep = 0;
         while rep < total {
-            for idx in williams_order(n, rep) {
+            for idx in balanced_order(n, rep, self.plan.order_seed) {
                 if interrupt_requested() {
                     return Ok(());
                 }
@@ -72,7 +72,9 @@ impl Run {
         };
         let remaining = target.budget.saturating_sub(self.began.elapsed());
         let pilot_hw = self.results.resolution.as_ref().map(|r| r.half_width);
-        let plan = plan_after_pilot(target, pilot, pilot_hw, per_round, remaining);
+        let mut plan = plan_after_pilot(target, pilot, pilot_hw, per_round, remaining);
+        // Whole cycles, so the added rounds keep the order balanced.
+        plan.planned_reps = whole_cycles(plan.planned_reps, self.slots.len()).max(pilot);
         let total = plan.planned_reps;
         self.progress.suspend(|| {
             eprintln!(

@@ -62,7 +62,8 @@ impl Run {
             let point = self.new_point(load, &file, &trace);
             self.serve_results().points.push(point);
             for rep in 0..self.plan.repetitions as usize {
-                for idx in crate::williams_order(self.slots.len(), rep) {
+                let seed = self.plan.order_seed;
+                for idx in crate::design::balanced_order(self.slots.len(), rep, seed) {
                     if interrupt_requested() {
                         return Ok(());
                     }

@@ -1,4 +1,6 @@
-//! The performance-regression gate: compares a current run with a baseline.
+//! The performance-regression gate: compares a current run with a baseline
+//! (this module), or head runs with base runs measured beside them in one
+//! job (`ab`, `gate --against`), rendered and exited the same way.
 //!
 //! What is gated, and how:
 //! - Overhead vs native-cpp (per-rep paired ratio, same run): the interval
@@ -24,10 +26,12 @@
 //!   or another OpenBLAS core, it is a loud note and absolute times are
 //!   informational.
 
+pub mod ab;
 mod environment_change;
 mod exact;
 mod inputs;
 pub mod machine;
+mod method;
 mod notes;
 mod render;
 
@@ -35,6 +39,7 @@ use exact::{exact_checks, memory_check};
 use notes::notes;
 
 pub use machine::{differences as machine_differences, same_machine};
+pub use method::Method;
 
 use serde::Serialize;
 
@@ -106,28 +111,6 @@ impl Default for GateConfig {
             method: Method::RankShift,
             resamples: DEFAULT_RESAMPLES,
             seed: DEFAULT_SEED,
-        }
-    }
-}
-
-/// The interval behind a timing verdict. Both resist outliers; the rank
-/// shift is the more efficient (narrower at the same coverage), measured on
-/// the same recordings in docs/measurements/gate-experiment.md.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Method {
-    /// Hodges–Lehmann shift of log timings, Mann–Whitney interval (default).
-    RankShift,
-    /// Percentile bootstrap of median(current) / median(baseline).
-    MedianBootstrap,
-}
-
-impl Method {
-    pub fn parse(s: &str) -> Option<Method> {
-        match s {
-            "rank-shift" => Some(Method::RankShift),
-            "median-bootstrap" => Some(Method::MedianBootstrap),
-            _ => None,
         }
     }
 }
@@ -258,6 +241,14 @@ pub fn compare(
     cfg: &GateConfig,
 ) -> Result<GateReport, GateError> {
     inputs::check_config(cfg)?;
+    if cfg.method == Method::PairedAb {
+        return Err(GateError::NothingToJudge {
+            baseline: baseline.name.clone(),
+            current: current.name.clone(),
+            why: "the paired A/B method needs base and head runs side by side (gate --against)"
+                .into(),
+        });
+    }
     for (run, which) in [(baseline, "baseline"), (current, "current")] {
         inputs::check_complete(run, which)?;
         inputs::check_samples(run, which)?;
@@ -436,6 +427,8 @@ fn timing_check(
         Method::MedianBootstrap => {
             ratio_of_medians_ci(cur, base, cfg.confidence, cfg.resamples, cfg.seed)
         }
+        // Unpaired runs have no pairs: `compare` refuses this method.
+        Method::PairedAb => None,
     };
     let Some(ci) = check.ratio else {
         // Samples are checked finite and positive first, so only an empty

@@ -31,6 +31,16 @@ fn method(r: &GateReport) -> String {
         super::Method::MedianBootstrap => {
             "bootstrap interval of the ratio of medians (current / baseline)"
         }
+        super::Method::PairedAb => {
+            return format!(
+                "method: same-job A/B, base and head runs alternated (ABBA) on this machine; \
+                 {:.0}% order-statistic interval of the median head / base ratio of the pairs of runs; \
+                 regression when the whole interval is above +{t:.1}%, pass when below it \
+                 (improvement when below -{t:.1}%), inconclusive when it straddles",
+                r.confidence * 100.0,
+                t = r.threshold * 100.0
+            )
+        }
     };
     let absolute = if r.same_machine {
         format!(
@@ -47,13 +57,17 @@ fn method(r: &GateReport) -> String {
     )
 }
 
+/// "baseline X vs current Y"; the A/B's "base X vs head Y".
+fn sides(r: &GateReport) -> String {
+    match r.method {
+        super::Method::PairedAb => format!("base {} vs head {}", r.baseline, r.current),
+        _ => format!("baseline {} vs current {}", r.baseline, r.current),
+    }
+}
+
 pub(super) fn text(r: &GateReport) -> String {
     let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "gate: baseline {} vs current {}",
-        r.baseline, r.current
-    );
+    let _ = writeln!(out, "gate: {}", sides(r));
     let _ = writeln!(out, "{}", method(r));
     for n in &r.notes {
         let _ = writeln!(out, "NOTE: {n}");
@@ -80,9 +94,13 @@ pub(super) fn text(r: &GateReport) -> String {
 pub(super) fn markdown(r: &GateReport) -> String {
     let mut md = String::new();
     let _ = writeln!(md, "## crossbench regression gate: {}\n", headline(r));
+    let (base, head) = match r.method {
+        super::Method::PairedAb => ("Base", "head"),
+        _ => ("Baseline", "current"),
+    };
     let _ = writeln!(
         md,
-        "Baseline {} vs current {}. {}.\n",
+        "{base} {} vs {head} {}. {}.\n",
         md_code(&r.baseline),
         md_code(&r.current),
         method(r)

@@ -1,0 +1,219 @@
+//! `crossbench gate --against REF`: the same-job A/B regression gate. The
+//! base revision is built in its own worktree (`ab_base`), its runs and the
+//! head's alternate on this machine (`ab_runs`), and crossbench-core's
+//! `gate::ab` judges head ÷ base per backend; the verdict is printed and
+//! exits like the baseline gate's.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use crossbench_core::design::williams_cycle;
+use crossbench_core::gate::ab::{compare_ab, AbOptions};
+use crossbench_core::gate::GateConfig;
+use crossbench_core::load_scenario;
+
+use crate::cmd::ab_base::{self, head_label};
+use crate::cmd::ab_runs::{self, Plan};
+use crate::cmd::gate::{emit, GateArgs};
+use crate::cmd::inject;
+use crate::setup::first_use;
+
+/// Fewest reps in one run: a Williams cycle of one or two backends is
+/// shorter than that, and every run costs a process start.
+const MIN_REPS_PER_RUN: u32 = 4;
+
+#[derive(Args)]
+pub struct AbArgs {
+    /// Same-job A/B against git REF (a commit, branch or tag, e.g. HEAD~1): build
+    /// REF in its own worktree (cached by commit under --build-dir), alternate
+    /// base and head `bench` runs (base, head, head, base, ...) with fresh
+    /// workers and identical flags, and judge head / base per backend,
+    /// native-cpp included. Replaces --baseline/--current.
+    #[arg(long, value_name = "REF", conflicts_with_all = ["baseline", "current"])]
+    pub against: Option<String>,
+    /// A/B: the scenario both revisions run (the head's file is given to both).
+    #[arg(long, default_value = "ci")]
+    pub scenario: String,
+    /// A/B: comma-separated backends (default: the scenario's).
+    #[arg(long, value_delimiter = ',')]
+    pub backends: Option<Vec<String>>,
+    /// A/B: pairs of runs (each one base run and one head run); even, so that
+    /// each side leads equally often. Each pair is one sample of head / base:
+    /// 6 give a 95% interval at all (their range), 12 its 3rd to 10th.
+    #[arg(long, default_value_t = 12)]
+    pub pairs: u32,
+    /// A/B: reps in each run (default: whole balanced cycles of the run's
+    /// backends, at least 4).
+    #[arg(long)]
+    pub reps_per_run: Option<u32>,
+    /// A/B: a built crossbench to use as the base instead of building REF
+    /// (tests; a base built elsewhere).
+    #[arg(long)]
+    pub base_bin: Option<PathBuf>,
+    /// A/B: where base worktrees are built and kept (default: target/ab under the project).
+    #[arg(long)]
+    pub build_dir: Option<PathBuf>,
+    /// A/B: where every run's results go (default: results/ab/<base>-vs-<head>-<time>).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// A/B: slow BACKEND by PCT percent per token in the head's runs only
+    /// (repeatable; BACKEND=PCT): the gate's sensitivity to a backend-only regression.
+    #[arg(long = "inject-slowdown", value_name = "BACKEND=PCT")]
+    pub inject_slowdown: Vec<String>,
+    /// A/B: slow every backend of the head's runs by PCT percent per token
+    /// (native-cpp included; the shim's Session, the Python worker and the
+    /// mock engine read it): a shared-code regression.
+    #[arg(long, value_name = "PCT")]
+    pub inject_shared_slowdown: Option<f64>,
+    /// A/B: greedy ids, token counts or crossings that differ head vs base are
+    /// a NOTE, not a regression (an intended behaviour change).
+    #[arg(long)]
+    pub allow_behaviour_change: bool,
+}
+
+pub fn run(g: &GateArgs, cfg: GateConfig) -> Result<i32> {
+    let a = &g.ab;
+    let reference = a.against.as_deref().context("--against is required")?;
+    if a.pairs < 2 || a.pairs % 2 == 1 {
+        bail!(
+            "--pairs {}: must be even and at least 2 (each side leads in half the pairs)",
+            a.pairs
+        );
+    }
+    let root = first_use::project_root()?;
+    let commit = ab_base::resolve_ref(&root, reference)?;
+    let loaded = load_scenario(&a.scenario, &root.join("scenarios"))?;
+    let backends = a
+        .backends
+        .clone()
+        .unwrap_or_else(|| loaded.scenario.run.backends.clone());
+    let reps_per_run = a
+        .reps_per_run
+        .unwrap_or_else(|| whole_cycles(backends.len()));
+    if reps_per_run == 0 {
+        bail!("--reps-per-run 0: must be at least 1");
+    }
+    let head_injections = injections(a, &backends)?;
+    let build_dir = a
+        .build_dir
+        .clone()
+        .unwrap_or_else(|| root.join("target/ab"));
+    let base = ab_base::prepare(&root, reference, &commit, a.base_bin.as_deref(), &build_dir)?;
+    check_base_backends(&base.bin, &base.label, &backends)?;
+    let head = head_label(&root);
+    let out = a.out.clone().unwrap_or_else(|| default_out(&root, &commit));
+    let plan = Plan {
+        base_bin: base.bin.clone(),
+        head_bin: std::env::current_exe().context("cannot find the crossbench executable")?,
+        scenario_file: loaded.path.canonicalize().unwrap_or(loaded.path.clone()),
+        backends: a.backends.clone(),
+        pairs: a.pairs,
+        reps_per_run,
+        out: out.clone(),
+        head_injections,
+    };
+    eprintln!(
+        "gate --against: base {} vs head {head}; scenario {} ({}), {} pairs of runs x {reps_per_run} reps, results under {}",
+        base.label,
+        loaded.scenario.name,
+        backends.join(", "),
+        a.pairs,
+        out.display()
+    );
+    let pairs = ab_runs::run_all(&plan)?;
+    let opts = AbOptions {
+        base_label: base.label.clone(),
+        head_label: head.clone(),
+        allow_behaviour_change: a.allow_behaviour_change,
+        notes: vec![format!(
+            "{} pairs of runs, {reps_per_run} reps each, in the order base, head, head, base, ...; every run's results under {}",
+            a.pairs,
+            out.display()
+        )],
+    };
+    let report = compare_ab(&pairs, &cfg, &opts)
+        .with_context(|| format!("gate: head {head} against base {}", base.label))?;
+    std::fs::write(out.join("gate.txt"), report.render_text())
+        .with_context(|| format!("writing {}", out.join("gate.txt").display()))?;
+    emit(&report, g)
+}
+
+/// Reps per run: whole Williams cycles of `n` backends, at least
+/// `MIN_REPS_PER_RUN`, so every run is balanced by itself.
+fn whole_cycles(n: usize) -> u32 {
+    let cycle = williams_cycle(n.max(1)) as u32;
+    cycle * MIN_REPS_PER_RUN.div_ceil(cycle)
+}
+
+/// The head's `--inject-slowdown` flags: the given ones, checked, plus one
+/// per backend for `--inject-shared-slowdown`.
+fn injections(a: &AbArgs, backends: &[String]) -> Result<Vec<String>> {
+    let mut specs = a.inject_slowdown.clone();
+    for spec in &specs {
+        let (name, _) = inject::parse(spec)?;
+        if !backends.contains(&name) {
+            bail!(
+                "--inject-slowdown {spec}: `{name}` is not a backend of this A/B ({})",
+                backends.join(", ")
+            );
+        }
+    }
+    if let Some(pct) = a.inject_shared_slowdown {
+        for b in backends {
+            let spec = format!("{b}={pct}");
+            inject::parse(&spec).context("--inject-shared-slowdown")?;
+            specs.retain(|s| !s.starts_with(&format!("{b}=")));
+            specs.push(spec);
+        }
+    }
+    Ok(specs)
+}
+
+/// Every backend of the run must exist in the base (`bench --list`): a
+/// backend added by the head cannot be compared with a base that lacks it.
+fn check_base_backends(bin: &std::path::Path, label: &str, wanted: &[String]) -> Result<()> {
+    let out = Command::new(bin)
+        .args(["bench", "--list"])
+        .env_remove("CROSSBENCH_ROOT")
+        .output()
+        .with_context(|| format!("running {} bench --list", bin.display()))?;
+    if !out.status.success() {
+        bail!(
+            "{label}: `{} bench --list` failed: {}",
+            bin.display(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let known: Vec<&str> = text
+        .lines()
+        .skip_while(|l| !l.starts_with("backends:"))
+        .skip(1)
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    let missing: Vec<&str> = wanted
+        .iter()
+        .map(String::as_str)
+        .filter(|w| !known.contains(w))
+        .collect();
+    if !missing.is_empty() {
+        bail!(
+            "{label} has no backend {} (its backends: {}): A/B needs every backend on both sides; choose others with --backends",
+            missing.join(", "),
+            known.join(", ")
+        );
+    }
+    Ok(())
+}
+
+fn default_out(root: &std::path::Path, commit: &str) -> PathBuf {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    root.join("results/ab").join(format!(
+        "{}-vs-head-{secs}",
+        &commit[..commit.len().min(12)]
+    ))
+}

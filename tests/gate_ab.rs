@@ -1,0 +1,182 @@
+//! `crossbench gate --against REF` end to end on the mock backend (no MLX).
+//! The base build is skipped with `--base-bin` (this very binary: a clean
+//! A/B of the code against itself); a full release build of a base
+//! worktree takes minutes and is exercised by .ci/run's A/B step. Timing
+//! verdicts are asserted only where no machine can change them: the mock
+//! engine slowed 3x in the head's runs.
+
+mod common;
+
+use common::crossbench;
+use std::path::Path;
+
+fn gate_ab(out: &Path, extra: &[&str]) -> std::process::Output {
+    let mut args = vec![
+        "gate",
+        "--against",
+        "HEAD",
+        "--scenario",
+        "mock",
+        "--pairs",
+        "6",
+        "--reps-per-run",
+        "2",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    crossbench(&args)
+}
+
+#[test]
+fn a_3x_slowdown_in_the_head_is_a_regression_naming_the_backend() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bin = env!("CARGO_BIN_EXE_crossbench");
+    let json = tmp.path().join("ab.json");
+    let o = gate_ab(
+        &tmp.path().join("runs"),
+        &[
+            "--base-bin",
+            bin,
+            "--inject-shared-slowdown",
+            "200",
+            "--json",
+            json.to_str().unwrap(),
+        ],
+    );
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr),
+    );
+    assert_eq!(o.status.code(), Some(3), "{stdout}\n{stderr}");
+    let line = stdout
+        .lines()
+        .skip_while(|l| *l != "mock:")
+        .find(|l| l.contains("decode_ns") && !l.contains("overhead"))
+        .unwrap_or_else(|| panic!("no mock decode check in {stdout}"));
+    assert!(line.contains("REGRESSION"), "{line}");
+    assert!(stdout.contains("INJECTED"), "{stdout}");
+    assert!(stderr.contains("run 12/12 (base of pair 6/6)"), "{stderr}");
+    // Every run kept, and the report.
+    for run in ["01-base", "01-head", "02-head", "02-base", "06-base"] {
+        let dir = common::only_run(&tmp.path().join("runs").join(run));
+        assert!(dir.join("results.json").is_file(), "{}", dir.display());
+    }
+    assert!(tmp.path().join("runs/gate.txt").is_file());
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(report["method"], "paired-ab");
+    // The base ran clean: only the head's runs carry the injection.
+    let base = common::results(&common::only_run(&tmp.path().join("runs/01-base")));
+    assert!(base["injected_slowdowns"].as_object().unwrap().is_empty());
+}
+
+#[test]
+fn an_unknown_ref_is_an_error_naming_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = crossbench(&[
+        "gate",
+        "--against",
+        "no-such-ref-xyz",
+        "--scenario",
+        "mock",
+        "--out",
+        tmp.path().to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("--against `no-such-ref-xyz`: unknown git ref"),
+        "{stderr}"
+    );
+}
+
+/// A stand-in base binary: a shell script.
+fn fake_base(dir: &Path, script: &str) -> String {
+    use std::os::unix::fs::PermissionsExt;
+    let path = dir.join("fake-base");
+    std::fs::write(&path, format!("#!/bin/sh\n{script}\n")).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+#[test]
+fn a_base_without_the_backend_or_that_cannot_run_is_refused_clearly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let lacks = fake_base(tmp.path(), "echo backends:; echo '  other  a backend'");
+    let o = gate_ab(&tmp.path().join("a"), &["--base-bin", &lacks]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("has no backend mock (its backends: other)"),
+        "{stderr}"
+    );
+
+    let fails = fake_base(
+        tmp.path(),
+        "[ \"$2\" = --list ] && { echo backends:; echo '  mock x'; exit 0; }; echo 'scenario: unknown field `kind2`' >&2; exit 1",
+    );
+    let o = gate_ab(&tmp.path().join("b"), &["--base-bin", &fails]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("the base run 1 wrote no results"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("unknown field `kind2`"),
+        "log tail: {stderr}"
+    );
+}
+
+#[test]
+fn an_odd_number_of_pairs_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bin = env!("CARGO_BIN_EXE_crossbench");
+    let o = crossbench(&[
+        "gate",
+        "--against",
+        "HEAD",
+        "--scenario",
+        "mock",
+        "--pairs",
+        "3",
+        "--base-bin",
+        bin,
+        "--out",
+        tmp.path().to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("--pairs 3: must be even"), "{stderr}");
+}
+
+/// Reps default to whole balanced cycles: a scenario's 3 reps over two
+/// backends (mock and its A/A twin, a cycle of 2) become 4, and the run says
+/// so; the order's seed is recorded.
+#[test]
+fn scenario_reps_round_up_to_whole_cycles() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mock = std::fs::read_to_string(common::root().join("scenarios/mock.toml")).unwrap();
+    let scenario = tmp.path().join("three.toml");
+    std::fs::write(
+        &scenario,
+        mock.replace("repetitions = 2", "repetitions = 3"),
+    )
+    .unwrap();
+    let out = tmp.path().join("out");
+    let o = common::bench_cmd(&out)
+        .args(["--scenario", scenario.to_str().unwrap(), "--aa", "mock"])
+        .args(["--warmup", "0", "--order-seed", "11"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("reps rounded up from the scenario's 3 to 4"),
+        "{stderr}"
+    );
+    let r = common::results(&common::only_run(&out));
+    assert_eq!(r["backends"][0]["reps"].as_array().unwrap().len(), 4);
+    assert_eq!(r["design"]["order_seed"], 11);
+}
