@@ -4,6 +4,7 @@
 
 pub mod bench;
 pub mod bench_args;
+pub mod callgrind_run;
 pub mod claims;
 pub mod claims_table;
 pub mod design_opts;
@@ -11,6 +12,7 @@ pub mod embed;
 pub mod gate;
 pub mod gobench;
 pub mod inject;
+pub mod instructions;
 pub mod model_choice;
 pub mod plan_builder;
 pub mod profile;

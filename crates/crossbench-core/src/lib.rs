@@ -17,6 +17,7 @@ pub mod environment;
 pub mod export;
 pub mod footprint;
 pub mod gate;
+pub mod instructions;
 pub mod interrupt;
 pub mod machine_memory;
 pub mod microbench;
