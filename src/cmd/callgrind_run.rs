@@ -87,16 +87,14 @@ pub fn run_worker(
     let stdout = String::from_utf8_lossy(&out.stdout);
     let log = std::fs::read_to_string(&log_file).unwrap_or_default();
     check_generation(&stdout, tokens, out.status.success()).map_err(|e| {
-        let tail: Vec<&str> = log.lines().rev().take(8).collect();
-        let tail: Vec<&str> = tail.into_iter().rev().collect();
         let stderr = String::from_utf8_lossy(&out.stderr);
         e.context(format!(
-            "worker {} under valgrind ({}); stderr: {}; valgrind log {}: {}",
+            "worker {} under valgrind ({}): {}; stderr: `{}`; valgrind log {}",
             spec.program.display(),
             out.status,
+            valgrind_failure(&log),
             stderr.trim(),
             log_file.display(),
-            tail.join(" | ")
         ))
     })?;
     let text = std::fs::read_to_string(&out_file)
@@ -140,6 +138,16 @@ fn valgrind_command(
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     cmd
+}
+
+/// The line of valgrind's log that says why it stopped (an assertion of the
+/// tool, a fatal signal), or its last line.
+fn valgrind_failure(log: &str) -> String {
+    let why = log.lines().find(|l| {
+        l.contains("Assertion") || l.contains("Process terminating") || l.contains("valgrind: ")
+    });
+    why.or_else(|| log.lines().last())
+        .map_or("valgrind wrote no log".into(), |l| l.trim().to_string())
 }
 
 /// The worker must have answered `loaded`, then `done` with `tokens` tokens,

@@ -61,7 +61,10 @@ pub struct InstructionsArgs {
 
 pub fn run(args: InstructionsArgs) -> Result<i32> {
     if !(args.threshold > 0.0 && args.threshold <= 100.0) {
-        bail!("--threshold {}: must be in (0, 100] percent", args.threshold);
+        bail!(
+            "--threshold {}: must be in (0, 100] percent",
+            args.threshold
+        );
     }
     let file = match &args.current {
         Some(path) => read(path)?,
@@ -104,16 +107,31 @@ fn count(args: &InstructionsArgs) -> Result<InstructionsFile> {
     if args.repeat == 0 || args.repeat > 10 {
         bail!("--repeat {}: must be 1 to 10", args.repeat);
     }
-    let inject = args.inject_host_work.as_deref().map(parse_inject).transpose()?;
-    let names: Vec<String> = args.backends.split(',').map(|s| s.trim().to_string()).collect();
+    let inject = args
+        .inject_host_work
+        .as_deref()
+        .map(parse_inject)
+        .transpose()?;
+    let names: Vec<String> = args
+        .backends
+        .split(',')
+        .map(|s| s.trim().to_string())
+        .collect();
     let backends = backends::resolve(&backends::registry(), &names)?;
     if let Some((name, _)) = &inject {
         if !names.contains(name) {
             bail!("--inject-host-work {name}=...: {name} is not in --backends");
         }
     }
-    let model = ensure_preset_model(&args.preset, None, "float32", 0)?;
-    let settings = settings(args, tokens, &model);
+    // The mock needs no model: a mock-only count (the tests') makes none.
+    let needs_model = backends.iter().any(|b| !b.descriptor().is_mock());
+    let model = match needs_model {
+        true => Some(ensure_preset_model(&args.preset, None, "float32", 0)?),
+        false => None,
+    };
+    let settings = settings(args, tokens, model.as_deref());
+    let out = out_path(args.out.clone());
+    let out_dir = parent_dir(&out)?;
     let mut toolchain = toolchain(valgrind);
     let mut counts = Vec::new();
     for backend in &backends {
@@ -121,14 +139,10 @@ fn count(args: &InstructionsArgs) -> Result<InstructionsFile> {
             Some((name, iters)) if name == backend.name() => Some(*iters),
             _ => None,
         };
-        let outcome = count_backend(backend.as_ref(), &model, &settings, extra);
+        let work = out_dir.join(format!("callgrind-{}", backend.name()));
+        let outcome = count_backend(backend.as_ref(), model.as_deref(), &settings, extra, &work);
         print_outcome(backend.name(), &outcome);
-        if backend.name().starts_with("go-cgo") {
-            toolchain.insert("go".into(), go_version());
-        }
-        if backend.name() == "python-subprocess" {
-            toolchain.insert("python".into(), python_version());
-        }
+        add_language_toolchain(&mut toolchain, backend.name());
         counts.push(BackendCount {
             name: backend.name().to_string(),
             outcome,
@@ -140,7 +154,7 @@ fn count(args: &InstructionsArgs) -> Result<InstructionsFile> {
         settings,
         backends: counts,
     };
-    write(&file, args.out.clone())?;
+    write(&file, &out)?;
     Ok(file)
 }
 
@@ -160,19 +174,20 @@ fn parse_inject(spec: &str) -> Result<(String, u64)> {
     let (name, iters) = spec.split_once('=').with_context(|| {
         format!("--inject-host-work `{spec}`: expected BACKEND=ITERATIONS, e.g. mock=4")
     })?;
-    let iters: u64 = iters.trim().parse().with_context(|| {
-        format!("--inject-host-work `{spec}`: `{iters}` is not a whole number")
-    })?;
+    let iters: u64 = iters
+        .trim()
+        .parse()
+        .with_context(|| format!("--inject-host-work `{spec}`: `{iters}` is not a whole number"))?;
     Ok((name.trim().to_string(), iters))
 }
 
-fn settings(args: &InstructionsArgs, tokens: [u32; 2], model: &Path) -> Settings {
+fn settings(args: &InstructionsArgs, tokens: [u32; 2], model: Option<&Path>) -> Settings {
     Settings {
         tokens,
         prompt: PROMPT.to_vec(),
         model: model
-            .file_name()
-            .map_or("?".into(), |n| n.to_string_lossy().into_owned()),
+            .and_then(Path::file_name)
+            .map_or("none".into(), |n| n.to_string_lossy().into_owned()),
         repeat: args.repeat,
         valgrind_options: VALGRIND_OPTIONS.iter().map(|s| s.to_string()).collect(),
         env: pinned_env(),
@@ -188,11 +203,12 @@ const PROMPT: [u32; 8] = [1, 1100, 2200, 330, 440, 5500, 66, 7];
 /// Every run of one backend; a backend that cannot be counted says why.
 fn count_backend(
     backend: &dyn Backend,
-    model: &Path,
+    model: Option<&Path>,
     settings: &Settings,
     inject: Option<u64>,
+    work: &Path,
 ) -> Outcome {
-    match try_count(backend, model, settings, inject) {
+    match try_count(backend, model, settings, inject, work) {
         Ok(c) => Outcome::Counted(c),
         Err(e) => Outcome::NotCounted {
             reason: format!("{e:#}"),
@@ -202,13 +218,14 @@ fn count_backend(
 
 fn try_count(
     backend: &dyn Backend,
-    model: &Path,
+    model: Option<&Path>,
     settings: &Settings,
     inject: Option<u64>,
+    work: &Path,
 ) -> Result<Counted> {
     let ctx = LaunchContext {
         exe: std::env::current_exe().context("locating this crossbench binary")?,
-        model_dir: Some(model.to_path_buf()),
+        model_dir: model.map(Path::to_path_buf),
         device: "cpu".into(),
         extra_env: Vec::new(),
     };
@@ -217,19 +234,20 @@ fn try_count(
     if let Some(iters) = inject {
         env.insert(INJECT_HOST_WORK_ENV.into(), iters.to_string());
     }
-    let work = tempdir(backend.name())?;
+    // Beside the output, not under $TMPDIR (crossbench points it at the cache).
+    std::fs::create_dir_all(work).with_context(|| format!("creating {}", work.display()))?;
     let prompt: Vec<String> = settings.prompt.iter().map(u32::to_string).collect();
     let mut runs = Vec::new();
     let mut own_objects = Vec::new();
     for _ in 0..settings.repeat {
         for n in settings.tokens {
             let request = format!("generate max_new={n} prompt={}", prompt.join(","));
-            let c = callgrind_run::run_worker(&spec, &env, &request, n, &work)?;
+            let c = callgrind_run::run_worker(&spec, &env, &request, n, work)?;
             own_objects = own_objects_of(&c.program, &c.per_object);
             runs.push(run_record(n, &c.per_object, &own_objects));
         }
     }
-    let _ = std::fs::remove_dir_all(&work);
+    let _ = std::fs::remove_dir_all(work);
     let (per_token, spread_per_token) = instructions::per_token(&runs)?;
     Ok(Counted {
         per_token,
@@ -237,15 +255,6 @@ fn try_count(
         own_objects,
         runs,
     })
-}
-
-fn tempdir(backend: &str) -> Result<PathBuf> {
-    let dir = std::env::temp_dir().join(format!(
-        "crossbench-callgrind-{}-{backend}",
-        std::process::id()
-    ));
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    Ok(dir)
 }
 
 /// The worker's own code: its executable as callgrind names it (symlinks
@@ -300,18 +309,27 @@ fn print_outcome(name: &str, outcome: &Outcome) {
     }
 }
 
-fn write(file: &InstructionsFile, out: Option<PathBuf>) -> Result<()> {
-    let path = match out {
-        Some(p) => p,
-        None => PathBuf::from("results")
+fn out_path(out: Option<PathBuf>) -> PathBuf {
+    out.unwrap_or_else(|| {
+        PathBuf::from("results")
             .join(crossbench_core::results::new_run_id())
-            .join("instructions.json"),
+            .join("instructions.json")
+    })
+}
+
+/// The output's directory, made: the callgrind files go there while counting.
+fn parent_dir(out: &Path) -> Result<PathBuf> {
+    let dir = match out.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
     };
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    }
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    Ok(dir)
+}
+
+fn write(file: &InstructionsFile, path: &Path) -> Result<()> {
     let text = serde_json::to_string_pretty(file)? + "\n";
-    std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+    std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
     eprintln!("instruction counts: {}", path.display());
     Ok(())
 }
@@ -329,6 +347,16 @@ fn toolchain(valgrind: String) -> BTreeMap<String, String> {
         ("c++".to_string(), first_line(&cxx, &["--version"])),
         ("mlx".to_string(), crossbench_shim::mlx_version()),
     ])
+}
+
+/// Python's and Go's versions matter only where those workers were tried.
+fn add_language_toolchain(toolchain: &mut BTreeMap<String, String>, backend: &str) {
+    if backend.starts_with("go-cgo") {
+        toolchain.insert("go".into(), go_version());
+    }
+    if backend == "python-subprocess" {
+        toolchain.insert("python".into(), python_version());
+    }
 }
 
 fn python_version() -> String {

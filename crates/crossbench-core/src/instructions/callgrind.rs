@@ -50,7 +50,10 @@ pub fn ir_per_object(text: &str) -> Result<BTreeMap<String, u64>, CallgrindError
             }
             let column = ir_column.ok_or(CallgrindError::NoIr)?;
             // Positions first, then the events; trailing zero costs may be left out.
-            let ir = line.split_whitespace().nth(positions + column).unwrap_or("0");
+            let ir = line
+                .split_whitespace()
+                .nth(positions + column)
+                .unwrap_or("0");
             let ir: u64 = ir.parse().map_err(|_| CallgrindError::Format {
                 line: line_no,
                 what: format!("cost `{ir}` is not a count"),
@@ -65,7 +68,10 @@ pub fn ir_per_object(text: &str) -> Result<BTreeMap<String, u64>, CallgrindError
 }
 
 fn starts_with_position(line: &str) -> bool {
-    matches!(line.as_bytes().first(), Some(b'0'..=b'9' | b'+' | b'-' | b'*'))
+    matches!(
+        line.as_bytes().first(),
+        Some(b'0'..=b'9' | b'+' | b'-' | b'*')
+    )
 }
 
 /// `(id) name` defines id, `(id)` refers to it, a bare `name` is itself.

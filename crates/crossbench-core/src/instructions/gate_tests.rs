@@ -42,10 +42,16 @@ fn file(backends: Vec<BackendCount>) -> InstructionsFile {
 
 #[test]
 fn one_percent_more_fails_and_equal_passes() {
-    let base = file(vec![counted("mock", 1000.0), counted("ffi-token", 30_000.0)]);
+    let base = file(vec![
+        counted("mock", 1000.0),
+        counted("ffi-token", 30_000.0),
+    ]);
     let same = gate(&base, &base, 0.005, false);
     assert_eq!(same.exit_code, EXIT_PASS, "{}", same.render());
-    let worse = file(vec![counted("mock", 1010.0), counted("ffi-token", 30_000.0)]);
+    let worse = file(vec![
+        counted("mock", 1010.0),
+        counted("ffi-token", 30_000.0),
+    ]);
     let out = gate(&base, &worse, 0.005, false);
     assert_eq!(out.exit_code, EXIT_REGRESSION);
     assert_eq!(out.rows[0].verdict, Verdict::Regression);
@@ -77,7 +83,9 @@ fn not_counted_in_both_is_shown_not_gated() {
     let base = file(vec![counted("mock", 1000.0), not_counted("go-cgo-token")]);
     let out = gate(&base, &base, 0.005, false);
     assert_eq!(out.exit_code, EXIT_PASS);
-    assert!(out.render().contains("informational: not counted in the baseline: Go's runtime"));
+    assert!(out
+        .render()
+        .contains("informational: not counted in the baseline: Go's runtime"));
 }
 
 #[test]
@@ -87,7 +95,11 @@ fn another_toolchain_is_refused_unless_allowed_then_informational() {
     cur.toolchain.insert("rustc".into(), "2.0".into());
     let refused = gate(&base, &cur, 0.005, false);
     assert_eq!(refused.exit_code, EXIT_ERROR);
-    assert!(refused.render().contains("rustc: 1.0 → 2.0"), "{}", refused.render());
+    assert!(
+        refused.render().contains("rustc: 1.0 → 2.0"),
+        "{}",
+        refused.render()
+    );
     let allowed = gate(&base, &cur, 0.005, true);
     assert_eq!(allowed.exit_code, EXIT_PASS);
     assert!(allowed.render().contains("informational only"));

@@ -121,7 +121,11 @@ pub fn per_token(runs: &[Run]) -> Result<(f64, f64), CountError> {
         return Err(CountError::Lengths(lengths));
     };
     let at = |n: u32| {
-        let mut v: Vec<u64> = runs.iter().filter(|r| r.tokens == n).map(|r| r.own).collect();
+        let mut v: Vec<u64> = runs
+            .iter()
+            .filter(|r| r.tokens == n)
+            .map(|r| r.own)
+            .collect();
         v.sort_unstable();
         (v[v.len() / 2], v[v.len() - 1] - v[0])
     };
@@ -177,7 +181,10 @@ mod tests {
 
     #[test]
     fn refuses_one_length_and_a_falling_count() {
-        assert!(matches!(per_token(&[run(4, 1)]), Err(CountError::Lengths(_))));
+        assert!(matches!(
+            per_token(&[run(4, 1)]),
+            Err(CountError::Lengths(_))
+        ));
         assert_eq!(
             per_token(&[run(4, 10), run(8, 5)]),
             Err(CountError::Negative(10, 5))
