@@ -10,7 +10,7 @@ mod model;
 mod setup;
 
 use backends::in_process_worker;
-use cmd::{bench, claims, embed, gate, gobench, profile, report, sweep};
+use cmd::{bench, claims, embed, gate, gobench, instructions, profile, report, sweep};
 use model::{make as model_make, presets};
 use setup::{blas_probe, first_use, go_build};
 
@@ -49,6 +49,10 @@ enum Command {
     /// CPU model or OpenBLAS core is noted, with absolute times informational.
     /// Details: docs/methodology.md, "Regression gate".
     Gate(gate::GateArgs),
+    /// Count each backend's own-code instructions per token under Valgrind's
+    /// callgrind (deterministic); with --baseline, gate them: exit 0 pass,
+    /// 3 regression, 1 error. Details: docs/methodology.md, "Instruction counts".
+    Instructions(instructions::InstructionsArgs),
     /// Save a run as a regression-gate baseline (results/baselines/NAME.json).
     Baseline {
         #[command(subcommand)]
@@ -171,6 +175,7 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Ladder(args) => report::run_ladder(args),
         Command::Gate(args) => gate::run_gate(args),
         Command::Baseline { command } => gate::run_baseline(command),
+        Command::Instructions(args) => instructions::run(args),
         Command::Model {
             command: ModelCommand::Make(a),
         } => {

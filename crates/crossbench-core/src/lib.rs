@@ -19,6 +19,8 @@ pub mod footprint;
 pub mod gate;
 pub mod gpu;
 pub mod gpu_run;
+pub mod host_work;
+pub mod instructions;
 pub mod interrupt;
 pub mod machine_memory;
 pub mod microbench;

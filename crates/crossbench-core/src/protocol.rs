@@ -387,10 +387,12 @@ fn serve_one(engine: &mut dyn InProcessEngine, req: &GenRequest) -> String {
     let mut stamps: Vec<u64> = Vec::with_capacity(capacity);
     let started = monotonic_ns();
     let progress = std::env::var(TOKEN_PROGRESS_ENV).is_ok_and(|v| v == "1");
+    let extra_work = crate::host_work::injected_host_work();
     let result = {
         let mut on_token = |id: u32| {
             stamps.push(monotonic_ns());
             ids.push(id);
+            crate::host_work::host_work(extra_work);
             if progress {
                 // One stderr line per token (full-size scenarios only).
                 eprintln!("{}", TOKEN_LINE);
