@@ -2,6 +2,7 @@
 // prefill() and step() so the per-token C API can drive it one token a call.
 #pragma once
 #include <chrono>
+#include <memory>
 #include <optional>
 
 #include "crossbench_shim.h"
@@ -40,6 +41,10 @@ class Session {
   // Builds and dispatches the next step; *built_at (if given) marks the
   // boundary between the two.
   void schedule(const mx::array& tokens, uint64_t* built_at = nullptr);
+  // The two halves of schedule(): the lazy graph of the next step, then
+  // its async_eval.
+  void build(const mx::array& tokens) { next_ = forward(tokens); }
+  void dispatch();
   // Reads the token back; *read_at (if given) marks when it arrived.
   int32_t hand_out(const mx::array& y, uint64_t* read_at = nullptr);
 
@@ -50,11 +55,13 @@ class Session {
   cb_counters counters_{};
   Clock::time_point first_token_at_;
   uint64_t handed_ = 0;
-  // Test knob (CROSSBENCH_INJECT_SLOWDOWN_PCT, read once per session): after
-  // each decode token, spin pct/100 of that token's step time. 0 = off.
+  // Test knob (CROSSBENCH_INJECT_SLOWDOWN_PCT, read once per session): each
+  // decode token's computation takes pct% longer. 0 = off.
   double inject_pct_ = 0.0;
-  Clock::time_point last_token_at_;
-  void inject_delay();
+  // When the stream thread finished the last spin (or the prefill's last
+  // chunk): written and read on that thread only.
+  std::shared_ptr<Clock::time_point> spin_ended_ = std::make_shared<Clock::time_point>();
+  void enqueue_spin(bool mark_only);
 };
 
 // What one run of the batched loop leaves: its counters, and whether the

@@ -14,6 +14,8 @@ use anyhow::{bail, Context, Result};
 use crossbench_core::baseline::Baseline;
 use crossbench_core::gate::ab::AbPair;
 
+use super::ab_compat::{self, BaseCompat};
+
 /// Lines of a failed run's log shown in the error.
 const LOG_TAIL: usize = 30;
 
@@ -44,6 +46,8 @@ pub struct Plan {
     pub out: PathBuf,
     /// `--inject-slowdown BACKEND=PCT` flags for the head's runs only.
     pub head_injections: Vec<String>,
+    /// What a base older than the scenario needs to do the same work.
+    pub base_compat: BaseCompat,
 }
 
 /// The order of the runs: pair k is (base, head) for even k, (head, base)
@@ -135,6 +139,9 @@ fn run_one(plan: &Plan, k: u32, side: Side) -> Result<Baseline> {
                 );
             }
             let (mut run, _) = Baseline::load(&file)?;
+            if side == Side::Base {
+                ab_compat::amend(&mut run, &plan.base_compat);
+            }
             run.name = format!("{name} {}", run.source_run_id);
             Ok(run)
         }
@@ -162,9 +169,13 @@ fn bin_of(plan: &Plan, side: Side) -> &Path {
 
 fn bench_command(plan: &Plan, side: Side, dir: &Path) -> Command {
     let mut cmd = Command::new(bin_of(plan, side));
+    let scenario = match (side, &plan.base_compat.scenario_file) {
+        (Side::Base, Some(copy)) => copy,
+        _ => &plan.scenario_file,
+    };
     cmd.arg("bench")
         .arg("--scenario")
-        .arg(&plan.scenario_file)
+        .arg(scenario)
         .args(["--reps", &plan.reps_per_run.to_string()])
         .arg("--no-progress")
         .arg("--out")
@@ -179,6 +190,7 @@ fn bench_command(plan: &Plan, side: Side, dir: &Path) -> Command {
     } else {
         // The base finds its own scenarios, workers and shim from its build.
         cmd.env_remove("CROSSBENCH_ROOT");
+        cmd.envs(plan.base_compat.env.iter().map(|(k, v)| (k, v)));
     }
     cmd
 }

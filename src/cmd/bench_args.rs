@@ -66,6 +66,12 @@ pub struct RunOptions {
     /// spin (OpenBLAS's default, which on 2 cores competes with the worker's threads).
     #[arg(long, value_enum, default_value = "sleep")]
     pub blas_idle: BlasIdle,
+    /// OpenBLAS threads per worker (OPENBLAS_NUM_THREADS), every backend alike; default:
+    /// the scenario's `[run] blas_threads`, else OpenBLAS's own (one per core). On 2 cores
+    /// one thread leaves a core to the worker's other threads and the driver
+    /// (docs/methodology.md, "Run design").
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub blas_threads: Option<u32>,
     #[arg(long)]
     pub no_progress: bool,
     /// Workers kept loaded: one (default: a fresh worker per rep, loaded, warmed up,

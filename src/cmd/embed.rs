@@ -58,7 +58,7 @@ fn reexec_with_blas(blas: &str) -> Result<BlasStep> {
         return Ok(BlasStep::Here(name));
     }
     let (env, name) =
-        crate::setup::blas_choice::blas_choice(blas, crate::setup::blas_choice::BlasIdle::Sleep)?;
+        crate::setup::blas_choice::blas_choice(blas, crate::setup::blas_choice::BlasIdle::Sleep, None)?;
     if env.is_empty() {
         return Ok(BlasStep::Here(name));
     }

@@ -15,6 +15,7 @@ use crossbench_core::gate::GateConfig;
 use crossbench_core::load_scenario;
 
 use crate::cmd::ab_base::{self, head_label};
+use crate::cmd::ab_compat;
 use crate::cmd::ab_runs::{self, Plan};
 use crate::cmd::gate::{emit, GateArgs};
 use crate::cmd::inject;
@@ -104,15 +105,24 @@ pub fn run(g: &GateArgs, cfg: GateConfig) -> Result<i32> {
     check_base_backends(&base.bin, &base.label, &backends)?;
     let head = head_label(&root);
     let out = a.out.clone().unwrap_or_else(|| default_out(&root, &commit));
+    let scenario_file = loaded.path.canonicalize().unwrap_or(loaded.path.clone());
+    let base_compat = ab_compat::prepare(
+        &base.bin,
+        &base.label,
+        &scenario_file,
+        loaded.scenario.run.blas_threads,
+        &out,
+    )?;
     let plan = Plan {
         base_bin: base.bin.clone(),
         head_bin: std::env::current_exe().context("cannot find the crossbench executable")?,
-        scenario_file: loaded.path.canonicalize().unwrap_or(loaded.path.clone()),
+        scenario_file,
         backends: a.backends.clone(),
         pairs: a.pairs,
         reps_per_run,
         out: out.clone(),
         head_injections,
+        base_compat: base_compat.clone(),
     };
     eprintln!(
         "gate --against: base {} vs head {head}; scenario {} ({}), {} pairs of runs x {reps_per_run} reps, results under {}",
@@ -127,11 +137,13 @@ pub fn run(g: &GateArgs, cfg: GateConfig) -> Result<i32> {
         base_label: base.label.clone(),
         head_label: head.clone(),
         allow_behaviour_change: a.allow_behaviour_change,
-        notes: vec![format!(
+        notes: std::iter::once(format!(
             "{} pairs of runs, {reps_per_run} reps each, in the order base, head, head, base, ...; every run's results under {}",
             a.pairs,
             out.display()
-        )],
+        ))
+        .chain(base_compat.note)
+        .collect(),
     };
     let report = compare_ab(&pairs, &cfg, &opts)
         .with_context(|| format!("gate: head {head} against base {}", base.label))?;

@@ -3,6 +3,7 @@
 //! `inject`, `model_choice`, then `plan_builder`, which puts them together.
 
 pub mod ab_base;
+pub mod ab_compat;
 pub mod ab_runs;
 pub mod bench;
 pub mod bench_args;

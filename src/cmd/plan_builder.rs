@@ -96,7 +96,11 @@ fn scenario_plan(args: &BenchArgs) -> Result<BenchPlan> {
         // MLX's GPU backends do their matrix products on the GPU: no
         // OpenBLAS to find or preload (an explicit --blas is still honoured).
         (Some(_), "auto") => (Vec::new(), "not used (GPU)".to_string()),
-        _ => blas_choice(&args.run.blas, args.run.blas_idle)?,
+        _ => blas_choice(
+            &args.run.blas,
+            args.run.blas_idle,
+            args.run.blas_threads.or(loaded.scenario.run.blas_threads),
+        )?,
     };
     let launch = launch_context(args, &loaded, model_dir.clone(), blas_env)?;
     let model = model_dir

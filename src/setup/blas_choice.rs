@@ -30,12 +30,36 @@ pub enum BlasIdle {
     Spin,
 }
 
-/// The environment every worker gets for `--blas ARG --blas-idle IDLE`, and the
-/// description results.json records (`environment.blas`).
-pub(crate) fn blas_choice(arg: &str, idle: BlasIdle) -> Result<(Vec<(String, String)>, String)> {
+/// OpenBLAS's thread-count variable. Workers inherit the driver's environment,
+/// so a value set there applies too, and is recorded as such.
+const THREADS_VAR: &str = "OPENBLAS_NUM_THREADS";
+
+/// The environment every worker gets for `--blas ARG --blas-idle IDLE
+/// --blas-threads N`, and the description results.json records
+/// (`environment.blas`; its format is parsed back by the gate,
+/// crates/crossbench-core/src/gate/environment_change.rs).
+pub(crate) fn blas_choice(
+    arg: &str,
+    idle: BlasIdle,
+    threads: Option<u32>,
+) -> Result<(Vec<(String, String)>, String)> {
     let (mut env, mut name) = blas_library(arg)?;
     if env.is_empty() {
         return Ok((env, name)); // the bundled BLAS has no threads
+    }
+    // Why it matters: on 2 cores, OpenBLAS's two threads share the cores with
+    // MLX's stream thread, the caller's thread and the driver; one thread
+    // leaves a core to them and cut the per-rep decode CV of `ci` from
+    // 12-15% to 4-7% (docs/methodology.md, "Run design").
+    match (threads, std::env::var(THREADS_VAR)) {
+        (Some(n), _) => {
+            env.push((THREADS_VAR.into(), n.to_string()));
+            name.push_str(&format!(", {THREADS_VAR}={n} (BLAS threads per worker)"));
+        }
+        (None, Ok(inherited)) => name.push_str(&format!(
+            ", {THREADS_VAR}={inherited} (BLAS threads per worker, from the environment)"
+        )),
+        (None, Err(_)) => {}
     }
     match idle {
         BlasIdle::Sleep => {

@@ -110,8 +110,60 @@ class Spans:
         return f'{{"ev":"phases","names":{PHASE_NAMES},"spans":[{body}]}}\n'
 
 
+def inject_slowdown_from_env():
+    """CROSSBENCH_INJECT_SLOWDOWN_PCT: each decode token, busy-wait so that the token is
+    delayed by that percent of its compute time, the rule of the C++ shim's Session.
+    `bench --inject-slowdown BACKEND=PCT` sets it for the named backend only. 0 = off."""
+    try:
+        pct = float(os.environ.get("CROSSBENCH_INJECT_SLOWDOWN_PCT", "0") or 0)
+    except ValueError:
+        return 0.0
+    return pct / 100.0 if 0 < pct < float("inf") else 0.0
+
+
+INJECT = inject_slowdown_from_env()  # the variable is set at spawn, per worker
+
+
 spans = Spans()
 _now = time.monotonic_ns
+
+
+class Injector:
+    """The regression gate's sensitivity test (CROSSBENCH_INJECT_SLOWDOWN_PCT), the C++
+    Session's rule: each decode token is delayed by pct% of its compute time, all of it in
+    the critical path. generate_step builds step n+2 while step n+1 computes, then calls
+    async_eval: there, the step in flight is waited for (so the spin cannot overlap with and
+    hide behind its computation; a raw eval, not a counted one), the spin runs, and only
+    then is step n+2 dispatched, so the graph building stays overlapped as in a clean run.
+    The dispatch itself is not (MLX's stream thread, fed op by op, all but idles while a
+    small graph is dispatched): the spin is shortened by it. Active from the first token
+    handed out to the end of the generation; injected runs record no phases."""
+
+    def __init__(self):
+        self.active, self.inflight = False, None
+        self.ready = self.spun = self.dispatch = 0
+
+    def start(self, first_token_at):
+        """Token 0 is handed out: the step in flight (`inflight`) is token 1's."""
+        self.active = True
+        self.ready, self.spun, self.dispatch = first_token_at, 0, 0
+
+    def async_eval(self, args, kwargs):
+        if self.active and self.inflight is not None:
+            _eval(*self.inflight)
+            ready = _now()
+            compute = ready - self.ready - self.spun - self.dispatch
+            until = ready + int(compute * INJECT) - self.dispatch
+            while _now() < until:
+                pass
+            self.ready, self.spun = ready, _now() - ready
+        t = _now()
+        result = _async_eval(*args, **kwargs)
+        self.dispatch, self.inflight = _now() - t, args
+        return result
+
+
+injector = Injector()
 
 
 def _counting_eval(*args, **kwargs):
@@ -123,6 +175,8 @@ def _counting_eval(*args, **kwargs):
 def _counting_async_eval(*args, **kwargs):
     global evals
     evals += 1
+    if INJECT:
+        return injector.async_eval(args, kwargs)
     if not PHASES:
         return _async_eval(*args, **kwargs)
     t = _now()
@@ -190,17 +244,6 @@ class ModelArgumentError(Exception):
     """A well-formed request this model cannot serve (the shim's CB_ERR_ARGUMENT)."""
 
 
-def inject_slowdown_from_env():
-    """CROSSBENCH_INJECT_SLOWDOWN_PCT (read once per generation): after each decode token,
-    busy-wait that percent of the token's step time, the same rule as the C++ shim's Session.
-    `bench --inject-slowdown BACKEND=PCT` sets it for the named backend only. 0 = off."""
-    try:
-        pct = float(os.environ.get("CROSSBENCH_INJECT_SLOWDOWN_PCT", "0") or 0)
-    except ValueError:
-        return 0.0
-    return pct / 100.0 if 0 < pct < float("inf") else 0.0
-
-
 class Worker:
     def __init__(self, model, load_ns, vocab_size, stream, args, detokenizer=None):
         self.model, self.load_ns, self.vocab_size, self.stream = model, load_ns, vocab_size, stream
@@ -226,8 +269,7 @@ class Worker:
         n = 0
         detok = self.detokenizer
         fault_kind, fault_at = fault_from_env(backend_name(self.args))
-        inject = inject_slowdown_from_env()
-        t_prev = spun = 0
+        injector.active = False
         if detok is not None:
             detok.reset()
         if PHASES:
@@ -254,22 +296,13 @@ class Worker:
                     spans.add(P_CONSUMER, t_written, spans.loop_end)
             if n == 0:
                 t_first = t_last
-            elif inject:
-                # The regression gate's sensitivity test (see inject_slowdown_from_env). Wait
-                # for the step generate_step already queued, so the spin below cannot overlap
-                # with (and hide behind) its computation; synchronize is not a counted sync.
-                mx.synchronize(self.stream)
-                step = t_last - t_prev - spun  # this token's period, minus the previous spin
-                t_spin = now()
-                until = t_spin + int(step * inject)
-                while now() < until:
-                    pass
-                spun = now() - t_spin
-            t_prev = t_last
+                if INJECT:
+                    injector.start(t_last)
             n += 1
         # generate_step queued one step past the last token: wait for it, so nothing of this
         # generation is still computing when the driver moves on (as the shim's finish()).
         mx.synchronize(self.stream)
+        injector.active = False
         t_end = now()
         if PHASES:
             emit(spans.event())

@@ -111,6 +111,10 @@ pub struct RunParams {
     /// stderr as it comes (one line, a few µs), so a progress bar can count
     /// seconds-long full-size tokens. Off by default: it is per-token I/O.
     pub token_progress: bool,
+    /// `[run] blas_threads = N`: OpenBLAS threads per worker
+    /// (OPENBLAS_NUM_THREADS), for every backend alike; None = OpenBLAS's
+    /// default (one per core). `bench --blas-threads` overrides it.
+    pub blas_threads: Option<u32>,
 }
 
 /// A validated scenario.
@@ -213,6 +217,7 @@ struct RawRun {
     backends: Vec<String>,
     #[serde(default)]
     token_progress: bool,
+    blas_threads: Option<i64>,
 }
 
 #[derive(Deserialize)]
@@ -481,6 +486,10 @@ impl Validator<'_> {
             timeout: Duration::from_secs_f64(r.timeout_s),
             backends: r.backends.clone(),
             token_progress: r.token_progress,
+            blas_threads: match r.blas_threads {
+                Some(n) => Some(self.int_in("run.blas_threads", n, 1, 1024)? as u32),
+                None => None,
+            },
         })
     }
 

@@ -83,6 +83,7 @@ fn other_range_checks() {
         ("timeout_s = 20", "timeout_s = 0", "run.timeout_s"),
         ("backends = [\"mock\"]", "backends = []", "run.backends"),
         ("length = 8", "length = 8\ntext = \"hi\"", "prompt.text"),
+        ("timeout_s = 20", "timeout_s = 20\nblas_threads = 0", "run.blas_threads"),
     ];
     for (from, to, key) in cases {
         let message = error_for(&valid().replace(from, to));
@@ -142,6 +143,10 @@ fn shipped_scenarios_all_load() {
     );
     let prefill = load_scenario("prefill512", &dir).unwrap().scenario;
     assert_eq!(prefill.prompt, Some(PromptSpec::Length(512)));
+    // ci, the gate's scenario, runs one BLAS thread per worker; gen100 the default.
+    let ci = load_scenario("ci", &dir).unwrap().scenario;
+    assert_eq!(ci.run.blas_threads, Some(1));
+    assert_eq!(gen100.run.blas_threads, None);
 }
 
 #[test]

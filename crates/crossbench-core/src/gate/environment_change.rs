@@ -2,7 +2,7 @@
 //! which changes make their timings incomparable.
 //!
 //! Refused (an error unless the caller allows it): another core count, MLX
-//! version, BLAS library or device. Each changes the work a token costs on
+//! version, BLAS library, BLAS thread count or device. Each changes the work a token costs on
 //! both sides of every overhead ratio differently (MLX's own dispatch, how
 //! many threads BLAS splits a product into), so a moved overhead could be
 //! the setup, not the code.
@@ -54,6 +54,7 @@ pub(super) fn changes(base: &Environment, cur: &Environment) -> Vec<Change> {
             true,
         ),
         ("BLAS library", bb.library, cb.library, true),
+        ("BLAS threads", bb.threads, cb.threads, true),
         ("device", text(&base.device), text(&cur.device), true),
         ("OpenBLAS core", bb.core, cb.core, false),
     ];
@@ -93,7 +94,8 @@ pub(super) fn refuse_unless_allowed(
 
 /// `environment.blas` taken apart. Its format is written by the binary's
 /// src/setup/blas_choice.rs: "LD_PRELOAD=PATH (OpenBLAS core NAME)", then
-/// optionally ", forwarding to PyPI's ..." and a thread-wait clause
+/// optionally ", forwarding to PyPI's ...", a thread-count clause
+/// (", OPENBLAS_NUM_THREADS=N (...)") and a thread-wait clause
 /// (", OPENBLAS_THREAD_TIMEOUT=4 (...)" or ", OpenBLAS's default thread
 /// wait (...)"), or "MLX wheel's bundled BLAS (netlib reference)".
 #[derive(Debug, PartialEq, Eq)]
@@ -102,11 +104,16 @@ pub(super) struct BlasSetup {
     /// loads (the shim's own path moves with the checkout).
     pub library: String,
     pub core: String,
+    /// Threads per worker: "1", or OpenBLAS's default when none was set.
+    pub threads: String,
     /// How idle BLAS threads wait: a run-design choice, noted by `notes`.
     pub thread_wait: String,
 }
 
 const CORE_OPEN: &str = " (OpenBLAS core ";
+/// The thread count of a run that set none: the bundled BLAS has none, and
+/// OpenBLAS starts one per core.
+const DEFAULT_THREADS: &str = "BLAS default (one per core)";
 
 pub(super) fn blas(recorded: &Option<String>) -> BlasSetup {
     let Some(recorded) = recorded else {
@@ -114,6 +121,7 @@ pub(super) fn blas(recorded: &Option<String>) -> BlasSetup {
         return BlasSetup {
             library: unrecorded(),
             core: unrecorded(),
+            threads: unrecorded(),
             thread_wait: unrecorded(),
         };
     };
@@ -121,6 +129,11 @@ pub(super) fn blas(recorded: &Option<String>) -> BlasSetup {
     let parts: Vec<&str> = recorded.split(", ").collect();
     let thread_wait = parts.iter().copied().find(|p| is_wait(p)).unwrap_or("");
     let thread_wait = thread_wait.to_string();
+    let threads = parts
+        .iter()
+        .find_map(|p| p.strip_prefix("OPENBLAS_NUM_THREADS="))
+        .map(|n| n.split(' ').next().unwrap_or(n).to_string());
+    let threads = threads.unwrap_or_else(|| DEFAULT_THREADS.to_string());
     let first = parts.first().copied().unwrap_or("");
     let (path, core) = match first.split_once(CORE_OPEN) {
         Some((path, rest)) => (path, rest.trim_end_matches(')')),
@@ -135,6 +148,7 @@ pub(super) fn blas(recorded: &Option<String>) -> BlasSetup {
     BlasSetup {
         library,
         core: core.to_string(),
+        threads,
         thread_wait,
     }
 }
@@ -169,6 +183,31 @@ mod tests {
             "MLX wheel's bundled BLAS (netlib reference)"
         );
         assert_eq!(bundled.thread_wait, "");
+        assert_eq!(bundled.threads, DEFAULT_THREADS);
+        assert_eq!(x.threads, DEFAULT_THREADS);
+    }
+
+    #[test]
+    fn a_blas_thread_count_is_parsed_and_another_one_refused() {
+        let one = XEON.replace(
+            "), OPENBLAS",
+            "), OPENBLAS_NUM_THREADS=1 (BLAS threads per worker), OPENBLAS",
+        );
+        let parsed = blas(&Some(one.clone()));
+        assert_eq!(parsed.threads, "1");
+        assert_eq!(parsed.core, "SkylakeX");
+        assert!(parsed.thread_wait.starts_with("OPENBLAS_THREAD_TIMEOUT=4"));
+        let env = |blas: &str| Environment {
+            blas: Some(blas.into()),
+            ..Environment::default()
+        };
+        let c = changes(&env(XEON), &env(&one));
+        assert_eq!(c.len(), 1, "{c:?}");
+        assert!(c[0].refused);
+        assert_eq!(
+            c[0].describe(),
+            format!("BLAS threads: {DEFAULT_THREADS} (baseline) vs 1 (current)")
+        );
     }
 
     #[test]
