@@ -70,16 +70,21 @@ fn one_percent_more_host_instructions_in_one_backend_fails_the_gate_and_a_clean_
         .unwrap()
         .starts_with("valgrind-"));
 
-    // What one iteration of the injected loop costs, counted, not assumed.
-    let probe = dir.path().join("probe.json");
-    let (_, _, probed) = count(&probe, &["--inject-host-work", "mock=1000"]);
-    let per_iteration = (probed - per_token) / 1000.0;
+    // What the injected loop costs, counted, not assumed: two lengths give
+    // the cost of one iteration and the fixed cost of entering the loop.
+    let probe = |n: u64| {
+        let file = dir.path().join(format!("probe-{n}.json"));
+        count(&file, &["--inject-host-work", &format!("mock={n}")]).2
+    };
+    let (p1, p2) = (probe(1000), probe(2000));
+    let per_iteration = (p2 - p1) / 1000.0;
+    let fixed = p1 - per_token - 1000.0 * per_iteration;
     assert!(
         per_iteration > 0.5,
         "the injected loop costs {per_iteration}"
     );
     // Just over +1%: the smallest whole number of iterations reaching it.
-    let iterations = (0.01 * per_token / per_iteration).ceil() as u64;
+    let iterations = ((0.01 * per_token - fixed) / per_iteration).ceil().max(1.0) as u64;
     let inject = format!("mock={iterations}");
 
     let worse = dir.path().join("worse.json");
@@ -88,7 +93,8 @@ fn one_percent_more_host_instructions_in_one_backend_fails_the_gate_and_a_clean_
     let change = worse_per_token / per_token - 1.0;
     assert!(
         (0.01..0.015).contains(&change),
-        "injected {change:+.4} instead of just over +1%"
+        "injected {change:+.4} instead of just over +1% ({iterations} iterations of {per_iteration} \
+         instructions, {fixed} to enter the loop, {per_token} per token)"
     );
     assert_eq!(
         code,
