@@ -12,7 +12,7 @@ use std::process::Command;
 use anyhow::{Context, Result};
 use crossbench_core::baseline::Baseline;
 
-const THREADS_VAR: &str = "OPENBLAS_NUM_THREADS";
+use crate::setup::blas_choice::{threads_clause, THREADS_VAR};
 
 /// How the base's runs differ from the head's to do the same work.
 #[derive(Debug, Default, Clone)]
@@ -53,13 +53,17 @@ pub fn prepare(
         .filter(|l| !l.trim_start().starts_with("blas_threads"))
         .collect();
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
-    let copy = out.join(scenario_file.file_name().unwrap_or("scenario.toml".as_ref()));
+    let copy = out.join(
+        scenario_file
+            .file_name()
+            .unwrap_or("scenario.toml".as_ref()),
+    );
     std::fs::write(&copy, stripped.join("\n") + "\n")
         .with_context(|| format!("writing {}", copy.display()))?;
     Ok(BaseCompat {
         scenario_file: Some(copy),
         env: vec![(THREADS_VAR.into(), n.to_string())],
-        blas_clause: Some(format!("{THREADS_VAR}={n} (BLAS threads per worker)")),
+        blas_clause: Some(threads_clause(n)),
         note: Some(format!(
             "base {label} predates `blas_threads`: its runs got {THREADS_VAR}={n} from the gate's environment and the scenario without that key; its recorded BLAS says so by the gate's hand"
         )),

@@ -57,8 +57,11 @@ fn reexec_with_blas(blas: &str) -> Result<BlasStep> {
     if let Ok(name) = std::env::var(BLAS_APPLIED) {
         return Ok(BlasStep::Here(name));
     }
-    let (env, name) =
-        crate::setup::blas_choice::blas_choice(blas, crate::setup::blas_choice::BlasIdle::Sleep, None)?;
+    let (env, name) = crate::setup::blas_choice::blas_choice(
+        blas,
+        crate::setup::blas_choice::BlasIdle::Sleep,
+        None,
+    )?;
     if env.is_empty() {
         return Ok(BlasStep::Here(name));
     }

@@ -32,7 +32,12 @@ pub enum BlasIdle {
 
 /// OpenBLAS's thread-count variable. Workers inherit the driver's environment,
 /// so a value set there applies too, and is recorded as such.
-const THREADS_VAR: &str = "OPENBLAS_NUM_THREADS";
+pub(crate) const THREADS_VAR: &str = "OPENBLAS_NUM_THREADS";
+
+/// The thread-count clause of `environment.blas` for `n` threads set by crossbench.
+pub(crate) fn threads_clause(n: u32) -> String {
+    format!("{THREADS_VAR}={n} (BLAS threads per worker)")
+}
 
 /// The environment every worker gets for `--blas ARG --blas-idle IDLE
 /// --blas-threads N`, and the description results.json records
@@ -54,7 +59,7 @@ pub(crate) fn blas_choice(
     match (threads, std::env::var(THREADS_VAR)) {
         (Some(n), _) => {
             env.push((THREADS_VAR.into(), n.to_string()));
-            name.push_str(&format!(", {THREADS_VAR}={n} (BLAS threads per worker)"));
+            name.push_str(&format!(", {}", threads_clause(n)));
         }
         (None, Ok(inherited)) => name.push_str(&format!(
             ", {THREADS_VAR}={inherited} (BLAS threads per worker, from the environment)"

@@ -83,7 +83,11 @@ fn other_range_checks() {
         ("timeout_s = 20", "timeout_s = 0", "run.timeout_s"),
         ("backends = [\"mock\"]", "backends = []", "run.backends"),
         ("length = 8", "length = 8\ntext = \"hi\"", "prompt.text"),
-        ("timeout_s = 20", "timeout_s = 20\nblas_threads = 0", "run.blas_threads"),
+        (
+            "timeout_s = 20",
+            "timeout_s = 20\nblas_threads = 0",
+            "run.blas_threads",
+        ),
     ];
     for (from, to, key) in cases {
         let message = error_for(&valid().replace(from, to));
