@@ -44,11 +44,7 @@ fn a_3x_slowdown_in_the_head_is_a_regression_naming_the_backend() {
             json.to_str().unwrap(),
         ],
     );
-    let (stdout, stderr) = (
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr),
-    );
-    assert_eq!(o.status.code(), Some(3), "{stdout}\n{stderr}");
+    let (stdout, stderr) = regression_outputs(&o);
     let line = stdout
         .lines()
         .skip_while(|l| *l != "mock:")
@@ -179,4 +175,97 @@ fn scenario_reps_round_up_to_whole_cycles() {
     let r = common::results(&common::only_run(&out));
     assert_eq!(r["backends"][0]["reps"].as_array().unwrap().len(), 4);
     assert_eq!(r["design"]["order_seed"], 11);
+}
+
+/// `--interleave rep`: the base build writes its workers' commands, and one
+/// bench run of the head holds them (`mock@base`) beside its own, rep by
+/// rep; each round is one head / base sample. The head alone is slowed.
+#[test]
+fn rep_interleaving_runs_the_bases_workers_beside_the_heads_in_one_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bin = env!("CARGO_BIN_EXE_crossbench");
+    let runs = tmp.path().join("runs");
+    let o = gate_ab(
+        &runs,
+        &[
+            "--interleave",
+            "rep",
+            "--rounds",
+            "6",
+            "--base-bin",
+            bin,
+            "--inject-shared-slowdown",
+            "200",
+        ],
+    );
+    let (stdout, _) = regression_outputs(&o);
+    let line = stdout
+        .lines()
+        .find(|l| l.contains("decode_ns") && !l.contains("overhead"))
+        .unwrap_or_else(|| panic!("no decode check in {stdout}"));
+    assert!(
+        line.contains("REGRESSION") && line.contains("6 rounds"),
+        "{line}"
+    );
+    assert!(stdout.contains("interleaved rep by rep"), "{stdout}");
+    let specs: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(runs.join("base-worker-specs.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(specs["specs"][0]["backend"], "mock");
+    let r = common::results(&common::only_run(&runs.join("interleaved")));
+    let names: Vec<&str> = r["backends"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["mock", "mock@base"]);
+    let injected = r["injected_slowdowns"].as_object().unwrap();
+    assert_eq!(
+        injected.keys().collect::<Vec<_>>(),
+        ["mock"],
+        "the base's workers run clean"
+    );
+    assert_eq!(r["backends"][1]["reps"].as_array().unwrap().len(), 6);
+}
+
+/// A base that predates `bench --print-worker-specs` cannot share the head's
+/// driver: the A/B says so and alternates whole runs instead.
+#[test]
+fn a_base_without_worker_specs_falls_back_to_whole_runs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bin = env!("CARGO_BIN_EXE_crossbench");
+    let old = fake_base(
+        tmp.path(),
+        &format!(
+            "for a in \"$@\"; do [ \"$a\" = --print-worker-specs ] && {{ echo \"error: unexpected argument '--print-worker-specs' found\" >&2; exit 2; }}; done; exec {bin} \"$@\""
+        ),
+    );
+    let o = gate_ab(
+        &tmp.path().join("runs"),
+        &[
+            "--interleave",
+            "rep",
+            "--base-bin",
+            &old,
+            "--inject-shared-slowdown",
+            "200",
+        ],
+    );
+    let (stdout, _) = regression_outputs(&o);
+    assert!(
+        stdout
+            .contains("not interleaved rep by rep: the base predates `bench --print-worker-specs`"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("6 pairs of runs"), "{stdout}");
+}
+
+/// The gate's stdout and stderr, once its exit code is 3 (a regression).
+fn regression_outputs(o: &std::process::Output) -> (String, String) {
+    let stdout = String::from_utf8_lossy(&o.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert_eq!(o.status.code(), Some(3), "{stdout}\n{stderr}");
+    (stdout, stderr)
 }

@@ -196,7 +196,7 @@ fn bench_command(plan: &Plan, side: Side, dir: &Path) -> Command {
 }
 
 /// The one run directory `bench` made under `dir`.
-fn run_dir(dir: &Path) -> Option<PathBuf> {
+pub(super) fn run_dir(dir: &Path) -> Option<PathBuf> {
     std::fs::read_dir(dir)
         .ok()?
         .flatten()
@@ -204,7 +204,8 @@ fn run_dir(dir: &Path) -> Option<PathBuf> {
         .find(|p| p.is_dir())
 }
 
-fn tail(path: &Path) -> String {
+/// The last `LOG_TAIL` lines of a run's log.
+pub(super) fn tail(path: &Path) -> String {
     let text = std::fs::read_to_string(path).unwrap_or_default();
     let lines: Vec<&str> = text.lines().collect();
     lines[lines.len().saturating_sub(LOG_TAIL)..].join("\n")

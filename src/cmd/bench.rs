@@ -17,6 +17,11 @@ pub fn run(args: BenchArgs) -> Result<i32> {
         print_list(&scenarios_dir, &registry)?;
         return Ok(0);
     }
+    if let Some(file) = &args.print_worker_specs {
+        let plan = plan_builder::build(&args, None)?;
+        crate::cmd::ab_interleave::write_specs(&plan, file)?;
+        return Ok(0);
+    }
     let outcome = execute(&args)?;
     println!("{}", outcome.summary_markdown);
     eprintln!("results: {}", outcome.out_dir.display());

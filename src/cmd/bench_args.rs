@@ -31,6 +31,14 @@ pub struct BenchArgs {
     /// the regression gate: BACKEND=PCT, e.g. ffi-token=5. Recorded in results.json.
     #[arg(long = "inject-slowdown", value_name = "BACKEND=PCT")]
     pub inject_slowdown: Vec<String>,
+    /// Write the worker command of every backend of the plan to FILE and run
+    /// nothing (gate --against's rep-interleaved A/B asks the base build).
+    #[arg(long, value_name = "FILE", hide = true)]
+    pub print_worker_specs: Option<PathBuf>,
+    /// Also run another build's workers, named BACKEND@base, from FILE (written
+    /// by that build's --print-worker-specs), in the same interleaving.
+    #[arg(long, value_name = "FILE", hide = true)]
+    pub base_workers: Option<PathBuf>,
 }
 
 /// How a run is carried out, shared by `bench` and `sweep` (flattened into both).

@@ -4,18 +4,20 @@
 //! `gate::ab` judges head ÷ base per backend; the verdict is printed and
 //! exits like the baseline gate's.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use crossbench_core::design::williams_cycle;
-use crossbench_core::gate::ab::{compare_ab, AbOptions};
+use crossbench_core::gate::ab::{compare_ab, AbOptions, AbPair, AbUnit};
+use crossbench_core::gate::ab_rounds::pairs_from_rounds;
 use crossbench_core::gate::GateConfig;
 use crossbench_core::load_scenario;
 
 use crate::cmd::ab_base::{self, head_label};
 use crate::cmd::ab_compat;
+use crate::cmd::ab_interleave;
 use crate::cmd::ab_runs::{self, Plan};
 use crate::cmd::gate::{emit, GateArgs};
 use crate::cmd::inject;
@@ -49,6 +51,17 @@ pub struct AbArgs {
     /// backends, at least 4).
     #[arg(long)]
     pub reps_per_run: Option<u32>,
+    /// A/B: how base and head share the machine: run (whole bench runs alternated
+    /// base, head, head, base, ...: --pairs, --reps-per-run) | rep (one bench run
+    /// holds the base build's workers beside the head's, interleaved rep by rep in
+    /// one balanced order, --rounds; whole runs when the base cannot). run is the
+    /// default: rep is not yet measured to resolve better (docs/methodology.md).
+    #[arg(long, value_enum, default_value = "run")]
+    pub interleave: Interleave,
+    /// A/B, --interleave rep: rounds, each one rep of every base and head worker
+    /// and one sample of head / base (rounded up to whole balanced cycles).
+    #[arg(long, default_value_t = 48)]
+    pub rounds: u32,
     /// A/B: a built crossbench to use as the base instead of building REF
     /// (tests; a base built elsewhere).
     #[arg(long)]
@@ -72,6 +85,13 @@ pub struct AbArgs {
     /// a NOTE, not a regression (an intended behaviour change).
     #[arg(long)]
     pub allow_behaviour_change: bool,
+}
+
+/// How base and head are interleaved (`--interleave`).
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Interleave {
+    Rep,
+    Run,
 }
 
 pub fn run(g: &GateArgs, cfg: GateConfig) -> Result<i32> {
@@ -125,31 +145,122 @@ pub fn run(g: &GateArgs, cfg: GateConfig) -> Result<i32> {
         base_compat: base_compat.clone(),
     };
     eprintln!(
-        "gate --against: base {} vs head {head}; scenario {} ({}), {} pairs of runs x {reps_per_run} reps, results under {}",
+        "gate --against: base {} vs head {head}; scenario {} ({}), results under {}",
         base.label,
         loaded.scenario.name,
         backends.join(", "),
-        a.pairs,
         out.display()
     );
-    let pairs = ab_runs::run_all(&plan)?;
+    let measured = measure(a, &plan, &root, &commit, backends.len())?;
     let opts = AbOptions {
+        unit: measured.unit,
         base_label: base.label.clone(),
         head_label: head.clone(),
         allow_behaviour_change: a.allow_behaviour_change,
-        notes: std::iter::once(format!(
-            "{} pairs of runs, {reps_per_run} reps each, in the order base, head, head, base, ...; every run's results under {}",
-            a.pairs,
-            out.display()
-        ))
-        .chain(base_compat.note)
-        .collect(),
+        notes: measured.notes.into_iter().chain(base_compat.note).collect(),
     };
+    let pairs = measured.pairs;
     let report = compare_ab(&pairs, &cfg, &opts)
         .with_context(|| format!("gate: head {head} against base {}", base.label))?;
     std::fs::write(out.join("gate.txt"), report.render_text())
         .with_context(|| format!("writing {}", out.join("gate.txt").display()))?;
     emit(&report, g)
+}
+
+/// The A/B's samples, what each is, and how they were taken.
+struct Measured {
+    pairs: Vec<AbPair>,
+    unit: AbUnit,
+    notes: Vec<String>,
+}
+
+/// Rep-interleaved when asked and the base can be, else whole runs
+/// alternated; the notes say which, and why not the first.
+fn measure(a: &AbArgs, plan: &Plan, root: &Path, commit: &str, n: usize) -> Result<Measured> {
+    let mut notes = Vec::new();
+    if a.interleave == Interleave::Rep {
+        match interleaved(a, plan, root, commit, n)? {
+            Ok(m) => return Ok(m),
+            Err(why) => {
+                eprintln!("gate --against: {why}: alternating whole runs instead");
+                notes.push(format!(
+                    "not interleaved rep by rep: {why}; whole runs alternated instead"
+                ));
+            }
+        }
+    }
+    eprintln!(
+        "gate --against: {} pairs of runs x {} reps, alternated base, head, head, base, ...",
+        plan.pairs, plan.reps_per_run
+    );
+    let pairs = ab_runs::run_all(plan)?;
+    notes.insert(0, format!(
+        "{} pairs of runs, {} reps each, in the order base, head, head, base, ...; every run's results under {}",
+        plan.pairs,
+        plan.reps_per_run,
+        plan.out.display()
+    ));
+    Ok(Measured {
+        pairs,
+        unit: AbUnit::RunPairs,
+        notes,
+    })
+}
+
+/// One bench run with the base's workers beside the head's; Ok(Err(why))
+/// when the base cannot share the head's driver.
+fn interleaved(
+    a: &AbArgs,
+    plan: &Plan,
+    root: &Path,
+    commit: &str,
+    n: usize,
+) -> Result<std::result::Result<Measured, String>> {
+    if let Some(why) = ab_interleave::protocol_differs(root, commit) {
+        return Ok(Err(why));
+    }
+    std::fs::create_dir_all(&plan.out)
+        .with_context(|| format!("creating {}", plan.out.display()))?;
+    let file = ab_interleave::specs_path(&plan.out);
+    let backends = plan.backends.as_deref();
+    if !ab_interleave::base_specs(
+        &plan.base_bin,
+        &plan.scenario_file,
+        backends,
+        &plan.base_compat,
+        &file,
+    )? {
+        return Ok(Err("the base predates `bench --print-worker-specs`".into()));
+    }
+    let base_env = ab_interleave::read_specs(&file)?.environment;
+    let cycle = williams_cycle(2 * n.max(1)) as u32;
+    let rounds = cycle * a.rounds.max(1).div_ceil(cycle);
+    eprintln!("gate --against: one run of {rounds} rounds, {n} base and {n} head workers interleaved rep by rep");
+    let run = ab_interleave::run(&ab_interleave::Interleaved {
+        head_bin: &plan.head_bin,
+        scenario: &plan.scenario_file,
+        backends,
+        specs_file: &file,
+        rounds,
+        head_injections: &plan.head_injections,
+        out: &plan.out,
+    })?;
+    let failed = ab_interleave::failed_base_workers(&run);
+    if !failed.is_empty() {
+        return Ok(Err(format!(
+            "the base's workers {} failed under the head's driver (log: {})",
+            failed.join(", "),
+            plan.out.join("interleaved.log").display()
+        )));
+    }
+    Ok(Ok(Measured {
+        pairs: pairs_from_rounds(&run, &base_env),
+        unit: AbUnit::Rounds,
+        notes: vec![format!(
+            "{rounds} rounds of one bench run: base and head workers interleaved rep by rep in one balanced order, a fresh worker per rep; results under {}",
+            plan.out.join("interleaved").display()
+        )],
+    }))
 }
 
 /// Reps per run: whole Williams cycles of `n` backends, at least

@@ -4,6 +4,7 @@
 
 pub mod ab_base;
 pub mod ab_compat;
+pub mod ab_interleave;
 pub mod ab_runs;
 pub mod bench;
 pub mod bench_args;

@@ -47,6 +47,9 @@ pub fn build(args: &BenchArgs, profiler: Option<ProfilerRequest>) -> Result<Benc
     if let Some(name) = &args.run.aa {
         add_twin(&mut plan, name)?;
     }
+    if let Some(file) = &args.base_workers {
+        crate::cmd::ab_interleave::add_base_workers(&mut plan, file)?;
+    }
     whole_cycles(&mut plan, flags.repetitions.is_some());
     if let Some(seed) = args.run.order_seed {
         plan.order_seed = seed;

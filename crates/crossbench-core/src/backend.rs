@@ -39,8 +39,9 @@ pub enum StampSource {
     DriverReceipt,
 }
 
-/// A command line for one worker process.
-#[derive(Debug, Clone, PartialEq)]
+/// A command line for one worker process (serialized by `bench
+/// --print-worker-specs`, so that another build's driver can start it).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WorkerSpec {
     pub program: PathBuf,
     pub args: Vec<String>,
@@ -186,6 +187,51 @@ impl Backend for TwinBackend {
 
     fn descriptor(&self) -> BackendDescriptor {
         self.inner.descriptor()
+    }
+}
+
+/// A worker that another crossbench build prepared (its `bench
+/// --print-worker-specs`): the base revision's worker of `original`, run in
+/// this build's driver beside the head's own, so that a same-job A/B can
+/// interleave base and head rep by rep (`gate --against`).
+pub struct ForeignWorkerBackend {
+    name: String,
+    summary: String,
+    original: String,
+    spec: WorkerSpec,
+}
+
+impl ForeignWorkerBackend {
+    /// Suffix of the base revision's worker: `native-cpp` -> `native-cpp@base`.
+    pub const BASE_SUFFIX: &'static str = "@base";
+
+    pub fn base(original: &str, spec: WorkerSpec) -> Self {
+        ForeignWorkerBackend {
+            name: format!("{original}{}", Self::BASE_SUFFIX),
+            summary: format!("{original} as the base revision built it (A/B)"),
+            original: original.to_string(),
+            spec,
+        }
+    }
+}
+
+impl Backend for ForeignWorkerBackend {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn summary(&self) -> &str {
+        &self.summary
+    }
+
+    /// The other build's command as it made it: its program, arguments and
+    /// environment (model directory and BLAS included), nothing of this one.
+    fn launch(&self, _ctx: &LaunchContext) -> Result<WorkerSpec, BackendError> {
+        Ok(self.spec.clone())
+    }
+
+    fn descriptor(&self) -> BackendDescriptor {
+        descriptor_of(&self.original)
     }
 }
 

@@ -118,6 +118,19 @@ impl BenchPlan {
     }
 }
 
+impl BenchPlan {
+    /// The command that starts `backend`'s worker in this plan: the
+    /// backend's own, then the plan's variables for that backend only (an
+    /// injected slowdown). What `bench --print-worker-specs` writes.
+    pub fn worker_spec(&self, backend: &dyn Backend) -> Result<WorkerSpec, BackendError> {
+        let mut spec = backend.launch(&self.launch)?;
+        if let Some(env) = self.backend_env.get(backend.name()) {
+            spec.env.extend(env.iter().cloned());
+        }
+        Ok(spec)
+    }
+}
+
 #[derive(Debug)]
 pub struct RunOutcome {
     pub results: BenchResults,
@@ -302,11 +315,8 @@ impl Run {
     /// recorded as such and skipped.
     fn prepare_backends(&mut self) {
         for slot in &mut self.slots {
-            match slot.backend.launch(&self.plan.launch) {
+            match self.plan.worker_spec(slot.backend.as_ref()) {
                 Ok(mut spec) => {
-                    if let Some(env) = self.plan.backend_env.get(slot.backend.name()) {
-                        spec.env.extend(env.iter().cloned());
-                    }
                     if let Some(wrap) = &self.plan.wrap_worker {
                         spec = wrap(slot.backend.name(), spec);
                     }

@@ -33,12 +33,14 @@ pub mod scenario;
 pub mod serve;
 pub mod stats;
 mod summaries;
+#[cfg(test)]
+mod test_fixtures;
 pub mod units;
 pub mod worker;
 
 pub use backend::{
-    Backend, BackendError, BackendRegistry, LaunchContext, MockBackend, StampSource, TwinBackend,
-    WorkerSpec,
+    Backend, BackendError, BackendRegistry, ForeignWorkerBackend, LaunchContext, MockBackend,
+    StampSource, TwinBackend, WorkerSpec,
 };
 pub use design::{balanced_order, williams_order, Residency, ResolutionTarget};
 pub use driver::{run_bench, BenchPlan, DriverError, RunOutcome};

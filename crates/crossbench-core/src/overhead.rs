@@ -146,35 +146,7 @@ pub fn fmt_ratio_ci_conf(ci: &crate::stats::Interval) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn backend(name: &str, spans: &[u64]) -> BackendResult {
-        let mut b = BackendResult::new(name, "");
-        for (i, &span) in spans.iter().enumerate() {
-            let rep = RepRecord {
-                index: i as u32,
-                consumer_ns: vec![1_000, 1_000 + span / 2, 1_000 + span],
-                ..RepRecord::default()
-            };
-            b.reps.push(rep);
-        }
-        b
-    }
-
-    fn results(backends: Vec<BackendResult>) -> BenchResults {
-        let json = serde_json::json!({
-            "schema_version": 1, "run_id": "r", "started_at": "t", "finished_at": null,
-            "status": "complete",
-            "scenario": {"name": "s", "file": "f", "sha256": "h", "description": "", "kind": "generate",
-                "model": {"preset": "tiny"}, "dtype": "float32", "prompt_tokens": 1, "max_new_tokens": 3,
-                "temperature": 0.0, "top_p": 1.0, "seed": 0, "warmup": 0, "repetitions": 3,
-                "timeout_s": 1.0, "detokenize": false},
-            "environment": {}, "backends": [],
-            "agreement": {"applicable": false, "all_match": true, "reference": null, "note": "", "entries": []}
-        });
-        let mut r: BenchResults = serde_json::from_value(json).expect("minimal results parse");
-        r.backends = backends;
-        r
-    }
+    use crate::test_fixtures::{backend, results};
 
     #[test]
     fn overhead_is_the_paired_ratio_and_noise_is_flagged() {

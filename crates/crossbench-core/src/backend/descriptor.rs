@@ -246,10 +246,12 @@ pub const KNOWN_BACKENDS: [KnownBackend; 10] = [
 /// The floor's name: the backend every other one is compared with.
 pub const FLOOR: &str = names::NATIVE_CPP;
 
-/// The known backend called `name`, or the one an A/A twin `name` copies.
+/// The known backend called `name`, or the one an A/A twin or an A/B base
+/// worker `name` stands for.
 pub fn known_backend(name: &str) -> Option<&'static KnownBackend> {
     let base = name
         .strip_suffix(super::TwinBackend::SUFFIX)
+        .or_else(|| name.strip_suffix(super::ForeignWorkerBackend::BASE_SUFFIX))
         .unwrap_or(name);
     KNOWN_BACKENDS.iter().find(|k| k.name == base)
 }
@@ -284,6 +286,8 @@ mod tests {
     #[test]
     fn twins_take_their_originals_descriptor_and_unknown_names_come_last() {
         assert!(descriptor_of("native-cpp~aa").is_floor());
+        assert!(descriptor_of("native-cpp@base").is_floor());
+        assert_eq!(descriptor_of("ffi-token@base"), descriptor_of("ffi-token"));
         assert_eq!(descriptor_of("go-cgo-stream").caller.label(), "Go");
         assert_eq!(
             descriptor_of("some-new-backend"),

@@ -27,6 +27,8 @@
 //! and MLX, so ids are exact): a difference is a behaviour change and fails,
 //! unless allowed, when it is a loud NOTE.
 
+use std::collections::BTreeMap;
+
 use super::exact::{exact_checks, memory_check};
 use super::{
     environment_change, inputs, Check, GateConfig, GateError, GateReport, Method, Verdict,
@@ -52,9 +54,31 @@ pub struct AbPair {
     pub head: Baseline,
 }
 
+/// What one head ÷ base sample of the A/B is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum AbUnit {
+    /// A base run and the head run next to it (`pair_units`).
+    #[default]
+    RunPairs,
+    /// One round of a rep-interleaved run: every base and head worker once,
+    /// in one balanced order (`ab_rounds`).
+    Rounds,
+}
+
+impl AbUnit {
+    pub fn label(self) -> &'static str {
+        match self {
+            AbUnit::RunPairs => "pairs of runs",
+            AbUnit::Rounds => "rounds",
+        }
+    }
+}
+
 /// What the A/B judges beyond `GateConfig`'s threshold and confidence.
 #[derive(Debug, Clone, Default)]
 pub struct AbOptions {
+    /// What each pair in `compare_ab`'s input is.
+    pub unit: AbUnit,
     /// Report names of the two sides, e.g. "base 1a2b3c (HEAD~1)".
     pub base_label: String,
     pub head_label: String,
@@ -103,7 +127,7 @@ pub fn compare_ab(
                 let units =
                     |series: &str, overhead: bool| pair_units(pairs, &b.name, series, overhead);
                 exact(&mut report.checks, b, h, greedy, opts);
-                timing_checks(&mut report.checks, &b.name, &units, cfg);
+                timing_checks(&mut report.checks, &b.name, &units, cfg, opts.unit);
                 if let (Some(bm), Some(hm)) = (b.peak_rss_bytes, h.peak_rss_bytes) {
                     report.checks.push(memory_check(&b.name, bm, hm, true, cfg));
                 }
@@ -158,6 +182,7 @@ fn timing_checks(
     backend: &str,
     units: &dyn Fn(&str, bool) -> Vec<f64>,
     cfg: &GateConfig,
+    unit: AbUnit,
 ) {
     let what = if backend == FLOOR {
         "shared core: shim Session, model, MLX, BLAS"
@@ -170,6 +195,7 @@ fn timing_checks(
         &units(DECODE, false),
         Some(what),
         cfg,
+        unit,
     ));
     // Only runs with native-cpp have ratios to it.
     let overhead = units(DECODE, true);
@@ -180,9 +206,17 @@ fn timing_checks(
             &overhead,
             Some("this backend alone: its ratio to native-cpp"),
             cfg,
+            unit,
         ));
     }
-    out.push(paired_check(backend, ITL, &units(ITL, false), None, cfg));
+    out.push(paired_check(
+        backend,
+        ITL,
+        &units(ITL, false),
+        None,
+        cfg,
+        unit,
+    ));
 }
 
 /// One head ÷ base ratio per pair of runs: the median of its per-rep
@@ -218,7 +252,9 @@ pub fn paired_check(
     ratios: &[f64],
     what: Option<&str>,
     cfg: &GateConfig,
+    unit: AbUnit,
 ) -> Check {
+    let label = unit.label();
     let ci = median_ci(ratios, cfg.confidence);
     let (verdict, detail) = match (ci, what) {
         (None, None) => (Verdict::Info, "no pairs".to_string()),
@@ -226,12 +262,9 @@ pub fn paired_check(
             Verdict::Inconclusive,
             "no pairs: the backend has no such samples".to_string(),
         ),
-        (Some(ci), None) => (
-            Verdict::Info,
-            format!("{} pairs of runs (not gated)", ci.samples),
-        ),
+        (Some(ci), None) => (Verdict::Info, format!("{} {label} (not gated)", ci.samples)),
         (Some(ci), Some(what)) => {
-            let (v, d) = paired_verdict(&ci, cfg);
+            let (v, d) = paired_verdict(&ci, cfg, unit);
             (v, format!("{d} [{what}]"))
         }
     };
@@ -247,14 +280,15 @@ pub fn paired_check(
 /// Whole interval above 1 + t: regression; below it: pass (an improvement
 /// when below 1 − t); straddling it, or short of the asked confidence (too
 /// few pairs for the order statistics): inconclusive.
-pub fn paired_verdict(ci: &Interval, cfg: &GateConfig) -> (Verdict, String) {
+pub fn paired_verdict(ci: &Interval, cfg: &GateConfig, unit: AbUnit) -> (Verdict, String) {
     let t = cfg.threshold;
     let n = ci.samples;
+    let label = unit.label();
     if ci.confidence < cfg.confidence - 1e-9 {
         return (
             Verdict::Inconclusive,
             format!(
-                "only {n} pairs of runs: their range is a {:.0}% interval, {:.0}% asked",
+                "only {n} {label}: their range is a {:.0}% interval, {:.0}% asked",
                 ci.confidence * 100.0,
                 cfg.confidence * 100.0
             ),
@@ -263,23 +297,23 @@ pub fn paired_verdict(ci: &Interval, cfg: &GateConfig) -> (Verdict, String) {
     if ci.low > 1.0 + t {
         (
             Verdict::Regression,
-            format!("{n} pairs of runs; whole interval above +{:.1}%", t * 100.0),
+            format!("{n} {label}; whole interval above +{:.1}%", t * 100.0),
         )
     } else if ci.high < 1.0 - t {
         (
             Verdict::Pass,
             format!(
-                "{n} pairs; IMPROVEMENT: whole interval below -{:.1}%",
+                "{n} {label}; IMPROVEMENT: whole interval below -{:.1}%",
                 t * 100.0
             ),
         )
     } else if ci.high < 1.0 + t {
-        (Verdict::Pass, format!("{n} pairs of runs"))
+        (Verdict::Pass, format!("{n} {label}"))
     } else {
         (
             Verdict::Inconclusive,
             format!(
-                "{n} pairs of runs; interval straddles +{:.1}%: cannot tell",
+                "{n} {label}; interval straddles +{:.1}%: cannot tell",
                 t * 100.0
             ),
         )
@@ -289,8 +323,9 @@ pub fn paired_verdict(ci: &Interval, cfg: &GateConfig) -> (Verdict, String) {
 /// Each side's runs as one run, for the exact and memory checks: every
 /// run's token counts (each pair truncated to its shorter side), the head's
 /// first ids and crossings that differ from its base run's (else its first
-/// run's), the larger peak RSS. Timings are paired per pair of runs
-/// (`pair_units`), not here.
+/// run's), the median over its pairs of the peak RSS (one fresh worker's
+/// outlier, +22% in an A/A of one binary on 2026-12-06, is not a change of
+/// the code). Timings are paired per pair of runs (`pair_units`), not here.
 fn merge(pairs: &[AbPair], opts: &AbOptions) -> Result<(Baseline, Baseline), GateError> {
     let Some(first) = pairs.first() else {
         return Err(GateError::NothingToJudge {
@@ -306,7 +341,18 @@ fn merge(pairs: &[AbPair], opts: &AbOptions) -> Result<(Baseline, Baseline), Gat
     for b in base.backends.iter_mut().chain(head.backends.iter_mut()) {
         clear_reps(b);
     }
+    let mut peaks: BTreeMap<(bool, String), Vec<u64>> = BTreeMap::new();
     for p in pairs {
+        for (head_side, run) in [(false, &p.base), (true, &p.head)] {
+            for b in &run.backends {
+                if let Some(peak) = b.peak_rss_bytes {
+                    peaks
+                        .entry((head_side, b.name.clone()))
+                        .or_default()
+                        .push(peak);
+                }
+            }
+        }
         for b in base.backends.iter_mut() {
             let h = head.backends.iter_mut().find(|h| h.name == b.name);
             let (pb, ph) = (p.base.backend(&b.name), p.head.backend(&b.name));
@@ -323,6 +369,14 @@ fn merge(pairs: &[AbPair], opts: &AbOptions) -> Result<(Baseline, Baseline), Gat
             }
         }
     }
+    for (head_side, run) in [(false, &mut base), (true, &mut head)] {
+        for b in run.backends.iter_mut() {
+            b.peak_rss_bytes = peaks.get_mut(&(head_side, b.name.clone())).map(|v| {
+                v.sort_unstable();
+                v[v.len() / 2]
+            });
+        }
+    }
     Ok((base, head))
 }
 
@@ -333,7 +387,6 @@ fn clear_reps(b: &mut BaselineBackend) {
 fn append(into: &mut BaselineBackend, from: &BaselineBackend, n: usize) {
     into.tokens_per_rep
         .extend(from.tokens_per_rep.iter().take(n).copied());
-    into.peak_rss_bytes = into.peak_rss_bytes.max(from.peak_rss_bytes);
 }
 
 /// A backend that failed in any head run failed.

@@ -27,6 +27,7 @@
 //!   informational.
 
 pub mod ab;
+pub mod ab_rounds;
 mod environment_change;
 mod exact;
 mod inputs;

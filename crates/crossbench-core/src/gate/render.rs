@@ -33,8 +33,9 @@ fn method(r: &GateReport) -> String {
         }
         super::Method::PairedAb => {
             return format!(
-                "method: same-job A/B, base and head runs alternated (ABBA) on this machine; \
-                 {:.0}% order-statistic interval of the median head / base ratio of the pairs of runs; \
+                "method: same-job A/B on this machine, base and head interleaved rep by rep in one run \
+                 (or whole runs alternated ABBA: the notes say which); {:.0}% order-statistic interval \
+                 of the median head / base ratio over the rounds (or pairs of runs); \
                  regression when the whole interval is above +{t:.1}%, pass when below it \
                  (improvement when below -{t:.1}%), inconclusive when it straddles",
                 r.confidence * 100.0,
