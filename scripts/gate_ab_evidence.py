@@ -77,11 +77,30 @@ def run_decodes(run_dir):
             for b in json.loads(Path(files[0]).read_text())["backends"]}
 
 
+def round_ratios(run_dir):
+    """Rep-interleaved A/B (one run, `X` beside `X@base`): per backend one
+    head/base value per round, as crates/crossbench-core/src/gate/ab_rounds.rs
+    forms them: decode time, and decode time over its own side's native-cpp."""
+    d, out = run_decodes(run_dir), {}
+    for name, h in d.items():
+        b = d.get(name + "@base")
+        if name.endswith("@base") or not b:
+            continue
+        out.setdefault(name, {})["decode_ns"] = [round(x / y, 4) for x, y in zip(h, b) if x and y]
+        hn, bn = d.get("native-cpp"), d.get("native-cpp@base")
+        if name != "native-cpp" and hn and bn:
+            out[name]["overhead_vs_native.decode_ns"] = [
+                round((x / n) / (y / m), 4) for x, n, y, m in zip(h, hn, b, bn) if x and n and y and m]
+    return out
+
+
 def pair_ratios(run_root):
     """Per backend, one head/base value per pair of runs, as the gate forms
     them (crates/crossbench-core/src/gate/ab.rs, pair_units): the median of
     the rep ratios, of decode time and of decode time over the native-cpp
-    rep of the same round."""
+    rep of the same round. Rep-interleaved: one value per round."""
+    if (run_root / "interleaved").is_dir():
+        return round_ratios(run_root / "interleaved")
     out = {}
     k = 1
     while (run_root / f"{k:02}-base").is_dir() and (run_root / f"{k:02}-head").is_dir():

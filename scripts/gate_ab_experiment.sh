@@ -3,7 +3,8 @@
 # detection rates on this machine, in CI's setting.
 #
 #   scripts/gate_ab_experiment.sh                     # 20 trials per condition
-#   TRIALS=5 PAIRS=12 BASE=HEAD scripts/gate_ab_experiment.sh
+#   TRIALS=5 ROUNDS=48 BASE=HEAD scripts/gate_ab_experiment.sh
+#   INTERLEAVE=run PAIRS=12 scripts/gate_ab_experiment.sh   # whole runs alternated
 #
 # TRIALS rounds of three A/Bs of the ci scenario against BASE (default HEAD,
 # built once in target/ab/ and reused; with a clean tree the head is the
@@ -16,6 +17,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 TRIALS=${TRIALS:-20}
+INTERLEAVE=${INTERLEAVE:-rep}
+ROUNDS=${ROUNDS:-48}
 PAIRS=${PAIRS:-12}
 PCT=${PCT:-5}
 BASE=${BASE:-HEAD}
@@ -28,7 +31,8 @@ cp "${CROSSBENCH:-target/release/crossbench}" "$OUT/crossbench"
 ab() { # ab N CONDITION [gate args...]
   local n=$1 cond=$2; shift 2
   local code=0
-  "$OUT/crossbench" gate --against "$BASE" --scenario ci --pairs "$PAIRS" \
+  "$OUT/crossbench" gate --against "$BASE" --scenario ci --interleave "$INTERLEAVE" \
+    --rounds "$ROUNDS" --pairs "$PAIRS" \
     --out "$OUT/runs/$n-$cond" --json "$OUT/$n-$cond.json" --quiet "$@" >/dev/null 2>>"$OUT/gate.log" || code=$?
   printf '%s\t%s\t%s\t%s\n' "$n" "$cond" "$code" "$(cut -d' ' -f1 /proc/loadavg)" | tee -a "$OUT/trials.tsv"
 }
@@ -47,5 +51,5 @@ echo "A/Bs took $(( $(date +%s) - start )) s" | tee "$OUT/duration.txt"
     awk -F'\t' -v c="$cond" '$2==c{n++; k[$3]++} END{printf "| %s | %d | %d | %d | %d | %d |\n", c, n, k[0], k[3], k[4], k[1]}' "$OUT/trials.tsv"
   done
   echo
-  echo "PCT=$PCT PAIRS=$PAIRS BASE=$BASE; clean: exit 3 is a false alarm; shared and one-backend: exit 3 is a detection."
+  echo "PCT=$PCT INTERLEAVE=$INTERLEAVE ROUNDS=$ROUNDS PAIRS=$PAIRS BASE=$BASE; clean: exit 3 is a false alarm; shared and one-backend: exit 3 is a detection."
 } | tee "$OUT/rates.md"

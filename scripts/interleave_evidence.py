@@ -73,6 +73,15 @@ def round_pairs(results):
     return out
 
 
+def mode(ab, results):
+    """run (whole runs alternated), or rep with the interleaved run's order
+    ("williams": all workers in one balanced order; "williams, head/base
+    pairs back to back")."""
+    if not (ab / "interleaved").is_dir():
+        return "run"
+    return "rep, order " + results[0]["design"]["order"]
+
+
 def main():
     out, dirs = Path(sys.argv[1]), [Path(d) for d in sys.argv[2:]]
     summary = []
@@ -81,16 +90,16 @@ def main():
         env = results[0]["environment"]
         checks = intervals(ab)
         summary.append({
-            "dir": ab.name, "mode": "rep" if (ab / "interleaved").is_dir() else "run",
+            "dir": str(ab), "mode": mode(ab, results),
             "started": results[0]["started_at"], "finished": results[-1]["finished_at"],
             "cpu": {k: env["cpu"].get(k) for k in ("vendor", "family", "model")},
             "blas": env.get("blas"), "checks": checks,
             "median_half_width_pct": st.median(c["half_width_pct"] for c in checks),
             "rep_noise": noise(results), "rounds": round_pairs(results),
         })
-    out.write_text(json.dumps({"what": __doc__.strip().splitlines()[0], "abs": summary}, indent=1) + "\n")
+    out.write_text(json.dumps({"what": " ".join(__doc__.strip().split("\n\n")[0].split()), "abs": summary}, indent=1) + "\n")
     for s in summary:
-        print(s["dir"], s["mode"], s["started"], "median half-width", s["median_half_width_pct"], "%")
+        print(s["started"], s["mode"], "median half-width", s["median_half_width_pct"], "%")
 
 
 if __name__ == "__main__":

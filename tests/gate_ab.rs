@@ -36,6 +36,8 @@ fn a_3x_slowdown_in_the_head_is_a_regression_naming_the_backend() {
     let o = gate_ab(
         &tmp.path().join("runs"),
         &[
+            "--interleave",
+            "run",
             "--base-bin",
             bin,
             "--inject-shared-slowdown",
@@ -112,7 +114,10 @@ fn a_base_without_the_backend_or_that_cannot_run_is_refused_clearly() {
         tmp.path(),
         "[ \"$2\" = --list ] && { echo backends:; echo '  mock x'; exit 0; }; echo 'scenario: unknown field `kind2`' >&2; exit 1",
     );
-    let o = gate_ab(&tmp.path().join("b"), &["--base-bin", &fails]);
+    let o = gate_ab(
+        &tmp.path().join("b"),
+        &["--base-bin", &fails, "--interleave", "run"],
+    );
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(1), "{stderr}");
     assert!(
@@ -122,6 +127,15 @@ fn a_base_without_the_backend_or_that_cannot_run_is_refused_clearly() {
     assert!(
         stderr.contains("unknown field `kind2`"),
         "log tail: {stderr}"
+    );
+    // Rep by rep (the default) it fails where the base writes its workers.
+    let o = gate_ab(&tmp.path().join("c"), &["--base-bin", &fails]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("bench --print-worker-specs failed")
+            && stderr.contains("unknown field `kind2`"),
+        "{stderr}"
     );
 }
 
@@ -221,6 +235,10 @@ fn rep_interleaving_runs_the_bases_workers_beside_the_heads_in_one_run() {
         .map(|b| b["name"].as_str().unwrap())
         .collect();
     assert_eq!(names, ["mock", "mock@base"]);
+    assert_eq!(
+        r["design"]["order"], "williams, head/base pairs back to back",
+        "each head worker runs next to its base twin"
+    );
     let injected = r["injected_slowdowns"].as_object().unwrap();
     assert_eq!(
         injected.keys().collect::<Vec<_>>(),

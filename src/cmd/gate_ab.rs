@@ -42,7 +42,7 @@ pub struct AbArgs {
     /// A/B: comma-separated backends (default: the scenario's).
     #[arg(long, value_delimiter = ',')]
     pub backends: Option<Vec<String>>,
-    /// A/B: pairs of runs (each one base run and one head run); even, so that
+    /// A/B, --interleave run (and its fallback): pairs of runs (each one base run and one head run); even, so that
     /// each side leads equally often. Each pair is one sample of head / base:
     /// 6 give a 95% interval at all (their range), 12 its 3rd to 10th.
     #[arg(long, default_value_t = 12)]
@@ -51,12 +51,13 @@ pub struct AbArgs {
     /// backends, at least 4).
     #[arg(long)]
     pub reps_per_run: Option<u32>,
-    /// A/B: how base and head share the machine: run (whole bench runs alternated
-    /// base, head, head, base, ...: --pairs, --reps-per-run) | rep (one bench run
-    /// holds the base build's workers beside the head's, interleaved rep by rep in
-    /// one balanced order, --rounds; whole runs when the base cannot). run is the
-    /// default: rep is not yet measured to resolve better (docs/methodology.md).
-    #[arg(long, value_enum, default_value = "run")]
+    /// A/B: how base and head share the machine: rep (one bench run holds the
+    /// base build's workers beside the head's, each head worker back to back
+    /// with its base twin in a balanced order, --rounds; whole runs when the
+    /// base cannot) | run (whole bench runs alternated base, head, head, base,
+    /// ...: --pairs, --reps-per-run). rep resolved better in A/As of one binary
+    /// (docs/measurements/gate-experiment.md).
+    #[arg(long, value_enum, default_value = "rep")]
     pub interleave: Interleave,
     /// A/B, --interleave rep: rounds, each one rep of every base and head worker
     /// and one sample of head / base (rounded up to whole balanced cycles).
@@ -233,7 +234,9 @@ fn interleaved(
         return Ok(Err("the base predates `bench --print-worker-specs`".into()));
     }
     let base_env = ab_interleave::read_specs(&file)?.environment;
-    let cycle = williams_cycle(2 * n.max(1)) as u32;
+    // Each head worker runs back to back with its base twin: the balanced
+    // order is over the n pairs (design::RoundOrder).
+    let cycle = williams_cycle(n.max(1)) as u32;
     let rounds = cycle * a.rounds.max(1).div_ceil(cycle);
     eprintln!("gate --against: one run of {rounds} rounds, {n} base and {n} head workers interleaved rep by rep");
     let run = ab_interleave::run(&ab_interleave::Interleaved {

@@ -157,11 +157,12 @@ fn apply_flags(plan: &mut BenchPlan, flags: &CheckedFlags) {
 /// designs would triple).
 fn whole_cycles(plan: &mut BenchPlan, explicit: bool) {
     let n = plan.backends.len();
-    let whole = crossbench_core::design::whole_cycles(plan.repetitions, n);
+    let order = plan.round_order();
+    let whole = order.whole_cycles(plan.repetitions);
     if whole == plan.repetitions {
         return;
     }
-    let cycle = crossbench_core::design::williams_cycle(n);
+    let cycle = order.cycle();
     let serve = plan.scenario.scenario.kind == crossbench_core::scenario::ScenarioKind::Serve;
     if explicit || serve || plan.repetitions == 1 {
         eprintln!(

@@ -15,6 +15,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::stats::bootstrap::SplitMix64;
 
+pub mod round_order;
+pub use round_order::RoundOrder;
+
 /// Order of backends `0..n` in measured round `round`: row `round mod
 /// cycle` of a Williams design (cycle = n for even n, 2n for odd n).
 pub fn williams_order(n: usize, round: usize) -> Vec<usize> {
@@ -178,7 +181,8 @@ pub struct ResolutionPlan {
 
 impl RunDesign {
     /// One line for summaries and reports: order, residency, gap, A/A twin.
-    pub fn describe(&self, backends: usize) -> String {
+    /// `backends` are the run's backend names (they decide the cycle).
+    pub fn describe(&self, backends: &[&str]) -> String {
         let aa = self
             .aa
             .as_ref()
@@ -192,7 +196,7 @@ impl RunDesign {
         format!(
             "{} order (every backend follows every other equally often over each {} rounds{seed}) · residency {} ({}{warm}) · gap {} s{aa}",
             self.order,
-            williams_cycle(backends),
+            RoundOrder::new(backends, 0).cycle(),
             self.residency.as_str(),
             self.residency_reason,
             self.gap_s

@@ -17,7 +17,7 @@ use indicatif::ProgressBar;
 use crate::agreement::compute_agreement;
 use crate::backend::{Backend, BackendError, LaunchContext, WorkerSpec};
 use crate::clock::utc_now;
-use crate::design::{balanced_order, Residency, ResolutionTarget, RunDesign, DEFAULT_ORDER_SEED};
+use crate::design::{Residency, ResolutionTarget, RoundOrder, RunDesign, DEFAULT_ORDER_SEED};
 use crate::environment::Environment;
 use crate::export::{ensure_writable_dir, render_summary, write_results, ExportError};
 use crate::interrupt::interrupt_requested;
@@ -129,6 +129,12 @@ impl BenchPlan {
         }
         Ok(spec)
     }
+
+    /// The order of the backends within each round (`design::RoundOrder`).
+    pub fn round_order(&self) -> RoundOrder {
+        let names: Vec<&str> = self.backends.iter().map(|b| b.name()).collect();
+        RoundOrder::new(&names, self.order_seed)
+    }
 }
 
 #[derive(Debug)]
@@ -213,6 +219,8 @@ struct Run {
     gpu: Option<crate::gpu::telemetry::Sampler>,
     /// Snapshots written so far (counts for `faults::injected_disk_full`).
     snapshots: usize,
+    /// Which backends each round runs, in which order.
+    order: RoundOrder,
 }
 
 /// Runs the plan; see the module docs. Returns Err only for problems that
@@ -277,7 +285,7 @@ impl Run {
             profiling: plan.profiling.clone(),
             model: plan.model.clone(),
             design: RunDesign {
-                order: "williams".into(),
+                order: plan.round_order().name().into(),
                 order_seed: Some(plan.order_seed),
                 residency: plan.residency,
                 residency_reason: plan.residency_reason.clone(),
@@ -299,6 +307,7 @@ impl Run {
         let progress = make_progress(&plan);
         let gpu = crate::gpu_run::start_for(&mut results.environment);
         Run {
+            order: plan.round_order(),
             plan,
             slots,
             results,
@@ -349,7 +358,7 @@ impl Run {
     fn load_rounds(&mut self) -> Result<(), DriverError> {
         let warmup = self.plan.warmup as usize;
         for round in 0..self.rounds() {
-            for idx in balanced_order(self.slots.len(), round, self.plan.order_seed) {
+            for idx in self.order.order(round) {
                 if interrupt_requested() {
                     return Ok(());
                 }

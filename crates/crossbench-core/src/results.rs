@@ -94,6 +94,11 @@ impl BenchResults {
             timeout_s: self.scenario.timeout_s,
         })
     }
+
+    /// The backends' names, in the run's order.
+    pub fn backend_names(&self) -> Vec<&str> {
+        self.backends.iter().map(|b| b.name.as_str()).collect()
+    }
 }
 
 /// How a profiling run was profiled.

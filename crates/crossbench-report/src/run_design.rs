@@ -28,7 +28,7 @@ pub fn resolution_html(r: &BenchResults) -> String {
 pub fn metadata_rows(r: &BenchResults) -> Vec<(&'static str, String)> {
     let mut rows = Vec::new();
     if !r.design.order.is_empty() {
-        rows.push(("Design", r.design.describe(r.backends.len())));
+        rows.push(("Design", r.design.describe(&r.backend_names())));
     }
     if let Some(m) = &r.model {
         rows.push(("Model that ran", m.describe()));

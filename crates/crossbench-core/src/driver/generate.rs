@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use super::exec::{run_generation, start_worker};
 use super::{Run, QUIT_GRACE};
-use crate::design::{balanced_order, plan_after_pilot, whole_cycles, Residency};
+use crate::design::{plan_after_pilot, Residency};
 use crate::interrupt::interrupt_requested;
 use crate::protocol::GenRequest;
 use crate::results::{BackendStatus, RepRecord};
@@ -22,12 +22,11 @@ pub const FRESH_WARMUP_TOKENS: u32 = 8;
 
 impl Run {
     pub(super) fn generate_rounds(&mut self) -> Result<(), DriverError> {
-        let n = self.slots.len();
         let req = self.gen_request();
         if self.plan.residency == Residency::All {
             self.load_long_lived_workers();
             for round in 0..self.plan.warmup as usize {
-                for idx in balanced_order(n, round, self.plan.order_seed) {
+                for idx in self.order.order(round) {
                     if interrupt_requested() {
                         return Ok(());
                     }
@@ -40,7 +39,7 @@ impl Run {
         let measuring = Instant::now();
         let mut rep = 0;
         while rep < total {
-            for idx in balanced_order(n, rep, self.plan.order_seed) {
+            for idx in self.order.order(rep) {
                 if interrupt_requested() {
                     return Ok(());
                 }
@@ -74,7 +73,7 @@ impl Run {
         let pilot_hw = self.results.resolution.as_ref().map(|r| r.half_width);
         let mut plan = plan_after_pilot(target, pilot, pilot_hw, per_round, remaining);
         // Whole cycles, so the added rounds keep the order balanced.
-        plan.planned_reps = whole_cycles(plan.planned_reps, self.slots.len()).max(pilot);
+        plan.planned_reps = self.order.whole_cycles(plan.planned_reps).max(pilot);
         let total = plan.planned_reps;
         self.progress.suspend(|| {
             eprintln!(

@@ -62,8 +62,7 @@ impl Run {
             let point = self.new_point(load, &file, &trace);
             self.serve_results().points.push(point);
             for rep in 0..self.plan.repetitions as usize {
-                let seed = self.plan.order_seed;
-                for idx in crate::design::balanced_order(self.slots.len(), rep, seed) {
+                for idx in self.order.order(rep) {
                     if interrupt_requested() {
                         return Ok(());
                     }

@@ -92,7 +92,7 @@ fn design_lines(md: &mut String, r: &BenchResults) {
         let _ = writeln!(
             md,
             "design: {}\n",
-            md_text(&r.design.describe(r.backends.len()))
+            md_text(&r.design.describe(&r.backend_names()))
         );
     }
     if let Some(m) = &r.model {
