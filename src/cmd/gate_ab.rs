@@ -260,7 +260,7 @@ fn interleaved(
         pairs: pairs_from_rounds(&run, &base_env),
         unit: AbUnit::Rounds,
         notes: vec![format!(
-            "{rounds} rounds of one bench run: base and head workers interleaved rep by rep in one balanced order, a fresh worker per rep; results under {}",
+            "{rounds} rounds of one bench run: base and head workers interleaved rep by rep, each head worker back to back with its base twin in a balanced order, a fresh worker per rep; results under {}",
             plan.out.join("interleaved").display()
         )],
     }))
