@@ -259,7 +259,7 @@ pub fn failed_base_workers(run: &BenchResults) -> Vec<String> {
     run.backends
         .iter()
         .filter_map(|b| {
-            let original = b.name.strip_suffix(ForeignWorkerBackend::BASE_SUFFIX)?;
+            let original = ForeignWorkerBackend::original_of(&b.name)?;
             (b.status != BackendStatus::Ok && ok(original)).then(|| b.name.clone())
         })
         .collect()

@@ -9,11 +9,12 @@ use std::process::Command;
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use crossbench_core::design::williams_cycle;
+use crossbench_core::design::{williams_cycle, RoundOrder};
 use crossbench_core::gate::ab::{compare_ab, AbOptions, AbPair, AbUnit};
 use crossbench_core::gate::ab_rounds::pairs_from_rounds;
 use crossbench_core::gate::GateConfig;
 use crossbench_core::load_scenario;
+use crossbench_core::ForeignWorkerBackend;
 
 use crate::cmd::ab_base::{self, head_label};
 use crate::cmd::ab_compat;
@@ -152,7 +153,7 @@ pub fn run(g: &GateArgs, cfg: GateConfig) -> Result<i32> {
         backends.join(", "),
         out.display()
     );
-    let measured = measure(a, &plan, &root, &commit, backends.len())?;
+    let measured = measure(a, &plan, &root, &commit, &backends)?;
     let opts = AbOptions {
         unit: measured.unit,
         base_label: base.label.clone(),
@@ -177,10 +178,16 @@ struct Measured {
 
 /// Rep-interleaved when asked and the base can be, else whole runs
 /// alternated; the notes say which, and why not the first.
-fn measure(a: &AbArgs, plan: &Plan, root: &Path, commit: &str, n: usize) -> Result<Measured> {
+fn measure(
+    a: &AbArgs,
+    plan: &Plan,
+    root: &Path,
+    commit: &str,
+    backends: &[String],
+) -> Result<Measured> {
     let mut notes = Vec::new();
     if a.interleave == Interleave::Rep {
-        match interleaved(a, plan, root, commit, n)? {
+        match interleaved(a, plan, root, commit, backends)? {
             Ok(m) => return Ok(m),
             Err(why) => {
                 eprintln!("gate --against: {why}: alternating whole runs instead");
@@ -215,7 +222,7 @@ fn interleaved(
     plan: &Plan,
     root: &Path,
     commit: &str,
-    n: usize,
+    names: &[String],
 ) -> Result<std::result::Result<Measured, String>> {
     if let Some(why) = ab_interleave::protocol_differs(root, commit) {
         return Ok(Err(why));
@@ -234,10 +241,15 @@ fn interleaved(
         return Ok(Err("the base predates `bench --print-worker-specs`".into()));
     }
     let base_env = ab_interleave::read_specs(&file)?.environment;
-    // Each head worker runs back to back with its base twin: the balanced
-    // order is over the n pairs (design::RoundOrder).
-    let cycle = williams_cycle(n.max(1)) as u32;
-    let rounds = cycle * a.rounds.max(1).div_ceil(cycle);
+    // Whole cycles of the order the head's driver will take (each head
+    // worker back to back with its base twin).
+    let n = names.len();
+    let run_names: Vec<String> = names
+        .iter()
+        .flat_map(|b| [b.clone(), ForeignWorkerBackend::base_name(b)])
+        .collect();
+    let run_names: Vec<&str> = run_names.iter().map(String::as_str).collect();
+    let rounds = RoundOrder::new(&run_names, 0).whole_cycles(a.rounds);
     eprintln!("gate --against: one run of {rounds} rounds, {n} base and {n} head workers interleaved rep by rep");
     let run = ab_interleave::run(&ab_interleave::Interleaved {
         head_bin: &plan.head_bin,

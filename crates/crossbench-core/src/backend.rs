@@ -205,9 +205,20 @@ impl ForeignWorkerBackend {
     /// Suffix of the base revision's worker: `native-cpp` -> `native-cpp@base`.
     pub const BASE_SUFFIX: &'static str = "@base";
 
+    /// The head backend a base worker's name stands for (`ffi-token@base` ->
+    /// `ffi-token`), or None for any other name.
+    pub fn original_of(name: &str) -> Option<&str> {
+        name.strip_suffix(Self::BASE_SUFFIX)
+    }
+
+    /// The base worker's name for head backend `original`.
+    pub fn base_name(original: &str) -> String {
+        format!("{original}{}", Self::BASE_SUFFIX)
+    }
+
     pub fn base(original: &str, spec: WorkerSpec) -> Self {
         ForeignWorkerBackend {
-            name: format!("{original}{}", Self::BASE_SUFFIX),
+            name: Self::base_name(original),
             summary: format!("{original} as the base revision built it (A/B)"),
             original: original.to_string(),
             spec,

@@ -268,6 +268,7 @@ impl Run {
                 last_load: None,
             })
             .collect();
+        let order = plan.round_order();
         let mut results = BenchResults {
             schema_version: SCHEMA_VERSION,
             run_id,
@@ -285,7 +286,7 @@ impl Run {
             profiling: plan.profiling.clone(),
             model: plan.model.clone(),
             design: RunDesign {
-                order: plan.round_order().name().into(),
+                order: order.name().into(),
                 order_seed: Some(plan.order_seed),
                 residency: plan.residency,
                 residency_reason: plan.residency_reason.clone(),
@@ -307,7 +308,7 @@ impl Run {
         let progress = make_progress(&plan);
         let gpu = crate::gpu_run::start_for(&mut results.environment);
         Run {
-            order: plan.round_order(),
+            order,
             plan,
             slots,
             results,

@@ -251,7 +251,7 @@ pub const FLOOR: &str = names::NATIVE_CPP;
 pub fn known_backend(name: &str) -> Option<&'static KnownBackend> {
     let base = name
         .strip_suffix(super::TwinBackend::SUFFIX)
-        .or_else(|| name.strip_suffix(super::ForeignWorkerBackend::BASE_SUFFIX))
+        .or_else(|| super::ForeignWorkerBackend::original_of(name))
         .unwrap_or(name);
     KNOWN_BACKENDS.iter().find(|k| k.name == base)
 }

@@ -29,7 +29,7 @@ impl RoundOrder {
         let base_of = |head: &str| {
             names
                 .iter()
-                .position(|n| n.strip_suffix(ForeignWorkerBackend::BASE_SUFFIX) == Some(head))
+                .position(|n| ForeignWorkerBackend::original_of(n) == Some(head))
         };
         let paired_bases: Vec<usize> = names.iter().filter_map(|n| base_of(n)).collect();
         let units = (0..names.len())

@@ -61,7 +61,7 @@ pub enum AbUnit {
     #[default]
     RunPairs,
     /// One round of a rep-interleaved run: every base and head worker once,
-    /// in one balanced order (`ab_rounds`).
+    /// each head next to its base twin (`ab_rounds`).
     Rounds,
 }
 

@@ -1,7 +1,8 @@
 //! The rep-interleaved A/B: one `bench` run whose backends are the head's
-//! workers and the base revision's (`X@base`, `ForeignWorkerBackend`), all
-//! in one balanced order with a fresh worker per rep. Each round (one rep of
-//! every worker, seconds apart) becomes one base/head pair for `compare_ab`.
+//! workers and the base revision's (`X@base`, `ForeignWorkerBackend`), each
+//! head worker back to back with its base twin in a balanced order
+//! (`design::RoundOrder`), a fresh worker per rep. Each round (one rep of
+//! every worker) becomes one base/head pair for `compare_ab`.
 //!
 //! Why: on the 2-core VMs the machine's speed drifts with a memory of
 //! seconds to tens of seconds, and every backend of a run moves with it.
@@ -16,16 +17,13 @@ use crate::baseline::Baseline;
 use crate::environment::Environment;
 use crate::results::BenchResults;
 
-/// The base's name of a backend of an interleaved run, or None for the head's.
-fn base_original(name: &str) -> Option<&str> {
-    name.strip_suffix(ForeignWorkerBackend::BASE_SUFFIX)
-}
-
-/// True when `run` holds base workers (`X@base`) beside the head's.
-pub fn is_interleaved(run: &BenchResults) -> bool {
-    run.backends
-        .iter()
-        .any(|b| base_original(&b.name).is_some())
+/// `name` as one side sees it: a base worker's original name on the base
+/// side, a head worker's own on the head side, None for the other side's.
+fn on_side(name: &str, base: bool) -> Option<&str> {
+    match ForeignWorkerBackend::original_of(name) {
+        Some(original) => base.then_some(original),
+        None => (!base).then_some(name),
+    }
 }
 
 /// One (base, head) pair per round of `run`, in round order. The base side
@@ -54,25 +52,22 @@ pub fn pairs_from_rounds(run: &BenchResults, base_env: &Environment) -> Vec<AbPa
         .collect()
 }
 
-/// `run` with only one side's backends (the base's renamed to the head's names).
+/// `run` with only one side's backends and injections (the base's renamed
+/// to the head's names).
 fn side(run: &BenchResults, base: bool) -> BenchResults {
     let mut out = run.clone();
-    out.backends
-        .retain(|b| base_original(&b.name).is_some() == base);
-    for b in &mut out.backends {
-        if let Some(original) = base_original(&b.name) {
-            b.name = original.to_string();
+    out.backends.retain_mut(|b| match on_side(&b.name, base) {
+        Some(name) => {
+            b.name = name.to_string();
+            true
         }
-    }
-    out.injected_slowdowns
-        .retain(|name, _| base_original(name).is_some() == base);
-    if base {
-        out.injected_slowdowns = out
-            .injected_slowdowns
-            .iter()
-            .map(|(k, v)| (base_original(k).unwrap_or(k).to_string(), *v))
-            .collect();
-    }
+        None => false,
+    });
+    out.injected_slowdowns = run
+        .injected_slowdowns
+        .iter()
+        .filter_map(|(k, v)| Some((on_side(k, base)?.to_string(), *v)))
+        .collect();
     out
 }
 
@@ -107,7 +102,6 @@ mod tests {
             backend("native-cpp@base", &[50, 100, 150]),
         ]);
         run.injected_slowdowns.insert("ffi-token".into(), 10.0);
-        assert!(is_interleaved(&run));
         let env = Environment {
             git_commit: Some("base".into()),
             ..Default::default()
@@ -136,14 +130,5 @@ mod tests {
                 "base ffi over base native, not the head's"
             );
         }
-    }
-
-    #[test]
-    fn a_run_without_base_workers_is_not_interleaved() {
-        let run = results(vec![
-            backend("native-cpp", &[1]),
-            backend("native-cpp~aa", &[1]),
-        ]);
-        assert!(!is_interleaved(&run));
     }
 }
