@@ -5,8 +5,9 @@
 #   scripts/gate_ab_experiment.sh                     # 20 trials per condition
 #   TRIALS=5 ROUNDS=48 BASE=HEAD scripts/gate_ab_experiment.sh
 #   INTERLEAVE=run PAIRS=12 scripts/gate_ab_experiment.sh   # whole runs alternated
+#   PIN=none scripts/gate_ab_experiment.sh        # workers on any CPU (gate --pin-cpu)
 #
-# TRIALS rounds of three A/Bs of the ci scenario against BASE (default HEAD,
+# TRIALS rounds of three A/Bs of SCENARIO (default ci) against BASE (default HEAD,
 # built once in target/ab/ and reused; with a clean tree the head is the
 # same code, so a clean A/B is an A/A): a clean one (false alarms: any exit
 # 3), one with +PCT% in every backend of the head (--inject-shared-slowdown,
@@ -21,6 +22,8 @@ INTERLEAVE=${INTERLEAVE:-rep}
 ROUNDS=${ROUNDS:-48}
 PAIRS=${PAIRS:-12}
 PCT=${PCT:-5}
+SCENARIO=${SCENARIO:-ci}
+PIN=${PIN:-auto}
 BASE=${BASE:-HEAD}
 OUT=results/gate-ab-experiment/$(date -u +%Y%m%dT%H%M%SZ)
 mkdir -p "$OUT"
@@ -31,8 +34,8 @@ cp "${CROSSBENCH:-target/release/crossbench}" "$OUT/crossbench"
 ab() { # ab N CONDITION [gate args...]
   local n=$1 cond=$2; shift 2
   local code=0
-  "$OUT/crossbench" gate --against "$BASE" --scenario ci --interleave "$INTERLEAVE" \
-    --rounds "$ROUNDS" --pairs "$PAIRS" \
+  "$OUT/crossbench" gate --against "$BASE" --scenario "$SCENARIO" --interleave "$INTERLEAVE" \
+    --rounds "$ROUNDS" --pairs "$PAIRS" --pin-cpu "$PIN" \
     --out "$OUT/runs/$n-$cond" --json "$OUT/$n-$cond.json" --quiet "$@" >/dev/null 2>>"$OUT/gate.log" || code=$?
   printf '%s\t%s\t%s\t%s\n' "$n" "$cond" "$code" "$(cut -d' ' -f1 /proc/loadavg)" | tee -a "$OUT/trials.tsv"
 }
@@ -51,5 +54,5 @@ echo "A/Bs took $(( $(date +%s) - start )) s" | tee "$OUT/duration.txt"
     awk -F'\t' -v c="$cond" '$2==c{n++; k[$3]++} END{printf "| %s | %d | %d | %d | %d | %d |\n", c, n, k[0], k[3], k[4], k[1]}' "$OUT/trials.tsv"
   done
   echo
-  echo "PCT=$PCT INTERLEAVE=$INTERLEAVE ROUNDS=$ROUNDS PAIRS=$PAIRS BASE=$BASE; clean: exit 3 is a false alarm; shared and one-backend: exit 3 is a detection."
+  echo "SCENARIO=$SCENARIO PIN=$PIN PCT=$PCT INTERLEAVE=$INTERLEAVE ROUNDS=$ROUNDS PAIRS=$PAIRS BASE=$BASE; clean: exit 3 is a false alarm; shared and one-backend: exit 3 is a detection."
 } | tee "$OUT/rates.md"

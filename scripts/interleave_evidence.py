@@ -93,6 +93,8 @@ def main():
             "dir": str(ab), "mode": mode(ab, results),
             "started": results[0]["started_at"], "finished": results[-1]["finished_at"],
             "cpu": {k: env["cpu"].get(k) for k in ("vendor", "family", "model")},
+            # The CPUs the run could use: 1 core / one affinity CPU when pinned.
+            "cores": env.get("cores"), "cpu_affinity": env.get("cpu_affinity"),
             "blas": env.get("blas"), "checks": checks,
             "median_half_width_pct": st.median(c["half_width_pct"] for c in checks),
             "rep_noise": noise(results), "rounds": round_pairs(results),

@@ -15,6 +15,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
+use crossbench_core::affinity;
 use crossbench_core::environment::Environment;
 use crossbench_core::results::{BackendStatus, BenchResults};
 use crossbench_core::{BenchPlan, ForeignWorkerBackend, WorkerSpec};
@@ -123,6 +124,7 @@ pub fn base_specs(
     scenario: &Path,
     backends: Option<&[String]>,
     compat: &BaseCompat,
+    pin_cpu: Option<usize>,
     file: &Path,
 ) -> Result<bool> {
     let mut cmd = Command::new(base_bin);
@@ -136,6 +138,11 @@ pub fn base_specs(
         .envs(compat.env.iter().map(|(k, v)| (k, v)));
     if let Some(b) = backends {
         cmd.args(["--backends", &b.join(",")]);
+    }
+    // The environment the base records here stands for its side of the
+    // A/B (CPUs included), so it runs where the measurement will.
+    if let Some(cpu) = pin_cpu {
+        affinity::pin_command(&mut cmd, cpu);
     }
     let out = cmd
         .stdin(Stdio::null())
@@ -164,6 +171,8 @@ pub struct Interleaved<'a> {
     pub specs_file: &'a Path,
     pub rounds: u32,
     pub head_injections: &'a [String],
+    /// `--pin-cpu`: the driver and every worker of both builds on this CPU.
+    pub pin_cpu: Option<usize>,
     pub out: &'a Path,
 }
 
@@ -188,6 +197,9 @@ pub fn run(job: &Interleaved) -> Result<BenchResults> {
     }
     for spec in job.head_injections {
         cmd.args(["--inject-slowdown", spec]);
+    }
+    if let Some(cpu) = job.pin_cpu {
+        affinity::pin_command(&mut cmd, cpu);
     }
     let mut child = cmd
         .stdin(Stdio::null())

@@ -11,6 +11,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
+use crossbench_core::affinity;
 use crossbench_core::baseline::Baseline;
 use crossbench_core::gate::ab::AbPair;
 
@@ -48,6 +49,8 @@ pub struct Plan {
     pub head_injections: Vec<String>,
     /// What a base older than the scenario needs to do the same work.
     pub base_compat: BaseCompat,
+    /// `--pin-cpu`: the one CPU every `bench` of the A/B runs on.
+    pub pin_cpu: Option<usize>,
 }
 
 /// The order of the runs: pair k is (base, head) for even k, (head, base)
@@ -182,6 +185,9 @@ fn bench_command(plan: &Plan, side: Side, dir: &Path) -> Command {
         .arg(dir);
     if let Some(b) = &plan.backends {
         cmd.args(["--backends", &b.join(",")]);
+    }
+    if let Some(cpu) = plan.pin_cpu {
+        affinity::pin_command(&mut cmd, cpu);
     }
     if side == Side::Head {
         for spec in &plan.head_injections {

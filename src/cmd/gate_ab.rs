@@ -64,6 +64,13 @@ pub struct AbArgs {
     /// and one sample of head / base (rounded up to whole balanced cycles).
     #[arg(long, default_value_t = 48)]
     pub rounds: u32,
+    /// A/B: run the driver and every worker of both builds on one CPU: auto (the
+    /// highest CPU this process may use, when it may use two or more) | none | a
+    /// CPU number. Each vCPU's speed wanders on its own on the 2-core VMs, so a
+    /// head worker and its base twin are alike only on the same CPU
+    /// (docs/measurements/gate-experiment.md, "Where the noise comes from").
+    #[arg(long, default_value = "auto", value_name = "CPU")]
+    pub pin_cpu: String,
     /// A/B: a built crossbench to use as the base instead of building REF
     /// (tests; a base built elsewhere).
     #[arg(long)]
@@ -119,6 +126,7 @@ pub fn run(g: &GateArgs, cfg: GateConfig) -> Result<i32> {
         bail!("--reps-per-run 0: must be at least 1");
     }
     let head_injections = injections(a, &backends)?;
+    let pin_cpu = crossbench_core::affinity::resolve_pin(&a.pin_cpu).map_err(anyhow::Error::msg)?;
     let build_dir = a
         .build_dir
         .clone()
@@ -145,6 +153,7 @@ pub fn run(g: &GateArgs, cfg: GateConfig) -> Result<i32> {
         out: out.clone(),
         head_injections,
         base_compat: base_compat.clone(),
+        pin_cpu,
     };
     eprintln!(
         "gate --against: base {} vs head {head}; scenario {} ({}), results under {}",
@@ -154,12 +163,17 @@ pub fn run(g: &GateArgs, cfg: GateConfig) -> Result<i32> {
         out.display()
     );
     let measured = measure(a, &plan, &root, &commit, &backends)?;
+    let pinned = pin_cpu
+        .map(|c| format!("driver and every worker of both builds pinned to CPU {c} (--pin-cpu)"));
     let opts = AbOptions {
         unit: measured.unit,
         base_label: base.label.clone(),
         head_label: head.clone(),
         allow_behaviour_change: a.allow_behaviour_change,
-        notes: measured.notes.into_iter().chain(base_compat.note).collect(),
+        notes: (measured.notes.into_iter())
+            .chain(base_compat.note)
+            .chain(pinned)
+            .collect(),
     };
     let pairs = measured.pairs;
     let report = compare_ab(&pairs, &cfg, &opts)
@@ -236,6 +250,7 @@ fn interleaved(
         &plan.scenario_file,
         backends,
         &plan.base_compat,
+        plan.pin_cpu,
         &file,
     )? {
         return Ok(Err("the base predates `bench --print-worker-specs`".into()));
@@ -258,6 +273,7 @@ fn interleaved(
         specs_file: &file,
         rounds,
         head_injections: &plan.head_injections,
+        pin_cpu: plan.pin_cpu,
         out: &plan.out,
     })?;
     let failed = ab_interleave::failed_base_workers(&run);

@@ -30,6 +30,10 @@ pub struct Environment {
     /// name apart (a Zen 3 and a Zen 5 both say "AMD EPYC" on this cloud).
     #[serde(default)]
     pub cpu: Option<CpuIdentity>,
+    /// The CPUs the run's driver could use, as the kernel lists them ("0-1";
+    /// "1" under `gate --against --pin-cpu 1` or `taskset -c 1`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_affinity: Option<String>,
     /// The GPU of a `--device gpu` run (identity, and telemetry over the
     /// run); None on CPU runs and where none could be described.
     #[serde(default)]
@@ -129,6 +133,7 @@ impl Environment {
             cpu: std::fs::read_to_string("/proc/cpuinfo")
                 .ok()
                 .and_then(|info| CpuIdentity::from_cpuinfo(&info)),
+            cpu_affinity: crate::affinity::allowed_cpu_list(),
             ..Environment::default()
         }
     }

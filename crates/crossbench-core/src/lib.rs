@@ -5,6 +5,7 @@
 //! Measurement (driver, worker), statistics (stats) and reporting (export)
 //! are kept apart so each can be tested on its own.
 
+pub mod affinity;
 pub mod agreement;
 pub mod analysis;
 pub mod attribution;

@@ -1,0 +1,150 @@
+#!/usr/bin/env python3
+"""Summarises the runs that probe where the A/B's per-round noise comes from
+(docs/measurements/gate-experiment.md, "Where the noise comes from"), so
+each figure there can be re-checked: per run, the sd of the log decode time
+per backend and of the log ratio of neighbouring reps; for two `bench` runs
+started together on different CPUs (a duet), the same for reps whose decode
+windows overlapped; for a rep-interleaved A/A, the pooled 25th-percentile
+token-time estimator (rejected) against the median of the rounds (kept), on
+the whole run and on each half. Not the raw stamps.
+
+usage: scripts/noise_structure_evidence.py OUT.json KIND:LABEL:DIR[,DIR] ...
+  KIND resident  one `bench --residency all` run (DIR holds its run dir)
+  KIND duet      two runs started together, each under its own `taskset -c`
+  KIND pooled    one `gate --against` --out directory of a rep-interleaved A/A
+"""
+import glob
+import json
+import math
+import random
+import statistics as st
+import sys
+from pathlib import Path
+
+T = 3.0  # the gate's threshold, percent
+
+
+def results(d):
+    return json.loads(Path(glob.glob(str(Path(d) / "**" / "results.json"), recursive=True)[0]).read_text())
+
+
+def span_ms(c):
+    return (c[-1] - c[0]) / 1e6
+
+
+def decode_ms(rep):
+    return span_ms(rep["consumer_ns"])
+
+
+def reps_in_time(r):
+    return sorted((rep["request_sent_ns"], b["name"], rep) for b in r["backends"] for rep in b["reps"]
+                  if len(rep["consumer_ns"]) > 2)
+
+
+def pct_sd(xs):
+    return round(100 * st.stdev(xs), 1) if len(xs) > 2 else None
+
+
+def resident(dirs):
+    r = results(dirs[0])
+    ev = reps_in_time(r)
+    per = {n: pct_sd([math.log(decode_ms(x)) for _, m, x in ev if m == n]) for n in {e[1] for e in ev}}
+    lags = {}
+    for lag in (1, 2, 4, 8):
+        d = [math.log(decode_ms(ev[i + lag][2]) / decode_ms(ev[i][2]))
+             for i in range(len(ev) - lag) if ev[i][1] == ev[i + lag][1]]
+        lags[str(lag)] = {"pairs": len(d), "sd_log_ratio_pct": pct_sd(d),
+                          "seconds_apart": round((ev[lag][0] - ev[0][0]) / 1e9, 2)}
+    return {"run_id": r["run_id"], "sd_log_decode_pct": per, "same_backend_lag": lags}
+
+
+def duet(dirs):
+    a, b = (reps_in_time(results(d)) for d in dirs)
+    win = lambda rep: (rep["consumer_ns"][0], rep["consumer_ns"][-1])
+    ratios = []
+    for _, _, ra in a:
+        a0, a1 = win(ra)
+        rb = max((x for _, _, x in b), key=lambda x: min(a1, win(x)[1]) - max(a0, win(x)[0]))
+        if min(a1, win(rb)[1]) - max(a0, win(rb)[0]) > 0.8 * (a1 - a0):
+            ratios.append(math.log(decode_ms(ra) / decode_ms(rb)))
+    side = lambda ev: pct_sd([math.log(decode_ms(x)) for _, _, x in ev])
+    return {"overlapping_pairs": len(ratios), "sd_log_ratio_pct": pct_sd(ratios),
+            "sd_log_decode_pct": [side(a), side(b)]}
+
+
+def gaps(c):
+    return [(y - x) / 1e6 for x, y in zip(c, c[1:])]
+
+
+def quantile(xs, p):
+    xs = sorted(xs)
+    return xs[int(p * (len(xs) - 1))]
+
+
+def pooled_stat(by, ks, name, over):
+    pool = lambda n: [g for k in ks for g in gaps(by[n][k])]
+    q = lambda n: quantile(pool(n), 0.25)
+    v = 100 * math.log(q(name) / q(name + "@base"))
+    return v - 100 * math.log(q("native-cpp") / q("native-cpp@base")) if over else v
+
+
+def pooled_ci(by, ks, name, over, resamples=1000):
+    rng = random.Random(7)
+    bs = sorted(pooled_stat(by, [rng.choice(ks) for _ in ks], name, over) for _ in range(resamples))
+    return [round(pooled_stat(by, ks, name, over), 2), round(bs[25], 2), round(bs[974], 2)]
+
+
+def median_ci(xs):
+    """The gate's order-statistic 95% interval of a median (stats::order)."""
+    xs, n = sorted(xs), len(xs)
+    k, tail = 1, math.comb(n, 0) / 2 ** n
+    while k < (n + 1) // 2 and 2 * (tail + math.comb(n, k) / 2 ** n) <= 0.05:
+        tail += math.comb(n, k) / 2 ** n
+        k += 1
+    return [round(st.median(xs), 2), round(xs[k - 1], 2), round(xs[n - k], 2)]
+
+
+def rounds_ci(by, ks, name, over):
+    r = lambda n, k: 100 * math.log(span_ms(by[n][k]) / span_ms(by[n + "@base"][k]))
+    return median_ci([r(name, k) - (r("native-cpp", k) if over else 0) for k in ks])
+
+
+def verdict(cis):
+    if any(lo > T for _, lo, _ in cis):
+        return "regression"
+    return "pass" if all(hi < T for _, _, hi in cis) else "inconclusive"
+
+
+def pooled(dirs):
+    r = results(Path(dirs[0]) / "interleaved")
+    by = {b["name"]: {rep["index"]: rep["consumer_ns"] for rep in b["reps"]} for b in r["backends"]}
+    ks = sorted(set.intersection(*[set(v) for v in by.values()]))
+    names = [n for n in by if not n.endswith("@base")]
+    out = {"run_id": r["run_id"], "rounds": len(ks)}
+    for seg, kk in (("all", ks), ("first half", ks[:len(ks) // 2]), ("second half", ks[len(ks) // 2:])):
+        seg_out = {}
+        for method, f in (("median of rounds", rounds_ci), ("pooled p25 of gaps", pooled_ci)):
+            cis = {f"{n} {'overhead' if o else 'decode'}": f(by, kk, n, o)
+                   for n in names for o in (False, True) if not (o and n == "native-cpp")}
+            seg_out[method] = {"verdict": verdict(cis.values()), "intervals_pct": cis}
+        out[seg] = seg_out
+    return out
+
+
+def main():
+    out, specs = Path(sys.argv[1]), sys.argv[2:]
+    summary = []
+    for spec in specs:
+        kind, label, dirs = spec.split(":", 2)
+        env = results(dirs.split(",")[0])["environment"]
+        summary.append({"kind": kind, "label": label, "dirs": dirs.split(","),
+                        "cpu": {k: env["cpu"].get(k) for k in ("vendor", "family", "model")},
+                        "blas": env.get("blas"),
+                        **{"resident": resident, "duet": duet, "pooled": pooled}[kind](dirs.split(","))})
+        print(kind, label, "done")
+    what = " ".join(__doc__.strip().split("\n\n")[0].split())
+    out.write_text(json.dumps({"what": what, "runs": summary}, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()
