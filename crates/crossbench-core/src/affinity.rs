@@ -3,8 +3,8 @@
 //! of both builds then share one CPU.
 //!
 //! Why pin the A/B: on the 2-core VMs each vCPU's speed wanders on its own
-//! (two `bench` runs started together, each on its own CPU, were no more
-//! alike than two runs minutes apart; docs/measurements/gate-experiment.md,
+//! (reps of two `bench` runs started together, each on its own CPU, were no
+//! more alike than the reps of one run; docs/measurements/gate-experiment.md,
 //! "Where the noise comes from"), so a head worker and its base twin a
 //! second apart are alike only when they ran on the same CPU. Unpinned,
 //! the scheduler puts a worker's threads on either.
