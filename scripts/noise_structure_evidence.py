@@ -21,7 +21,11 @@ import statistics as st
 import sys
 from pathlib import Path
 
-T = 3.0  # the gate's threshold, percent
+# The gate's order-statistic interval of a median and its verdict rule, one
+# definition for every script that re-judges A/Bs.
+from gate_ab_methods import median_interval, verdict
+
+THRESHOLD = 0.03  # the gate's default
 
 
 def results(d):
@@ -81,38 +85,28 @@ def quantile(xs, p):
     return xs[int(p * (len(xs) - 1))]
 
 
-def pooled_stat(by, ks, name, over):
+def pooled_ratio(by, ks, name, over):
     pool = lambda n: [g for k in ks for g in gaps(by[n][k])]
     q = lambda n: quantile(pool(n), 0.25)
-    v = 100 * math.log(q(name) / q(name + "@base"))
-    return v - 100 * math.log(q("native-cpp") / q("native-cpp@base")) if over else v
+    r = q(name) / q(name + "@base")
+    return r / (q("native-cpp") / q("native-cpp@base")) if over else r
 
 
 def pooled_ci(by, ks, name, over, resamples=1000):
+    """The pooled ratio with its percentile interval over resampled rounds."""
     rng = random.Random(7)
-    bs = sorted(pooled_stat(by, [rng.choice(ks) for _ in ks], name, over) for _ in range(resamples))
-    return [round(pooled_stat(by, ks, name, over), 2), round(bs[25], 2), round(bs[974], 2)]
-
-
-def median_ci(xs):
-    """The gate's order-statistic 95% interval of a median (stats::order)."""
-    xs, n = sorted(xs), len(xs)
-    k, tail = 1, math.comb(n, 0) / 2 ** n
-    while k < (n + 1) // 2 and 2 * (tail + math.comb(n, k) / 2 ** n) <= 0.05:
-        tail += math.comb(n, k) / 2 ** n
-        k += 1
-    return [round(st.median(xs), 2), round(xs[k - 1], 2), round(xs[n - k], 2)]
+    bs = sorted(pooled_ratio(by, [rng.choice(ks) for _ in ks], name, over) for _ in range(resamples))
+    return pooled_ratio(by, ks, name, over), bs[25], bs[974]
 
 
 def rounds_ci(by, ks, name, over):
-    r = lambda n, k: 100 * math.log(span_ms(by[n][k]) / span_ms(by[n + "@base"][k]))
-    return median_ci([r(name, k) - (r("native-cpp", k) if over else 0) for k in ks])
+    """The gate's check: the median of the rounds' head / base ratios."""
+    r = lambda n, k: span_ms(by[n][k]) / span_ms(by[n + "@base"][k])
+    return median_interval([r(name, k) / (r("native-cpp", k) if over else 1) for k in ks], 0.95)
 
 
-def verdict(cis):
-    if any(lo > T for _, lo, _ in cis):
-        return "regression"
-    return "pass" if all(hi < T for _, _, hi in cis) else "inconclusive"
+def pct(interval):
+    return [round(100 * (x - 1), 2) for x in interval]
 
 
 def pooled(dirs):
@@ -126,7 +120,8 @@ def pooled(dirs):
         for method, f in (("median of rounds", rounds_ci), ("pooled p25 of gaps", pooled_ci)):
             cis = {f"{n} {'overhead' if o else 'decode'}": f(by, kk, n, o)
                    for n in names for o in (False, True) if not (o and n == "native-cpp")}
-            seg_out[method] = {"verdict": verdict(cis.values()), "intervals_pct": cis}
+            seg_out[method] = {"verdict": verdict(list(cis.values()), THRESHOLD),
+                               "intervals_pct": {k: pct(v) for k, v in cis.items()}}
         out[seg] = seg_out
     return out
 
