@@ -126,22 +126,37 @@ INJECT = inject_slowdown_from_env()  # the variable is set at spawn, per worker
 
 spans = Spans()
 _now = time.monotonic_ns
+_cpu_now = time.thread_time_ns  # this thread's CPU time
 
 
 class Injector:
     """The regression gate's sensitivity test (CROSSBENCH_INJECT_SLOWDOWN_PCT), the C++
     Session's rule: each decode token is delayed by pct% of its compute time, all of it in
-    the critical path. generate_step builds step n+2 while step n+1 computes, then calls
-    async_eval: there, the step in flight is waited for (so the spin cannot overlap with and
-    hide behind its computation; a raw eval, not a counted one), the spin runs, and only
-    then is step n+2 dispatched, so the graph building stays overlapped as in a clean run.
-    The dispatch itself is not (MLX's stream thread, fed op by op, all but idles while a
-    small graph is dispatched): the spin is shortened by it. Active from the first token
-    handed out to the end of the generation; injected runs record no phases."""
+    the critical path. Active from the first token handed out to the end of the generation;
+    injected runs record no phases. Two rules, as the process may use several CPUs or one:
 
-    def __init__(self):
+    Several: generate_step builds step n+2 while step n+1 computes, then calls async_eval:
+    there, the step in flight is waited for (so the spin cannot overlap with and hide behind
+    its computation; a raw eval, not a counted one), the spin runs, and only then is step
+    n+2 dispatched, so the graph building stays overlapped as in a clean run. The dispatch
+    itself is not (MLX's stream thread, fed op by op, all but idles while a small graph is
+    dispatched): the spin is shortened by it.
+
+    One (`gate --pin-cpu`): nothing overlaps, so every CPU-second added is added to the
+    token. Waiting for the step in flight first would change more than the spin: the stream
+    thread, its queue drained, is woken op by op by the dispatch, and that cost ~3% more
+    than pct% (+8.3% realised for +5%, 2026-12-07). So step n+2 is dispatched as in a clean
+    run, then the caller's thread spins pct% of the token period in its own CPU time (the
+    stream thread, time-sharing that CPU, may run in between; a wall-clock spin would add
+    only its share)."""
+
+    def __init__(self, one_cpu=None):
         self.active, self.inflight = False, None
         self.ready = self.spun = self.dispatch = 0
+        if one_cpu is None:  # sched_getaffinity is Linux-only: elsewhere assume several CPUs
+            affinity = getattr(os, "sched_getaffinity", None)
+            one_cpu = affinity is not None and len(affinity(0)) == 1
+        self.one_cpu = one_cpu
 
     def start(self, first_token_at):
         """Token 0 is handed out: the step in flight (`inflight`) is token 1's."""
@@ -149,6 +164,8 @@ class Injector:
         self.ready, self.spun, self.dispatch = first_token_at, 0, 0
 
     def async_eval(self, args, kwargs):
+        if self.one_cpu:
+            return self._one_cpu(args, kwargs)
         if self.active and self.inflight is not None:
             _eval(*self.inflight)
             ready = _now()
@@ -160,6 +177,19 @@ class Injector:
         t = _now()
         result = _async_eval(*args, **kwargs)
         self.dispatch, self.inflight = _now() - t, args
+        return result
+
+    def _one_cpu(self, args, kwargs):
+        result = _async_eval(*args, **kwargs)
+        if self.active:
+            # From the previous spin's start to this one's, the CPU ran one token's work and
+            # that spin's CPU time (`spun`): the token's own period is the difference.
+            start, start_cpu = _now(), _cpu_now()
+            period = start - self.ready - self.spun
+            until = start_cpu + int(period * INJECT)
+            while _cpu_now() < until:
+                pass
+            self.ready, self.spun = start, _cpu_now() - start_cpu
         return result
 
 
