@@ -13,6 +13,7 @@ usage: scripts/gate_ab_evidence.py results/gate-ab-experiment/<stamp> [docs/evid
 import glob
 import json
 import math
+import re
 import statistics as st
 import sys
 from pathlib import Path
@@ -126,14 +127,35 @@ def environment(exp):
     return None
 
 
+def injected(report):
+    """The backends the head's runs were slowed in, from the gate's note
+    ("head runs have INJECTED slowdowns (ffi-token +5%): ..."); [] if none."""
+    for note in report.get("notes", []):
+        m = re.search(r"INJECTED slowdowns \(([^)]*)\)", note)
+        if m:
+            return [w.split(" +")[0] for w in m.group(1).split(", ")]
+    return []
+
+
+def settings(exp):
+    """The experiment's settings, from the line gate_ab_experiment.sh ends
+    rates.md with (SCENARIO=ci PIN=auto ...); None where it has none."""
+    rates = exp / "rates.md"
+    for line in rates.read_text().splitlines() if rates.is_file() else []:
+        if line.startswith("SCENARIO="):
+            return dict(w.split("=", 1) for w in line.split(";")[0].split())
+    return None
+
+
 def main():
     exp = Path(sys.argv[1])
-    summary = {"experiment": exp.name, "environment": environment(exp), "trials": []}
+    summary = {"experiment": exp.name, "environment": environment(exp), "settings": settings(exp), "trials": []}
     for t in trials(exp):
         name = f"{t['trial']}-{t['condition']}"
         report = exp / f"{name}.json"
         if report.is_file():
             t["checks"] = checks(json.loads(report.read_text()))
+            t["injected"] = injected(json.loads(report.read_text()))
         t["pair_ratios"] = pair_ratios(exp / "runs" / name)
         t["machine_noise"] = noise(rep_series(exp / "runs" / name))
         summary["trials"].append(t)

@@ -13,7 +13,7 @@ A verdict per A/B follows the gate's rule over its gated checks: regression when
 lies wholly above 1 + threshold, pass when every one lies below it, else inconclusive. Also
 prints the injected slowdown's realised size: every pair of every injected A/B pooled, native-cpp's
 decode ratio for the shared injection, the slowed backend's ratio to native-cpp for the
-one-backend one (gate_ab_experiment.sh slows ffi-token in odd trials, ffi-batched in even)."""
+one-backend one (`injected`)."""
 
 import json
 import math
@@ -84,14 +84,23 @@ def gated_series(trial):
                 yield backend, metric, ratios
 
 
+def injected(trial):
+    """The backends slowed in a one-backend A/B: recorded by gate_ab_evidence.py
+    since 2026-12-07; before, gate_ab_experiment.sh's rule (it has alternated
+    since it was written): ffi-token in odd trials, ffi-batched in even."""
+    if "injected" in trial:
+        return trial["injected"]
+    return ["ffi-token" if trial["trial"] % 2 else "ffi-batched"]
+
+
 def realised(d, confidence):
     pools = {"shared": [], "one-backend": []}
     for t in d["trials"]:
         if t["condition"] == "shared":
             pools["shared"] += t["pair_ratios"].get("native-cpp", {}).get("decode_ns", [])
         elif t["condition"] == "one-backend":
-            slowed = "ffi-token" if t["trial"] % 2 == 1 else "ffi-batched"
-            pools["one-backend"] += t["pair_ratios"].get(slowed, {}).get("overhead_vs_native.decode_ns", [])
+            for slowed in injected(t):
+                pools["one-backend"] += t["pair_ratios"].get(slowed, {}).get("overhead_vs_native.decode_ns", [])
     for cond, ratios in pools.items():
         i = hl_interval(ratios, confidence) if len(ratios) > 1 else None
         if i:

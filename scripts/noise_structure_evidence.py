@@ -9,9 +9,13 @@ token-time estimator (rejected) against the median of the rounds (kept), on
 the whole run and on each half. Not the raw stamps.
 
 usage: scripts/noise_structure_evidence.py OUT.json KIND:LABEL:DIR[,DIR] ...
-  KIND resident  one `bench --residency all` run (DIR holds its run dir)
+  KIND resident  one `bench` run, resident workers or fresh (DIR holds its run dir)
   KIND duet      two runs started together, each under its own `taskset -c`
   KIND pooled    one `gate --against` --out directory of a rep-interleaved A/A
+  KIND chunks    one `bench` run: within each rep, neighbouring chunks of k tokens
+                 (the first gap left out) paired, as if two builds alternated every
+                 k tokens: the sd (and MAD-based sd) of their log ratio per k; and
+                 the spread of token gaps within a rep against between reps
 """
 import glob
 import json
@@ -80,6 +84,26 @@ def gaps(c):
     return [(y - x) / 1e6 for x, y in zip(c, c[1:])]
 
 
+def mad_sd(xs):
+    m = st.median(xs)
+    return round(100 * 1.4826 * st.median(abs(x - m) for x in xs), 1)
+
+
+def chunks(dirs):
+    reps = [rep for _, _, rep in reps_in_time(results(dirs[0]))]
+    steady = [gaps(rep["consumer_ns"])[1:] for rep in reps]
+    out = {"reps": len(reps)}
+    for k in (2, 4, 8, 15):
+        d = []
+        for g in steady:
+            sums = [sum(g[i:i + k]) for i in range(0, len(g) - k + 1, k)]
+            d += [math.log(sums[i + 1] / sums[i]) for i in range(0, len(sums) - 1, 2)]
+        out[f"k{k}"] = {"pairs": len(d), "sd_log_ratio_pct": pct_sd(d), "mad_sd_pct": mad_sd(d)}
+    out["within_rep_sd_log_gap_pct_median"] = round(st.median(100 * st.stdev(map(math.log, g)) for g in steady), 1)
+    out["between_rep_sd_log_median_gap_pct"] = pct_sd([math.log(st.median(g)) for g in steady])
+    return out
+
+
 def quantile(xs, p):
     xs = sorted(xs)
     return xs[int(p * (len(xs) - 1))]
@@ -135,7 +159,7 @@ def main():
         summary.append({"kind": kind, "label": label, "dirs": dirs.split(","),
                         "cpu": {k: env["cpu"].get(k) for k in ("vendor", "family", "model")},
                         "blas": env.get("blas"),
-                        **{"resident": resident, "duet": duet, "pooled": pooled}[kind](dirs.split(","))})
+                        **{"resident": resident, "duet": duet, "pooled": pooled, "chunks": chunks}[kind](dirs.split(","))})
         print(kind, label, "done")
     what = " ".join(__doc__.strip().split("\n\n")[0].split())
     out.write_text(json.dumps({"what": what, "runs": summary}, indent=1) + "\n")

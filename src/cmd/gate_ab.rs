@@ -105,6 +105,50 @@ pub enum Interleave {
 
 pub fn run(g: &GateArgs, cfg: GateConfig) -> Result<i32> {
     let a = &g.ab;
+    let p = prepare(a)?;
+    eprintln!(
+        "gate --against: base {} vs head {}; scenario {} ({}), results under {}",
+        p.base_label,
+        p.head_label,
+        p.scenario_name,
+        p.backends.join(", "),
+        p.plan.out.display()
+    );
+    let measured = measure(a, &p.plan, &p.root, &p.commit, &p.backends)?;
+    let pinned = (p.plan.pin_cpu)
+        .map(|c| format!("driver and every worker of both builds pinned to CPU {c} (--pin-cpu)"));
+    let opts = AbOptions {
+        unit: measured.unit,
+        base_label: p.base_label.clone(),
+        head_label: p.head_label.clone(),
+        allow_behaviour_change: a.allow_behaviour_change,
+        notes: (measured.notes.into_iter())
+            .chain(p.plan.base_compat.note.clone())
+            .chain(pinned)
+            .collect(),
+    };
+    let report = compare_ab(&measured.pairs, &cfg, &opts)
+        .with_context(|| format!("gate: head {} against base {}", p.head_label, p.base_label))?;
+    let text_file = p.plan.out.join("gate.txt");
+    std::fs::write(&text_file, report.render_text())
+        .with_context(|| format!("writing {}", text_file.display()))?;
+    emit(&report, g)
+}
+
+/// What an A/B runs, settled before anything is measured.
+struct Prepared {
+    plan: Plan,
+    root: PathBuf,
+    commit: String,
+    backends: Vec<String>,
+    scenario_name: String,
+    base_label: String,
+    head_label: String,
+}
+
+/// Checks the flags, resolves REF, builds (or finds) the base and checks
+/// that it can run every backend: every refusal comes before the first run.
+fn prepare(a: &AbArgs) -> Result<Prepared> {
     let reference = a.against.as_deref().context("--against is required")?;
     if a.pairs < 2 || a.pairs % 2 == 1 {
         bail!(
@@ -115,34 +159,21 @@ pub fn run(g: &GateArgs, cfg: GateConfig) -> Result<i32> {
     let root = first_use::project_root()?;
     let commit = ab_base::resolve_ref(&root, reference)?;
     let loaded = load_scenario(&a.scenario, &root.join("scenarios"))?;
-    let backends = a
-        .backends
-        .clone()
-        .unwrap_or_else(|| loaded.scenario.run.backends.clone());
-    let reps_per_run = a
-        .reps_per_run
-        .unwrap_or_else(|| whole_cycles(backends.len()));
+    let backends = (a.backends.clone()).unwrap_or_else(|| loaded.scenario.run.backends.clone());
+    let reps_per_run = (a.reps_per_run).unwrap_or_else(|| whole_cycles(backends.len()));
     if reps_per_run == 0 {
         bail!("--reps-per-run 0: must be at least 1");
     }
     let head_injections = injections(a, &backends)?;
     let pin_cpu = crossbench_core::affinity::resolve_pin(&a.pin_cpu).map_err(anyhow::Error::msg)?;
-    let build_dir = a
-        .build_dir
-        .clone()
-        .unwrap_or_else(|| root.join("target/ab"));
+    let build_dir = (a.build_dir.clone()).unwrap_or_else(|| root.join("target/ab"));
     let base = ab_base::prepare(&root, reference, &commit, a.base_bin.as_deref(), &build_dir)?;
     check_base_backends(&base.bin, &base.label, &backends)?;
-    let head = head_label(&root);
     let out = a.out.clone().unwrap_or_else(|| default_out(&root, &commit));
     let scenario_file = loaded.path.canonicalize().unwrap_or(loaded.path.clone());
-    let base_compat = ab_compat::prepare(
-        &base.bin,
-        &base.label,
-        &scenario_file,
-        loaded.scenario.run.blas_threads,
-        &out,
-    )?;
+    let blas_threads = loaded.scenario.run.blas_threads;
+    let base_compat =
+        ab_compat::prepare(&base.bin, &base.label, &scenario_file, blas_threads, &out)?;
     let plan = Plan {
         base_bin: base.bin.clone(),
         head_bin: std::env::current_exe().context("cannot find the crossbench executable")?,
@@ -150,37 +181,20 @@ pub fn run(g: &GateArgs, cfg: GateConfig) -> Result<i32> {
         backends: a.backends.clone(),
         pairs: a.pairs,
         reps_per_run,
-        out: out.clone(),
+        out,
         head_injections,
-        base_compat: base_compat.clone(),
+        base_compat,
         pin_cpu,
     };
-    eprintln!(
-        "gate --against: base {} vs head {head}; scenario {} ({}), results under {}",
-        base.label,
-        loaded.scenario.name,
-        backends.join(", "),
-        out.display()
-    );
-    let measured = measure(a, &plan, &root, &commit, &backends)?;
-    let pinned = pin_cpu
-        .map(|c| format!("driver and every worker of both builds pinned to CPU {c} (--pin-cpu)"));
-    let opts = AbOptions {
-        unit: measured.unit,
-        base_label: base.label.clone(),
-        head_label: head.clone(),
-        allow_behaviour_change: a.allow_behaviour_change,
-        notes: (measured.notes.into_iter())
-            .chain(base_compat.note)
-            .chain(pinned)
-            .collect(),
-    };
-    let pairs = measured.pairs;
-    let report = compare_ab(&pairs, &cfg, &opts)
-        .with_context(|| format!("gate: head {head} against base {}", base.label))?;
-    std::fs::write(out.join("gate.txt"), report.render_text())
-        .with_context(|| format!("writing {}", out.join("gate.txt").display()))?;
-    emit(&report, g)
+    Ok(Prepared {
+        plan,
+        head_label: head_label(&root),
+        root,
+        commit,
+        backends,
+        scenario_name: loaded.scenario.name,
+        base_label: base.label,
+    })
 }
 
 /// The A/B's samples, what each is, and how they were taken.
