@@ -154,8 +154,8 @@ def main():
         name = f"{t['trial']}-{t['condition']}"
         report = exp / f"{name}.json"
         if report.is_file():
-            t["checks"] = checks(json.loads(report.read_text()))
-            t["injected"] = injected(json.loads(report.read_text()))
+            gate = json.loads(report.read_text())
+            t["checks"], t["injected"] = checks(gate), injected(gate)
         t["pair_ratios"] = pair_ratios(exp / "runs" / name)
         t["machine_noise"] = noise(rep_series(exp / "runs" / name))
         summary["trials"].append(t)
