@@ -99,9 +99,18 @@ def pair_ratios(run_root):
     """Per backend, one head/base value per pair of runs, as the gate forms
     them (crates/crossbench-core/src/gate/ab.rs, pair_units): the median of
     the rep ratios, of decode time and of decode time over the native-cpp
-    rep of the same round. Rep-interleaved: one value per round."""
+    rep of the same round. Rep-interleaved: one value per round, every
+    batch of a sequential A/B (`gate --looks`: interleaved, interleaved-2, ...)
+    in order."""
     if (run_root / "interleaved").is_dir():
-        return round_ratios(run_root / "interleaved")
+        out, batch, name = {}, 1, "interleaved"
+        while (run_root / name).is_dir():
+            for backend, series in round_ratios(run_root / name).items():
+                for metric, ratios in series.items():
+                    out.setdefault(backend, {}).setdefault(metric, []).extend(ratios)
+            batch += 1
+            name = f"interleaved-{batch}"
+        return out
     out = {}
     k = 1
     while (run_root / f"{k:02}-base").is_dir() and (run_root / f"{k:02}-head").is_dir():

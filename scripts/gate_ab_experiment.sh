@@ -4,6 +4,7 @@
 #
 #   scripts/gate_ab_experiment.sh                     # 20 trials per condition
 #   TRIALS=5 ROUNDS=48 BASE=HEAD scripts/gate_ab_experiment.sh
+#   LOOKS=1 scripts/gate_ab_experiment.sh       # one batch of ROUNDS, judged once (gate --looks)
 #   INTERLEAVE=run PAIRS=12 scripts/gate_ab_experiment.sh   # whole runs alternated
 #   PIN=none scripts/gate_ab_experiment.sh        # workers on any CPU (gate --pin-cpu)
 #
@@ -20,6 +21,7 @@ cd "$(dirname "$0")/.."
 TRIALS=${TRIALS:-20}
 INTERLEAVE=${INTERLEAVE:-rep}
 ROUNDS=${ROUNDS:-48}
+LOOKS=${LOOKS:-3}
 PAIRS=${PAIRS:-12}
 PCT=${PCT:-5}
 SCENARIO=${SCENARIO:-ci}
@@ -35,7 +37,7 @@ ab() { # ab N CONDITION [gate args...]
   local n=$1 cond=$2; shift 2
   local code=0
   "$OUT/crossbench" gate --against "$BASE" --scenario "$SCENARIO" --interleave "$INTERLEAVE" \
-    --rounds "$ROUNDS" --pairs "$PAIRS" --pin-cpu "$PIN" \
+    --rounds "$ROUNDS" --looks "$LOOKS" --pairs "$PAIRS" --pin-cpu "$PIN" \
     --out "$OUT/runs/$n-$cond" --json "$OUT/$n-$cond.json" --quiet "$@" >/dev/null 2>>"$OUT/gate.log" || code=$?
   printf '%s\t%s\t%s\t%s\n' "$n" "$cond" "$code" "$(cut -d' ' -f1 /proc/loadavg)" | tee -a "$OUT/trials.tsv"
 }
@@ -54,5 +56,5 @@ echo "A/Bs took $(( $(date +%s) - start )) s" | tee "$OUT/duration.txt"
     awk -F'\t' -v c="$cond" '$2==c{n++; k[$3]++} END{printf "| %s | %d | %d | %d | %d | %d |\n", c, n, k[0], k[3], k[4], k[1]}' "$OUT/trials.tsv"
   done
   echo
-  echo "SCENARIO=$SCENARIO PIN=$PIN PCT=$PCT INTERLEAVE=$INTERLEAVE ROUNDS=$ROUNDS PAIRS=$PAIRS BASE=$BASE; clean: exit 3 is a false alarm; shared and one-backend: exit 3 is a detection."
+  echo "SCENARIO=$SCENARIO PIN=$PIN PCT=$PCT INTERLEAVE=$INTERLEAVE ROUNDS=$ROUNDS LOOKS=$LOOKS PAIRS=$PAIRS BASE=$BASE; clean: exit 3 is a false alarm; shared and one-backend: exit 3 is a detection."
 } | tee "$OUT/rates.md"

@@ -2,7 +2,7 @@
 """The A/B gate's rates so far, pooled over the evidence files of every
 scripts/gate_ab_experiment.sh run (written by scripts/gate_ab_evidence.py):
 per machine (CPU vendor, family, model) and setting (pinned to one CPU or
-not), per condition, how many A/Bs passed (exit 0), found a regression
+not; one look or up to LOOKS, `gate --looks`), per condition, how many A/Bs passed (exit 0), found a regression
 (exit 3), were inconclusive (exit 4) or failed (exit 1), against the issue's
 criteria (clean: >= 90% pass, <= 5% false alarms; injected: >= 90% exit 3);
 then the realised injection per backend (median head/base decode ratio over
@@ -25,7 +25,10 @@ def group_of(summary):
     env = summary["environment"] or {}
     cpu = env.get("cpu") or {}
     pinned = env.get("cores") == 1  # --pin-cpu leaves the runs one CPU
-    return (f"{cpu.get('vendor')} {cpu.get('family')}/{cpu.get('model')}", "pinned" if pinned else "2 CPUs")
+    # Experiments before `gate --looks` judged one batch once.
+    looks = (summary.get("settings") or {}).get("LOOKS", "1")
+    setting = ("pinned" if pinned else "2 CPUs") + ("" if looks == "1" else f", up to {looks} looks")
+    return (f"{cpu.get('vendor')} {cpu.get('family')}/{cpu.get('model')}", setting)
 
 
 def main(paths):

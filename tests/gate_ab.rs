@@ -206,6 +206,8 @@ fn rep_interleaving_runs_the_bases_workers_beside_the_heads_in_one_run() {
             "rep",
             "--rounds",
             "6",
+            "--looks",
+            "1",
             "--base-bin",
             bin,
             "--inject-shared-slowdown",
@@ -246,6 +248,100 @@ fn rep_interleaving_runs_the_bases_workers_beside_the_heads_in_one_run() {
         "the base's workers run clean"
     );
     assert_eq!(r["backends"][1]["reps"].as_array().unwrap().len(), 6);
+}
+
+/// `--looks`: an A/B still inconclusive after its rounds runs another batch
+/// and judges all rounds so far. 4 rounds cannot give a median interval at
+/// the 98.33% each of 3 looks needs (at most 87.5%), so the first look is
+/// inconclusive whatever the machine does; 8 rounds can (99.2%), and the
+/// head slowed 3x is then a regression: the A/B stops at look 2 of 3.
+#[test]
+fn an_inconclusive_look_runs_another_batch_and_stops_when_decided() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bin = env!("CARGO_BIN_EXE_crossbench");
+    let runs = tmp.path().join("runs");
+    let json = tmp.path().join("ab.json");
+    let o = gate_ab(
+        &runs,
+        &[
+            "--interleave",
+            "rep",
+            "--rounds",
+            "4",
+            "--looks",
+            "3",
+            "--base-bin",
+            bin,
+            "--inject-shared-slowdown",
+            "200",
+            "--json",
+            json.to_str().unwrap(),
+        ],
+    );
+    let (stdout, stderr) = regression_outputs(&o);
+    assert!(
+        stderr.contains("inconclusive after 4 rounds: batch 2 of at most 3"),
+        "{stderr}"
+    );
+    assert!(
+        stdout.contains("look 2 of at most 3 (8 rounds so far"),
+        "{stdout}"
+    );
+    let line = stdout
+        .lines()
+        .find(|l| l.contains("decode_ns") && !l.contains("overhead"))
+        .unwrap_or_else(|| panic!("no decode check in {stdout}"));
+    assert!(
+        line.contains("REGRESSION") && line.contains("8 rounds"),
+        "{line}"
+    );
+    for batch in ["interleaved", "interleaved-2"] {
+        let r = common::results(&common::only_run(&runs.join(batch)));
+        assert_eq!(
+            r["backends"][1]["reps"].as_array().unwrap().len(),
+            4,
+            "{batch}"
+        );
+    }
+    assert!(
+        !runs.join("interleaved-3").exists(),
+        "no third batch once decided"
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let confidence = report["confidence"].as_f64().unwrap();
+    assert!(
+        (confidence - (1.0 - 0.05 / 3.0)).abs() < 1e-9,
+        "{confidence}"
+    );
+}
+
+/// `--looks` out of range, or too many for the asked confidence, is refused
+/// before anything is built or run.
+#[test]
+fn impossible_looks_are_refused_naming_the_flag() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bin = env!("CARGO_BIN_EXE_crossbench");
+    for (looks, confidence, said) in [
+        ("0", "0.95", "--looks 0: must be 1 to 10"),
+        ("3", "0.999", "--looks 3 with --confidence 0.999"),
+    ] {
+        let o = gate_ab(
+            &tmp.path().join("runs"),
+            &[
+                "--base-bin",
+                bin,
+                "--looks",
+                looks,
+                "--confidence",
+                confidence,
+            ],
+        );
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{stderr}");
+        assert!(stderr.contains(said), "{stderr}");
+    }
+    assert!(!tmp.path().join("runs").exists(), "nothing ran");
 }
 
 /// A base that predates `bench --print-worker-specs` cannot share the head's

@@ -174,13 +174,25 @@ pub struct Interleaved<'a> {
     /// `--pin-cpu`: the driver and every worker of both builds on this CPU.
     pub pin_cpu: Option<usize>,
     pub out: &'a Path,
+    /// Which batch of rounds (1, 2, ...: `gate --looks`); names its directory.
+    pub batch: u32,
+}
+
+/// The directory under the A/B's `--out` of batch `batch` (its log is the
+/// same name with `.log`): `interleaved`, then `interleaved-2`, ...
+pub fn batch_name(batch: u32) -> String {
+    match batch {
+        0 | 1 => "interleaved".into(),
+        n => format!("interleaved-{n}"),
+    }
 }
 
 /// Runs the head's `bench` with the base's workers beside its own; its
 /// results, or an error with the log's tail.
 pub fn run(job: &Interleaved) -> Result<BenchResults> {
-    let dir = job.out.join("interleaved");
-    let log_path = job.out.join("interleaved.log");
+    let name = batch_name(job.batch);
+    let dir = job.out.join(&name);
+    let log_path = job.out.join(format!("{name}.log"));
     let log = std::fs::File::create(&log_path)
         .with_context(|| format!("creating {}", log_path.display()))?;
     let mut cmd = Command::new(job.head_bin);

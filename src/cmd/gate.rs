@@ -187,7 +187,7 @@ pub fn emit(report: &GateReport, a: &GateArgs) -> Result<i32> {
     match code {
         EXIT_REGRESSION => eprintln!("crossbench gate: REGRESSION (exit {code})"),
         EXIT_INCONCLUSIVE => eprintln!(
-            "crossbench gate: INCONCLUSIVE (exit {code}): the runs are too noisy, or their intervals too wide for the threshold, to judge; rerun with more reps (with --against: --rounds, or --pairs for whole runs) or on a quieter machine"
+            "crossbench gate: INCONCLUSIVE (exit {code}): the runs are too noisy, or their intervals too wide for the threshold, to judge; rerun with more reps (with --against: --rounds or --looks, or --pairs for whole runs) or on a quieter machine"
         ),
         _ => {}
     }

@@ -12,7 +12,7 @@ use clap::Args;
 use crossbench_core::design::{williams_cycle, RoundOrder};
 use crossbench_core::gate::ab::{compare_ab, AbOptions, AbPair, AbUnit};
 use crossbench_core::gate::ab_rounds::pairs_from_rounds;
-use crossbench_core::gate::GateConfig;
+use crossbench_core::gate::{GateConfig, GateReport, EXIT_INCONCLUSIVE};
 use crossbench_core::load_scenario;
 use crossbench_core::ForeignWorkerBackend;
 
@@ -20,6 +20,7 @@ use crate::cmd::ab_base::{self, head_label};
 use crate::cmd::ab_compat;
 use crate::cmd::ab_interleave;
 use crate::cmd::ab_runs::{self, Plan};
+use crate::cmd::ab_sequential::Looks;
 use crate::cmd::gate::{emit, GateArgs};
 use crate::cmd::inject;
 use crate::setup::first_use;
@@ -64,6 +65,13 @@ pub struct AbArgs {
     /// and one sample of head / base (rounded up to whole balanced cycles).
     #[arg(long, default_value_t = 48)]
     pub rounds: u32,
+    /// A/B, --interleave rep: batches of --rounds at most. All rounds so far
+    /// are judged after each batch, and another runs only while a check
+    /// straddles the threshold; each look's intervals are at
+    /// 1 - (1 - confidence) / LOOKS, so that the looks together keep
+    /// --confidence (src/cmd/ab_sequential.rs). 1: one batch, judged once.
+    #[arg(long, default_value_t = 3)]
+    pub looks: u32,
     /// A/B: run the driver and every worker of both builds on one CPU: auto (the
     /// highest CPU this process may use, when it may use two or more) | none | a
     /// CPU number. Each vCPU's speed wanders on its own on the 2-core VMs, so a
@@ -105,6 +113,7 @@ pub enum Interleave {
 
 pub fn run(g: &GateArgs, cfg: GateConfig) -> Result<i32> {
     let a = &g.ab;
+    let looks = Looks::plan(a.looks, cfg.confidence)?;
     let p = prepare(a)?;
     eprintln!(
         "gate --against: base {} vs head {}; scenario {} ({}), results under {}",
@@ -114,25 +123,61 @@ pub fn run(g: &GateArgs, cfg: GateConfig) -> Result<i32> {
         p.backends.join(", "),
         p.plan.out.display()
     );
-    let measured = measure(a, &p.plan, &p.root, &p.commit, &p.backends)?;
-    let pinned = (p.plan.pin_cpu)
-        .map(|c| format!("driver and every worker of both builds pinned to CPU {c} (--pin-cpu)"));
-    let opts = AbOptions {
-        unit: measured.unit,
-        base_label: p.base_label.clone(),
-        head_label: p.head_label.clone(),
-        allow_behaviour_change: a.allow_behaviour_change,
-        notes: (measured.notes.into_iter())
-            .chain(p.plan.base_compat.note.clone())
-            .chain(pinned)
-            .collect(),
+    let mut measured = measure(a, &p.plan, &p.root, &p.commit, &p.backends)?;
+    // Whole runs alternated are judged once, at the asked confidence.
+    let looks = match measured.unit {
+        AbUnit::Rounds => looks,
+        AbUnit::RunPairs => Looks::single(cfg.confidence),
     };
-    let report = compare_ab(&measured.pairs, &cfg, &opts)
-        .with_context(|| format!("gate: head {} against base {}", p.head_label, p.base_label))?;
+    let cfg = GateConfig {
+        confidence: looks.per_look,
+        ..cfg
+    };
+    let mut taken = 1;
+    let report = loop {
+        let report = judge(&p, &measured, &cfg, a, &looks, taken)?;
+        if report.exit_code() != EXIT_INCONCLUSIVE || taken == looks.planned {
+            break report;
+        }
+        taken += 1;
+        eprintln!(
+            "gate --against: inconclusive after {} rounds: batch {taken} of at most {}",
+            measured.pairs.len(),
+            looks.planned
+        );
+        another_batch(&p.plan, &mut measured, taken)?;
+    };
     let text_file = p.plan.out.join("gate.txt");
     std::fs::write(&text_file, report.render_text())
         .with_context(|| format!("writing {}", text_file.display()))?;
     emit(&report, g)
+}
+
+/// Head ÷ base over every sample so far, the look's note among the notes.
+fn judge(
+    p: &Prepared,
+    m: &Measured,
+    cfg: &GateConfig,
+    a: &AbArgs,
+    looks: &Looks,
+    taken: u32,
+) -> Result<GateReport> {
+    let look = (m.unit == AbUnit::Rounds).then(|| looks.note(taken, m.pairs.len()));
+    let pinned = (p.plan.pin_cpu)
+        .map(|c| format!("driver and every worker of both builds pinned to CPU {c} (--pin-cpu)"));
+    let opts = AbOptions {
+        unit: m.unit,
+        base_label: p.base_label.clone(),
+        head_label: p.head_label.clone(),
+        allow_behaviour_change: a.allow_behaviour_change,
+        notes: (m.notes.iter().cloned())
+            .chain(look)
+            .chain(p.plan.base_compat.note.clone())
+            .chain(pinned)
+            .collect(),
+    };
+    compare_ab(&m.pairs, cfg, &opts)
+        .with_context(|| format!("gate: head {} against base {}", p.head_label, p.base_label))
 }
 
 /// What an A/B runs, settled before anything is measured.
@@ -202,6 +247,8 @@ struct Measured {
     pairs: Vec<AbPair>,
     unit: AbUnit,
     notes: Vec<String>,
+    /// Rounds of each rep-interleaved batch (0 for whole runs).
+    rounds_per_batch: u32,
 }
 
 /// Rep-interleaved when asked and the base can be, else whole runs
@@ -240,6 +287,7 @@ fn measure(
         pairs,
         unit: AbUnit::RunPairs,
         notes,
+        rounds_per_batch: 0,
     })
 }
 
@@ -269,7 +317,6 @@ fn interleaved(
     )? {
         return Ok(Err("the base predates `bench --print-worker-specs`".into()));
     }
-    let base_env = ab_interleave::read_specs(&file)?.environment;
     // Whole cycles of the order the head's driver will take (each head
     // worker back to back with its base twin).
     let n = names.len();
@@ -280,17 +327,7 @@ fn interleaved(
     let run_names: Vec<&str> = run_names.iter().map(String::as_str).collect();
     let rounds = RoundOrder::new(&run_names, 0).whole_cycles(a.rounds);
     eprintln!("gate --against: one run of {rounds} rounds, {n} base and {n} head workers interleaved rep by rep");
-    let run = ab_interleave::run(&ab_interleave::Interleaved {
-        head_bin: &plan.head_bin,
-        scenario: &plan.scenario_file,
-        backends,
-        specs_file: &file,
-        rounds,
-        head_injections: &plan.head_injections,
-        pin_cpu: plan.pin_cpu,
-        out: &plan.out,
-    })?;
-    let failed = ab_interleave::failed_base_workers(&run);
+    let (pairs, failed) = one_batch(plan, rounds, 1)?;
     if !failed.is_empty() {
         return Ok(Err(format!(
             "the base's workers {} failed under the head's driver (log: {})",
@@ -299,13 +336,58 @@ fn interleaved(
         )));
     }
     Ok(Ok(Measured {
-        pairs: pairs_from_rounds(&run, &base_env),
+        pairs,
         unit: AbUnit::Rounds,
         notes: vec![format!(
             "{rounds} rounds of one bench run: base and head workers interleaved rep by rep, each head worker back to back with its base twin in a balanced order, a fresh worker per rep; results under {}",
             plan.out.join("interleaved").display()
         )],
+        rounds_per_batch: rounds,
     }))
+}
+
+/// One rep-interleaved bench run of `rounds` rounds (batch `batch` of the
+/// A/B): its head / base samples, and the base workers that failed.
+fn one_batch(plan: &Plan, rounds: u32, batch: u32) -> Result<(Vec<AbPair>, Vec<String>)> {
+    let file = ab_interleave::specs_path(&plan.out);
+    let run = ab_interleave::run(&ab_interleave::Interleaved {
+        head_bin: &plan.head_bin,
+        scenario: &plan.scenario_file,
+        backends: plan.backends.as_deref(),
+        specs_file: &file,
+        rounds,
+        head_injections: &plan.head_injections,
+        pin_cpu: plan.pin_cpu,
+        out: &plan.out,
+        batch,
+    })?;
+    let base_env = ab_interleave::read_specs(&file)?.environment;
+    Ok((
+        pairs_from_rounds(&run, &base_env),
+        ab_interleave::failed_base_workers(&run),
+    ))
+}
+
+/// Another batch of as many rounds (`--looks`), its samples added to the
+/// A/B's. The base ran under this driver in batch 1, so a base worker
+/// failing now is an error, not a reason to alternate whole runs.
+fn another_batch(plan: &Plan, m: &mut Measured, batch: u32) -> Result<()> {
+    let name = ab_interleave::batch_name(batch);
+    let (pairs, failed) = one_batch(plan, m.rounds_per_batch, batch)?;
+    if !failed.is_empty() {
+        bail!(
+            "batch {batch}: the base's workers {} failed under the head's driver (log: {})",
+            failed.join(", "),
+            plan.out.join(format!("{name}.log")).display()
+        );
+    }
+    m.pairs.extend(pairs);
+    m.notes.push(format!(
+        "batch {batch}: {} more rounds in another bench run; results under {}",
+        m.rounds_per_batch,
+        plan.out.join(&name).display()
+    ));
+    Ok(())
 }
 
 /// Reps per run: whole Williams cycles of `n` backends, at least

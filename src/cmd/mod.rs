@@ -6,6 +6,7 @@ pub mod ab_base;
 pub mod ab_compat;
 pub mod ab_interleave;
 pub mod ab_runs;
+pub mod ab_sequential;
 pub mod bench;
 pub mod bench_args;
 pub mod bundle;

@@ -1,0 +1,98 @@
+#!/usr/bin/env python3
+"""What `gate --looks` (src/cmd/ab_sequential.rs) would give at the noise of
+recorded A/Bs: resamples the per-round head/base ratios of every clean trial
+in docs/evidence/gate-ab-*.json (rep-interleaved ones, one value per round),
+centred on 1 per check so that the clean condition is exactly an A/A, and
+replays the gate's rule over simulated A/Bs: ROUNDS rounds per batch, up to
+LOOKS batches, each look's order-statistic interval of the median at
+1 - (1 - 0.95) / LOOKS, stopping at the first pass or regression (threshold
+3%). The injected conditions multiply the resampled rounds by 1.05: every
+decode check (shared) or one backend's decode and overhead checks (one
+backend). Rounds are drawn independently, which the recorded lag-1
+autocorrelation of rounds (small next to a rep's) allows, and each check
+is drawn from its own trial's rounds.
+
+    scripts/gate_looks_sim.py docs/evidence/gate-ab-2*.json [--sims 400] [--seed 1]
+"""
+import json
+import math
+import random
+import sys
+
+from gate_ab_methods import median_interval
+
+THRESHOLD, CONFIDENCE, ROUNDS = 0.03, 0.95, 48
+
+
+def clean_trials(paths):
+    """Per file (machine, day), the clean trials' gated round ratios, each
+    check's log ratios centred on its median."""
+    out = {}
+    for p in paths:
+        d = json.load(open(p))
+        for t in d["trials"]:
+            if t["condition"] != "clean":
+                continue
+            checks = {}
+            for backend, series in t["pair_ratios"].items():
+                for metric, ratios in series.items():
+                    if metric in ("decode_ns", "overhead_vs_native.decode_ns") and len(ratios) >= 40:
+                        logs = sorted(math.log(r) for r in ratios)
+                        mid = logs[len(logs) // 2]
+                        checks[backend, metric] = [x - mid for x in logs]
+            if checks:
+                out.setdefault(p, []).append(checks)
+    return out
+
+
+def shifted(check, condition):
+    backend, metric = check
+    if condition == "shared":
+        return metric == "decode_ns"
+    if condition == "one-backend":
+        return backend == "ffi-token"
+    return False
+
+
+def one_ab(checks, condition, looks, rng):
+    per_look = 1 - (1 - CONFIDENCE) / looks
+    data = {c: [] for c in checks}
+    for look in range(1, looks + 1):
+        for c, logs in checks.items():
+            shift = math.log(1.05) if shifted(c, condition) else 0.0
+            data[c] += [math.exp(rng.choice(logs) + shift) for _ in range(ROUNDS)]
+        iv = [median_interval(v, per_look) for v in data.values()]
+        if any(i is not None and i[1] > 1 + THRESHOLD for i in iv):
+            return "regression", look
+        if all(i is not None and i[2] < 1 + THRESHOLD for i in iv):
+            return "pass", look
+    return "inconclusive", looks
+
+
+def main(argv):
+    sims, seed, paths = 400, 1, []
+    args = iter(argv[1:])
+    for a in args:
+        if a == "--sims":
+            sims = int(next(args))
+        elif a == "--seed":
+            seed = int(next(args))
+        else:
+            paths.append(a)
+    if not paths:
+        sys.exit(__doc__)
+    rng = random.Random(seed)
+    print("| evidence (clean trials resampled) | looks | condition | pass | regression | inconclusive | mean batches |")
+    print("|---|---:|---|---:|---:|---:|---:|")
+    for path, trials in clean_trials(paths).items():
+        for looks in (1, 3):
+            for condition in ("clean", "shared", "one-backend"):
+                res = [one_ab(rng.choice(trials), condition, looks, rng) for _ in range(sims)]
+                n = {v: sum(r[0] == v for r in res) for v in ("pass", "regression", "inconclusive")}
+                mean = sum(r[1] for r in res) / sims
+                print(f"| {path.rsplit('/', 1)[-1]} ({len(trials)}) | {looks} | {condition} | "
+                      f"{n['pass'] / sims:.0%} | {n['regression'] / sims:.0%} | {n['inconclusive'] / sims:.0%} | {mean:.2f} |")
+
+
+if __name__ == "__main__":
+    main(sys.argv)
