@@ -12,7 +12,13 @@ backend). Rounds are drawn independently, which the recorded lag-1
 autocorrelation of rounds (small next to a rep's) allows, and each check
 is drawn from its own trial's rounds.
 
+With --normal SD[,SD...] the rounds are instead drawn from a normal
+distribution of log ratios with that spread, for the seven gated checks of
+`ci` (four decode, three overhead), the overhead checks as spread as the
+decode ones (in recorded A/Bs they were ~1.3x more: this is the kinder case).
+
     scripts/gate_looks_sim.py docs/evidence/gate-ab-2*.json [--sims 400] [--seed 1]
+    scripts/gate_looks_sim.py --normal 0.04,0.06,0.08,0.10 [--sims 400]
 """
 import json
 import math
@@ -69,22 +75,36 @@ def one_ab(checks, condition, looks, rng):
     return "inconclusive", looks
 
 
+def normal_checks(sd, rng, n=2000):
+    """Seven checks of `ci` with normal log ratios of spread `sd` (a pool of
+    `n` draws each, which one_ab resamples)."""
+    names = ["python-subprocess", "ffi-token", "ffi-batched", "native-cpp"]
+    checks = [(b, "decode_ns") for b in names]
+    checks += [(b, "overhead_vs_native.decode_ns") for b in names[:3]]
+    return {c: [rng.gauss(0.0, sd) for _ in range(n)] for c in checks}
+
+
 def main(argv):
-    sims, seed, paths = 400, 1, []
+    sims, seed, paths, normal = 400, 1, [], []
     args = iter(argv[1:])
     for a in args:
         if a == "--sims":
             sims = int(next(args))
         elif a == "--seed":
             seed = int(next(args))
+        elif a == "--normal":
+            normal = [float(x) for x in next(args).split(",")]
         else:
             paths.append(a)
-    if not paths:
+    if not paths and not normal:
         sys.exit(__doc__)
     rng = random.Random(seed)
-    print("| evidence (clean trials resampled) | looks | condition | pass | regression | inconclusive | mean batches |")
+    sources = {p: trials for p, trials in clean_trials(paths).items()}
+    for sd in normal:
+        sources[f"normal rounds, sd {sd:.0%}"] = [normal_checks(sd, rng)]
+    print("| rounds from (clean trials resampled) | looks | condition | pass | regression | inconclusive | mean batches |")
     print("|---|---:|---|---:|---:|---:|---:|")
-    for path, trials in clean_trials(paths).items():
+    for path, trials in sources.items():
         for looks in (1, 3):
             for condition in ("clean", "shared", "one-backend"):
                 res = [one_ab(rng.choice(trials), condition, looks, rng) for _ in range(sims)]

@@ -12,6 +12,9 @@ usage: scripts/noise_structure_evidence.py OUT.json KIND:LABEL:DIR[,DIR] ...
   KIND resident  one `bench` run, resident workers or fresh (DIR holds its run dir)
   KIND duet      two runs started together, each under its own `taskset -c`
   KIND pooled    one `gate --against` --out directory of a rep-interleaved A/A
+  KIND aa        one `bench --base-workers` run (an A/A of one binary, X beside X@base,
+                 fresh or resident workers): per check the sd of a round's log
+                 head/base ratio and the gate's interval (median of the rounds)
   KIND chunks    one `bench` run: within each rep, neighbouring chunks of k tokens
                  (the first gap left out) paired, as if two builds alternated every
                  k tokens: the sd (and MAD-based sd) of their log ratio per k; and
@@ -150,6 +153,22 @@ def pooled(dirs):
     return out
 
 
+def aa(dirs):
+    r = results(dirs[0])
+    by = {b["name"]: {rep["index"]: rep["consumer_ns"] for rep in b["reps"]} for b in r["backends"]}
+    ks = sorted(set.intersection(*[set(v) for v in by.values()]))
+    ratio = lambda n, k: span_ms(by[n][k]) / span_ms(by[n + "@base"][k])
+    checks = {}
+    for n in (n for n in by if not n.endswith("@base")):
+        for over in (False, True):
+            if over and n == "native-cpp":
+                continue
+            logs = [math.log(ratio(n, k) / (ratio("native-cpp", k) if over else 1)) for k in ks]
+            checks[f"{n} {'overhead' if over else 'decode'}"] = {
+                "sd_log_round_pct": pct_sd(logs), "interval_pct": pct(rounds_ci(by, ks, n, over))}
+    return {"run_id": r["run_id"], "residency": r["design"]["residency"], "rounds": len(ks), "checks": checks}
+
+
 def main():
     out, specs = Path(sys.argv[1]), sys.argv[2:]
     summary = []
@@ -159,7 +178,7 @@ def main():
         summary.append({"kind": kind, "label": label, "dirs": dirs.split(","),
                         "cpu": {k: env["cpu"].get(k) for k in ("vendor", "family", "model")},
                         "blas": env.get("blas"),
-                        **{"resident": resident, "duet": duet, "pooled": pooled, "chunks": chunks}[kind](dirs.split(","))})
+                        **{"resident": resident, "duet": duet, "pooled": pooled, "chunks": chunks, "aa": aa}[kind](dirs.split(","))})
         print(kind, label, "done")
     what = " ".join(__doc__.strip().split("\n\n")[0].split())
     out.write_text(json.dumps({"what": what, "runs": summary}, indent=1) + "\n")
