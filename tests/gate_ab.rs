@@ -280,7 +280,8 @@ fn an_inconclusive_look_runs_another_batch_and_stops_when_decided() {
     );
     let (stdout, stderr) = regression_outputs(&o);
     assert!(
-        stderr.contains("inconclusive after 4 rounds: batch 2 of at most 3"),
+        stderr.contains("inconclusive after 4 rounds (mock decode_ns")
+            && stderr.contains("): batch 2 of at most 3"),
         "{stderr}"
     );
     assert!(

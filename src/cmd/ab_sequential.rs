@@ -1,10 +1,10 @@
 //! `gate --against --looks K`: a rep-interleaved A/B that stays inconclusive
 //! after its rounds runs another batch of as many rounds, up to K batches,
 //! and judges all rounds so far after each ("looks"). A fixed count of rounds
-//! either wastes minutes on a quiet machine or stays inconclusive on a noisy
-//! one (docs/measurements/gate-experiment.md: a round's spread was 2-5% on
-//! one VM and 8-11% on others); looking again only when the intervals
-//! straddle spends the extra rounds where they are needed.
+//! large enough for a noisy machine would triple every A/B on a quiet one
+//! (docs/measurements/gate-experiment.md: a round's spread was 2-5% on one
+//! VM and 8-11% on others); looking again only while the intervals straddle
+//! spends the extra rounds where they are needed.
 //!
 //! Looking repeatedly at growing data and stopping at the first decisive look
 //! would inflate the error rates if every look used the asked confidence.

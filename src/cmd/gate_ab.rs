@@ -12,8 +12,9 @@ use clap::Args;
 use crossbench_core::design::{williams_cycle, RoundOrder};
 use crossbench_core::gate::ab::{compare_ab, AbOptions, AbPair, AbUnit};
 use crossbench_core::gate::ab_rounds::pairs_from_rounds;
-use crossbench_core::gate::{GateConfig, GateReport, EXIT_INCONCLUSIVE};
+use crossbench_core::gate::{GateConfig, GateReport, Verdict, EXIT_INCONCLUSIVE};
 use crossbench_core::load_scenario;
+use crossbench_core::units::fmt_ratio_ci;
 use crossbench_core::ForeignWorkerBackend;
 
 use crate::cmd::ab_base::{self, head_label};
@@ -141,8 +142,9 @@ pub fn run(g: &GateArgs, cfg: GateConfig) -> Result<i32> {
         }
         taken += 1;
         eprintln!(
-            "gate --against: inconclusive after {} rounds: batch {taken} of at most {}",
+            "gate --against: inconclusive after {} rounds ({}): batch {taken} of at most {}",
             measured.pairs.len(),
+            straddling(&report),
             looks.planned
         );
         another_batch(&p.plan, &mut measured, taken)?;
@@ -151,6 +153,19 @@ pub fn run(g: &GateArgs, cfg: GateConfig) -> Result<i32> {
     std::fs::write(&text_file, report.render_text())
         .with_context(|| format!("writing {}", text_file.display()))?;
     emit(&report, g)
+}
+
+/// The checks that left a look inconclusive, with their intervals, for the
+/// progress line ("ffi-token decode_ns +1.2% [-0.4%, +3.5%]").
+fn straddling(report: &GateReport) -> String {
+    let open: Vec<String> = (report.checks.iter())
+        .filter(|c| c.verdict == Verdict::Inconclusive)
+        .map(|c| {
+            let ci = c.ratio.as_ref().map(fmt_ratio_ci).unwrap_or_default();
+            format!("{} {} {ci}", c.backend, c.metric)
+        })
+        .collect();
+    open.join("; ")
 }
 
 /// Head ÷ base over every sample so far, the look's note among the notes.
