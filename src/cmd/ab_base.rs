@@ -3,7 +3,8 @@
 //! (`target/ab/<commit>/`) and built there with its own `cargo build
 //! --release --locked`, so its build.rs builds its own shim and native
 //! runner. A built commit is reused: the stamp file is written only after a
-//! successful build.
+//! successful build. Its backends are checked against the head's before
+//! anything runs (`check_backends`).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -184,5 +185,42 @@ fn build(tree: &Path, short: &str) -> Result<()> {
         "gate --against: base {short} built in {:.0} s",
         started.elapsed().as_secs_f64()
     );
+    Ok(())
+}
+
+/// Every backend of the run must exist in the base (`bench --list`): a
+/// backend added by the head cannot be compared with a base that lacks it.
+pub fn check_backends(bin: &Path, label: &str, wanted: &[String]) -> Result<()> {
+    let out = Command::new(bin)
+        .args(["bench", "--list"])
+        .env_remove("CROSSBENCH_ROOT")
+        .output()
+        .with_context(|| format!("running {} bench --list", bin.display()))?;
+    if !out.status.success() {
+        bail!(
+            "{label}: `{} bench --list` failed: {}",
+            bin.display(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let known: Vec<&str> = text
+        .lines()
+        .skip_while(|l| !l.starts_with("backends:"))
+        .skip(1)
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    let missing: Vec<&str> = wanted
+        .iter()
+        .map(String::as_str)
+        .filter(|w| !known.contains(w))
+        .collect();
+    if !missing.is_empty() {
+        bail!(
+            "{label} has no backend {} (its backends: {}): A/B needs every backend on both sides; choose others with --backends",
+            missing.join(", "),
+            known.join(", ")
+        );
+    }
     Ok(())
 }

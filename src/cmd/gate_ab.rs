@@ -5,7 +5,6 @@
 //! exits like the baseline gate's.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
@@ -124,7 +123,23 @@ pub fn run(g: &GateArgs, cfg: GateConfig) -> Result<i32> {
         p.backends.join(", "),
         p.plan.out.display()
     );
-    let mut measured = measure(a, &p.plan, &p.root, &p.commit, &p.backends)?;
+    let measured = measure(a, &p.plan, &p.root, &p.commit, &p.backends)?;
+    let report = judge_looks(a, &p, measured, cfg, looks)?;
+    let text_file = p.plan.out.join("gate.txt");
+    std::fs::write(&text_file, report.render_text())
+        .with_context(|| format!("writing {}", text_file.display()))?;
+    emit(&report, g)
+}
+
+/// Judges after the first batch and, rep by rep, after each further batch
+/// run while the verdict is inconclusive (`--looks`).
+fn judge_looks(
+    a: &AbArgs,
+    p: &Prepared,
+    mut measured: Measured,
+    cfg: GateConfig,
+    looks: Looks,
+) -> Result<GateReport> {
     // Whole runs alternated are judged once, at the asked confidence.
     let looks = match measured.unit {
         AbUnit::Rounds => looks,
@@ -135,10 +150,10 @@ pub fn run(g: &GateArgs, cfg: GateConfig) -> Result<i32> {
         ..cfg
     };
     let mut taken = 1;
-    let report = loop {
-        let report = judge(&p, &measured, &cfg, a, &looks, taken)?;
+    loop {
+        let report = judge(p, &measured, &cfg, a, &looks, taken)?;
         if report.exit_code() != EXIT_INCONCLUSIVE || taken == looks.planned {
-            break report;
+            return Ok(report);
         }
         taken += 1;
         eprintln!(
@@ -147,12 +162,19 @@ pub fn run(g: &GateArgs, cfg: GateConfig) -> Result<i32> {
             straddling(&report),
             looks.planned
         );
-        another_batch(&p.plan, &mut measured, taken)?;
-    };
-    let text_file = p.plan.out.join("gate.txt");
-    std::fs::write(&text_file, report.render_text())
-        .with_context(|| format!("writing {}", text_file.display()))?;
-    emit(&report, g)
+        // A batch that cannot finish loses nothing measured: the verdict
+        // stays the previous look's (inconclusive), and the report says why.
+        if let Err(e) = another_batch(&p.plan, &mut measured, taken) {
+            eprintln!("gate --against: batch {taken} failed: {e:#}");
+            let mut report = report;
+            report.notes.push(format!(
+                "batch {taken} failed ({e:#}): the verdict is look {}'s, over the {} rounds before it",
+                taken - 1,
+                measured.pairs.len()
+            ));
+            return Ok(report);
+        }
+    }
 }
 
 /// The checks that left a look inconclusive, with their intervals, for the
@@ -228,7 +250,7 @@ fn prepare(a: &AbArgs) -> Result<Prepared> {
     let pin_cpu = crossbench_core::affinity::resolve_pin(&a.pin_cpu).map_err(anyhow::Error::msg)?;
     let build_dir = (a.build_dir.clone()).unwrap_or_else(|| root.join("target/ab"));
     let base = ab_base::prepare(&root, reference, &commit, a.base_bin.as_deref(), &build_dir)?;
-    check_base_backends(&base.bin, &base.label, &backends)?;
+    ab_base::check_backends(&base.bin, &base.label, &backends)?;
     let out = a.out.clone().unwrap_or_else(|| default_out(&root, &commit));
     let scenario_file = loaded.path.canonicalize().unwrap_or(loaded.path.clone());
     let blas_threads = loaded.scenario.run.blas_threads;
@@ -434,43 +456,6 @@ fn injections(a: &AbArgs, backends: &[String]) -> Result<Vec<String>> {
         }
     }
     Ok(specs)
-}
-
-/// Every backend of the run must exist in the base (`bench --list`): a
-/// backend added by the head cannot be compared with a base that lacks it.
-fn check_base_backends(bin: &std::path::Path, label: &str, wanted: &[String]) -> Result<()> {
-    let out = Command::new(bin)
-        .args(["bench", "--list"])
-        .env_remove("CROSSBENCH_ROOT")
-        .output()
-        .with_context(|| format!("running {} bench --list", bin.display()))?;
-    if !out.status.success() {
-        bail!(
-            "{label}: `{} bench --list` failed: {}",
-            bin.display(),
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-    }
-    let text = String::from_utf8_lossy(&out.stdout);
-    let known: Vec<&str> = text
-        .lines()
-        .skip_while(|l| !l.starts_with("backends:"))
-        .skip(1)
-        .filter_map(|l| l.split_whitespace().next())
-        .collect();
-    let missing: Vec<&str> = wanted
-        .iter()
-        .map(String::as_str)
-        .filter(|w| !known.contains(w))
-        .collect();
-    if !missing.is_empty() {
-        bail!(
-            "{label} has no backend {} (its backends: {}): A/B needs every backend on both sides; choose others with --backends",
-            missing.join(", "),
-            known.join(", ")
-        );
-    }
-    Ok(())
 }
 
 fn default_out(root: &std::path::Path, commit: &str) -> PathBuf {
