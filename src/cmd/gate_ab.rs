@@ -364,28 +364,29 @@ fn interleaved(
     let run_names: Vec<&str> = run_names.iter().map(String::as_str).collect();
     let rounds = RoundOrder::new(&run_names, 0).whole_cycles(a.rounds);
     eprintln!("gate --against: one run of {rounds} rounds, {n} base and {n} head workers interleaved rep by rep");
-    let (pairs, failed) = one_batch(plan, rounds, 1)?;
-    if !failed.is_empty() {
-        return Ok(Err(format!(
-            "the base's workers {} failed under the head's driver (log: {})",
-            failed.join(", "),
-            plan.out.join("interleaved.log").display()
-        )));
-    }
+    let pairs = match one_batch(plan, rounds, 1)? {
+        Ok(pairs) => pairs,
+        Err(why) => return Ok(Err(why)),
+    };
     Ok(Ok(Measured {
         pairs,
         unit: AbUnit::Rounds,
         notes: vec![format!(
             "{rounds} rounds of one bench run: base and head workers interleaved rep by rep, each head worker back to back with its base twin in a balanced order, a fresh worker per rep; results under {}",
-            plan.out.join("interleaved").display()
+            plan.out.join(ab_interleave::batch_name(1)).display()
         )],
         rounds_per_batch: rounds,
     }))
 }
 
 /// One rep-interleaved bench run of `rounds` rounds (batch `batch` of the
-/// A/B): its head / base samples, and the base workers that failed.
-fn one_batch(plan: &Plan, rounds: u32, batch: u32) -> Result<(Vec<AbPair>, Vec<String>)> {
+/// A/B): its head / base samples, or Ok(Err(why)) naming the base workers
+/// that failed under the head's driver and the batch's log.
+fn one_batch(
+    plan: &Plan,
+    rounds: u32,
+    batch: u32,
+) -> Result<std::result::Result<Vec<AbPair>, String>> {
     let file = ab_interleave::specs_path(&plan.out);
     let run = ab_interleave::run(&ab_interleave::Interleaved {
         head_bin: &plan.head_bin,
@@ -398,31 +399,30 @@ fn one_batch(plan: &Plan, rounds: u32, batch: u32) -> Result<(Vec<AbPair>, Vec<S
         out: &plan.out,
         batch,
     })?;
+    let failed = ab_interleave::failed_base_workers(&run);
+    if !failed.is_empty() {
+        let log = format!("{}.log", ab_interleave::batch_name(batch));
+        return Ok(Err(format!(
+            "the base's workers {} failed under the head's driver (log: {})",
+            failed.join(", "),
+            plan.out.join(log).display()
+        )));
+    }
     let base_env = ab_interleave::read_specs(&file)?.environment;
-    Ok((
-        pairs_from_rounds(&run, &base_env),
-        ab_interleave::failed_base_workers(&run),
-    ))
+    Ok(Ok(pairs_from_rounds(&run, &base_env)))
 }
 
 /// Another batch of as many rounds (`--looks`), its samples added to the
 /// A/B's. The base ran under this driver in batch 1, so a base worker
 /// failing now is an error, not a reason to alternate whole runs.
 fn another_batch(plan: &Plan, m: &mut Measured, batch: u32) -> Result<()> {
-    let name = ab_interleave::batch_name(batch);
-    let (pairs, failed) = one_batch(plan, m.rounds_per_batch, batch)?;
-    if !failed.is_empty() {
-        bail!(
-            "batch {batch}: the base's workers {} failed under the head's driver (log: {})",
-            failed.join(", "),
-            plan.out.join(format!("{name}.log")).display()
-        );
-    }
+    let pairs = one_batch(plan, m.rounds_per_batch, batch)?
+        .map_err(|why| anyhow::anyhow!("batch {batch}: {why}"))?;
     m.pairs.extend(pairs);
     m.notes.push(format!(
         "batch {batch}: {} more rounds in another bench run; results under {}",
         m.rounds_per_batch,
-        plan.out.join(&name).display()
+        plan.out.join(ab_interleave::batch_name(batch)).display()
     ));
     Ok(())
 }
