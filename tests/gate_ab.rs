@@ -317,6 +317,56 @@ fn an_inconclusive_look_runs_another_batch_and_stops_when_decided() {
     );
 }
 
+/// A later batch that cannot run loses nothing measured: the A/B ends with
+/// the previous look's report (inconclusive, never a pass) and says why. The
+/// second batch is made to fail by a directory where its log must go.
+#[test]
+fn a_later_batch_that_fails_keeps_the_previous_look_and_says_why() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bin = env!("CARGO_BIN_EXE_crossbench");
+    let runs = tmp.path().join("runs");
+    std::fs::create_dir_all(runs.join("interleaved-2.log")).unwrap();
+    let json = tmp.path().join("ab.json");
+    let o = gate_ab(
+        &runs,
+        &[
+            "--interleave",
+            "rep",
+            "--rounds",
+            "4",
+            "--looks",
+            "3",
+            "--base-bin",
+            bin,
+            "--json",
+            json.to_str().unwrap(),
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(4), "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("gate --against: batch 2 failed: creating ")
+            && stderr.contains("interleaved-2.log"),
+        "{stderr}"
+    );
+    assert!(stdout.contains("98.3% asked"), "{stdout}");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let notes = report["notes"].as_array().unwrap();
+    assert!(
+        notes.iter().any(|n| {
+            let n = n.as_str().unwrap();
+            n.starts_with("batch 2 failed (")
+                && n.ends_with("the verdict is look 1's, over the 4 rounds before it")
+        }),
+        "{notes:?}"
+    );
+    let r = common::results(&common::only_run(&runs.join("interleaved")));
+    assert_eq!(r["backends"][1]["reps"].as_array().unwrap().len(), 4);
+    assert!(!runs.join("interleaved-3").exists(), "no third batch");
+}
+
 /// `--looks` out of range, or too many for the asked confidence, is refused
 /// before anything is built or run.
 #[test]

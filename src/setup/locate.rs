@@ -64,8 +64,11 @@ impl Inputs {
             env_home,
             exe: std::env::current_exe().ok(),
             source_dir: PathBuf::from(env!("CARGO_MANIFEST_DIR")),
-            source_fallback: std::env::var_os(NO_SOURCE_FALLBACK)
-                .map_or(true, |v| v.is_empty() || v == "0"),
+            // A match, not `is_none_or`: that needs Rust 1.82, above the MSRV.
+            source_fallback: match std::env::var_os(NO_SOURCE_FALLBACK) {
+                None => true,
+                Some(v) => v.is_empty() || v == "0",
+            },
         }
     }
 }

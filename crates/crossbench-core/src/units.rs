@@ -35,6 +35,13 @@ pub fn fmt_ratio_ci(ci: &crate::stats::Interval) -> String {
     format!("{} [{}, {}]", pct(ci.estimate), pct(ci.low), pct(ci.high))
 }
 
+/// "95%" for 0.95, "93.8%" for 0.9375, "98.3%" for a look's 0.98333: no
+/// ".0" on a round confidence, and a per-look confidence not rounded to 98%.
+pub fn fmt_confidence(confidence: f64) -> String {
+    let pct = format!("{:.1}", confidence * 100.0);
+    format!("{}%", pct.strip_suffix(".0").unwrap_or(&pct))
+}
+
 fn three_digits(v: f64) -> String {
     match v.abs() {
         a if a >= 100.0 => format!("{v:.0}"),
@@ -60,5 +67,8 @@ mod tests {
         assert_eq!(fmt_bytes(4.7e9), "4.38 GiB");
         assert_eq!(fmt_pct_change(1.012), "+1.2%");
         assert_eq!(fmt_pct_change(0.937), "-6.3%");
+        assert_eq!(fmt_confidence(0.95), "95%");
+        assert_eq!(fmt_confidence(1.0 - 0.05 / 3.0), "98.3%");
+        assert_eq!(fmt_confidence(0.9375), "93.8%");
     }
 }

@@ -4,7 +4,7 @@
 
 use anyhow::{bail, Context, Result};
 use sha2::{Digest, Sha256};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 /// Lock entries a bundle leaves out: the Go toolchain (the bundle ships the
@@ -149,7 +149,7 @@ pub fn sha256_file(path: &Path) -> Result<String> {
 }
 
 /// This environment's `X.Y`.
-pub fn python_version(python: &PathBuf) -> Result<String> {
+pub fn python_version(python: &Path) -> Result<String> {
     let v = mlx_locate::pip::python_version(python).map_err(|e| anyhow::anyhow!("{e}"))?;
     if v.is_empty() {
         bail!("{} did not report its version", python.display());

@@ -38,6 +38,7 @@ use crate::baseline::{Baseline, BaselineBackend};
 use crate::results::{describe_slowdowns, BackendStatus};
 use crate::stats::order::median_ci;
 use crate::stats::{median, paired_ratios, Interval};
+use crate::units::fmt_confidence;
 
 /// The series every A/B timing check pairs: consumer-side decode time of a
 /// rep (tokens per rep are checked equal, so its ratio is the ratio of decode
@@ -288,9 +289,9 @@ pub fn paired_verdict(ci: &Interval, cfg: &GateConfig, unit: AbUnit) -> (Verdict
         return (
             Verdict::Inconclusive,
             format!(
-                "only {n} {label}: their range is a {:.0}% interval, {:.0}% asked",
-                ci.confidence * 100.0,
-                cfg.confidence * 100.0
+                "only {n} {label}: their range is a {} interval, {} asked",
+                fmt_confidence(ci.confidence),
+                fmt_confidence(cfg.confidence)
             ),
         );
     }

@@ -4,6 +4,7 @@ use std::fmt::Write as _;
 
 use super::{Check, GateReport, Verdict};
 use crate::export::{md_code, md_text};
+use crate::units::fmt_confidence;
 
 fn ratio_text(c: &Check) -> String {
     match &c.ratio {
@@ -34,11 +35,11 @@ fn method(r: &GateReport) -> String {
         super::Method::PairedAb => {
             return format!(
                 "method: same-job A/B on this machine, base and head interleaved rep by rep in one run \
-                 (or whole runs alternated ABBA: the notes say which); {:.0}% order-statistic interval \
+                 (or whole runs alternated ABBA: the notes say which); {} order-statistic interval \
                  of the median head / base ratio over the rounds (or pairs of runs); \
                  regression when the whole interval is above +{t:.1}%, pass when below it \
                  (improvement when below -{t:.1}%), inconclusive when it straddles",
-                r.confidence * 100.0,
+                fmt_confidence(r.confidence),
                 t = r.threshold * 100.0
             )
         }
@@ -52,8 +53,8 @@ fn method(r: &GateReport) -> String {
         "absolute times informational (not the same machine)".to_string()
     };
     format!(
-        "method: {:.0}% {interval}; regression only when the whole interval is beyond +{:.1}% (overheads) / {absolute}",
-        r.confidence * 100.0,
+        "method: {} {interval}; regression only when the whole interval is beyond +{:.1}% (overheads) / {absolute}",
+        fmt_confidence(r.confidence),
         r.threshold * 100.0,
     )
 }

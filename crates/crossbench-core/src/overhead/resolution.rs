@@ -13,6 +13,7 @@ use crate::results::{BackendResult, BackendStatus, BenchResults};
 use crate::stats::order::median_ci;
 use crate::stats::rank::normal_quantile;
 use crate::stats::Interval;
+use crate::units::fmt_confidence;
 
 /// Power at which the Resolution states a detectable difference.
 pub const DETECTION_POWER: f64 = 0.80;
@@ -137,10 +138,4 @@ fn widest_statement(name: &str, widest: &Interval, detectable: f64) -> String {
         DETECTION_POWER * 100.0,
         detectable * 100.0
     )
-}
-
-/// "95%" for 0.95, "93.8%" for 0.9375: no ".0" on a round confidence.
-fn fmt_confidence(confidence: f64) -> String {
-    let pct = format!("{:.1}", confidence * 100.0);
-    format!("{}%", pct.strip_suffix(".0").unwrap_or(&pct))
 }
