@@ -28,6 +28,26 @@ fn gate_ab(out: &Path, extra: &[&str]) -> std::process::Output {
     crossbench(&args)
 }
 
+/// A rep-interleaved A/B of this binary against itself in batches of 4
+/// rounds, up to 3 looks, its report to `json`.
+fn looks_of_4_rounds(runs: &Path, json: &Path, extra: &[&str]) -> std::process::Output {
+    let bin = env!("CARGO_BIN_EXE_crossbench");
+    let mut args = vec![
+        "--interleave",
+        "rep",
+        "--rounds",
+        "4",
+        "--looks",
+        "3",
+        "--base-bin",
+        bin,
+        "--json",
+        json.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    gate_ab(runs, &args)
+}
+
 #[test]
 fn a_3x_slowdown_in_the_head_is_a_regression_naming_the_backend() {
     let tmp = tempfile::tempdir().unwrap();
@@ -258,26 +278,9 @@ fn rep_interleaving_runs_the_bases_workers_beside_the_heads_in_one_run() {
 #[test]
 fn an_inconclusive_look_runs_another_batch_and_stops_when_decided() {
     let tmp = tempfile::tempdir().unwrap();
-    let bin = env!("CARGO_BIN_EXE_crossbench");
     let runs = tmp.path().join("runs");
     let json = tmp.path().join("ab.json");
-    let o = gate_ab(
-        &runs,
-        &[
-            "--interleave",
-            "rep",
-            "--rounds",
-            "4",
-            "--looks",
-            "3",
-            "--base-bin",
-            bin,
-            "--inject-shared-slowdown",
-            "200",
-            "--json",
-            json.to_str().unwrap(),
-        ],
-    );
+    let o = looks_of_4_rounds(&runs, &json, &["--inject-shared-slowdown", "200"]);
     let (stdout, stderr) = regression_outputs(&o);
     assert!(
         stderr.contains("inconclusive after 4 rounds (mock decode_ns")
@@ -323,25 +326,10 @@ fn an_inconclusive_look_runs_another_batch_and_stops_when_decided() {
 #[test]
 fn a_later_batch_that_fails_keeps_the_previous_look_and_says_why() {
     let tmp = tempfile::tempdir().unwrap();
-    let bin = env!("CARGO_BIN_EXE_crossbench");
     let runs = tmp.path().join("runs");
     std::fs::create_dir_all(runs.join("interleaved-2.log")).unwrap();
     let json = tmp.path().join("ab.json");
-    let o = gate_ab(
-        &runs,
-        &[
-            "--interleave",
-            "rep",
-            "--rounds",
-            "4",
-            "--looks",
-            "3",
-            "--base-bin",
-            bin,
-            "--json",
-            json.to_str().unwrap(),
-        ],
-    );
+    let o = looks_of_4_rounds(&runs, &json, &[]);
     let stdout = String::from_utf8_lossy(&o.stdout);
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(4), "{stdout}\n{stderr}");
