@@ -28,6 +28,11 @@ fn gate_ab(out: &Path, extra: &[&str]) -> std::process::Output {
     crossbench(&args)
 }
 
+/// The A/B's `--json` report.
+fn gate_report(json: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(json).unwrap()).unwrap()
+}
+
 /// A rep-interleaved A/B of this binary against itself in batches of 4
 /// rounds, up to 3 looks, its report to `json`.
 fn looks_of_4_rounds(runs: &Path, json: &Path, extra: &[&str]) -> std::process::Output {
@@ -81,8 +86,7 @@ fn a_3x_slowdown_in_the_head_is_a_regression_naming_the_backend() {
         assert!(dir.join("results.json").is_file(), "{}", dir.display());
     }
     assert!(tmp.path().join("runs/gate.txt").is_file());
-    let report: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let report = gate_report(&json);
     assert_eq!(report["method"], "paired-ab");
     // The base ran clean: only the head's runs carry the injection.
     let base = common::results(&common::only_run(&tmp.path().join("runs/01-base")));
@@ -311,8 +315,7 @@ fn an_inconclusive_look_runs_another_batch_and_stops_when_decided() {
         !runs.join("interleaved-3").exists(),
         "no third batch once decided"
     );
-    let report: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let report = gate_report(&json);
     let confidence = report["confidence"].as_f64().unwrap();
     assert!(
         (confidence - (1.0 - 0.05 / 3.0)).abs() < 1e-9,
@@ -339,8 +342,7 @@ fn a_later_batch_that_fails_keeps_the_previous_look_and_says_why() {
         "{stderr}"
     );
     assert!(stdout.contains("98.3% asked"), "{stdout}");
-    let report: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let report = gate_report(&json);
     let notes = report["notes"].as_array().unwrap();
     assert!(
         notes.iter().any(|n| {
