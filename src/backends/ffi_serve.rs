@@ -296,53 +296,15 @@ fn run_all(
 ) -> crossbench_shim::Result<()> {
     let (ended_tx, ended_rx) = mpsc::channel::<u64>();
     std::thread::scope(|scope| {
-        let stepper = scope.spawn(|| {
-            let mut sink = Vec::new();
-            let result = loop {
-                sink.clear();
-                match engine.step(&mut sink) {
-                    Ok(true) => break Ok(()),
-                    Ok(false) => {}
-                    Err(e) => break Err(e),
-                }
-            };
-            if result.is_err() {
-                let _ = engine.close(); // later submissions fail at once
-                for s in &shared.senders {
-                    *s.lock().unwrap_or_else(|p| p.into_inner()) = None;
-                }
-            }
-            result
-        });
+        let stepper = scope.spawn(|| step_until_done(shared, engine));
         let mut consumers = Vec::with_capacity(trace.requests.len());
-        let mut taken = 0; // ends the dispatcher has seen
         let requests: &[TraceRequest] = &trace.requests;
-        let mut spawn = |r: &'_ TraceRequest| {
+        let spawn = |r: &'_ TraceRequest| {
             let r = &requests[r.id as usize]; // borrowed for the whole scope
             let ended = ended_tx.clone();
             consumers.push(scope.spawn(move || run_request(shared, engine, r, &ended)));
         };
-        match concurrency(trace) {
-            Some(c) => {
-                let first = (c as usize).min(trace.requests.len());
-                trace.requests[..first].iter().for_each(&mut spawn);
-                for r in &trace.requests[first..] {
-                    shared.next_end(&ended_rx);
-                    taken += 1;
-                    spawn(r);
-                }
-            }
-            None => {
-                for r in &trace.requests {
-                    let due = t0 + r.arrival_ns;
-                    let now = monotonic_ns();
-                    if due > now {
-                        std::thread::sleep(Duration::from_nanos(due - now));
-                    }
-                    spawn(r);
-                }
-            }
-        }
+        let taken = dispatch(shared, trace, t0, &ended_rx, spawn);
         drop(ended_tx);
         // Every request ends exactly once, through the channel or the watchdog.
         for _ in taken..trace.requests.len() {
@@ -357,6 +319,66 @@ fn run_all(
         }
         stepper.join().unwrap_or(Ok(()))
     })
+}
+
+/// The engine's loop: steps until every request has finished or a step
+/// fails; on failure closes the engine (later submissions fail at once) and
+/// every request's sender, so no consumer waits for tokens that will not come.
+fn step_until_done(
+    shared: &Shared,
+    engine: &crossbench_shim::Engine<'_>,
+) -> crossbench_shim::Result<()> {
+    let mut sink = Vec::new();
+    let result = loop {
+        sink.clear();
+        match engine.step(&mut sink) {
+            Ok(true) => break Ok(()),
+            Ok(false) => {}
+            Err(e) => break Err(e),
+        }
+    };
+    if result.is_err() {
+        let _ = engine.close();
+        for s in &shared.senders {
+            *s.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        }
+    }
+    result
+}
+
+/// Starts every request by the trace's arrival process: `concurrency`
+/// requests at once and one more at each end (closed loop), or each at its
+/// arrival time (open loop). Returns how many ends it waited for.
+fn dispatch(
+    shared: &Shared,
+    trace: &Trace,
+    t0: u64,
+    ended_rx: &mpsc::Receiver<u64>,
+    mut spawn: impl FnMut(&TraceRequest),
+) -> usize {
+    let mut taken = 0;
+    match concurrency(trace) {
+        Some(c) => {
+            let first = (c as usize).min(trace.requests.len());
+            trace.requests[..first].iter().for_each(&mut spawn);
+            for r in &trace.requests[first..] {
+                shared.next_end(ended_rx);
+                taken += 1;
+                spawn(r);
+            }
+        }
+        None => {
+            for r in &trace.requests {
+                let due = t0 + r.arrival_ns;
+                let now = monotonic_ns();
+                if due > now {
+                    std::thread::sleep(Duration::from_nanos(due - now));
+                }
+                spawn(r);
+            }
+        }
+    }
+    taken
 }
 
 fn request_lines(shared: &Shared) -> String {

@@ -64,6 +64,21 @@ pub fn svg_or_note(chart: Result<String, ReportError>) -> Result<String, ReportE
     }
 }
 
+/// A figure around a chart, or around the note that replaces a chart whose
+/// data no axis can hold. `caption` is HTML; `id` is escaped all the same.
+pub(crate) fn figure(
+    id: &str,
+    series: usize,
+    caption: &str,
+    chart: Result<String, ReportError>,
+) -> Result<String, ReportError> {
+    let svg = svg_or_note(chart)?;
+    Ok(format!(
+        "<figure data-chart=\"{}\" data-series=\"{series}\">\n<figcaption>{caption}</figcaption>\n{svg}\n</figure>\n",
+        crate::escape::escape(id)
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -91,19 +106,4 @@ mod tests {
         let r = span(LIMIT, LIMIT);
         assert!(r.end > r.start && r.end - r.start >= 1.0);
     }
-}
-
-/// A figure around a chart, or around the note that replaces a chart whose
-/// data no axis can hold. `caption` is HTML; `id` is escaped all the same.
-pub(crate) fn figure(
-    id: &str,
-    series: usize,
-    caption: &str,
-    chart: Result<String, ReportError>,
-) -> Result<String, ReportError> {
-    let svg = svg_or_note(chart)?;
-    Ok(format!(
-        "<figure data-chart=\"{}\" data-series=\"{series}\">\n<figcaption>{caption}</figcaption>\n{svg}\n</figure>\n",
-        crate::escape::escape(id)
-    ))
 }

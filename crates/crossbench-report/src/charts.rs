@@ -255,29 +255,7 @@ pub fn ipc_split(backend: &str, split: &[(f64, f64, f64)]) -> Result<String, Rep
 /// line per backend plus a zero line: the sweep's chart.
 pub fn overhead_vs_size(series: &[ErrorSeries]) -> Result<String, ReportError> {
     let err = chart_err("overhead_vs_size");
-    let xs = || series.iter().flat_map(|s| s.points.iter().map(|p| p.0));
-    // The log axis needs positive times; below a nanosecond (1e-6 ms) its
-    // decade count runs away.
-    let ms = |x: f64| if x >= 1e-6 { x } else { f64::NAN };
-    check("overhead_vs_size", "per-token time (ms)", xs().map(ms))?;
-    let ys = || {
-        series
-            .iter()
-            .flat_map(|s| s.points.iter().flat_map(|p| [p.1, p.2, p.3]))
-    };
-    check("overhead_vs_size", "overhead (%)", ys())?;
-    let x0 = xs().fold(f64::INFINITY, f64::min);
-    let x1 = xs().fold(0.0, f64::max);
-    let (x0, x1) = if x0.is_finite() && x0 > 0.0 {
-        (x0 / 1.4, x1 * 1.4)
-    } else {
-        (0.1, 10.0)
-    };
-    let y0 = ys().fold(0.0, f64::min);
-    let y1 = ys().fold(0.0, f64::max);
-    let pad = ((y1 - y0) * 0.08).max(1.0);
-    // Headroom above the data for the legend box.
-    let top = y1 + pad + (y1 - y0 + 2.0 * pad) * 0.3;
+    let ((x0, x1), (y0, pad, top)) = size_axes(series)?;
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
@@ -330,6 +308,39 @@ pub fn overhead_vs_size(series: &[ErrorSeries]) -> Result<String, ReportError> {
         svg,
         "Overhead vs native-cpp against per-token time",
     ))
+}
+
+/// (x0, x1) and (y0, pad, top) of the sweep chart.
+type SizeAxes = ((f64, f64), (f64, f64, f64));
+
+/// The sweep chart's axes, checked: x from the smallest to the largest
+/// per-token time (log scale, padded), y from the lowest interval end to
+/// the highest, as (x0, x1), (y0, pad, top).
+fn size_axes(series: &[ErrorSeries]) -> Result<SizeAxes, ReportError> {
+    let xs = || series.iter().flat_map(|s| s.points.iter().map(|p| p.0));
+    // The log axis needs positive times; below a nanosecond (1e-6 ms) its
+    // decade count runs away.
+    let ms = |x: f64| if x >= 1e-6 { x } else { f64::NAN };
+    check("overhead_vs_size", "per-token time (ms)", xs().map(ms))?;
+    let ys = || {
+        series
+            .iter()
+            .flat_map(|s| s.points.iter().flat_map(|p| [p.1, p.2, p.3]))
+    };
+    check("overhead_vs_size", "overhead (%)", ys())?;
+    let x0 = xs().fold(f64::INFINITY, f64::min);
+    let x1 = xs().fold(0.0, f64::max);
+    let (x0, x1) = if x0.is_finite() && x0 > 0.0 {
+        (x0 / 1.4, x1 * 1.4)
+    } else {
+        (0.1, 10.0)
+    };
+    let y0 = ys().fold(0.0, f64::min);
+    let y1 = ys().fold(0.0, f64::max);
+    let pad = ((y1 - y0) * 0.08).max(1.0);
+    // Headroom above the data for the legend box.
+    let top = y1 + pad + (y1 - y0 + 2.0 * pad) * 0.3;
+    Ok(((x0, x1), (y0, pad, top)))
 }
 
 /// The frame of every x/y chart: margin and room for axis labels.

@@ -10,10 +10,46 @@ use crate::view::RunView;
 
 pub(crate) fn metadata(v: &RunView) -> String {
     let r = v.results;
+    let mut pairs = run_pairs(r);
+    pairs.extend(machine_pairs(r));
+    pairs.extend(verdict_pairs(r));
+    let mut rows: Vec<(Option<&str>, Vec<Cell>)> = pairs
+        .into_iter()
+        .chain(crate::run_design::metadata_rows(r))
+        .map(|(k, v)| (None, vec![Cell::Text(k.into()), Cell::Text(v)]))
+        .collect();
+    rows.extend(
+        r.environment
+            .extra
+            .iter()
+            .map(|(k, v)| (None, vec![Cell::Text(k.clone()), Cell::Text(v.clone())])),
+    );
+    format!(
+        "<h2>Run metadata</h2>\n{}\n<h3>Backends</h3>\n{}",
+        html::table(&["", ""], &rows),
+        html::table(
+            &[
+                "Backend",
+                "What it is",
+                "Status",
+                "Consumer stamp",
+                "Worker exit",
+                "Error"
+            ],
+            &backend_rows(v)
+        )
+    )
+}
+
+fn opt(x: &Option<String>) -> String {
+    x.clone().unwrap_or_else(|| "unknown".into())
+}
+
+/// What ran: the run, its scenario, generation settings, repetitions, model.
+fn run_pairs(r: &BenchResults) -> Vec<(&'static str, String)> {
     let e = &r.environment;
     let s = &r.scenario;
-    let opt = |x: &Option<String>| x.clone().unwrap_or_else(|| "unknown".into());
-    let pairs: Vec<(&str, String)> = vec![
+    vec![
         (
             "Run",
             format!(
@@ -56,6 +92,14 @@ pub(crate) fn metadata(v: &RunView) -> String {
                 opt(&e.model_config_sha256)
             ),
         ),
+    ]
+}
+
+/// Where it ran: machine, versions, BLAS, the GPU (only GPU runs have a
+/// GPU row, "none (why)" where none was described) and the commit.
+fn machine_pairs(r: &BenchResults) -> Vec<(&'static str, String)> {
+    let e = &r.environment;
+    let mut pairs = vec![
         (
             "Machine",
             format!(
@@ -78,7 +122,21 @@ pub(crate) fn metadata(v: &RunView) -> String {
             ),
         ),
         ("BLAS", opt(&e.blas)),
-        ("Commit", opt(&e.git_commit)),
+    ];
+    let gpu = crossbench_core::gpu_run::report_line(e, crossbench_core::gpu_run::mlx_peak_bytes(r));
+    pairs.extend(gpu.map(|g| ("GPU", g)));
+    pairs.push(("Commit", opt(&e.git_commit)));
+    pairs
+}
+
+/// How trustworthy it is: the noise flag and token agreement.
+fn verdict_pairs(r: &BenchResults) -> Vec<(&'static str, String)> {
+    let agreement = if r.agreement.all_match {
+        "all match"
+    } else {
+        "MISMATCH"
+    };
+    vec![
         (
             "Noise",
             format!(
@@ -89,39 +147,14 @@ pub(crate) fn metadata(v: &RunView) -> String {
         ),
         (
             "Token agreement",
-            format!(
-                "{} — {}",
-                if r.agreement.all_match {
-                    "all match"
-                } else {
-                    "MISMATCH"
-                },
-                r.agreement.note
-            ),
+            format!("{agreement} — {}", r.agreement.note),
         ),
-    ];
-    let mut pairs = pairs;
-    // Only GPU runs have a GPU row ("none (why)" where none was described).
-    let gpu = crossbench_core::gpu_run::report_line(e, crossbench_core::gpu_run::mlx_peak_bytes(r));
-    if let Some(gpu) = gpu {
-        let at = pairs
-            .iter()
-            .position(|(k, _)| *k == "BLAS")
-            .map_or(0, |i| i + 1);
-        pairs.insert(at, ("GPU", gpu));
-    }
-    let mut rows: Vec<(Option<&str>, Vec<Cell>)> = pairs
-        .into_iter()
-        .chain(crate::run_design::metadata_rows(r))
-        .map(|(k, v)| (None, vec![Cell::Text(k.into()), Cell::Text(v)]))
-        .collect();
-    rows.extend(
-        e.extra
-            .iter()
-            .map(|(k, v)| (None, vec![Cell::Text(k.clone()), Cell::Text(v.clone())])),
-    );
-    let backends: Vec<(Option<&str>, Vec<Cell>)> = v
-        .backends
+    ]
+}
+
+/// One row per backend: what it is, its status, stamp source, exit, error.
+fn backend_rows<'a>(v: &'a RunView) -> Vec<(Option<&'a str>, Vec<Cell>)> {
+    v.backends
         .iter()
         .map(|b| {
             let res = b.result;
@@ -139,22 +172,7 @@ pub(crate) fn metadata(v: &RunView) -> String {
             ];
             (row_class(b), cells)
         })
-        .collect();
-    format!(
-        "<h2>Run metadata</h2>\n{}\n<h3>Backends</h3>\n{}",
-        html::table(&["", ""], &rows),
-        html::table(
-            &[
-                "Backend",
-                "What it is",
-                "Status",
-                "Consumer stamp",
-                "Worker exit",
-                "Error"
-            ],
-            &backends
-        )
-    )
+        .collect()
 }
 
 /// What model the run used, in a few words.

@@ -143,43 +143,15 @@ pub(crate) fn run_generation(
             .next_event(deadline)
             .map_err(|e| RepFailure::from_worker(e, timeout, Some(worker)))?;
         match event {
-            Event::Token { i, id, t_ns } => {
-                // Refused, not stored: a worker cannot grow the driver's
-                // memory past what was asked for.
-                if rep.token_ids.len() >= capacity {
-                    return Err(RepFailure::failed(format!(
-                        "protocol error: worker sent more than max_new={} token events \
-                         (token event i={i})",
-                        req.max_new
-                    )));
-                }
-                if i as usize != rep.token_ids.len() {
-                    return Err(RepFailure::failed(format!(
-                        "token event i={i} out of order (expected {})",
-                        rep.token_ids.len()
-                    )));
-                }
-                rep.token_ids.push(id);
-                token_receipts.push(receipt_ns);
-                match rep.producer_ns.as_mut() {
-                    None => rep.consumer_ns.push(t_ns),
-                    Some(producer) => {
-                        producer.push(t_ns);
-                        rep.consumer_ns.push(receipt_ns);
-                    }
-                }
-            }
+            Event::Token { i, id, t_ns } => record_token(
+                &mut rep,
+                &mut token_receipts,
+                (i, id, t_ns),
+                receipt_ns,
+                req.max_new,
+            )?,
             Event::Phases { names, spans } => {
-                if names
-                    .iter()
-                    .map(String::as_str)
-                    .ne(crate::phases::PHASE_NAMES)
-                {
-                    return Err(RepFailure::failed(format!(
-                        "phases event names {names:?}, expected {:?}",
-                        crate::phases::PHASE_NAMES
-                    )));
-                }
+                check_phase_names(&names)?;
                 rep.phases = Some(spans);
             }
             Event::Done {
@@ -215,6 +187,56 @@ pub(crate) fn run_generation(
             }
         }
     }
+}
+
+/// Appends one token event to `rep`: refused, not stored, past `max_new`
+/// (a worker cannot grow the driver's memory past what was asked for) or
+/// out of order. `(i, id, t_ns)` is the event as the worker sent it.
+#[inline]
+fn record_token(
+    rep: &mut RepRecord,
+    receipts: &mut Vec<u64>,
+    (i, id, t_ns): (u32, u32, u64),
+    receipt_ns: u64,
+    max_new: u32,
+) -> Result<(), RepFailure> {
+    if rep.token_ids.len() >= max_new as usize {
+        return Err(RepFailure::failed(format!(
+            "protocol error: worker sent more than max_new={max_new} token events \
+             (token event i={i})"
+        )));
+    }
+    if i as usize != rep.token_ids.len() {
+        return Err(RepFailure::failed(format!(
+            "token event i={i} out of order (expected {})",
+            rep.token_ids.len()
+        )));
+    }
+    rep.token_ids.push(id);
+    receipts.push(receipt_ns);
+    match rep.producer_ns.as_mut() {
+        None => rep.consumer_ns.push(t_ns),
+        Some(producer) => {
+            producer.push(t_ns);
+            rep.consumer_ns.push(receipt_ns);
+        }
+    }
+    Ok(())
+}
+
+/// A phases event must name exactly the phases the results know.
+fn check_phase_names(names: &[String]) -> Result<(), RepFailure> {
+    if names
+        .iter()
+        .map(String::as_str)
+        .ne(crate::phases::PHASE_NAMES)
+    {
+        return Err(RepFailure::failed(format!(
+            "phases event names {names:?}, expected {:?}",
+            crate::phases::PHASE_NAMES
+        )));
+    }
+    Ok(())
 }
 
 /// Token lines the driver received while the worker was still generating: those

@@ -73,20 +73,7 @@ pub(super) fn exact_checks(
         ),
     );
     if greedy {
-        let first = base
-            .token_ids
-            .iter()
-            .zip(&cur.token_ids)
-            .position(|(a, b)| a != b);
-        let ok = first.is_none() && base.token_ids.len() == cur.token_ids.len();
-        let detail = match first {
-            Some(i) => format!(
-                "first difference at token {i}: {} -> {}",
-                base.token_ids[i], cur.token_ids[i]
-            ),
-            None if ok => "greedy ids identical".into(),
-            None => format!("length {} -> {}", base.token_ids.len(), cur.token_ids.len()),
-        };
+        let (ok, detail) = token_id_difference(&base.token_ids, &cur.token_ids);
         let detail = if ids_gated {
             detail
         } else {
@@ -111,6 +98,19 @@ pub(super) fn exact_checks(
             ),
         }
     }
+}
+
+/// Whether two greedy id sequences are identical, and where they first
+/// differ when they are not.
+fn token_id_difference(base: &[u32], cur: &[u32]) -> (bool, String) {
+    let first = base.iter().zip(cur).position(|(a, b)| a != b);
+    let ok = first.is_none() && base.len() == cur.len();
+    let detail = match first {
+        Some(i) => format!("first difference at token {i}: {} -> {}", base[i], cur[i]),
+        None if ok => "greedy ids identical".into(),
+        None => format!("length {} -> {}", base.len(), cur.len()),
+    };
+    (ok, detail)
 }
 
 fn dedup(v: &[usize]) -> Vec<usize> {

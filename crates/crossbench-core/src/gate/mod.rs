@@ -273,6 +273,20 @@ pub fn compare(
         checks: Vec::new(),
         notes: notes(baseline, current, same, &changes),
     };
+    judge_backends(&mut report.checks, baseline, current, same, cfg);
+    inputs::check_judged(&report.checks, baseline, current)?;
+    Ok(report)
+}
+
+/// Every backend that was ok in the baseline: its checks, or a regression
+/// when it is missing or failed in the current run.
+fn judge_backends(
+    out: &mut Vec<Check>,
+    baseline: &Baseline,
+    current: &Baseline,
+    same: bool,
+    cfg: &GateConfig,
+) {
     for base in &baseline.backends {
         if base.status != BackendStatus::Ok {
             continue;
@@ -281,15 +295,8 @@ pub fn compare(
             .backend(&base.name)
             .filter(|c| c.status == BackendStatus::Ok)
         {
-            Some(cur) => backend_checks(
-                &mut report.checks,
-                base,
-                cur,
-                (baseline, current),
-                same,
-                cfg,
-            ),
-            None => report.checks.push(Check {
+            Some(cur) => backend_checks(out, base, cur, (baseline, current), same, cfg),
+            None => out.push(Check {
                 backend: base.name.clone(),
                 metric: "status".into(),
                 verdict: Verdict::Regression,
@@ -298,8 +305,6 @@ pub fn compare(
             }),
         }
     }
-    inputs::check_judged(&report.checks, baseline, current)?;
-    Ok(report)
 }
 
 fn check_comparable(baseline: &Baseline, current: &Baseline) -> Result<(), GateError> {
@@ -423,14 +428,7 @@ fn timing_check(
         ratio: None,
         detail: String::new(),
     };
-    check.ratio = match cfg.method {
-        Method::RankShift => run_change(cur, base, cfg.confidence),
-        Method::MedianBootstrap => {
-            ratio_of_medians_ci(cur, base, cfg.confidence, cfg.resamples, cfg.seed)
-        }
-        // Unpaired runs have no pairs: `compare` refuses this method.
-        Method::PairedAb => None,
-    };
+    check.ratio = unpaired_interval(cur, base, cfg);
     let Some(ci) = check.ratio else {
         // Samples are checked finite and positive first, so only an empty
         // side gets here: nothing measured cannot pass.
@@ -438,26 +436,53 @@ fn timing_check(
         check.verdict = Verdict::Inconclusive;
         return check;
     };
-    let cur_cv = cv(cur).unwrap_or(0.0);
-    check.detail = format!("current CV {:.1}%", cur_cv * 100.0);
-    let Some(threshold) = threshold else {
-        check.detail.push_str(" (different machine: not gated)");
-        return check;
-    };
+    check.detail = format!("current CV {:.1}%", cv(cur).unwrap_or(0.0) * 100.0);
+    match threshold {
+        Some(threshold) => {
+            check.verdict = timing_verdict(base, cur, &ci, threshold, cfg, &mut check.detail)
+        }
+        None => check.detail.push_str(" (different machine: not gated)"),
+    }
+    check
+}
+
+/// The interval of current ÷ baseline that `cfg.method` gives two unpaired
+/// samples; None when a side is empty.
+fn unpaired_interval(cur: &[f64], base: &[f64], cfg: &GateConfig) -> Option<Interval> {
+    match cfg.method {
+        Method::RankShift => run_change(cur, base, cfg.confidence),
+        Method::MedianBootstrap => {
+            ratio_of_medians_ci(cur, base, cfg.confidence, cfg.resamples, cfg.seed)
+        }
+        // Unpaired runs have no pairs: `compare` refuses this method.
+        Method::PairedAb => None,
+    }
+}
+
+/// The verdict on interval `ci` against 1 + `threshold`, saying why in
+/// `detail` when it cannot be a pass or a regression.
+fn timing_verdict(
+    base: &[f64],
+    cur: &[f64],
+    ci: &Interval,
+    threshold: f64,
+    cfg: &GateConfig,
+    detail: &mut String,
+) -> Verdict {
     let limit = 1.0 + threshold;
     // Noise is judged first: on this 2-core shared machine a parallel build
     // both widens the spread and shifts whole runs, and a shifted absolute
     // time looked like a regression in the gate experiment. A noisy run is
     // inconclusive either way; only a quiet run can pass or fail.
-    check.verdict = if base.len() < MIN_SAMPLES || cur.len() < MIN_SAMPLES {
-        check.detail = format!(
+    if base.len() < MIN_SAMPLES || cur.len() < MIN_SAMPLES {
+        *detail = format!(
             "only {} / {} reps (need {MIN_SAMPLES})",
             base.len(),
             cur.len()
         );
         Verdict::Inconclusive
-    } else if cur_cv > cfg.cv_limit {
-        check.detail.push_str(&format!(
+    } else if cv(cur).unwrap_or(0.0) > cfg.cv_limit {
+        detail.push_str(&format!(
             " > limit {:.0}%: too noisy to judge",
             cfg.cv_limit * 100.0
         ));
@@ -470,14 +495,13 @@ fn timing_check(
         // An interval straddling the threshold cannot tell "within it" from
         // "beyond it": calling that a pass would let a real regression the
         // run was too coarse to see through.
-        check.detail.push_str(&format!(
+        detail.push_str(&format!(
             "; interval straddles +{:.1}%: cannot tell (half-width {:.1}%, its larger side)",
             threshold * 100.0,
             ci.larger_side() * 100.0
         ));
         Verdict::Inconclusive
-    };
-    check
+    }
 }
 
 #[cfg(test)]
