@@ -26,36 +26,11 @@ fn main() {
         .unwrap_or_else(|e| panic!("crossbench-shim: cannot find MLX: {e}"));
     let out = PathBuf::from(env::var("OUT_DIR").unwrap());
 
-    let sources = cpp_files(&shims.join("src"));
-    let mut build = cc::Build::new();
-    build
-        .cpp(true)
-        .std("c++20")
-        .include(shims.join("include"))
-        .flag("-isystem")
-        .flag(mlx.include_dir.to_str().unwrap())
-        .flag("-Wall")
-        .flag("-Wextra")
-        .warnings_into_errors(true)
-        .opt_level(2)
-        .files(&sources);
-    build.compile("crossbench_shim");
+    let build = compile_shim(&shims, &mlx);
     // The Go workers link this static library with cgo (src/setup/go_build.rs).
     println!("cargo:rustc-env=CROSSBENCH_SHIM_LIB_DIR={}", out.display());
 
-    println!("cargo:rustc-link-search=native={}", mlx.lib_dir.display());
-    println!("cargo:rustc-link-lib=dylib=mlx");
-    // This crate's own tests and benches find libmlx at run time through the rpath;
-    // dependents read it from DEP_CROSSBENCH_SHIM_MLX_LIB_DIR (see the root build.rs).
-    println!("cargo:rustc-link-arg=-Wl,-rpath,{}", mlx.lib_dir.display());
-    println!("cargo:mlx_lib_dir={}", mlx.lib_dir.display());
-    println!(
-        "cargo:rustc-env=CROSSBENCH_MLX_LIB_DIR={}",
-        mlx.lib_dir.display()
-    );
-    if let Some(py) = &mlx.python {
-        println!("cargo:rustc-env=CROSSBENCH_BUILD_PYTHON={}", py.display());
-    }
+    link_mlx(&mlx);
 
     let blas = pypi_blas::build(&root, &shims, &out, &mlx);
     println!(
@@ -77,6 +52,42 @@ fn main() {
     let smoke = link_cpp_exe(&build, &shims, "tests/api_smoke.cpp", &out, &mlx);
     println!("cargo:rustc-env=CROSSBENCH_API_SMOKE={}", smoke.display());
     bindings::maybe_generate(&shims.join("include/crossbench_shim.h"), &out);
+}
+
+/// The static shim library from every `shims/src/*.cpp`, warnings as errors.
+fn compile_shim(shims: &Path, mlx: &mlx_locate::MlxInstall) -> cc::Build {
+    let sources = cpp_files(&shims.join("src"));
+    let mut build = cc::Build::new();
+    build
+        .cpp(true)
+        .std("c++20")
+        .include(shims.join("include"))
+        .flag("-isystem")
+        .flag(mlx.include_dir.to_str().unwrap())
+        .flag("-Wall")
+        .flag("-Wextra")
+        .warnings_into_errors(true)
+        .opt_level(2)
+        .files(&sources);
+    build.compile("crossbench_shim");
+    build
+}
+
+/// Links libmlx and tells dependents and tests where it is.
+fn link_mlx(mlx: &mlx_locate::MlxInstall) {
+    println!("cargo:rustc-link-search=native={}", mlx.lib_dir.display());
+    println!("cargo:rustc-link-lib=dylib=mlx");
+    // This crate's own tests and benches find libmlx at run time through the rpath;
+    // dependents read it from DEP_CROSSBENCH_SHIM_MLX_LIB_DIR (see the root build.rs).
+    println!("cargo:rustc-link-arg=-Wl,-rpath,{}", mlx.lib_dir.display());
+    println!("cargo:mlx_lib_dir={}", mlx.lib_dir.display());
+    println!(
+        "cargo:rustc-env=CROSSBENCH_MLX_LIB_DIR={}",
+        mlx.lib_dir.display()
+    );
+    if let Some(py) = &mlx.python {
+        println!("cargo:rustc-env=CROSSBENCH_BUILD_PYTHON={}", py.display());
+    }
 }
 
 fn cpp_files(dir: &Path) -> Vec<PathBuf> {

@@ -197,7 +197,33 @@ pub fn emit(report: &GateReport, a: &GateArgs) -> Result<i32> {
 pub fn run_baseline(cmd: BaselineCommand) -> Result<i32> {
     let BaselineCommand::Save(a) = cmd;
     let (loaded, file) = Baseline::load(&a.run)?;
-    refuse_profiling_run(&loaded, &file)?;
+    refuse_unfit_baseline(&loaded, &file, a.force)?;
+    let name = a
+        .name
+        .clone()
+        .unwrap_or_else(|| loaded.scenario.name.clone());
+    if name.is_empty() || name.contains(['/', '\\']) || name.starts_with('.') {
+        bail!("--name `{name}`: must be a plain file name");
+    }
+    let baseline = Baseline {
+        name: name.clone(),
+        ..loaded
+    };
+    let path = a.dir.join(format!("{name}.json"));
+    baseline.save(&path)?;
+    eprintln!(
+        "wrote {} (from run {})",
+        path.display(),
+        baseline.source_run_id
+    );
+    Ok(0)
+}
+
+/// Err naming the file and why, for a run that must not become a
+/// baseline: a profiling or unfinished run, one with no usable backend, an
+/// injected one, or (unless `force`) one noisier than the gate's CV limit.
+fn refuse_unfit_baseline(loaded: &Baseline, file: &std::path::Path, force: bool) -> Result<()> {
+    refuse_profiling_run(loaded, file)?;
     if let Some(status) = loaded.unfinished() {
         bail!(
             "{}: the run is `{}`, not complete (interrupted, killed, or stopped by a failed write); a baseline must be a complete run",
@@ -233,7 +259,7 @@ pub fn run_baseline(cmd: BaselineCommand) -> Result<i32> {
             Some(format!("{} {:.0}%", b.name, cv * 100.0))
         })
         .collect();
-    if !too_noisy.is_empty() && !a.force {
+    if !too_noisy.is_empty() && !force {
         bail!(
             "{}: decode-time CV above the gate's {:.0}% limit ({}); rerun on a quieter machine or pass --force",
             file.display(),
@@ -241,25 +267,7 @@ pub fn run_baseline(cmd: BaselineCommand) -> Result<i32> {
             too_noisy.join(", ")
         );
     }
-    let name = a
-        .name
-        .clone()
-        .unwrap_or_else(|| loaded.scenario.name.clone());
-    if name.is_empty() || name.contains(['/', '\\']) || name.starts_with('.') {
-        bail!("--name `{name}`: must be a plain file name");
-    }
-    let baseline = Baseline {
-        name: name.clone(),
-        ..loaded
-    };
-    let path = a.dir.join(format!("{name}.json"));
-    baseline.save(&path)?;
-    eprintln!(
-        "wrote {} (from run {})",
-        path.display(),
-        baseline.source_run_id
-    );
-    Ok(0)
+    Ok(())
 }
 
 /// A profiling run (`--phases`, `crossbench profile`) carries the profiler's

@@ -17,19 +17,19 @@ use indicatif::ProgressBar;
 use crate::agreement::compute_agreement;
 use crate::backend::{Backend, BackendError, LaunchContext, WorkerSpec};
 use crate::clock::utc_now;
-use crate::design::{Residency, ResolutionTarget, RoundOrder, RunDesign, DEFAULT_ORDER_SEED};
+use crate::design::{Residency, ResolutionTarget, RoundOrder, DEFAULT_ORDER_SEED};
 use crate::environment::Environment;
 use crate::export::{ensure_writable_dir, render_summary, write_results, ExportError};
 use crate::interrupt::interrupt_requested;
 use crate::protocol::GenRequest;
 use crate::results::{
     new_run_id, BackendResult, BackendStatus, BenchResults, ModelRun, Profiling, RepRecord,
-    RunStatus, SCHEMA_VERSION,
+    RunStatus,
 };
 use crate::scenario::{LoadedScenario, ScenarioKind};
 use crate::worker::WorkerProcess;
 use exec::{start_worker, RepFailure};
-use records::{make_progress, plan_record, scenario_record};
+use records::{initial_results, make_progress};
 
 /// How long a worker may take to exit after `quit` before it is killed.
 const QUIT_GRACE: Duration = Duration::from_secs(10);
@@ -269,42 +269,7 @@ impl Run {
             })
             .collect();
         let order = plan.round_order();
-        let mut results = BenchResults {
-            schema_version: SCHEMA_VERSION,
-            run_id,
-            started_at: utc_now().1,
-            finished_at: None,
-            status: RunStatus::Running,
-            scenario: scenario_record(&plan),
-            plan: Some(plan_record(&plan)),
-            environment: plan.metadata.clone(),
-            backends: Vec::new(),
-            agreement: Default::default(),
-            noisy: false,
-            cv_limit: crate::overhead::CV_LIMIT,
-            injected_slowdowns: plan.injected_slowdowns.clone(),
-            profiling: plan.profiling.clone(),
-            model: plan.model.clone(),
-            design: RunDesign {
-                order: order.name().into(),
-                order_seed: Some(plan.order_seed),
-                residency: plan.residency,
-                residency_reason: plan.residency_reason.clone(),
-                gap_s: plan.gap.as_secs_f64(),
-                aa: plan.aa.clone(),
-                resolution_plan: None,
-                warmup_tokens: (plan.residency == Residency::One && plan.warmup > 0)
-                    .then_some(generate::FRESH_WARMUP_TOKENS),
-            },
-            resolution: None,
-            // Measured before any worker starts: nothing else runs yet.
-            harness: Some(crate::footprint::HarnessFootprint {
-                record_token_ns: crate::footprint::record_token_cost_ns(),
-                record_span_ns: crate::footprint::record_span_cost_ns(),
-                ..Default::default()
-            }),
-            serve: None,
-        };
+        let mut results = initial_results(&plan, run_id, order.name());
         let progress = make_progress(&plan);
         let gpu = crate::gpu_run::start_for(&mut results.environment);
         Run {

@@ -66,6 +66,28 @@ pub fn render_embed(run: &EmbedReport) -> Result<String, ReportError> {
     } else {
         "<div class=\"warnings\"><p><b>The view and the copy delivered different numbers.</b></p></div>\n"
     });
+    body.push_str(&path_table(run));
+    let bars: Vec<Bar> = run
+        .paths()
+        .iter()
+        .map(|(name, p)| Bar {
+            name: name.to_string(),
+            value: Some(p.median_ns as f64 / 1e6),
+            label: fmt_ns(p.median_ns as f64),
+        })
+        .collect();
+    body.push_str(&format!(
+        "<figure><figcaption><b>Median time per call</b> (ms)</figcaption>\n{}</figure>\n",
+        charts::svg_or_note(charts::bars("median time per call (ms)", &bars))?
+    ));
+    Ok(html::page(
+        &format!("crossbench embed {}", run.run_id),
+        &body,
+    ))
+}
+
+/// Time and memory of each delivery path, copy first.
+fn path_table(run: &EmbedReport) -> String {
     let kib = |b: u64| format!("{:.1} KiB", b as f64 / 1024.0);
     let rows: Vec<_> = run
         .paths()
@@ -84,8 +106,7 @@ pub fn render_embed(run: &EmbedReport) -> Result<String, ReportError> {
             )
         })
         .collect();
-    body.push_str("<h2>Time and memory per delivery path</h2>\n");
-    body.push_str(&html::table(
+    let table = html::table(
         &[
             "path",
             "median (forward + delivery)",
@@ -95,24 +116,8 @@ pub fn render_embed(run: &EmbedReport) -> Result<String, ReportError> {
             "Rust heap",
         ],
         &rows,
-    ));
-    let bars: Vec<Bar> = run
-        .paths()
-        .iter()
-        .map(|(name, p)| Bar {
-            name: name.to_string(),
-            value: Some(p.median_ns as f64 / 1e6),
-            label: fmt_ns(p.median_ns as f64),
-        })
-        .collect();
-    body.push_str(&format!(
-        "<figure><figcaption><b>Median time per call</b> (ms)</figcaption>\n{}</figure>\n",
-        charts::svg_or_note(charts::bars("median time per call (ms)", &bars))?
-    ));
-    Ok(html::page(
-        &format!("crossbench embed {}", run.run_id),
-        &body,
-    ))
+    );
+    format!("<h2>Time and memory per delivery path</h2>\n{table}")
 }
 
 #[cfg(test)]

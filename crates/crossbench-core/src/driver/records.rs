@@ -1,12 +1,17 @@
 //! The run's records and display that need only the plan: the scenario as
-//! results.json records it, a rep's token rate, the progress bar.
+//! results.json records it, the results record a run starts from, a rep's
+//! token rate, the progress bar.
 
 use std::io::IsTerminal;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::BenchPlan;
-use crate::results::{PlanRecord, RepRecord, ScenarioRecord};
+use super::{generate, BenchPlan};
+use crate::clock::utc_now;
+use crate::design::{Residency, RunDesign};
+use crate::results::{
+    BenchResults, PlanRecord, RepRecord, RunStatus, ScenarioRecord, SCHEMA_VERSION,
+};
 
 pub(super) fn rep_rate(rep: &RepRecord) -> f64 {
     let (Some(first), Some(last)) = (rep.consumer_ns.first(), rep.consumer_ns.last()) else {
@@ -66,4 +71,45 @@ pub(super) fn make_progress(plan: &BenchPlan) -> ProgressBar {
     bar.enable_steady_tick(std::time::Duration::from_secs(1));
     bar.set_prefix(plan.scenario.scenario.name.clone());
     bar
+}
+
+/// The results record as a run starts: its plan, setup and design, no
+/// backend measured yet.
+pub(super) fn initial_results(plan: &BenchPlan, run_id: String, order_name: &str) -> BenchResults {
+    BenchResults {
+        schema_version: SCHEMA_VERSION,
+        run_id,
+        started_at: utc_now().1,
+        finished_at: None,
+        status: RunStatus::Running,
+        scenario: scenario_record(plan),
+        plan: Some(plan_record(plan)),
+        environment: plan.metadata.clone(),
+        backends: Vec::new(),
+        agreement: Default::default(),
+        noisy: false,
+        cv_limit: crate::overhead::CV_LIMIT,
+        injected_slowdowns: plan.injected_slowdowns.clone(),
+        profiling: plan.profiling.clone(),
+        model: plan.model.clone(),
+        design: RunDesign {
+            order: order_name.into(),
+            order_seed: Some(plan.order_seed),
+            residency: plan.residency,
+            residency_reason: plan.residency_reason.clone(),
+            gap_s: plan.gap.as_secs_f64(),
+            aa: plan.aa.clone(),
+            resolution_plan: None,
+            warmup_tokens: (plan.residency == Residency::One && plan.warmup > 0)
+                .then_some(generate::FRESH_WARMUP_TOKENS),
+        },
+        resolution: None,
+        // Measured before any worker starts: nothing else runs yet.
+        harness: Some(crate::footprint::HarnessFootprint {
+            record_token_ns: crate::footprint::record_token_cost_ns(),
+            record_span_ns: crate::footprint::record_span_cost_ns(),
+            ..Default::default()
+        }),
+        serve: None,
+    }
 }

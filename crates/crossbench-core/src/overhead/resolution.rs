@@ -49,15 +49,46 @@ pub(super) fn resolution(results: &BenchResults) -> Option<Resolution> {
     if fewest.samples < MIN_ROUNDS_FOR_RESOLUTION {
         return None;
     }
-    // Each candidate: (the name results.json records, what it was compared
-    // with, its interval).
+    let (name, compared_with, widest) = widest_interval(results, aa)?;
+    let half_width = widest.larger_side();
+    let detectable = detectable_difference(half_width, widest.confidence, DETECTION_POWER);
+    let label = format!("{name} vs {compared_with}");
+    let mut statement = widest_statement(&label, &widest, detectable);
+    if fewest.confidence < REPORT_CONFIDENCE {
+        statement.push_str(&format!(
+            "; with {} rounds an interval is the range of the ratios, {:.1}% confidence",
+            fewest.samples,
+            fewest.confidence * 100.0
+        ));
+    }
+    if let (Some(ci), Some((original, twin))) = (&aa, &results.design.aa) {
+        statement.push_str(&aa_statement(ci, original, twin));
+    }
+    Some(Resolution {
+        half_width,
+        widest: name,
+        aa,
+        statement,
+        interval: Some(widest),
+        detectable_80: Some(detectable),
+    })
+}
+
+/// The widest decode interval of the run, a backend's against native-cpp
+/// or the A/A twin's against its original, as (the name results.json
+/// records, what it was compared with, its interval). The first strictly
+/// widest wins, a backend before the A/A twin on a tie.
+fn widest_interval(
+    results: &BenchResults,
+    aa: Option<Interval>,
+) -> Option<(String, String, Interval)> {
+    let decode = |b: &BackendResult| b.overhead_vs_native.get("decode_ns").copied();
     let twin = results
         .design
         .aa
         .as_ref()
         .map(|(original, twin)| (format!("A/A {twin}"), original.clone()));
-    // The first strictly widest wins, a backend before the A/A twin on a tie.
-    let (name, compared_with, widest) = results
+    results
         .backends
         .iter()
         .filter(|b| b.status == BackendStatus::Ok)
@@ -72,37 +103,20 @@ pub(super) fn resolution(results: &BenchResults) -> Option<Resolution> {
             } else {
                 best
             }
-        })?;
-    let half_width = widest.larger_side();
-    let detectable = detectable_difference(half_width, widest.confidence, DETECTION_POWER);
-    let label = format!("{name} vs {compared_with}");
-    let mut statement = widest_statement(&label, &widest, detectable);
-    if fewest.confidence < REPORT_CONFIDENCE {
-        statement.push_str(&format!(
-            "; with {} rounds an interval is the range of the ratios, {:.1}% confidence",
-            fewest.samples,
-            fewest.confidence * 100.0
-        ));
-    }
-    if let (Some(ci), Some((original, twin))) = (&aa, &results.design.aa) {
-        let verdict = if ci.contains(1.0) {
-            "contains 0, as it should"
-        } else {
-            "EXCLUDES 0: the run is biased or its interval too narrow"
-        };
-        statement.push_str(&format!(
-            "; A/A {twin} vs {original}: {} ({verdict})",
-            fmt_ratio_ci(ci)
-        ));
-    }
-    Some(Resolution {
-        half_width,
-        widest: name,
-        aa,
-        statement,
-        interval: Some(widest),
-        detectable_80: Some(detectable),
-    })
+        })
+}
+
+/// "; A/A twin vs original: ratio [interval] (whether it contains 0)".
+fn aa_statement(ci: &Interval, original: &str, twin: &str) -> String {
+    let verdict = if ci.contains(1.0) {
+        "contains 0, as it should"
+    } else {
+        "EXCLUDES 0: the run is biased or its interval too narrow"
+    };
+    format!(
+        "; A/A {twin} vs {original}: {} ({verdict})",
+        fmt_ratio_ci(ci)
+    )
 }
 
 /// twin / original decode time, paired per round, when the run has a twin.
