@@ -56,5 +56,8 @@ echo "A/Bs took $(( $(date +%s) - start )) s" | tee "$OUT/duration.txt"
     awk -F'\t' -v c="$cond" '$2==c{n++; k[$3]++} END{printf "| %s | %d | %d | %d | %d | %d |\n", c, n, k[0], k[3], k[4], k[1]}' "$OUT/trials.tsv"
   done
   echo
-  echo "SCENARIO=$SCENARIO PIN=$PIN PCT=$PCT INTERLEAVE=$INTERLEAVE ROUNDS=$ROUNDS LOOKS=$LOOKS PAIRS=$PAIRS BASE=$BASE; clean: exit 3 is a false alarm; shared and one-backend: exit 3 is a detection."
+  # Which interval judged, as the head's own report names it (gate.txt).
+  interval=median
+  grep -qs 'signed-rank interval' "$OUT"/runs/*/gate.txt && interval=signed-rank
+  echo "SCENARIO=$SCENARIO PIN=$PIN PCT=$PCT INTERLEAVE=$INTERLEAVE ROUNDS=$ROUNDS LOOKS=$LOOKS PAIRS=$PAIRS BASE=$BASE HEAD=$(git rev-parse --short HEAD) INTERVAL=$interval; clean: exit 3 is a false alarm; shared and one-backend: exit 3 is a detection."
 } | tee "$OUT/rates.md"

@@ -28,6 +28,9 @@ def group_of(summary):
     # Experiments before `gate --looks` judged one batch once.
     looks = (summary.get("settings") or {}).get("LOOKS", "1")
     setting = ("pinned" if pinned else "2 CPUs") + ("" if looks == "1" else f", up to {looks} looks")
+    # Experiments before the signed-rank interval (2026-12-07) recorded none.
+    interval = (summary.get("settings") or {}).get("INTERVAL", "median")
+    setting += f", {interval} interval"
     return (f"{cpu.get('vendor')} {cpu.get('family')}/{cpu.get('model')}", setting)
 
 

@@ -4,9 +4,14 @@ recorded A/Bs: resamples the per-round head/base ratios of every clean trial
 in docs/evidence/gate-ab-*.json (rep-interleaved ones, one value per round),
 centred on 1 per check so that the clean condition is exactly an A/A, and
 replays the gate's rule over simulated A/Bs: ROUNDS rounds per batch, up to
-LOOKS batches, each look's order-statistic interval of the median at
-1 - (1 - 0.95) / LOOKS, stopping at the first pass or regression (threshold
-3%). The injected conditions multiply the resampled rounds by 1.05: every
+LOOKS batches, each look's interval at 1 - (1 - 0.95) / LOOKS, stopping at the
+first pass or regression (threshold 3%). The interval is the gate's, the
+Hodges-Lehmann signed-rank one (`--interval signed-rank`, the default since
+2026-12-07), or the order-statistic interval of the median that it used
+before (`--interval median`). `--symmetric` draws each centred log ratio
+with a random sign: a clean change's rounds are symmetric by construction
+(head and base exchangeable), and centring a recording on its median leaves
+its sample skew, which the signed-rank centre then sits off. The injected conditions multiply the resampled rounds by 1.05: every
 decode check (shared) or one backend's decode and overhead checks (one
 backend). Rounds are drawn independently, which the recorded lag-1
 autocorrelation of rounds (small next to a rep's) allows, and each check
@@ -18,6 +23,7 @@ distribution of log ratios with that spread, for the seven gated checks of
 decode ones (in recorded A/Bs they were ~1.3x more: this is the kinder case).
 
     scripts/gate_looks_sim.py docs/evidence/gate-ab-2*.json [--sims 400] [--seed 1]
+        [--interval signed-rank|median] [--symmetric] [--looks 1,3]
     scripts/gate_looks_sim.py --normal 0.04,0.06,0.08,0.10 [--sims 400]
 """
 import json
@@ -25,9 +31,10 @@ import math
 import random
 import sys
 
-from gate_ab_methods import median_interval
+from gate_ab_methods import hl_interval, median_interval
 
 THRESHOLD, CONFIDENCE, ROUNDS = 0.03, 0.95, 48
+INTERVALS = {"signed-rank": hl_interval, "median": median_interval}
 
 
 def clean_trials(paths):
@@ -60,14 +67,15 @@ def shifted(check, condition):
     return False
 
 
-def one_ab(checks, condition, looks, rng):
+def one_ab(checks, condition, looks, rng, interval=hl_interval, symmetric=False):
     per_look = 1 - (1 - CONFIDENCE) / looks
     data = {c: [] for c in checks}
     for look in range(1, looks + 1):
         for c, logs in checks.items():
             shift = math.log(1.05) if shifted(c, condition) else 0.0
-            data[c] += [math.exp(rng.choice(logs) + shift) for _ in range(ROUNDS)]
-        iv = [median_interval(v, per_look) for v in data.values()]
+            sign = (lambda: rng.choice((-1, 1))) if symmetric else (lambda: 1)
+            data[c] += [math.exp(sign() * rng.choice(logs) + shift) for _ in range(ROUNDS)]
+        iv = [interval(v, per_look) for v in data.values()]
         if any(i is not None and i[1] > 1 + THRESHOLD for i in iv):
             return "regression", look
         if all(i is not None and i[2] < 1 + THRESHOLD for i in iv):
@@ -86,28 +94,38 @@ def normal_checks(sd, rng, n=2000):
 
 def main(argv):
     sims, seed, paths, normal = 400, 1, [], []
+    interval, symmetric, looks_list = "signed-rank", False, (1, 3)
     args = iter(argv[1:])
     for a in args:
         if a == "--sims":
             sims = int(next(args))
         elif a == "--seed":
             seed = int(next(args))
+        elif a == "--interval":
+            interval = next(args)
+        elif a == "--symmetric":
+            symmetric = True
+        elif a == "--looks":
+            looks_list = tuple(int(x) for x in next(args).split(","))
         elif a == "--normal":
             normal = [float(x) for x in next(args).split(",")]
         else:
             paths.append(a)
-    if not paths and not normal:
+    if (not paths and not normal) or interval not in INTERVALS:
         sys.exit(__doc__)
     rng = random.Random(seed)
     sources = {p: trials for p, trials in clean_trials(paths).items()}
     for sd in normal:
         sources[f"normal rounds, sd {sd:.0%}"] = [normal_checks(sd, rng)]
+    print(f"interval {interval}{', symmetric draws' if symmetric else ''}, {sims} simulated A/Bs per row, seed {seed}")
+    print()
     print("| rounds from (clean trials resampled) | looks | condition | pass | regression | inconclusive | mean batches |")
     print("|---|---:|---|---:|---:|---:|---:|")
     for path, trials in sources.items():
-        for looks in (1, 3):
+        for looks in looks_list:
             for condition in ("clean", "shared", "one-backend"):
-                res = [one_ab(rng.choice(trials), condition, looks, rng) for _ in range(sims)]
+                res = [one_ab(rng.choice(trials), condition, looks, rng, INTERVALS[interval], symmetric)
+                       for _ in range(sims)]
                 n = {v: sum(r[0] == v for r in res) for v in ("pass", "regression", "inconclusive")}
                 mean = sum(r[1] for r in res) / sims
                 print(f"| {path.rsplit('/', 1)[-1]} ({len(trials)}) | {looks} | {condition} | "

@@ -11,7 +11,8 @@
 //! (used by every method) are re-exported here; `order` is the median's
 //! distribution-free interval (overheads, claims); `rank` the Hodges–Lehmann
 //! shift between two runs (gate and compare, through `analysis::change`);
-//! `bootstrap` the ratio-of-medians bootstrap kept for `gate --method
+//! `signed_rank` the one-sample Hodges–Lehmann interval of the same-job
+//! A/B's per-round ratios (`gate --against`); `bootstrap` the ratio-of-medians bootstrap kept for `gate --method
 //! median-bootstrap`.
 
 pub mod bootstrap;
@@ -19,6 +20,7 @@ mod interval;
 pub mod order;
 pub mod rank;
 mod sample;
+pub mod signed_rank;
 
 pub use interval::{Band, Interval};
 pub(crate) use sample::median_sorted;

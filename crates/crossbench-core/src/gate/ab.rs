@@ -12,9 +12,11 @@
 //! backend in the k-th head run, which ran next to it: the same position in
 //! the same balanced order, seconds to a minute apart. Each pair of runs
 //! gives one ratio head ÷ base, the median of its rep ratios (the pair of
-//! runs is the independent unit: `pair_units`); their median, with the
-//! distribution-free order-statistic interval (`stats::order`, the overhead
-//! table's method), is the change. That makes absolute decode time gateable,
+//! runs is the independent unit: `pair_units`); their Hodges–Lehmann
+//! estimate, with the Wilcoxon signed-rank interval (`stats::signed_rank`:
+//! ~18% narrower than the median's order-statistic interval for the same
+//! rounds, and valid because a clean change's head ÷ base is symmetric by
+//! construction), is the change. That makes absolute decode time gateable,
 //! native-cpp's included: a slower shared core shows on every backend and on
 //! native-cpp; a slower backend alone shows on its ratio to native-cpp,
 //! judged head ÷ base too.
@@ -36,7 +38,7 @@ use super::{
 use crate::backend::FLOOR;
 use crate::baseline::{Baseline, BaselineBackend};
 use crate::results::{describe_slowdowns, BackendStatus};
-use crate::stats::order::median_ci;
+use crate::stats::signed_rank::signed_rank_ratio_ci;
 use crate::stats::{median, paired_ratios, Interval};
 use crate::units::fmt_confidence;
 
@@ -256,7 +258,7 @@ pub fn paired_check(
     unit: AbUnit,
 ) -> Check {
     let label = unit.label();
-    let ci = median_ci(ratios, cfg.confidence);
+    let ci = signed_rank_ratio_ci(ratios, cfg.confidence);
     let (verdict, detail) = match (ci, what) {
         (None, None) => (Verdict::Info, "no pairs".to_string()),
         (None, Some(_)) => (
@@ -280,7 +282,7 @@ pub fn paired_check(
 
 /// Whole interval above 1 + t: regression; below it: pass (an improvement
 /// when below 1 − t); straddling it, or short of the asked confidence (too
-/// few pairs for the order statistics): inconclusive.
+/// few pairs for the signed-rank interval): inconclusive.
 pub fn paired_verdict(ci: &Interval, cfg: &GateConfig, unit: AbUnit) -> (Verdict, String) {
     let t = cfg.threshold;
     let n = ci.samples;

@@ -269,3 +269,20 @@ fn the_report_names_the_method() {
     );
     assert!(r.render_markdown().contains("head / base"));
 }
+
+#[test]
+fn the_change_is_the_hodges_lehmann_ratio_with_its_signed_rank_interval() {
+    // 12 pairs with ±4% noise: enough rounds for the two intervals to differ,
+    // so a gate judging by the median's order statistics fails this.
+    let p = pairs(12, 1.0, 1.0, 0.04);
+    let units = pair_units(&p, "native-cpp", DECODE, false);
+    let want = crate::stats::signed_rank::signed_rank_ratio_ci(&units, 0.95).unwrap();
+    let median = crate::stats::order::median_ci(&units, 0.95).unwrap();
+    assert_ne!((want.low, want.high), (median.low, median.high));
+    let r = judge(&p);
+    let got = check(&r, "native-cpp", DECODE).ratio.unwrap();
+    assert_eq!(
+        (got.estimate, got.low, got.high, got.samples),
+        (want.estimate, want.low, want.high, 12)
+    );
+}

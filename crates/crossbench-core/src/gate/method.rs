@@ -12,8 +12,9 @@ pub enum Method {
     RankShift,
     /// Percentile bootstrap of median(current) / median(baseline).
     MedianBootstrap,
-    /// Same-job A/B (`ab`): median of paired head / base ratios with its
-    /// order-statistic interval. Not a `--method` choice of a baseline gate.
+    /// Same-job A/B (`ab`): Hodges–Lehmann estimate of the paired head /
+    /// base ratios with its signed-rank interval (`stats::signed_rank`).
+    /// Not a `--method` choice of a baseline gate.
     PairedAb,
 }
 

@@ -35,8 +35,8 @@ fn method(r: &GateReport) -> String {
         super::Method::PairedAb => {
             return format!(
                 "method: same-job A/B on this machine, base and head interleaved rep by rep in one run \
-                 (or whole runs alternated ABBA: the notes say which); {} order-statistic interval \
-                 of the median head / base ratio over the rounds (or pairs of runs); \
+                 (or whole runs alternated ABBA: the notes say which); {} signed-rank interval \
+                 of the Hodges–Lehmann head / base ratio over the rounds (or pairs of runs); \
                  regression when the whole interval is above +{t:.1}%, pass when below it \
                  (improvement when below -{t:.1}%), inconclusive when it straddles",
                 fmt_confidence(r.confidence),

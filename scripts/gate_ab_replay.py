@@ -1,0 +1,79 @@
+#!/usr/bin/env python3
+"""Replays the gate's sequential rule (`gate --looks`, src/cmd/ab_sequential.rs)
+over the recorded rounds of every A/B in docs/evidence/gate-ab-*.json that ran
+with more than one look, with either interval of gate_ab_methods.py:
+
+  median       the order-statistic interval of the median round ratio (the
+               A/B's interval until 2026-12-07)
+  signed-rank  the Hodges-Lehmann estimate with its Wilcoxon signed-rank
+               interval (the A/B's interval since, crates/crossbench-core/src/stats/signed_rank.rs)
+
+Look L judges the first L x ROUNDS rounds of every gated check (decode of every
+backend, overhead of every backend but native-cpp) at 1 - (1 - 0.95) / LOOKS,
+threshold 3%, and stops at the first pass or regression. The replay is exact
+only as far as rounds were recorded: the live A/B stopped when its own
+interval decided, so where the replayed interval has not decided by then the
+A/B is counted "unrecorded" (it would have run another batch).
+
+    scripts/gate_ab_replay.py docs/evidence/gate-ab-2*.json
+"""
+import json
+import sys
+from collections import Counter
+
+from gate_ab_methods import gated_series, hl_interval, median_interval
+
+THRESHOLD, CONFIDENCE = 0.03, 0.95
+INTERVALS = {"median": median_interval, "signed-rank": hl_interval}
+
+
+def replay(trial, rounds, looks, interval):
+    """(verdict, look) by the sequential rule over the trial's recorded rounds."""
+    series = [r for _, _, r in gated_series(trial)]
+    recorded = min(len(r) for r in series)
+    per_look = 1 - (1 - CONFIDENCE) / looks
+    for look in range(1, looks + 1):
+        n = rounds * look
+        if n > recorded:
+            return "unrecorded", look
+        ivs = [interval(r[:n], per_look) for r in series]
+        if any(i is not None and i[1] > 1 + THRESHOLD for i in ivs):
+            return "regression", look
+        if all(i is not None and i[2] < 1 + THRESHOLD for i in ivs):
+            return "pass", look
+    return "inconclusive", looks
+
+
+def main(paths):
+    if not paths:
+        sys.exit(__doc__)
+    print("| evidence | interval | condition | A/Bs | pass | regression | inconclusive | unrecorded | looks used (1/2/3...) |")
+    print("|---|---|---|---:|---:|---:|---:|---:|---|")
+    totals = Counter()
+    for path in paths:
+        d = json.load(open(path))
+        settings = d.get("settings") or {}
+        looks = int(settings.get("LOOKS", "1"))
+        if looks < 2 or settings.get("INTERLEAVE") != "rep":
+            continue
+        rounds = int(settings["ROUNDS"])
+        for name, interval in INTERVALS.items():
+            for cond in ("clean", "shared", "one-backend"):
+                res = [replay(t, rounds, looks, interval) for t in d["trials"] if t["condition"] == cond]
+                n = Counter(v for v, _ in res)
+                used = Counter(look for v, look in res if v in ("pass", "regression"))
+                totals.update({(name, cond, v): c for v, c in n.items()})
+                totals[(name, cond, "all")] += len(res)
+                print(f"| {path.rsplit('/', 1)[-1]} | {name} | {cond} | {len(res)} | {n['pass']} | {n['regression']} | "
+                      f"{n['inconclusive']} | {n['unrecorded']} | {'/'.join(str(used[k]) for k in range(1, looks + 1))} |")
+    print()
+    print("| interval | condition | A/Bs | pass | regression | inconclusive | unrecorded |")
+    print("|---|---|---:|---:|---:|---:|---:|")
+    for name in INTERVALS:
+        for cond in ("clean", "shared", "one-backend"):
+            t = lambda v: totals[(name, cond, v)]  # noqa: E731
+            print(f"| {name} | {cond} | {t('all')} | {t('pass')} | {t('regression')} | {t('inconclusive')} | {t('unrecorded')} |")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
