@@ -21,7 +21,7 @@ import json
 import sys
 from collections import Counter
 
-from gate_ab_methods import gated_series, hl_interval, median_interval
+from gate_ab_methods import gated_series, hl_interval, median_interval, verdict
 
 THRESHOLD, CONFIDENCE = 0.03, 0.95
 INTERVALS = {"median": median_interval, "signed-rank": hl_interval}
@@ -36,11 +36,9 @@ def replay(trial, rounds, looks, interval):
         n = rounds * look
         if n > recorded:
             return "unrecorded", look
-        ivs = [interval(r[:n], per_look) for r in series]
-        if any(i is not None and i[1] > 1 + THRESHOLD for i in ivs):
-            return "regression", look
-        if all(i is not None and i[2] < 1 + THRESHOLD for i in ivs):
-            return "pass", look
+        v = verdict([interval(r[:n], per_look) for r in series], THRESHOLD)
+        if v != "inconclusive":
+            return v, look
     return "inconclusive", looks
 
 

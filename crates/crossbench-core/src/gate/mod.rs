@@ -436,10 +436,12 @@ fn timing_check(
         check.verdict = Verdict::Inconclusive;
         return check;
     };
-    check.detail = format!("current CV {:.1}%", cv(cur).unwrap_or(0.0) * 100.0);
+    let cur_cv = cv(cur).unwrap_or(0.0);
+    check.detail = format!("current CV {:.1}%", cur_cv * 100.0);
+    let reps = (base.len(), cur.len());
     match threshold {
         Some(threshold) => {
-            check.verdict = timing_verdict(base, cur, &ci, threshold, cfg, &mut check.detail)
+            check.verdict = timing_verdict(reps, cur_cv, &ci, threshold, cfg, &mut check.detail)
         }
         None => check.detail.push_str(" (different machine: not gated)"),
     }
@@ -459,11 +461,12 @@ fn unpaired_interval(cur: &[f64], base: &[f64], cfg: &GateConfig) -> Option<Inte
     }
 }
 
-/// The verdict on interval `ci` against 1 + `threshold`, saying why in
-/// `detail` when it cannot be a pass or a regression.
+/// The verdict on interval `ci` against 1 + `threshold`, given the reps
+/// (baseline, current) and the current run's CV, saying why in `detail`
+/// when it cannot be a pass or a regression.
 fn timing_verdict(
-    base: &[f64],
-    cur: &[f64],
+    (base_reps, cur_reps): (usize, usize),
+    cur_cv: f64,
     ci: &Interval,
     threshold: f64,
     cfg: &GateConfig,
@@ -474,14 +477,10 @@ fn timing_verdict(
     // both widens the spread and shifts whole runs, and a shifted absolute
     // time looked like a regression in the gate experiment. A noisy run is
     // inconclusive either way; only a quiet run can pass or fail.
-    if base.len() < MIN_SAMPLES || cur.len() < MIN_SAMPLES {
-        *detail = format!(
-            "only {} / {} reps (need {MIN_SAMPLES})",
-            base.len(),
-            cur.len()
-        );
+    if base_reps < MIN_SAMPLES || cur_reps < MIN_SAMPLES {
+        *detail = format!("only {base_reps} / {cur_reps} reps (need {MIN_SAMPLES})");
         Verdict::Inconclusive
-    } else if cv(cur).unwrap_or(0.0) > cfg.cv_limit {
+    } else if cur_cv > cfg.cv_limit {
         detail.push_str(&format!(
             " > limit {:.0}%: too noisy to judge",
             cfg.cv_limit * 100.0

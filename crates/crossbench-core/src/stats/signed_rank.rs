@@ -49,7 +49,8 @@ pub fn signed_rank_ratio_ci(ratios: &[f64], confidence: f64) -> Option<Interval>
     let alpha = 1.0 - confidence.clamp(0.0, 1.0);
     let (k, tail) = critical_count(n, alpha / 2.0);
     let (low, high, achieved) = if k == 0 {
-        (walsh[0], walsh[m - 1], 1.0 - 2.0 * lower_tail(n, 0))
+        // The range: T = 0 (every sign negative) has probability 2^-n.
+        (walsh[0], walsh[m - 1], 1.0 - 2.0 * 0.5f64.powi(n as i32))
     } else {
         (walsh[k - 1], walsh[m - k], 1.0 - 2.0 * tail)
     };
@@ -93,15 +94,6 @@ fn signed_rank_pmf(n: usize) -> Vec<f64> {
         }
     }
     p
-}
-
-/// P(T ≤ t), exact for small n, normal approximation beyond.
-fn lower_tail(n: usize, t: usize) -> f64 {
-    if n <= EXACT_MAX {
-        signed_rank_pmf(n)[..=t].iter().sum()
-    } else {
-        normal_tail(n, t as f64 + 0.5)
-    }
 }
 
 fn normal_critical_count(n: usize, tail_mass: f64, max_k: usize) -> (usize, f64) {
