@@ -179,33 +179,43 @@ pub fn bars(axis: &str, items: &[Bar]) -> Result<String, ReportError> {
             .draw()
             .map_err(&err)?;
         for (k, bar) in items.iter().enumerate() {
-            let i = row(k as u32);
-            if let Some(v) = bar.value {
-                let mut rect = Rectangle::new(
-                    [
-                        (0.0, SegmentValue::Exact(i)),
-                        (v, SegmentValue::Exact(i + 1)),
-                    ],
-                    color_of(&bar.name).filled(),
-                );
-                rect.set_margin(5, 5, 0, 0);
-                chart.draw_series(std::iter::once(rect)).map_err(&err)?;
-            }
-            let at = (
-                bar.value.unwrap_or(0.0) + nonzero(max) * 0.02,
-                SegmentValue::CenterOf(i),
-            );
-            let style = ("sans-serif", 16)
-                .into_font()
-                .color(&BLACK)
-                .pos(Pos::new(HPos::Left, VPos::Center));
-            chart
-                .draw_series(std::iter::once(Text::new(bar.label.clone(), at, style)))
-                .map_err(&err)?;
+            draw_bar(&mut chart, row(k as u32), bar, nonzero(max) * 0.02).map_err(&err)?;
         }
         root.present().map_err(&err)?;
     }
     Ok(finish_svg(svg, axis))
+}
+
+type BarChart<'a, 'b> = ChartContext<
+    'a,
+    SVGBackend<'b>,
+    Cartesian2d<
+        plotters::coord::types::RangedCoordf64,
+        plotters::coord::ranged1d::SegmentedCoord<plotters::coord::types::RangedCoordu32>,
+    >,
+>;
+
+/// One bar of `bars` in segment `i` (absent when `bar.value` is None) and its
+/// label `pad` past the bar's end.
+fn draw_bar<'a, 'b: 'a>(chart: &mut BarChart<'a, 'b>, i: u32, bar: &Bar, pad: f64) -> DrawResult {
+    if let Some(v) = bar.value {
+        let mut rect = Rectangle::new(
+            [
+                (0.0, SegmentValue::Exact(i)),
+                (v, SegmentValue::Exact(i + 1)),
+            ],
+            color_of(&bar.name).filled(),
+        );
+        rect.set_margin(5, 5, 0, 0);
+        chart.draw_series(std::iter::once(rect))?;
+    }
+    let at = (bar.value.unwrap_or(0.0) + pad, SegmentValue::CenterOf(i));
+    let style = ("sans-serif", 16)
+        .into_font()
+        .color(&BLACK)
+        .pos(Pos::new(HPos::Left, VPos::Center));
+    chart.draw_series(std::iter::once(Text::new(bar.label.clone(), at, style)))?;
+    Ok(())
 }
 
 /// One backend's per-token latency split into worker-side generation and
