@@ -21,7 +21,7 @@ cd "$(dirname "$0")/.."
 TRIALS=${TRIALS:-20}
 INTERLEAVE=${INTERLEAVE:-rep}
 ROUNDS=${ROUNDS:-48}
-LOOKS=${LOOKS:-3}
+LOOKS=${LOOKS:-5}
 PAIRS=${PAIRS:-12}
 PCT=${PCT:-5}
 SCENARIO=${SCENARIO:-ci}
@@ -56,8 +56,9 @@ echo "A/Bs took $(( $(date +%s) - start )) s" | tee "$OUT/duration.txt"
     awk -F'\t' -v c="$cond" '$2==c{n++; k[$3]++} END{printf "| %s | %d | %d | %d | %d | %d |\n", c, n, k[0], k[3], k[4], k[1]}' "$OUT/trials.tsv"
   done
   echo
-  # Which interval judged, as the head's own report names it (gate.txt).
-  interval=median
+  # Which interval and rule judged, as the head's own report names them (gate.txt).
+  interval=median rule=decode+overhead
   grep -qs 'signed-rank interval' "$OUT"/runs/*/gate.txt && interval=signed-rank
-  echo "SCENARIO=$SCENARIO PIN=$PIN PCT=$PCT INTERLEAVE=$INTERLEAVE ROUNDS=$ROUNDS LOOKS=$LOOKS PAIRS=$PAIRS BASE=$BASE HEAD=$(git rev-parse --short HEAD) INTERVAL=$interval; clean: exit 3 is a false alarm; shared and one-backend: exit 3 is a detection."
+  grep -qs 'does not hold a pass' "$OUT"/runs/*/gate.txt && rule=overhead-detects
+  echo "SCENARIO=$SCENARIO PIN=$PIN PCT=$PCT INTERLEAVE=$INTERLEAVE ROUNDS=$ROUNDS LOOKS=$LOOKS PAIRS=$PAIRS BASE=$BASE HEAD=$(git rev-parse --short HEAD) INTERVAL=$interval RULE=$rule; clean: exit 3 is a false alarm; shared and one-backend: exit 3 is a detection."
 } | tee "$OUT/rates.md"

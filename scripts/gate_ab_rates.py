@@ -31,6 +31,10 @@ def group_of(summary):
     # Experiments before the signed-rank interval (2026-12-07) recorded none.
     interval = (summary.get("settings") or {}).get("INTERVAL", "median")
     setting += f", {interval} interval"
+    # Before 2026-12-08 a backend's ratio to native-cpp had to pass as well
+    # (gate_ab_methods.RULES); experiments since record the rule.
+    rule = (summary.get("settings") or {}).get("RULE", "decode+overhead")
+    setting += f", {rule}"
     return (f"{cpu.get('vendor')} {cpu.get('family')}/{cpu.get('model')}", setting)
 
 

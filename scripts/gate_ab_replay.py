@@ -8,43 +8,53 @@ with more than one look, with either interval of gate_ab_methods.py:
   signed-rank  the Hodges-Lehmann estimate with its Wilcoxon signed-rank
                interval (the A/B's interval since, crates/crossbench-core/src/stats/signed_rank.rs)
 
-Look L judges the first L x ROUNDS rounds of every gated check (decode of every
-backend, overhead of every backend but native-cpp) at 1 - (1 - 0.95) / LOOKS,
+Look L judges the first L x ROUNDS rounds of every gated check by a rule of
+gate_ab_methods.RULES (`--rule overhead-detects`, the gate's since 2026-12-08:
+every backend's decode time must pass, each backend's ratio to native-cpp can
+only fail; `decode+overhead`, the gate's before: both must pass; `decode`)
+at 1 - (1 - 0.95) / LOOKS,
 threshold 3%, and stops at the first pass or regression. The replay is exact
 only as far as rounds were recorded: the live A/B stopped when its own
 interval decided, so where the replayed interval has not decided by then the
 A/B is counted "unrecorded" (it would have run another batch).
 
-    scripts/gate_ab_replay.py docs/evidence/gate-ab-2*.json
+    scripts/gate_ab_replay.py docs/evidence/gate-ab-2*.json [--rule overhead-detects|decode+overhead|decode]
 """
 import json
 import sys
 from collections import Counter
 
-from gate_ab_methods import gated_series, hl_interval, median_interval, verdict
+from gate_ab_methods import DEFAULT_RULE, RULES, gated_series, hl_interval, median_interval, verdict
 
 THRESHOLD, CONFIDENCE = 0.03, 0.95
 INTERVALS = {"median": median_interval, "signed-rank": hl_interval}
 
 
-def replay(trial, rounds, looks, interval):
+def replay(trial, rounds, looks, interval, rule):
     """(verdict, look) by the sequential rule over the trial's recorded rounds."""
-    series = [r for _, _, r in gated_series(trial)]
-    recorded = min(len(r) for r in series)
+    series = [(m, r) for _, m, r in gated_series(trial, rule)]
+    recorded = min(len(r) for _, r in series)
     per_look = 1 - (1 - CONFIDENCE) / looks
     for look in range(1, looks + 1):
         n = rounds * look
         if n > recorded:
             return "unrecorded", look
-        v = verdict([interval(r[:n], per_look) for r in series], THRESHOLD)
+        v = verdict([(m, interval(r[:n], per_look)) for m, r in series], THRESHOLD, rule)
         if v != "inconclusive":
             return v, look
     return "inconclusive", looks
 
 
-def main(paths):
-    if not paths:
+def main(args):
+    rule = DEFAULT_RULE
+    if "--rule" in args:
+        i = args.index("--rule")
+        rule, args = args[i + 1] if i + 1 < len(args) else "", args[:i] + args[i + 2:]
+    paths = args
+    if not paths or rule not in RULES:
         sys.exit(__doc__)
+    print(f"gated: {rule}")
+    print()
     print("| evidence | interval | condition | A/Bs | pass | regression | inconclusive | unrecorded | looks used (1/2/3...) |")
     print("|---|---|---|---:|---:|---:|---:|---:|---|")
     totals = Counter()
@@ -57,7 +67,7 @@ def main(paths):
         rounds = int(settings["ROUNDS"])
         for name, interval in INTERVALS.items():
             for cond in ("clean", "shared", "one-backend"):
-                res = [replay(t, rounds, looks, interval) for t in d["trials"] if t["condition"] == cond]
+                res = [replay(t, rounds, looks, interval, rule) for t in d["trials"] if t["condition"] == cond]
                 n = Counter(v for v, _ in res)
                 used = Counter(look for v, look in res if v in ("pass", "regression"))
                 totals.update({(name, cond, v): c for v, c in n.items()})

@@ -23,7 +23,7 @@ distribution of log ratios with that spread, for the seven gated checks of
 decode ones (in recorded A/Bs they were ~1.3x more: this is the kinder case).
 
     scripts/gate_looks_sim.py docs/evidence/gate-ab-2*.json [--sims 400] [--seed 1]
-        [--interval signed-rank|median] [--symmetric] [--looks 1,3]
+        [--interval signed-rank|median] [--symmetric] [--looks 1,3] [--rule overhead-detects|decode+overhead|decode]
     scripts/gate_looks_sim.py --normal 0.04,0.06,0.08,0.10 [--sims 400]
 """
 import json
@@ -31,15 +31,15 @@ import math
 import random
 import sys
 
-from gate_ab_methods import hl_interval, median_interval
+from gate_ab_methods import DEFAULT_RULE, OVERHEAD, RULES, hl_interval, median_interval, verdict
 
 THRESHOLD, CONFIDENCE, ROUNDS = 0.03, 0.95, 48
 INTERVALS = {"signed-rank": hl_interval, "median": median_interval}
 
 
-def clean_trials(paths):
-    """Per file (machine, day), the clean trials' gated round ratios, each
-    check's log ratios centred on its median."""
+def clean_trials(paths, rule=DEFAULT_RULE):
+    """Per file (machine, day), the clean trials' round ratios of the series
+    `rule` gates, each check's log ratios centred on its median."""
     out = {}
     for p in paths:
         d = json.load(open(p))
@@ -49,7 +49,7 @@ def clean_trials(paths):
             checks = {}
             for backend, series in t["pair_ratios"].items():
                 for metric, ratios in series.items():
-                    if metric in ("decode_ns", "overhead_vs_native.decode_ns") and len(ratios) >= 40:
+                    if metric in sum(RULES[rule], ()) and len(ratios) >= 40:
                         logs = sorted(math.log(r) for r in ratios)
                         mid = logs[len(logs) // 2]
                         checks[backend, metric] = [x - mid for x in logs]
@@ -67,7 +67,7 @@ def shifted(check, condition):
     return False
 
 
-def one_ab(checks, condition, looks, rng, interval=hl_interval, symmetric=False):
+def one_ab(checks, condition, looks, rng, interval=hl_interval, symmetric=False, rule=DEFAULT_RULE):
     per_look = 1 - (1 - CONFIDENCE) / looks
     data = {c: [] for c in checks}
     for look in range(1, looks + 1):
@@ -75,26 +75,26 @@ def one_ab(checks, condition, looks, rng, interval=hl_interval, symmetric=False)
             shift = math.log(1.05) if shifted(c, condition) else 0.0
             sign = (lambda: rng.choice((-1, 1))) if symmetric else (lambda: 1)
             data[c] += [math.exp(sign() * rng.choice(logs) + shift) for _ in range(ROUNDS)]
-        iv = [interval(v, per_look) for v in data.values()]
-        if any(i is not None and i[1] > 1 + THRESHOLD for i in iv):
-            return "regression", look
-        if all(i is not None and i[2] < 1 + THRESHOLD for i in iv):
-            return "pass", look
+        v = verdict([(c[1], interval(v, per_look)) for c, v in data.items()], THRESHOLD, rule)
+        if v != "inconclusive":
+            return v, look
     return "inconclusive", looks
 
 
-def normal_checks(sd, rng, n=2000):
-    """Seven checks of `ci` with normal log ratios of spread `sd` (a pool of
-    `n` draws each, which one_ab resamples)."""
+def normal_checks(sd, rng, rule, n=2000):
+    """The checks of `ci` that `rule` gates (four decode, three overhead) with
+    normal log ratios of spread `sd` (a pool of `n` draws each, which one_ab
+    resamples)."""
     names = ["python-subprocess", "ffi-token", "ffi-batched", "native-cpp"]
     checks = [(b, "decode_ns") for b in names]
-    checks += [(b, "overhead_vs_native.decode_ns") for b in names[:3]]
+    if OVERHEAD in sum(RULES[rule], ()):
+        checks += [(b, "overhead_vs_native.decode_ns") for b in names[:3]]
     return {c: [rng.gauss(0.0, sd) for _ in range(n)] for c in checks}
 
 
 def main(argv):
     sims, seed, paths, normal = 400, 1, [], []
-    interval, symmetric, looks_list = "signed-rank", False, (1, 3)
+    interval, symmetric, looks_list, rule = "signed-rank", False, (1, 3), DEFAULT_RULE
     args = iter(argv[1:])
     for a in args:
         if a == "--sims":
@@ -107,24 +107,26 @@ def main(argv):
             symmetric = True
         elif a == "--looks":
             looks_list = tuple(int(x) for x in next(args).split(","))
+        elif a == "--rule":
+            rule = next(args)
         elif a == "--normal":
             normal = [float(x) for x in next(args).split(",")]
         else:
             paths.append(a)
-    if (not paths and not normal) or interval not in INTERVALS:
+    if (not paths and not normal) or interval not in INTERVALS or rule not in RULES:
         sys.exit(__doc__)
     rng = random.Random(seed)
-    sources = {p: trials for p, trials in clean_trials(paths).items()}
+    sources = {p: trials for p, trials in clean_trials(paths, rule).items()}
     for sd in normal:
-        sources[f"normal rounds, sd {sd:.0%}"] = [normal_checks(sd, rng)]
-    print(f"interval {interval}{', symmetric draws' if symmetric else ''}, {sims} simulated A/Bs per row, seed {seed}")
+        sources[f"normal rounds, sd {sd:.0%}"] = [normal_checks(sd, rng, rule)]
+    print(f"gated {rule}, interval {interval}{', symmetric draws' if symmetric else ''}, {sims} simulated A/Bs per row, seed {seed}")
     print()
     print("| rounds from (clean trials resampled) | looks | condition | pass | regression | inconclusive | mean batches |")
     print("|---|---:|---|---:|---:|---:|---:|")
     for path, trials in sources.items():
         for looks in looks_list:
             for condition in ("clean", "shared", "one-backend"):
-                res = [one_ab(rng.choice(trials), condition, looks, rng, INTERVALS[interval], symmetric)
+                res = [one_ab(rng.choice(trials), condition, looks, rng, INTERVALS[interval], symmetric, rule)
                        for _ in range(sims)]
                 n = {v: sum(r[0] == v for r in res) for v in ("pass", "regression", "inconclusive")}
                 mean = sum(r[1] for r in res) / sims

@@ -70,7 +70,8 @@ pub struct AbArgs {
     /// straddles the threshold; each look's intervals are at
     /// 1 - (1 - confidence) / LOOKS, so that the looks together keep
     /// --confidence (src/cmd/ab_sequential.rs). 1: one batch, judged once.
-    #[arg(long, default_value_t = 3)]
+    /// 5: enough for a noisy 2-core VM (docs/measurements/gate-experiment.md).
+    #[arg(long, default_value_t = 5)]
     pub looks: u32,
     /// A/B: run the driver and every worker of both builds on one CPU: auto (the
     /// highest CPU this process may use, when it may use two or more) | none | a

@@ -18,8 +18,9 @@
 //! rounds, and valid because a clean change's head ÷ base is symmetric by
 //! construction), is the change. That makes absolute decode time gateable,
 //! native-cpp's included: a slower shared core shows on every backend and on
-//! native-cpp; a slower backend alone shows on its ratio to native-cpp,
-//! judged head ÷ base too.
+//! native-cpp; a slower backend alone shows on its own decode ratio and on
+//! its ratio to native-cpp (head ÷ base), which can fail the gate but, when
+//! it straddles, does not hold a pass (`detector_only`).
 //!
 //! Verdicts (per check): regression when the whole interval lies above
 //! 1 + threshold; pass when it lies below (an improvement when it lies below
@@ -179,7 +180,8 @@ fn exact(
 }
 
 /// Decode time head ÷ base (native-cpp's is the shared core), the ratio to
-/// native-cpp head ÷ base (this backend alone), ITL shown.
+/// native-cpp head ÷ base (this backend alone; a detector, `detector_only`),
+/// ITL shown.
 fn timing_checks(
     out: &mut Vec<Check>,
     backend: &str,
@@ -203,14 +205,14 @@ fn timing_checks(
     // Only runs with native-cpp have ratios to it.
     let overhead = units(DECODE, true);
     if !overhead.is_empty() {
-        out.push(paired_check(
+        out.push(detector_only(paired_check(
             backend,
             "overhead_vs_native.decode_ns",
             &overhead,
             Some("this backend alone: its ratio to native-cpp"),
             cfg,
             unit,
-        ));
+        )));
     }
     out.push(paired_check(
         backend,
@@ -220,6 +222,26 @@ fn timing_checks(
         cfg,
         unit,
     ));
+}
+
+/// The ratio to native-cpp fails the gate when wholly above the threshold
+/// but does not hold a pass when it straddles (shown as Info then). Why: the
+/// decode checks already answer "is any backend slower": a slowdown of this
+/// backend alone raises its own decode ratio, and with both its and
+/// native-cpp's decode below +t its ratio to native-cpp cannot be far above.
+/// Requiring the ratio of ratios (~1.3x as spread) to pass too held 30–60%
+/// of clean A/Bs inconclusive on the noisier VMs, while as a second detector
+/// it still adds detection of a slowdown in one backend
+/// (docs/measurements/gate-experiment.md, "The ratio to native-cpp detects,
+/// it does not hold a pass").
+fn detector_only(mut c: Check) -> Check {
+    if c.verdict == Verdict::Inconclusive {
+        c.verdict = Verdict::Info;
+        c.detail.push_str(
+            " (not held against a pass: a regression only when wholly above; the decode checks bound this backend)",
+        );
+    }
+    c
 }
 
 /// One head ÷ base ratio per pair of runs: the median of its per-rep

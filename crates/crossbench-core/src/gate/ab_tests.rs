@@ -147,6 +147,26 @@ fn a_slowdown_of_one_backend_shows_in_its_overhead_only() {
 }
 
 #[test]
+fn a_straddling_ratio_to_native_does_not_hold_a_pass_but_one_above_fails() {
+    // ffi-token +1.5%, native-cpp -1.5%: both decode checks pass, the ratio
+    // of ratios sits at +3% and straddles the threshold.
+    let r = judge(&pairs(8, 1.015, 0.985, 0.01));
+    assert_eq!(check(&r, "ffi-token", DECODE).verdict, Verdict::Pass);
+    assert_eq!(check(&r, "native-cpp", DECODE).verdict, Verdict::Pass);
+    let over = check(&r, "ffi-token", OVER);
+    assert!(over.ratio.unwrap().contains(1.03), "{over:?}");
+    assert_eq!(over.verdict, Verdict::Info, "{over:?}");
+    assert!(over.detail.contains("not held against a pass"), "{over:?}");
+    assert_eq!(r.exit_code(), EXIT_PASS, "{}", r.render_text());
+    // Wholly above, the ratio to native-cpp alone fails the gate: ffi-token
+    // +2%, native-cpp -6% puts it at +8.5% while ffi-token's decode passes.
+    let r = judge(&pairs(8, 1.02, 0.94, 0.01));
+    assert_eq!(check(&r, "ffi-token", DECODE).verdict, Verdict::Pass);
+    assert_eq!(check(&r, "ffi-token", OVER).verdict, Verdict::Regression);
+    assert_eq!(r.exit_code(), EXIT_REGRESSION);
+}
+
+#[test]
 fn an_improvement_passes_and_says_so() {
     let r = judge(&pairs(8, 1.0, 0.85, 0.01));
     let c = check(&r, "native-cpp", DECODE);

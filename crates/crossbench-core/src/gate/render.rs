@@ -38,7 +38,9 @@ fn method(r: &GateReport) -> String {
                  (or whole runs alternated ABBA: the notes say which); {} signed-rank interval \
                  of the Hodges–Lehmann head / base ratio over the rounds (or pairs of runs); \
                  regression when the whole interval is above +{t:.1}%, pass when below it \
-                 (improvement when below -{t:.1}%), inconclusive when it straddles",
+                 (improvement when below -{t:.1}%), inconclusive when it straddles; \
+                 a backend's ratio to native-cpp fails the gate when wholly above but does not \
+                 hold a pass when it straddles (its decode checks bound it)",
                 fmt_confidence(r.confidence),
                 t = r.threshold * 100.0
             )
