@@ -103,6 +103,8 @@ pub struct WorkerProcess {
     /// The stdout line bound of the request in flight, read by the reader.
     line_limit: Arc<AtomicUsize>,
     stderr_tail: Arc<Mutex<VecDeque<u8>>>,
+    /// The stderr reader, which ends at the pipe's EOF (`died_tail`).
+    stderr_reader: std::thread::JoinHandle<()>,
     token_watch: TokenWatch,
     ipc: IpcCounts,
     exit: Option<ExitReport>,
@@ -139,7 +141,7 @@ impl WorkerProcess {
         let tail = Arc::clone(&stderr_tail);
         let token_watch = TokenWatch::default();
         let watch = token_watch.clone();
-        std::thread::spawn(move || read_stderr(stderr, tail, watch));
+        let stderr_reader = std::thread::spawn(move || read_stderr(stderr, tail, watch));
         Ok(WorkerProcess {
             pid,
             stdin: Some(stdin),
@@ -147,6 +149,7 @@ impl WorkerProcess {
             lines,
             line_limit,
             stderr_tail,
+            stderr_reader,
             token_watch,
             ipc: IpcCounts::default(),
             exit: None,
@@ -293,7 +296,7 @@ impl WorkerProcess {
                     let report = self.reap(Duration::from_secs(5));
                     return Err(WorkerError::Died {
                         status: report.status,
-                        stderr_tail: self.stderr_tail(),
+                        stderr_tail: self.died_tail(),
                     });
                 }
                 Err(RecvTimeoutError::Timeout) => continue,
@@ -329,6 +332,18 @@ impl WorkerProcess {
         String::from_utf8_lossy(&Vec::from(tail))
             .trim_end()
             .to_string()
+    }
+
+    /// The stderr tail of a worker that exited, once the reader has drained
+    /// the pipe (at most 1 s: a grandchild may hold it open). Why: read at
+    /// once, the worker's last words could still be in the pipe and the
+    /// error lost them (seen as an empty tail in a fresh-clone CI run).
+    fn died_tail(&self) -> String {
+        let give_up = Instant::now() + Duration::from_secs(1);
+        while !self.stderr_reader.is_finished() && Instant::now() < give_up {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        self.stderr_tail()
     }
 
     /// Waits for the child with wait4, killing it after `grace`.
