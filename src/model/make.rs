@@ -42,7 +42,15 @@ pub fn make_model(preset: &Preset, dtype: &str, seed: u64, out: &Path, force: bo
     if out.exists() {
         fs::remove_dir_all(out).with_context(|| format!("cannot replace {}", out.display()))?;
     }
-    fs::rename(&tmp, out).with_context(|| format!("cannot move model into {}", out.display()))?;
+    if let Err(e) = fs::rename(&tmp, out) {
+        let _ = fs::remove_dir_all(&tmp);
+        // Another process (a parallel test, a second run) generated the same
+        // deterministic model into `out` between our remove and rename.
+        if out.join("config.json").is_file() {
+            return Ok(());
+        }
+        return Err(e).with_context(|| format!("cannot move model into {}", out.display()));
+    }
     Ok(())
 }
 
