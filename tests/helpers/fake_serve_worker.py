@@ -107,6 +107,8 @@ class Engine:
         if n == 3 and FAULT == "hang":
             time.sleep(3600)
         if n == 3 and FAULT == "error":
+            # Its last words, which the driver's error must carry (stderr tail).
+            print(f"fake: engine failing at step {n} as configured", file=sys.stderr, flush=True)
             raise RuntimeError("injected engine failure")
         t_ns = time.monotonic_ns()
         time.sleep(STEP_S)

@@ -228,6 +228,8 @@ impl InProcessEngine for MockEngine {
     fn load(&mut self) -> Result<LoadInfo, EngineError> {
         let start = monotonic_ns();
         if self.config.fail_load {
+            // Its last words, which the driver's error must carry (stderr tail).
+            eprintln!("mock: failing the load as configured");
             return Err(EngineError::new(codes::LOAD, "mock load failure injected"));
         }
         self.wait(self.config.load_delay);

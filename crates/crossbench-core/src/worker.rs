@@ -103,7 +103,7 @@ pub struct WorkerProcess {
     /// The stdout line bound of the request in flight, read by the reader.
     line_limit: Arc<AtomicUsize>,
     stderr_tail: Arc<Mutex<VecDeque<u8>>>,
-    /// The stderr reader, which ends at the pipe's EOF (`died_tail`).
+    /// The stderr reader, which ends at the pipe's EOF (`stderr_tail`).
     stderr_reader: std::thread::JoinHandle<()>,
     token_watch: TokenWatch,
     ipc: IpcCounts,
@@ -296,7 +296,7 @@ impl WorkerProcess {
                     let report = self.reap(Duration::from_secs(5));
                     return Err(WorkerError::Died {
                         status: report.status,
-                        stderr_tail: self.died_tail(),
+                        stderr_tail: self.stderr_tail(),
                     });
                 }
                 Err(RecvTimeoutError::Timeout) => continue,
@@ -322,8 +322,18 @@ impl WorkerProcess {
         self.reap(Duration::from_secs(5))
     }
 
-    /// The last few KiB the child wrote to stderr.
+    /// The last few KiB the child wrote to stderr. Once the child has been
+    /// reaped, read after the reader has drained the pipe (at most 1 s: a
+    /// grandchild may hold it open). Why: read at once, a dead worker's last
+    /// words could still be in the pipe and the error lose them (seen as an
+    /// empty tail in a fresh-clone CI run).
     pub fn stderr_tail(&self) -> String {
+        if self.exit.is_some() {
+            let give_up = Instant::now() + Duration::from_secs(1);
+            while !self.stderr_reader.is_finished() && Instant::now() < give_up {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        }
         let tail = self
             .stderr_tail
             .lock()
@@ -332,18 +342,6 @@ impl WorkerProcess {
         String::from_utf8_lossy(&Vec::from(tail))
             .trim_end()
             .to_string()
-    }
-
-    /// The stderr tail of a worker that exited, once the reader has drained
-    /// the pipe (at most 1 s: a grandchild may hold it open). Why: read at
-    /// once, the worker's last words could still be in the pipe and the
-    /// error lost them (seen as an empty tail in a fresh-clone CI run).
-    fn died_tail(&self) -> String {
-        let give_up = Instant::now() + Duration::from_secs(1);
-        while !self.stderr_reader.is_finished() && Instant::now() < give_up {
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        self.stderr_tail()
     }
 
     /// Waits for the child with wait4, killing it after `grace`.

@@ -405,10 +405,12 @@ fn load_kind_starts_a_fresh_worker_per_rep() {
     assert!(m.summaries.contains_key("spawn_to_loaded_ns"));
     let noload = &outcome.results.backends[1];
     assert_eq!(noload.status, BackendStatus::Failed);
+    let message = noload.error.as_deref().unwrap();
+    assert!(message.contains("load failed"), "{message}");
+    // What the worker wrote to stderr before its error event.
     assert!(
-        noload.error.as_deref().unwrap().contains("load failed"),
-        "{:?}",
-        noload.error
+        message.contains("mock: failing the load as configured"),
+        "{message}"
     );
     assert!(!outcome.results.agreement.applicable);
 }

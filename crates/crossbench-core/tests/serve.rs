@@ -297,11 +297,18 @@ fn a_failing_design_is_marked_with_its_message_and_the_others_finish() {
         "a failed design sits out the other reps"
     );
     let errored = design("python-subprocess");
-    assert!(errored
-        .error
-        .as_deref()
-        .unwrap()
-        .contains("CB_ERR_RUNTIME: injected engine failure"));
+    let message = errored.error.as_deref().unwrap();
+    assert!(
+        message.contains("CB_ERR_RUNTIME: injected engine failure"),
+        "{message}"
+    );
+    // What it wrote to stderr before its error event, though it was still
+    // running when the error arrived.
+    let tail = message.split_once("stderr tail:").map(|(_, t)| t);
+    assert!(
+        tail.is_some_and(|t| t.contains("fake: engine failing at step 3 as configured")),
+        "{message}"
+    );
     // What arrived before the failure is kept.
     assert!(errored.runs[0].requests.iter().any(|r| !r.ids.is_empty()));
     let hung = design("go-cgo-stream");

@@ -95,8 +95,9 @@ pub(crate) fn start_worker(spec: &WorkerSpec, timeout: Duration) -> Result<Start
             event: Event::Error { code, message },
             ..
         }) => {
-            let tail = worker.stderr_tail();
+            // Ended first, so that the tail holds what it wrote before dying.
             worker.kill_and_reap();
+            let tail = worker.stderr_tail();
             Err(RepFailure::failed(
                 format!("load failed: {code}: {message} {tail}")
                     .trim_end()

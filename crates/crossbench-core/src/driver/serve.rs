@@ -186,10 +186,15 @@ fn serve_in_worker(
     let ipc = started.worker.ipc().since(&ipc_before);
     let failure = outcome.stop.map(|stop| match stop {
         ServeStop::Worker(e) => RepFailure::from_worker(e, timeout, Some(&started.worker)),
-        other => RepFailure {
-            status: BackendStatus::Failed,
-            message: with_tail(other.to_string(), &started.worker.stderr_tail()),
-        },
+        other => {
+            // The worker still runs: ended first, so that the tail holds all
+            // it wrote (a live worker's stderr may still be in the pipe).
+            started.worker.kill_and_reap();
+            RepFailure {
+                status: BackendStatus::Failed,
+                message: with_tail(other.to_string(), &started.worker.stderr_tail()),
+            }
+        }
     });
     let report = if failure.is_some() {
         started.worker.kill_and_reap()
