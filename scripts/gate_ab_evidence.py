@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """Writes the small summary that the README's A/B gate figures keep in the
 repository, from one scripts/gate_ab_experiment.sh directory: per trial and
-condition the gate's exit code, the load average, and for every backend the
-head/base ratio of decode time (the shared component) and of the overhead vs
-native-cpp (the backend alone) with their intervals and verdicts; then the
-machine's own timing noise: the spread of each rep's decode time around its
-backend's median and how it persists in time (autocorrelation by lag), the
-reason a head/base ratio of decode time is wide on a VM. Not the raw stamps.
+condition the gate's exit code, the load average, the looks it ran, and for
+every backend the head/base ratio of decode time (the shared component) and
+of the overhead vs native-cpp (the backend alone) with their intervals and
+verdicts; then the machine's own timing noise: the spread of each rep's
+decode time around its backend's median and how it persists in time
+(autocorrelation by lag), the reason a head/base ratio of decode time is
+wide on a VM. Not the raw stamps.
 
 usage: scripts/gate_ab_evidence.py results/gate-ab-experiment/<stamp> [docs/evidence/gate-ab-<stamp>.json]
 """
@@ -129,6 +130,18 @@ def pair_ratios(run_root):
     return out
 
 
+def looks_run(run_root):
+    """How many batches (looks, `gate --looks`) the live A/B ran, counted
+    from its run directories (interleaved, interleaved-2, ...); None for an
+    A/B that alternated whole runs."""
+    if not (run_root / "interleaved").is_dir():
+        return None
+    n = 1
+    while (run_root / f"interleaved-{n + 1}").is_dir():
+        n += 1
+    return n
+
+
 def environment(exp):
     for f in sorted(glob.glob(str(exp / "runs" / "*" / "*" / "*" / "results.json"))):
         env = json.loads(Path(f).read_text())["environment"]
@@ -165,6 +178,7 @@ def main():
         if report.is_file():
             gate = json.loads(report.read_text())
             t["checks"], t["injected"] = checks(gate), injected(gate)
+        t["looks"] = looks_run(exp / "runs" / name)
         t["pair_ratios"] = pair_ratios(exp / "runs" / name)
         t["machine_noise"] = noise(rep_series(exp / "runs" / name))
         summary["trials"].append(t)
@@ -180,8 +194,8 @@ def print_table(summary):
     """One row per A/B: its exit, the gated interval reaching highest (the one
     that decides between pass and not), how many of them were not a pass,
     and the machine's rep-to-rep noise during it."""
-    print("| trial | condition | exit | load | highest gated interval, head/base | not pass | rep sd, lag-1 autocorr |")
-    print("|---:|---|---:|---:|---|---:|---|")
+    print("| trial | condition | exit | looks | load | highest gated interval, head/base | not pass | rep sd, lag-1 autocorr |")
+    print("|---:|---|---:|---:|---:|---|---:|---|")
     for t in summary["trials"]:
         gated = [(b, m, r) for b, ms in t.get("checks", {}).items() for m, r in ms.items()]
         top = "–"
@@ -192,7 +206,8 @@ def print_table(summary):
         bad = sum(1 for _, _, r in gated if r["verdict"] != "pass")
         nz = t.get("machine_noise")
         noise_cell = f"{100 * nz['sd_log']:.1f}%, {nz['by_lag']['1']['autocorrelation']:+.2f}" if nz else "–"
-        print(f"| {t['trial']} | {t['condition']} | {t['exit']} | {t['load1']} | {top} | {bad}/{len(gated)} | {noise_cell} |")
+        looks = t.get("looks") or "–"
+        print(f"| {t['trial']} | {t['condition']} | {t['exit']} | {looks} | {t['load1']} | {top} | {bad}/{len(gated)} | {noise_cell} |")
 
 
 THRESHOLDS = (0.03, 0.05, 0.08, 0.10, 0.15)
