@@ -103,14 +103,13 @@ def pair_ratios(run_root):
     rep of the same round. Rep-interleaved: one value per round, every
     batch of a sequential A/B (`gate --looks`: interleaved, interleaved-2, ...)
     in order."""
-    if (run_root / "interleaved").is_dir():
-        out, batch, name = {}, 1, "interleaved"
-        while (run_root / name).is_dir():
-            for backend, series in round_ratios(run_root / name).items():
+    batches = batch_dirs(run_root)
+    if batches:
+        out = {}
+        for batch in batches:
+            for backend, series in round_ratios(batch).items():
                 for metric, ratios in series.items():
                     out.setdefault(backend, {}).setdefault(metric, []).extend(ratios)
-            batch += 1
-            name = f"interleaved-{batch}"
         return out
     out = {}
     k = 1
@@ -130,16 +129,15 @@ def pair_ratios(run_root):
     return out
 
 
-def looks_run(run_root):
-    """How many batches (looks, `gate --looks`) the live A/B ran, counted
-    from its run directories (interleaved, interleaved-2, ...); None for an
-    A/B that alternated whole runs."""
-    if not (run_root / "interleaved").is_dir():
-        return None
-    n = 1
-    while (run_root / f"interleaved-{n + 1}").is_dir():
-        n += 1
-    return n
+def batch_dirs(run_root):
+    """A rep-interleaved A/B's batch directories in order (interleaved,
+    interleaved-2, ...: one per look of `gate --looks`); [] for an A/B that
+    alternated whole runs."""
+    dirs, name = [], "interleaved"
+    while (run_root / name).is_dir():
+        dirs.append(run_root / name)
+        name = f"interleaved-{len(dirs) + 1}"
+    return dirs
 
 
 def environment(exp):
@@ -178,7 +176,7 @@ def main():
         if report.is_file():
             gate = json.loads(report.read_text())
             t["checks"], t["injected"] = checks(gate), injected(gate)
-        t["looks"] = looks_run(exp / "runs" / name)
+        t["looks"] = len(batch_dirs(exp / "runs" / name)) or None
         t["pair_ratios"] = pair_ratios(exp / "runs" / name)
         t["machine_noise"] = noise(rep_series(exp / "runs" / name))
         summary["trials"].append(t)

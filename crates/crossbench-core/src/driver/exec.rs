@@ -27,18 +27,13 @@ impl RepFailure {
     /// Maps a worker error, adding the timeout and the stderr tail where
     /// they explain what happened.
     pub fn from_worker(e: WorkerError, timeout: Duration, worker: Option<&WorkerProcess>) -> Self {
-        let tail = worker.map(|w| w.stderr_tail()).unwrap_or_default();
-        let with_tail = |msg: String| {
-            if tail.is_empty() {
-                msg
-            } else {
-                format!("{msg}; stderr tail:\n{tail}")
-            }
-        };
+        // Read only where used: a reaped worker's tail may wait for its pipe.
+        let tailed =
+            |msg: String| with_tail(msg, &worker.map(|w| w.stderr_tail()).unwrap_or_default());
         match e {
             WorkerError::Timeout => RepFailure {
                 status: BackendStatus::TimedOut,
-                message: with_tail(format!(
+                message: tailed(format!(
                     "timed out after {:.1} s; worker killed",
                     timeout.as_secs_f64()
                 )),
@@ -49,8 +44,17 @@ impl RepFailure {
             },
             // Died already carries the stderr tail.
             died @ WorkerError::Died { .. } => RepFailure::failed(died.to_string()),
-            other => RepFailure::failed(with_tail(other.to_string())),
+            other => RepFailure::failed(tailed(other.to_string())),
         }
+    }
+}
+
+/// `message`, then the worker's stderr tail where it has one.
+pub(crate) fn with_tail(message: String, tail: &str) -> String {
+    if tail.is_empty() {
+        message
+    } else {
+        format!("{message}; stderr tail:\n{tail}")
     }
 }
 

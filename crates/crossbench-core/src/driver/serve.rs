@@ -8,7 +8,7 @@
 use std::path::Path;
 use std::time::Instant;
 
-use super::exec::{start_worker, RepFailure, Started};
+use super::exec::{start_worker, with_tail, RepFailure, Started};
 use super::{Run, QUIT_GRACE};
 use crate::backend::{BackendRole, StampSource};
 use crate::export::ExportError;
@@ -218,14 +218,6 @@ fn serve_in_worker(
         metrics: None,
     };
     (run, failure)
-}
-
-fn with_tail(message: String, tail: &str) -> String {
-    if tail.is_empty() {
-        message
-    } else {
-        format!("{message}; stderr tail:\n{tail}")
-    }
 }
 
 fn failed_run(rep: u32, failure: &RepFailure) -> ServeRun {
